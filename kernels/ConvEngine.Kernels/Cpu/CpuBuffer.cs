@@ -1,0 +1,17 @@
+namespace ConvEngine.Kernels.Cpu;
+
+/// <summary>Host memory of the cpu backend: a pinned array, so kernels may take pointers without fixing it.</summary>
+public sealed class CpuBuffer : DeviceBuffer
+{
+    internal CpuBuffer(IBackend backend, long length) : base(backend, length)
+    {
+        if (length > Array.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(length), $"A cpu buffer holds at most {Array.MaxLength} floats; asked for {length}.");
+        Data = GC.AllocateArray<float>((int)length, pinned: true);
+    }
+
+    public float[] Data { get; private set; }
+    public Span<float> Span => Data;
+
+    protected override void Release() => Data = [];
+}

@@ -1,0 +1,41 @@
+using ConvEngine.Kernels.Geometry;
+
+namespace ConvEngine.Kernels;
+
+/// <summary>
+/// A compute backend: owns device memory and runs every kernel on it. Buffers hold float32
+/// in channels-last order; shapes arrive already validated as geometry records, so a kernel
+/// only computes. Host↔device copies happen only through <see cref="Upload"/> and <see cref="Download"/>.
+/// </summary>
+public interface IBackend : IDisposable
+{
+    /// <summary>"cpu", "cuda", "opencl" or "ilgpu-cpu".</summary>
+    string Name { get; }
+    DeviceInfo Device { get; }
+    /// <summary>Implementations per op, selectable by name (e.g. conv2d: reference, im2col-gemm).</summary>
+    KernelVariants Variants { get; }
+
+    /// <summary>A zero-filled buffer of <paramref name="length"/> floats.</summary>
+    DeviceBuffer Allocate(long length);
+    void Upload(ReadOnlySpan<float> source, DeviceBuffer destination);
+    void Download(DeviceBuffer source, Span<float> destination);
+    /// <summary>Copies <paramref name="length"/> floats between buffers of this backend.</summary>
+    void Copy(DeviceBuffer source, DeviceBuffer destination, long length);
+    /// <summary>Waits until every queued kernel has finished.</summary>
+    void Synchronize();
+
+    /// <summary>output = act(conv(input, filter) + bias). Filter (KH,KW,C/groups,OC).</summary>
+    void Conv2D(DeviceBuffer input, DeviceBuffer filter, DeviceBuffer? bias, DeviceBuffer output, in Conv2DGeometry g, Activation activation);
+    void Pool2D(DeviceBuffer input, DeviceBuffer output, in Pool2DGeometry g, PoolKind kind);
+    /// <summary>(N, spatial, C) → (N, C) by mean or max over the spatial positions.</summary>
+    void GlobalPool(DeviceBuffer input, DeviceBuffer output, int n, int spatial, int channels, PoolKind kind);
+    /// <summary>output (M,N) = act(input (M,K) · weights (K,N) + bias (N)).</summary>
+    void Dense(DeviceBuffer input, DeviceBuffer weights, DeviceBuffer? bias, DeviceBuffer output, int m, int k, int n, Activation activation);
+    void Activate(DeviceBuffer input, DeviceBuffer output, long length, Activation activation);
+    /// <summary>Softmax (or log-softmax) over the last axis of a (rows, cols) view.</summary>
+    void Softmax(DeviceBuffer input, DeviceBuffer output, int rows, int cols, bool log);
+    void Add(DeviceBuffer a, DeviceBuffer b, DeviceBuffer output, long length);
+    /// <summary>Concatenates (pixels, channels[i]) inputs along the last axis into (pixels, Σ channels).</summary>
+    void Concat(IReadOnlyList<DeviceBuffer> inputs, IReadOnlyList<int> channels, DeviceBuffer output, long pixels);
+    void Pad2D(DeviceBuffer input, DeviceBuffer output, in Pad2DGeometry g, PadMode mode);
+}

@@ -1,0 +1,38 @@
+using ConvEngine.Kernels.Geometry;
+
+namespace ConvEngine.Kernels.Ilgpu;
+
+public enum IlgpuDeviceKind { Cuda, OpenCL, Cpu }
+
+/// <summary>
+/// One ILGPU kernel set over any ILGPU accelerator: CUDA, OpenCL, or ILGPU's CPU accelerator
+/// (which runs the same kernels without a GPU, to prove them correct).
+/// </summary>
+public sealed class IlgpuBackend : IBackend
+{
+    public static IlgpuBackend Create(IlgpuDeviceKind kind) => throw new NotImplementedException("ILGPU backend: to be written");
+
+    /// <summary>The devices ILGPU can see, each as `convengine devices` lists it.</summary>
+    public static IReadOnlyList<DeviceInfo> ListDevices() => [];
+
+    private IlgpuBackend() => throw new NotImplementedException();
+
+    public string Name => throw new NotImplementedException();
+    public DeviceInfo Device => throw new NotImplementedException();
+    public KernelVariants Variants => throw new NotImplementedException();
+    public DeviceBuffer Allocate(long length) => throw new NotImplementedException();
+    public void Upload(ReadOnlySpan<float> source, DeviceBuffer destination) => throw new NotImplementedException();
+    public void Download(DeviceBuffer source, Span<float> destination) => throw new NotImplementedException();
+    public void Copy(DeviceBuffer source, DeviceBuffer destination, long length) => throw new NotImplementedException();
+    public void Synchronize() => throw new NotImplementedException();
+    public void Conv2D(DeviceBuffer input, DeviceBuffer filter, DeviceBuffer? bias, DeviceBuffer output, in Conv2DGeometry g, Activation activation) => throw new NotImplementedException();
+    public void Pool2D(DeviceBuffer input, DeviceBuffer output, in Pool2DGeometry g, PoolKind kind) => throw new NotImplementedException();
+    public void GlobalPool(DeviceBuffer input, DeviceBuffer output, int n, int spatial, int channels, PoolKind kind) => throw new NotImplementedException();
+    public void Dense(DeviceBuffer input, DeviceBuffer weights, DeviceBuffer? bias, DeviceBuffer output, int m, int k, int n, Activation activation) => throw new NotImplementedException();
+    public void Activate(DeviceBuffer input, DeviceBuffer output, long length, Activation activation) => throw new NotImplementedException();
+    public void Softmax(DeviceBuffer input, DeviceBuffer output, int rows, int cols, bool log) => throw new NotImplementedException();
+    public void Add(DeviceBuffer a, DeviceBuffer b, DeviceBuffer output, long length) => throw new NotImplementedException();
+    public void Concat(IReadOnlyList<DeviceBuffer> inputs, IReadOnlyList<int> channels, DeviceBuffer output, long pixels) => throw new NotImplementedException();
+    public void Pad2D(DeviceBuffer input, DeviceBuffer output, in Pad2DGeometry g, PadMode mode) => throw new NotImplementedException();
+    public void Dispose() { }
+}

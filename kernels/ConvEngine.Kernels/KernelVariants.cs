@@ -1,0 +1,32 @@
+namespace ConvEngine.Kernels;
+
+/// <summary>
+/// The implementations a backend has for each op, and which one runs. Research users select a
+/// variant by name and benchmark variants side by side; tests cross-check each against the reference.
+/// </summary>
+public sealed class KernelVariants
+{
+    private readonly Dictionary<string, string[]> _available = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, string> _selected = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Registers an op's variants; the first is the default.</summary>
+    public void Register(string op, params string[] variants)
+    {
+        _available[op] = variants;
+        _selected[op] = variants[0];
+    }
+
+    public IReadOnlyDictionary<string, string[]> Available => _available;
+
+    public string this[string op] => _selected.TryGetValue(op, out var v) ? v
+        : throw new ArgumentException($"No kernel variants are registered for op '{op}'.");
+
+    public void Select(string op, string variant)
+    {
+        if (!_available.TryGetValue(op, out var names))
+            throw new ArgumentException($"No kernel variants are registered for op '{op}'; ops: {string.Join(", ", _available.Keys)}.");
+        if (!names.Contains(variant, StringComparer.OrdinalIgnoreCase))
+            throw new ArgumentException($"Op '{op}' has no variant '{variant}'; variants: {string.Join(", ", names)}.");
+        _selected[op] = names.First(n => string.Equals(n, variant, StringComparison.OrdinalIgnoreCase));
+    }
+}

@@ -1,0 +1,52 @@
+namespace ConvEngine.Kernels;
+
+/// <summary>
+/// The dimensions of a tensor, rank 1 to 4. Image tensors are channels-last: (N, H, W, C).
+/// </summary>
+public readonly struct TensorShape : IEquatable<TensorShape>
+{
+    private readonly int[]? _dims;
+
+    public TensorShape(params int[] dims)
+    {
+        if (dims.Length is < 1 or > 4)
+            throw new ArgumentException($"A tensor has rank 1 to 4; got rank {dims.Length} ({string.Join(", ", dims)}).");
+        foreach (int d in dims)
+            if (d <= 0)
+                throw new ArgumentException($"Every dimension must be positive; got ({string.Join(", ", dims)}).");
+        _dims = (int[])dims.Clone();
+    }
+
+    public int Rank => _dims?.Length ?? 0;
+    public int this[int axis] => Dims[axis < 0 ? Rank + axis : axis];
+    public ReadOnlySpan<int> Dims => _dims ?? [];
+
+    /// <summary>Number of elements.</summary>
+    public long Length
+    {
+        get
+        {
+            long n = 1;
+            foreach (int d in Dims) n *= d;
+            return n;
+        }
+    }
+
+    /// <summary>Product of all dimensions but the first (the features of one sample).</summary>
+    public long SampleLength => Length / this[0];
+
+    public int[] ToArray() => Dims.ToArray();
+
+    public bool Equals(TensorShape other) => Dims.SequenceEqual(other.Dims);
+    public override bool Equals(object? obj) => obj is TensorShape s && Equals(s);
+    public override int GetHashCode()
+    {
+        var h = new HashCode();
+        foreach (int d in Dims) h.Add(d);
+        return h.ToHashCode();
+    }
+    public static bool operator ==(TensorShape a, TensorShape b) => a.Equals(b);
+    public static bool operator !=(TensorShape a, TensorShape b) => !a.Equals(b);
+
+    public override string ToString() => "(" + string.Join(", ", Dims.ToArray()) + ")";
+}
