@@ -7,7 +7,7 @@ namespace ConvEngine.Kernels;
 /// in channels-last order; shapes arrive already validated as geometry records, so a kernel
 /// only computes. Host↔device copies happen only through <see cref="Upload"/> and <see cref="Download"/>.
 /// </summary>
-public interface IBackend : IDisposable
+public partial interface IBackend : IDisposable
 {
     /// <summary>"cpu", "cuda", "opencl" or "ilgpu-cpu".</summary>
     string Name { get; }

@@ -6,7 +6,7 @@ namespace ConvEngine.Kernels.Cpu;
 /// Hand-written SIMD C# kernels (AVX-512 / AVX2 / scalar, chosen at run time), multithreaded.
 /// The fast path on machines without an accelerator.
 /// </summary>
-public sealed class CpuBackend : IBackend
+public sealed partial class CpuBackend : IBackend
 {
     public CpuBackend(int? threads = null, SimdLevel? simd = null)
     {
@@ -69,7 +69,7 @@ public sealed class CpuBackend : IBackend
 
     public void Dispose() { }
 
-    private Span<float> Buf(DeviceBuffer buffer)
+    internal Span<float> Buf(DeviceBuffer buffer)
     {
         if (buffer is not CpuBuffer cpu || !ReferenceEquals(buffer.Backend, this))
             throw new ArgumentException($"A buffer of backend '{buffer.Backend.Name}' was passed to the cpu backend; copy it across explicitly.");
@@ -77,7 +77,7 @@ public sealed class CpuBackend : IBackend
         return cpu.Span;
     }
 
-    private ReadOnlySpan<float> Opt(DeviceBuffer? buffer) => buffer is null ? ReadOnlySpan<float>.Empty : Buf(buffer);
+    internal ReadOnlySpan<float> Opt(DeviceBuffer? buffer) => buffer is null ? ReadOnlySpan<float>.Empty : Buf(buffer);
 
     private static string CpuName()
     {
