@@ -1,0 +1,19 @@
+namespace ConvEngine.Kernels;
+
+/// <summary>
+/// A counter-based random number: a pure function of (seed, index), so every backend and every
+/// thread draws the same value for the same element, in any order. SplitMix64's finaliser.
+/// </summary>
+public static class CounterRng
+{
+    public static ulong Hash(ulong seed, ulong index)
+    {
+        ulong z = seed + (index + 1) * 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
+    /// <summary>Uniform in [0, 1), 24 bits of resolution (exact in float32).</summary>
+    public static float Uniform(ulong seed, ulong index) => (Hash(seed, index) >> 40) * (1f / 16777216f);
+}
