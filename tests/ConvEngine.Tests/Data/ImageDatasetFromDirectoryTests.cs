@@ -321,15 +321,21 @@ public class ImageDatasetFromDirectoryTests
         Assert.That(EpochValues(dataset, 0), Has.Count.EqualTo(6));
     }
 
-    [Test]
-    public void CachedImages_AreServedWithoutTheFiles()
+    // The cache keeps the smaller of decoded and resized: size 4 stores the 3x3 originals, size 2 the resized ones.
+    [TestCase(3)]
+    [TestCase(4)]
+    [TestCase(2)]
+    public void CachedImages_AreServedWithoutTheFiles_AtAnySize(int size)
     {
-        ThreeClasses(2);
-        var dataset = new ImageDatasetFromDirectory(tree.Root, Small with { CacheImages = true });
-        var first = EpochValues(dataset, 0);
-        foreach (var file in dataset.FilePaths)
+        for (int k = 0; k < 4; k++)
+            tree.Rgb($"c{k % 2}/{k}.png", 3, 3, (y, x) => ((byte)(k * 50 + y * 3 + x), (byte)(k * 50 + y * 3 + x), 0));
+        var options = Small with { ImageSize = (size, size), ColorMode = ColorMode.Rgb };
+        var expected = new ImageDatasetFromDirectory(tree.Root, options).GetBatches(1).Select(b => b.Inputs).ToList();
+        var cached = new ImageDatasetFromDirectory(tree.Root, options with { CacheImages = true });
+        Assert.That(cached.GetBatches(0).Count(), Is.EqualTo(2));
+        foreach (var file in cached.FilePaths)
             File.Delete(file);
-        Assert.That(EpochValues(dataset, 0), Is.EqualTo(first));
+        Assert.That(cached.GetBatches(1).Select(b => b.Inputs), Is.EqualTo(expected));
     }
 
     [Test]
