@@ -24,8 +24,10 @@ public static unsafe class CpuConvBackward
     /// into fixed contiguous parts; part 0 sums into gradFilter, the others into pooled partials that
     /// are then added in part order, so the result is bit-identical run to run.
     /// </summary>
-    public static void BackwardFilter(int threads, SimdLevel simd, float[] input, float[] gradOutput, float[] gradFilter, Conv2DGeometry g)
+    /// <param name="blockRows">Rows per GEMM; <see cref="BlockRows"/> when null (tests pass a small one to cross block edges).</param>
+    public static void BackwardFilter(int threads, SimdLevel simd, float[] input, float[] gradOutput, float[] gradFilter, Conv2DGeometry g, int? blockRows = null)
     {
+        int rowsPerBlock = blockRows ?? BlockRows(g);
         long totalRows = (long)g.N * g.OH * g.OW;
         int filterLength = CpuIm2Col.RowLength(g) * g.OC;
         int parts = CpuParallel.Parts(threads, totalRows, MinRowsPerFilterPart);
@@ -36,7 +38,7 @@ public static unsafe class CpuConvBackward
         {
             int gemmThreads = parts == 1 ? threads : 1;
             CpuParallel.ForEachPart(threads, parts, part =>
-                FilterRows(simd, gemmThreads, input, gradOutput, partials[part], g,
+                FilterRows(simd, gemmThreads, input, gradOutput, partials[part], g, rowsPerBlock,
                     CpuParallel.Start(totalRows, parts, part), CpuParallel.Start(totalRows, parts, part + 1)));
             if (parts > 1)
                 CpuParallel.For(threads, filterLength, 1 << 14, (start, end) =>
@@ -53,9 +55,9 @@ public static unsafe class CpuConvBackward
     }
 
     /// <summary>target = Σ over output pixels [start, end) of the batch of (im2col row)ᵀ · (gradOut row), per group.</summary>
-    private static void FilterRows(SimdLevel simd, int gemmThreads, float[] input, float[] gradOutput, float[] target, in Conv2DGeometry g, long start, long end)
+    private static void FilterRows(SimdLevel simd, int gemmThreads, float[] input, float[] gradOutput, float[] target, in Conv2DGeometry g, int blockRows, long start, long end)
     {
-        int rowLength = CpuIm2Col.RowLength(g), blockRows = BlockRows(g), ocg = g.OutChannelsPerGroup;
+        int rowLength = CpuIm2Col.RowLength(g), ocg = g.OutChannelsPerGroup;
         target.AsSpan(0, rowLength * g.OC).Clear();
         float[] columns = ArrayPool<float>.Shared.Rent(blockRows * rowLength);
         try
@@ -95,8 +97,10 @@ public static unsafe class CpuConvBackward
     /// that two chunks of the same parity never reach the same input row. The order in which the
     /// contributions to any one input value are added is therefore fixed.
     /// </summary>
-    public static void BackwardData(int threads, SimdLevel simd, float[] gradOutput, float[] filter, float[] gradInput, Conv2DGeometry g)
+    /// <param name="blockRows">Rows per GEMM; <see cref="BlockRows"/> when null.</param>
+    public static void BackwardData(int threads, SimdLevel simd, float[] gradOutput, float[] filter, float[] gradInput, Conv2DGeometry g, int? blockRows = null)
     {
+        int rowsPerBlock = blockRows ?? BlockRows(g);
         gradInput.AsSpan(0, g.N * g.H * g.W * g.C).Clear();
         int pixelsPerImage = g.OH * g.OW;
         int chunks = ChunksPerImage(threads, g);
@@ -105,7 +109,7 @@ public static unsafe class CpuConvBackward
             int parts = Math.Min(threads, g.N);
             int gemmThreads = parts == 1 ? threads : 1;
             CpuParallel.ForEachPart(threads, parts, part =>
-                DataRows(simd, gemmThreads, gradOutput, filter, gradInput, g,
+                DataRows(simd, gemmThreads, gradOutput, filter, gradInput, g, rowsPerBlock,
                     CpuParallel.Start(g.N, parts, part) * pixelsPerImage, CpuParallel.Start(g.N, parts, part + 1) * pixelsPerImage));
             return;
         }
@@ -116,7 +120,7 @@ public static unsafe class CpuConvBackward
             {
                 int b = item / phaseChunks, chunk = 2 * (item % phaseChunks) + parity;
                 long imageStart = (long)b * pixelsPerImage;
-                DataRows(simd, 1, gradOutput, filter, gradInput, g,
+                DataRows(simd, 1, gradOutput, filter, gradInput, g, rowsPerBlock,
                     imageStart + CpuParallel.Start(g.OH, chunks, chunk) * g.OW,
                     imageStart + CpuParallel.Start(g.OH, chunks, chunk + 1) * g.OW);
             });
@@ -139,9 +143,9 @@ public static unsafe class CpuConvBackward
     }
 
     /// <summary>Adds the gradient of output pixels [start, end) of the batch into gradInput, a block of rows at a time.</summary>
-    private static void DataRows(SimdLevel simd, int gemmThreads, float[] gradOutput, float[] filter, float[] gradInput, in Conv2DGeometry g, long start, long end)
+    private static void DataRows(SimdLevel simd, int gemmThreads, float[] gradOutput, float[] filter, float[] gradInput, in Conv2DGeometry g, int blockRows, long start, long end)
     {
-        int rowLength = CpuIm2Col.RowLength(g), blockRows = BlockRows(g), ocg = g.OutChannelsPerGroup;
+        int rowLength = CpuIm2Col.RowLength(g), ocg = g.OutChannelsPerGroup;
         float[] columns = ArrayPool<float>.Shared.Rent(blockRows * rowLength);
         try
         {
