@@ -118,6 +118,35 @@ public class CpuTrainingKernelTests
         Assert.That(CpuConvBackward.ChunksPerImage(1, g), Is.EqualTo(1));
     }
 
+    // The race-freedom contract of the chunked backward-data split, checked over many geometries:
+    // chunk t holds output rows [OH·t/chunks, OH·(t+1)/chunks); two chunks of the same parity
+    // never read the same input row through any tap.
+    [Test]
+    public void ConvBackwardData_SameParityChunks_NeverTouchTheSameInputRow()
+    {
+        foreach (int h in new[] { 5, 9, 16, 31 })
+        foreach (int k in new[] { 1, 2, 3, 5, 7 })
+        foreach (int stride in new[] { 1, 2, 3 })
+        foreach (int dilation in new[] { 1, 2 })
+        foreach (int threads in new[] { 2, 3, 8 })
+        {
+            if (WindowMath.DilatedExtent(k, dilation) > h) continue;
+            var g = Conv2DGeometry.Create("chunks", new TensorShape(1, h, 4, 1), new TensorShape(k, 1, 1, 1),
+                new Conv2DOptions { StrideH = stride, DilationH = dilation, Padding = Padding.Same });
+            int chunks = CpuConvBackward.ChunksPerImage(threads, g);
+            HashSet<int> Rows(int t)
+            {
+                var rows = new HashSet<int>();
+                for (int oh = g.OH * t / chunks; oh < g.OH * (t + 1) / chunks; oh++)
+                for (int p = 0; p < k; p++) rows.Add(oh * stride + p * dilation - g.PadTop);
+                return rows;
+            }
+            for (int t = 0; t < chunks; t++)
+            for (int u = t + 2; u < chunks; u += 2)
+                Assert.That(Rows(t).Overlaps(Rows(u)), Is.False, $"h {h}, k {k}, stride {stride}, dilation {dilation}, threads {threads}: chunks {t} and {u} of {chunks}");
+        }
+    }
+
     // ---------------------------------------------------------------- pool
 
     public record PoolCase(string Name, int N, int H, int W, int C, Pool2DOptions Options)
