@@ -17,7 +17,7 @@ public sealed class FilterCommand : Command<FilterCommand.Settings>
     public sealed class Settings : CommandSettings
     {
         [CommandArgument(0, "<image>")]
-        [Description("Image to filter (png, jpeg, bmp, gif); read as greyscale and scaled to [0, 1].")]
+        [Description("Image to filter (png, jpeg, bmp, gif); read as greyscale and scaled to 0..1.")]
         public string Image { get; init; } = "";
 
         [CommandOption("-k|--kernel <KERNEL>")]
@@ -76,7 +76,7 @@ public sealed class FilterCommand : Command<FilterCommand.Settings>
     {
         try
         {
-            var kernel = FilterKernel.Parse(settings.Kernel);
+            var kernel = FilterKernel.Parse(RawKernelText(context.Arguments, settings.Kernel));
             var options = new FilterOptions(settings.Stride, Kernels.Geometry.Padding.Parse(settings.Padding), settings.Pool, settings.Repeat);
             var greyscale = ImageIO.Load(settings.Image, ColorMode.Grayscale, settings.MaxPixels);
 
@@ -105,6 +105,24 @@ public sealed class FilterCommand : Command<FilterCommand.Settings>
             Console.Error.WriteLine($"convengine filter: {e.Message}");
             return 1;
         }
+    }
+
+    /// <summary>
+    /// The --kernel text exactly as given. Spectre's tokenizer reads a value that starts with a minus and a
+    /// digit as one negative number and silently drops the rest: "-1 -2 -1; 0 0 0; 1 2 1" arrives as "-1".
+    /// </summary>
+    internal static string RawKernelText(IReadOnlyList<string> arguments, string parsed)
+    {
+        string? raw = null;
+        for (int i = 0; i < arguments.Count; i++)
+        {
+            string a = arguments[i];
+            if (a is "--kernel" or "-k" && i + 1 < arguments.Count) raw = arguments[++i];
+            else if (a.StartsWith("--kernel=", StringComparison.Ordinal) || a.StartsWith("--kernel:", StringComparison.Ordinal)) raw = a["--kernel=".Length..];
+            else if (a.StartsWith("-k=", StringComparison.Ordinal) || a.StartsWith("-k:", StringComparison.Ordinal)) raw = a["-k=".Length..];
+        }
+        // Trust the raw text only where it is what Spectre truncated, so its own syntax keeps its meaning elsewhere.
+        return raw is not null && raw != parsed && raw.StartsWith(parsed, StringComparison.Ordinal) ? raw : parsed;
     }
 
     private static void WriteSummary(Settings settings, FilterKernel kernel, FilterOptions options, string device, FilterStages stages)

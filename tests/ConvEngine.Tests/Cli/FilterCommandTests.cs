@@ -28,10 +28,14 @@ public class FilterCommandTests
         var previousError = Console.Error;
         var previousConsole = AnsiConsole.Console;
         Console.SetError(error);
-        AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Ansi = AnsiSupport.No });
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Ansi = AnsiSupport.No });
+        console.Profile.Width = 240; // no line wrapping inside what the tests look for
+        AnsiConsole.Console = console;
         try
         {
-            int code = new CommandApp<FilterCommand>().Run(args);
+            var app = new CommandApp<FilterCommand>();
+            app.Configure(c => c.ConfigureConsole(console));
+            int code = app.Run(args);
             return new RunResult(code, output.ToString(), error.ToString());
         }
         finally
@@ -130,6 +134,25 @@ public class FilterCommandTests
         Assert.That(result.ExitCode, Is.EqualTo(0), result.Error);
         // valid: ceil((n − k + 1)/s) = ceil(7/2) = 4 rows, ceil(8/2) = 4 columns.
         Assert.That(SizeOf(Path.Combine(outDir, "filtered.png")), Is.EqualTo((4, 4)));
+    }
+
+    // Spectre reads "-1 …" after --kernel as the single number −1; the command must see the whole kernel.
+    [TestCase("--kernel")]
+    [TestCase("-k")]
+    public void CustomKernel_StartingWithMinus_IsReadWhole(string flag)
+    {
+        string outDir = Path.Combine(_dir, "out");
+        var result = Run(WriteStepPng(6, 6), flag, "-1 -2 -1; 0 0 0; 1 2 1", "--out", outDir);
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.Error);
+        Assert.That(result.Out, Does.Contain("custom (3x3)").And.Contain("(3, 3, 1, 1)"));
+    }
+
+    [Test]
+    public void Help_RendersEveryOption()
+    {
+        var result = Run("--help");
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.Out);
+        Assert.That(result.Out, Does.Contain("--max-pixels").And.Contain("min–max normalised").And.Not.Contain("Error"));
     }
 
     [Test]
