@@ -22,7 +22,7 @@ public sealed class SymbolicTensor
     /// <summary>Keras's notation with None for the batch: "(None, 28, 28, 1)".</summary>
     public string ShapeText => FormatShape(Shape);
 
-    internal static string FormatShape(IReadOnlyList<int> sampleShape) =>
+    public static string FormatShape(IReadOnlyList<int> sampleShape) =>
         "(None" + string.Concat(sampleShape.Select(d => ", " + d)) + ")";
 
     public override string ToString() => $"{Layer.Name} {ShapeText}";
