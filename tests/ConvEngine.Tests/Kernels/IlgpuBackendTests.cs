@@ -284,10 +284,19 @@ public class IlgpuBackendTests
 
     private static IEnumerable<TestCaseData> ConvBackwardCases()
     {
-        yield return new TestCaseData(new[] { 2, 6, 5, 3 }, new[] { 3, 3, 3, 4 }, new Conv2DOptions { Padding = Padding.Same }).SetArgDisplayNames("same");
-        yield return new TestCaseData(new[] { 1, 7, 7, 2 }, new[] { 3, 3, 2, 3 }, new Conv2DOptions { Padding = Padding.Same }.WithStrides(2)).SetArgDisplayNames("same stride 2");
-        yield return new TestCaseData(new[] { 1, 8, 7, 2 }, new[] { 2, 3, 2, 2 }, new Conv2DOptions { Padding = Padding.Explicit(1, 0, 2, 1) }.WithDilation(2)).SetArgDisplayNames("explicit dilation 2");
-        yield return new TestCaseData(new[] { 2, 5, 5, 4 }, new[] { 3, 3, 2, 6 }, new Conv2DOptions { Groups = 2 }).SetArgDisplayNames("valid groups 2");
+        var shapes = new (string Name, int[] Input, int[] Filter, Conv2DOptions Options)[]
+        {
+            ("same", [2, 6, 5, 3], [3, 3, 3, 4], new Conv2DOptions { Padding = Padding.Same }),
+            ("same stride 2", [1, 7, 7, 2], [3, 3, 2, 3], new Conv2DOptions { Padding = Padding.Same }.WithStrides(2)),
+            ("explicit dilation 2", [1, 8, 7, 2], [2, 3, 2, 2], new Conv2DOptions { Padding = Padding.Explicit(1, 0, 2, 1) }.WithDilation(2)),
+            ("valid groups 2", [2, 5, 5, 4], [3, 3, 2, 6], new Conv2DOptions { Groups = 2 }),
+            // Wide enough (≥ 16 channels per group) that the tiled variants really take the GEMM path.
+            ("wide same stride 2", [2, 7, 6, 16], [3, 3, 16, 20], new Conv2DOptions { Padding = Padding.Same }.WithStrides(2)),
+            ("wide groups 2 dilation 2", [1, 6, 7, 32], [3, 2, 16, 34], new Conv2DOptions { Padding = Padding.Same, Groups = 2 }.WithDilation(2)),
+        };
+        foreach (var variant in new[] { "gather/direct", "implicit-gemm-tiled" })
+        foreach (var (name, input, filter, options) in shapes)
+            yield return new TestCaseData(variant, input, filter, options).SetArgDisplayNames(variant, name);
     }
 
     /// <summary>Scatter formulation in double: every (output pixel, tap) adds its product to gradInput and gradFilter.</summary>
@@ -319,27 +328,40 @@ public class IlgpuBackendTests
     }
 
     [TestCaseSource(nameof(ConvBackwardCases))]
-    public void Conv2DBackward_DataAndFilter_MatchScatterReference(int[] inputShape, int[] filterShape, Conv2DOptions options)
+    public void Conv2DBackward_DataAndFilter_MatchScatterReference(string variant, int[] inputShape, int[] filterShape, Conv2DOptions options)
     {
         var g = Conv2DGeometry.Create("Conv2D", new TensorShape(inputShape), new TensorShape(filterShape), options);
         float[] x = Random(g.InputShape.Length, 30), f = Random(g.FilterShape.Length, 31), gy = Random(g.OutputShape.Length, 32);
         var (expectedGx, expectedGf) = ConvBackwardReference(x, f, gy, g);
 
-        using var xb = Up(_ilgpu, x);
-        using var fb = Up(_ilgpu, f);
-        using var gyb = Up(_ilgpu, gy);
-        using var gxb = _ilgpu.Allocate(x.Length);
-        using var gfb = _ilgpu.Allocate(f.Length);
-        _ilgpu.Conv2DBackwardData(gyb, fb, gxb, g);
-        _ilgpu.Conv2DBackwardFilter(xb, gyb, gfb, g);
-        AssertClose(Down(_ilgpu, gxb), expectedGx, "gradInput");
-        AssertClose(Down(_ilgpu, gfb), expectedGf, "gradFilter");
+        bool tiled = variant == "implicit-gemm-tiled";
+        _ilgpu.Variants.Select("conv2d-backward-data", tiled ? variant : "gather");
+        _ilgpu.Variants.Select("conv2d-backward-filter", tiled ? variant : "direct");
+        try
+        {
+            using var xb = Up(_ilgpu, x);
+            using var fb = Up(_ilgpu, f);
+            using var gyb = Up(_ilgpu, gy);
+            using var gxb = _ilgpu.Allocate(x.Length);
+            using var gfb = _ilgpu.Allocate(f.Length);
+            _ilgpu.Conv2DBackwardData(gyb, fb, gxb, g);
+            _ilgpu.Conv2DBackwardFilter(xb, gyb, gfb, g);
+            AssertClose(Down(_ilgpu, gxb), expectedGx, "gradInput");
+            AssertClose(Down(_ilgpu, gfb), expectedGf, "gradFilter");
+        }
+        finally
+        {
+            _ilgpu.Variants.Select("conv2d-backward-data", "implicit-gemm-tiled");
+            _ilgpu.Variants.Select("conv2d-backward-filter", "implicit-gemm-tiled");
+        }
     }
 
-    [Test]
-    public void BiasBackward_SumsRows()
+    // 13 rows take the one-pass path; 150 rows take the two-pass path (64-row chunk partials, then their sum).
+    [TestCase(13)]
+    [TestCase(150)]
+    public void BiasBackward_SumsRows(int rows)
     {
-        const int rows = 13, channels = 6;
+        const int channels = 6;
         float[] gy = Random(rows * channels, 33);
         var expected = new double[channels];
         for (int r = 0; r < rows; r++)

@@ -30,7 +30,7 @@ public class IlgpuKernelCompilationTests
             if (method.GetParameters().FirstOrDefault()?.ParameterType == typeof(Index1D))
                 yield return new TestCaseData(method, false).SetArgDisplayNames($"{type.Name}.{method.Name}");
         var tiled = typeof(IlgpuTiledGemmKernel).GetMethod(nameof(IlgpuTiledGemmKernel.Run))!;
-        foreach (var operands in new[] { typeof(MatrixOperands), typeof(ConvOperands) })
+        foreach (var operands in new[] { typeof(MatrixOperands), typeof(ConvOperands), typeof(ConvBackwardDataOperands), typeof(ConvBackwardFilterOperands) })
             yield return new TestCaseData(tiled.MakeGenericMethod(operands), true).SetArgDisplayNames($"IlgpuTiledGemmKernel.Run<{operands.Name}>");
     }
 
