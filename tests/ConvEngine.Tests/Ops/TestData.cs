@@ -77,6 +77,19 @@ public static class Approx
                 $"expected {expected[firstBad]:G9}, got {actual[firstBad]:G9}; worst error {worst:G3} (K = {reductionLength}).");
     }
 
+    /// <summary>Asserts every |actual − expected| ≤ absolute + relative·|expected|, reporting the first failure.</summary>
+    public static void AssertWithin(double[] expected, double[] actual, double absolute, double relative, string what)
+    {
+        Assert.That(actual, Has.Length.EqualTo(expected.Length), $"{what}: length");
+        int bad = 0, firstBad = -1;
+        for (int i = 0; i < expected.Length; i++)
+            if (!(Math.Abs(actual[i] - expected[i]) <= absolute + relative * Math.Abs(expected[i])) && bad++ == 0)
+                firstBad = i;
+        if (bad > 0)
+            Assert.Fail($"{what}: {bad} of {expected.Length} values differ; first at index {firstBad}: " +
+                $"expected {expected[firstBad]:G9}, got {actual[firstBad]:G9} (tolerance {absolute:G2} + {relative:G2}·|expected|).");
+    }
+
     /// <summary>Same check for two float32 results (one backend against another).</summary>
     public static void AssertClose(float[] expected, float[] actual, int reductionLength, string what) =>
         AssertClose(TestData.Widen(expected), actual, reductionLength, what);
@@ -108,5 +121,22 @@ public static class FiniteDifference
         double sum = 0;
         for (int i = 0; i < a.Length; i++) sum += a[i] * b[i];
         return sum;
+    }
+}
+
+/// <summary>Host arrays on a backend, for calling IBackend kernels directly.</summary>
+public static class Device
+{
+    /// <summary>What output buffers hold before a kernel runs: a kernel that skips a cell or accumulates shows it.</summary>
+    public const float Sentinel = 7.25f;
+
+    public static Tensor Put(ConvEngine.Kernels.IBackend backend, float[] data) => Tensor.FromArray(backend, data, data.Length);
+
+    /// <summary>A buffer of <paramref name="length"/> floats filled with <see cref="Sentinel"/>.</summary>
+    public static Tensor Garbage(ConvEngine.Kernels.IBackend backend, long length)
+    {
+        var data = new float[length];
+        Array.Fill(data, Sentinel);
+        return Put(backend, data);
     }
 }
