@@ -9,7 +9,7 @@ internal static class GemmBlocking
     /// K block: one A panel (12 rows × KC = 12 KiB) stays in L1 while the B block streams past it.
     /// Also the row stride of <see cref="RowPanel"/>, so it must be a constant.
     /// </summary>
-    public const int KC = 256;
+    public const int KC = 384;
     /// <summary>N block: a B block (KC × NC, 512 KiB) stays in L2 while every A panel of an M block meets it.</summary>
     public const int NC = 512;
     /// <summary>M block: the C rows (MC × NC) that stay in L2 while every K block adds into them.</summary>
