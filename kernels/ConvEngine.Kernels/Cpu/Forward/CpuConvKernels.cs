@@ -32,6 +32,7 @@ public static unsafe class CpuConvKernels
     {
         int k = CpuIm2Col.RowLength(g), ocg = g.OutChannelsPerGroup, cg = g.InChannelsPerGroup;
         int rows = g.N * g.OH * g.OW;
+        if (rows == 0 || ocg == 0) return;
         bool pointwise = g.KH == 1 && g.KW == 1 && g.StrideH == 1 && g.StrideW == 1
             && g.PadTop == 0 && g.PadBottom == 0 && g.PadLeft == 0 && g.PadRight == 0;
         var (mr, nr) = GemmMicroKernels.TileShape(simd);

@@ -6,7 +6,8 @@ internal static class CpuParallel
     /// <summary>Runs <paramref name="body"/>(part) for every part in [0, parts); the caller's thread takes a part too.</summary>
     public static void For(int parts, Action<int> body)
     {
-        if (parts <= 1)
+        if (parts <= 0) return;
+        if (parts == 1)
         {
             body(0);
             return;

@@ -44,10 +44,17 @@ internal static unsafe class GemmPacking
     public static void AColumns(float* a, nint lda, int i0, int k0, int rows, int kc, int mr, float* panel)
     {
         float* src = a + k0 * lda + i0;
-        if (rows == mr)
+        // Full panels: fixed-size moves the JIT turns into one or two vector loads and stores.
+        if (rows == mr && mr == GemmMicroKernels.Avx512MR)
         {
             for (int k = 0; k < kc; k++, src += lda, panel += mr)
-                Unsafe.CopyBlockUnaligned(panel, src, (uint)mr * sizeof(float));
+                Unsafe.CopyBlockUnaligned(panel, src, GemmMicroKernels.Avx512MR * sizeof(float));
+            return;
+        }
+        if (rows == mr && mr == GemmMicroKernels.Avx2MR)
+        {
+            for (int k = 0; k < kc; k++, src += lda, panel += mr)
+                Unsafe.CopyBlockUnaligned(panel, src, GemmMicroKernels.Avx2MR * sizeof(float));
             return;
         }
         for (int k = 0; k < kc; k++, src += lda, panel += mr)
