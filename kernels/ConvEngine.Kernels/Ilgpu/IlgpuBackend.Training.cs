@@ -214,6 +214,6 @@ public sealed partial class IlgpuBackend
     }
 
     private static KernelConfig TiledConfig(int m, int n, int groups) => new(
-        new Index3D((n + IlgpuTiledGemmKernel.Tile - 1) / IlgpuTiledGemmKernel.Tile, (m + IlgpuTiledGemmKernel.Tile - 1) / IlgpuTiledGemmKernel.Tile, groups),
+        new Index3D((m + IlgpuTiledGemmKernel.Tile - 1) / IlgpuTiledGemmKernel.Tile, (n + IlgpuTiledGemmKernel.Tile - 1) / IlgpuTiledGemmKernel.Tile, groups),
         new Index3D(IlgpuTiledGemmKernel.Threads, IlgpuTiledGemmKernel.Threads, 1));
 }

@@ -23,6 +23,7 @@ public sealed partial class IlgpuBackend : IBackend
 
     private readonly Context _context;
     private readonly Accelerator _accelerator;
+    private bool _disposed;
 
     private IlgpuBackend(Context context, Accelerator accelerator, string name, DeviceInfo device)
     {
@@ -162,6 +163,8 @@ public sealed partial class IlgpuBackend : IBackend
 
     public void Dispose()
     {
+        if (_disposed) return;
+        _disposed = true;
         _noBias?.Dispose();
         _scratch?.Dispose();
         _accelerator.Dispose();
