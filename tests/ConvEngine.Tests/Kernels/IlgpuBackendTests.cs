@@ -72,6 +72,18 @@ public class IlgpuBackendTests
         Assert.That(error.Message, Does.Contain("cpu").And.Contain("ilgpu-cpu"));
     }
 
+    // A GPU does not bounds-check: a buffer shorter than the geometry needs must be refused before launch, by name.
+    [Test]
+    public void ShortBuffer_IsRefusedBeforeLaunch_NamingOpAndBuffer()
+    {
+        var g = Conv2DGeometry.Create("Conv2D", new TensorShape(1, 4, 4, 2), new TensorShape(3, 3, 2, 3), new Conv2DOptions());
+        using var x = _ilgpu.Allocate(g.InputShape.Length);
+        using var f = _ilgpu.Allocate(g.FilterShape.Length);
+        using var y = _ilgpu.Allocate(g.OutputShape.Length - 1);
+        var error = Assert.Throws<ArgumentException>(() => _ilgpu.Conv2D(x, f, null, y, g, Activation.None))!;
+        Assert.That(error.Message, Does.Contain("Conv2D").And.Contain("output").And.Contain($"{g.OutputShape.Length}"));
+    }
+
     [Test]
     public void UploadCopyDownload_RoundTrips()
     {
