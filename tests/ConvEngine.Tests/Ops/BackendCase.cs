@@ -14,12 +14,13 @@ public sealed class BackendCase
     private static readonly Dictionary<string, IBackend> Created = new();
     private static readonly object Gate = new();
 
-    private BackendCase(string backend, SimdLevel? simd, string? op, string? variant)
+    private BackendCase(string backend, SimdLevel? simd, string? op, string? variant, int? threads = null)
     {
         Backend = backend;
         Simd = simd;
         Op = op;
         Variant = variant;
+        Threads = threads;
     }
 
     /// <summary>"cpu" or "ilgpu-cpu".</summary>
@@ -27,9 +28,11 @@ public sealed class BackendCase
     public SimdLevel? Simd { get; }
     public string? Op { get; }
     public string? Variant { get; }
+    /// <summary>cpu threads; null for the processor count (the backend's default).</summary>
+    public int? Threads { get; }
     public bool IsCpu => Backend == "cpu";
 
-    public static BackendCase Cpu(SimdLevel simd, string? op = null, string? variant = null) => new("cpu", simd, op, variant);
+    public static BackendCase Cpu(SimdLevel simd, string? op = null, string? variant = null, int? threads = null) => new("cpu", simd, op, variant, threads);
     public static BackendCase IlgpuCpu(string? op = null, string? variant = null) => new("ilgpu-cpu", null, op, variant);
 
     /// <summary>The shared backend of this configuration, with every op on its default variant except the one under test.</summary>
@@ -41,9 +44,9 @@ public sealed class BackendCase
         return backend;
     }
 
-    private string Key => IsCpu ? $"cpu/{Simd}" : Backend;
+    private string Key => IsCpu ? $"cpu/{Simd}/{Threads}" : Backend;
 
-    private IBackend Create() => IsCpu ? new CpuBackend(simd: Simd) : Backends.Create(Backend);
+    private IBackend Create() => IsCpu ? new CpuBackend(Threads, Simd) : Backends.Create(Backend);
 
     internal static IBackend Shared(string key, Func<IBackend> create)
     {
@@ -64,7 +67,8 @@ public sealed class BackendCase
     }
 
     public override string ToString() =>
-        Backend + (Simd is { } s ? "/" + s.ToString().ToLowerInvariant() : "") + (Variant is not null ? $"/{Op}={Variant}" : "");
+        Backend + (Simd is { } s ? "/" + s.ToString().ToLowerInvariant() : "") + (Threads is { } t ? $"/threads={t}" : "") +
+        (Variant is not null ? $"/{Op}={Variant}" : "");
 }
 
 /// <summary>The backend configurations an op's tests run on.</summary>
@@ -88,6 +92,31 @@ public static class BackendCases
             if (variants.Length == 0) yield return BackendCase.Cpu(level);
             foreach (string v in variants) yield return BackendCase.Cpu(level, op, v);
         }
+    }
+
+    /// <summary>
+    /// cpu only, for shapes large enough to engage the kernels' blocking and thread splits: every SIMD level
+    /// and variant at the default thread count, plus the detected level with 1 thread and with 3 (an odd
+    /// split, more threads than this 2-core machine has) so that every split path runs whatever the machine.
+    /// </summary>
+    public static IEnumerable<BackendCase> CpuThreaded(string op)
+    {
+        foreach (var c in Cpu(op)) yield return c;
+        string[] variants = CpuVariants(op);
+        foreach (int threads in new[] { 1, 3 })
+        {
+            if (variants.Length == 0) yield return BackendCase.Cpu(SimdSupport.Detected, threads: threads);
+            foreach (string v in variants) yield return BackendCase.Cpu(SimdSupport.Detected, op, v, threads);
+        }
+    }
+
+    /// <summary>Pairs each threaded cpu configuration (<see cref="CpuThreaded"/>) with each data case.</summary>
+    public static IEnumerable<TestCaseData> CrossThreaded<T>(string op, IEnumerable<T> cases) where T : notnull
+    {
+        var all = cases.ToArray();
+        foreach (var backend in CpuThreaded(op))
+            foreach (var c in all)
+                yield return new TestCaseData(backend, c).SetArgDisplayNames(backend.ToString(), c.ToString()!);
     }
 
     public static IEnumerable<BackendCase> Ilgpu(string op)

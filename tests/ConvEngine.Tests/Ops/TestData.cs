@@ -95,17 +95,20 @@ public static class Approx
         AssertClose(TestData.Widen(expected), actual, reductionLength, what);
 }
 
+/// <summary>
+/// Expected values computed once per data case and shared by every backend case that runs it: the data,
+/// hence the expectation, depend only on the case's description, which is the key.
+/// </summary>
+public static class ExpectedCache
+{
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, object> Memo = new();
+
+    public static T Get<T>(string key, Func<T> compute) where T : class => (T)Memo.GetOrAdd(key, _ => compute());
+}
+
 /// <summary>Central finite differences in double precision.</summary>
 public static class FiniteDifference
 {
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, double[]> Memo = new();
-
-    /// <summary>
-    /// An expected gradient computed once per data case and shared by every backend case that runs it
-    /// (the data, hence the gradient, depend only on the case's description).
-    /// </summary>
-    public static double[] Cached(string key, Func<double[]> compute) => Memo.GetOrAdd(key, _ => compute());
-
     /// <summary>∂f/∂x_i ≈ (f(x + h·e_i) − f(x − h·e_i)) / 2h for every i; x is restored.</summary>
     public static double[] Gradient(Func<double[], double> f, double[] x, double step = 1e-5)
     {

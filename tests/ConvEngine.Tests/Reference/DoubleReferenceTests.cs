@@ -1,5 +1,6 @@
 using ConvEngine.Kernels;
 using ConvEngine.Kernels.Geometry;
+using ConvEngine.Tests.OpTests;
 using NUnit.Framework;
 
 namespace ConvEngine.Tests.Reference;
@@ -104,5 +105,52 @@ public class DoubleReferenceTests
         DoubleReference.AdamStepPyTorch(torch, [0], [0], [1], 1, 0.001, 0.9, 0.999, 0.01);
         Assert.That(keras[0], Is.EqualTo(-7.59747e-4).Within(1e-9));
         Assert.That(torch[0], Is.EqualTo(-0.001 / 1.01).Within(1e-12));
+    }
+
+    private static IEnumerable<TestCaseData> AdjointConvCases()
+    {
+        yield return new TestCaseData(new[] { 2, 5, 6, 3 }, new[] { 3, 3, 3, 4 }, new Conv2DOptions { Padding = Padding.Same }.WithStrides(2)).SetArgDisplayNames("s2 same");
+        yield return new TestCaseData(new[] { 1, 7, 6, 4 }, new[] { 3, 2, 2, 4 }, new Conv2DOptions { Padding = Padding.Explicit(1, 2, 0, 1), Groups = 2 }.WithDilation(2)).SetArgDisplayNames("d2 explicit g2");
+        yield return new TestCaseData(new[] { 1, 6, 6, 3 }, new[] { 5, 5, 1, 6 }, new Conv2DOptions { Padding = Padding.Same, Groups = 3 }.WithStrides(3)).SetArgDisplayNames("depthwise s3 same");
+    }
+
+    /// <summary>The chain-rule conv backward used for large shapes equals finite differences of the forward.</summary>
+    [TestCaseSource(nameof(AdjointConvCases))]
+    public void Conv2DBackward_EqualsFiniteDifferencesOfForward(int[] xDims, int[] fDims, Conv2DOptions o)
+    {
+        var random = new Random(17);
+        var x = new Nd(TestData.Widen(TestData.Uniform(random, xDims.Aggregate(1, (a, b) => a * b))), xDims);
+        var f = new Nd(TestData.Widen(TestData.Uniform(random, fDims.Aggregate(1, (a, b) => a * b))), fDims);
+        var y = DoubleReference.Conv2D(x, f, null, o);
+        var g = y.WithData(TestData.Widen(TestData.Uniform(random, y.Length)));
+        var (gradInput, gradFilter) = DoubleReference.Conv2DBackward(x, f, g, o);
+        var fdInput = FiniteDifference.Gradient(v => FiniteDifference.Dot(g.Data, DoubleReference.Conv2D(x.WithData(v), f, null, o).Data), (double[])x.Data.Clone());
+        var fdFilter = FiniteDifference.Gradient(v => FiniteDifference.Dot(g.Data, DoubleReference.Conv2D(x, f.WithData(v), null, o).Data), (double[])f.Data.Clone());
+        Assert.That(gradInput.Data, Is.EqualTo(fdInput).Within(1e-8));
+        Assert.That(gradFilter.Data, Is.EqualTo(fdFilter).Within(1e-8));
+    }
+
+    private static IEnumerable<TestCaseData> AdjointPoolCases() =>
+        from kind in new[] { PoolKind.Max, PoolKind.Average }
+        from o in new[]
+        {
+            Pool2DOptions.Square(3, 2, Padding.Same),
+            Pool2DOptions.Square(3, 1, Padding.Same),
+            Pool2DOptions.Square(3, 2, Padding.Explicit(1)) with { CeilMode = true, CountIncludePad = true },
+            Pool2DOptions.Square(2, 1) with { DilationH = 2, DilationW = 2 },
+        }
+        select new TestCaseData(kind, o).SetArgDisplayNames(kind.ToString(), $"pool{o.PoolH} s{o.StrideH} {o.Padding} ceil {o.CeilMode} d{o.DilationH}");
+
+    /// <summary>The routing pool backward used for large shapes equals finite differences of the forward (distinct inputs).</summary>
+    [TestCaseSource(nameof(AdjointPoolCases))]
+    public void Pool2DBackward_EqualsFiniteDifferencesOfForward(PoolKind kind, Pool2DOptions o)
+    {
+        var random = new Random(19);
+        var x = new Nd(TestData.Widen(TestData.Distinct(random, 2 * 7 * 6 * 3)), 2, 7, 6, 3);
+        var y = DoubleReference.Pool2D(x, o, kind);
+        var g = y.WithData(TestData.Widen(TestData.Uniform(random, y.Length)));
+        var routed = DoubleReference.Pool2DBackward(x, g, o, kind);
+        var fd = FiniteDifference.Gradient(v => FiniteDifference.Dot(g.Data, DoubleReference.Pool2D(x.WithData(v), o, kind).Data), (double[])x.Data.Clone());
+        Assert.That(routed.Data, Is.EqualTo(fd).Within(1e-8));
     }
 }
