@@ -6,7 +6,8 @@ namespace ConvEngine.Tests.OpTests;
 
 /// <summary>
 /// One backend configuration an op test runs on: "cpu" at one SIMD level with one variant of the op
-/// under test selected, or "ilgpu-cpu". Backends are created once per configuration and shared by
+/// under test selected, or an ILGPU backend ("ilgpu-cpu", and "cuda"/"opencl" when asked for through
+/// CONVENGINE_TEST_BACKENDS). Backends are created once per configuration and shared by
 /// the tests (ILGPU compiles its kernels once per backend); <see cref="Acquire"/> resets the variants.
 /// </summary>
 public sealed class BackendCase
@@ -23,7 +24,7 @@ public sealed class BackendCase
         Threads = threads;
     }
 
-    /// <summary>"cpu" or "ilgpu-cpu".</summary>
+    /// <summary>"cpu", "ilgpu-cpu", "cuda" or "opencl".</summary>
     public string Backend { get; }
     public SimdLevel? Simd { get; }
     public string? Op { get; }
@@ -31,9 +32,12 @@ public sealed class BackendCase
     /// <summary>cpu threads; null for the processor count (the backend's default).</summary>
     public int? Threads { get; }
     public bool IsCpu => Backend == "cpu";
+    /// <summary>ILGPU's CPU accelerator simulates GPU threads (~0.6 GFLOP/s): it gets the small data cases only.</summary>
+    public bool IsSlow => Backend == "ilgpu-cpu";
 
     public static BackendCase Cpu(SimdLevel simd, string? op = null, string? variant = null, int? threads = null) => new("cpu", simd, op, variant, threads);
-    public static BackendCase IlgpuCpu(string? op = null, string? variant = null) => new("ilgpu-cpu", null, op, variant);
+    public static BackendCase IlgpuCpu(string? op = null, string? variant = null) => Ilgpu("ilgpu-cpu", op, variant);
+    public static BackendCase Ilgpu(string name, string? op = null, string? variant = null) => new(name, null, op, variant);
 
     /// <summary>The shared backend of this configuration, with every op on its default variant except the one under test.</summary>
     public IBackend Acquire()
@@ -119,11 +123,23 @@ public static class BackendCases
                 yield return new TestCaseData(backend, c).SetArgDisplayNames(backend.ToString(), c.ToString()!);
     }
 
+    /// <summary>
+    /// The ILGPU backends to test: ilgpu-cpu always, plus those named in the environment variable
+    /// CONVENGINE_TEST_BACKENDS (comma-separated: cuda, opencl) on a machine that has them.
+    /// </summary>
+    public static IReadOnlyList<string> IlgpuNames =>
+        ["ilgpu-cpu", .. (Environment.GetEnvironmentVariable("CONVENGINE_TEST_BACKENDS") ?? "")
+            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(n => n.ToLowerInvariant()).Where(n => n is "cuda" or "opencl").Distinct()];
+
     public static IEnumerable<BackendCase> Ilgpu(string op)
     {
-        string[] variants = IlgpuVariants(op);
-        if (variants.Length == 0) yield return BackendCase.IlgpuCpu();
-        foreach (string v in variants) yield return BackendCase.IlgpuCpu(op, v);
+        foreach (string name in IlgpuNames)
+        {
+            string[] variants = IlgpuVariants(name, op);
+            if (variants.Length == 0) yield return BackendCase.Ilgpu(name);
+            foreach (string v in variants) yield return BackendCase.Ilgpu(name, op, v);
+        }
     }
 
     /// <summary>Pairs each backend case with each data case, keeping the large data cases off ilgpu-cpu (slow).</summary>
@@ -131,7 +147,7 @@ public static class BackendCases
     {
         var all = cases.ToArray();
         foreach (var backend in For(op))
-            foreach (var c in all.Where(c => backend.IsCpu || smallEnoughForIlgpu(c)))
+            foreach (var c in all.Where(c => !backend.IsSlow || smallEnoughForIlgpu(c)))
                 yield return new TestCaseData(backend, c).SetArgDisplayNames(backend.ToString(), c.ToString()!);
     }
 
@@ -145,11 +161,11 @@ public static class BackendCases
         return probe.Variants.Available.TryGetValue(op, out var v) ? v : [];
     }
 
-    private static string[] IlgpuVariants(string op)
+    private static string[] IlgpuVariants(string name, string op)
     {
         try
         {
-            var backend = BackendCase.Shared("ilgpu-cpu", () => Backends.Create("ilgpu-cpu"));
+            var backend = BackendCase.Shared(name, () => Backends.Create(name));
             return backend.Variants.Available.TryGetValue(op, out var v) ? v : [];
         }
         catch (Exception e) when (e is NotImplementedException or BackendUnavailableException)
