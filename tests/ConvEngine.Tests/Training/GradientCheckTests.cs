@@ -101,4 +101,18 @@ public class GradientCheckTests
         var batch = new Batch(TestData.Uniform(2 * 16, 9), [2, 8, 2], [0.5f, -0.25f], [2, 1]);
         CheckAllWeights(model, batch);
     }
+
+    // A model compiled on its own (its softmax fused into its loss) and then nested where it is not the output
+    // must back-propagate through its softmax: the loss-from-logits choice belongs to one model's pass only.
+    [Test]
+    public void CompiledModel_NestedLater_BackpropagatesThroughItsSoftmax()
+    {
+        var innerInput = new Input([3], "inner_in");
+        using var inner = new Model(innerInput, new Dense(4, activation: "softmax", name: "inner_probs").Apply(innerInput), "inner", TestBackend.Instance, 15);
+        inner.Compile("sgd", "categorical_crossentropy");
+        using var outer = new Sequential(backend: TestBackend.Instance, seed: 16) { inner, new Dense(1, name: "after") };
+        outer.Compile("sgd", "mse");
+        var batch = new Batch(TestData.Uniform(4 * 3, 10, 2f), [4, 3], TestData.Uniform(4, 11), [4, 1]);
+        CheckAllWeights(outer, batch);
+    }
 }
