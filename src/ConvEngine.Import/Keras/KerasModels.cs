@@ -88,6 +88,10 @@ public static class KerasModels
         }
         if (model["config"] is not JsonObject config || config["layers"] is not JsonArray layers)
             throw new FormatException($"{where}: {className} config has no 'layers' list.");
+        // Keras 3 writes a single endpoint as ["input_layer", 0, 0] rather than [["input_layer", 0, 0]].
+        foreach (string key in new[] { "input_layers", "output_layers" })
+            if (config[key] is JsonArray { Count: > 0 } endpoints && endpoints[0] is JsonValue)
+                config[key] = new JsonArray(endpoints.DeepClone());
         foreach (var node in layers)
         {
             if (node is not JsonObject layer) continue;
