@@ -112,6 +112,28 @@ internal static class KerasTestFiles
     }
 }
 
+/// <summary>
+/// One full-size file in the layout of Keras's VGG16 notop file (Keras 1 names, fixed-length strings, 14,714,688
+/// small random float32 values), written once per test run and removed when the process exits. The real file
+/// cannot be downloaded here (ARCHITECTURE.md).
+/// </summary>
+internal static class Vgg16NotopFixture
+{
+    public const ulong Seed = 1_000;
+    private static readonly Lazy<(string Path, List<TestLayer> Layers)> Written = new(() =>
+    {
+        string dir = Directory.CreateTempSubdirectory("convengine-vgg16-fixture-").FullName;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => { try { Directory.Delete(dir, recursive: true); } catch (IOException) { } };
+        string path = System.IO.Path.Combine(dir, "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5");
+        var layers = KerasTestFiles.Vgg16NotopKeras1Layers(Seed);
+        KerasTestFiles.Write(path, layers, fixedLengthStrings: true);
+        return (path, layers);
+    });
+
+    public static string Path => Written.Value.Path;
+    public static IReadOnlyList<TestLayer> Layers => Written.Value.Layers;
+}
+
 /// <summary>A temporary folder per test, removed afterwards.</summary>
 internal sealed class TempFolder : IDisposable
 {
