@@ -25,6 +25,8 @@ public sealed partial class IlgpuBackend
         Variants.Register("conv2d", "implicit-gemm-tiled", "direct");
         Variants.Register("dense", "gemm-tiled", "direct");
         Variants.Register("matmul", "gemm-tiled", "direct");
+        Variants.Register("conv2d-backward-data", "implicit-gemm-tiled", "gather");
+        Variants.Register("conv2d-backward-filter", "implicit-gemm-tiled", "direct");
     }
 
     public void Conv2D(DeviceBuffer input, DeviceBuffer filter, DeviceBuffer? bias, DeviceBuffer output, in Conv2DGeometry g, Activation activation)

@@ -10,7 +10,8 @@ public sealed partial class IlgpuBackend
 {
     private Action<Index1D, View, View, View, Conv2DGeometry>? _convBackwardData;
     private Action<Index1D, View, View, View, Conv2DGeometry>? _convBackwardFilter;
-    private Action<Index1D, View, View, int, int>? _biasBackward;
+    private Action<Index1D, View, View, int, int, int>? _columnSums;
+    private MemoryBuffer1D<float, Stride1D.Dense>? _scratch;
     private Action<Index1D, View, View, View, IlgpuPoolGeometry, PoolKind>? _poolBackward;
     private Action<Index1D, View, View, View, int, int, PoolKind>? _globalPoolBackward;
     private Action<Index1D, View, View, View, int, int, int, int, int, int>? _matMulDirect;
@@ -26,26 +27,71 @@ public sealed partial class IlgpuBackend
     private Action<Index1D, View, View, View, float, float, int>? _sgd;
     private Action<KernelConfig, View, View, View, View, int, int, Activation, MatrixOperands>? _gemmTiled;
     private Action<KernelConfig, View, View, View, View, int, int, Activation, ConvOperands>? _convTiled;
+    private Action<KernelConfig, View, View, View, View, int, int, Activation, ConvBackwardDataOperands>? _convBackwardDataTiled;
+    private Action<KernelConfig, View, View, View, View, int, int, Activation, ConvBackwardFilterOperands>? _convBackwardFilterTiled;
+
+    /// <summary>Rows one thread sums in the first pass of BiasBackward.</summary>
+    private const int BiasRowsPerChunk = 64;
 
     public void Conv2DBackwardData(DeviceBuffer gradOutput, DeviceBuffer filter, DeviceBuffer gradInput, in Conv2DGeometry g)
     {
-        _convBackwardData ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, View, View, View, Conv2DGeometry>(IlgpuConvKernels.BackwardData);
         int count = Count(g.InputShape.Length, "Conv2DBackwardData");
-        if (count > 0) _convBackwardData(count, View(gradOutput), View(filter), View(gradInput), g);
+        if (count == 0) return;
+        // As in the forward pass, few channels per group (depthwise) would leave most of a tile idle.
+        if (Variants["conv2d-backward-data"] == "implicit-gemm-tiled" && g.InChannelsPerGroup >= 16)
+        {
+            _convBackwardDataTiled ??= _accelerator.LoadStreamKernel<View, View, View, View, int, int, Activation, ConvBackwardDataOperands>(IlgpuTiledGemmKernel.Run);
+            var operands = new ConvBackwardDataOperands(g);
+            _convBackwardDataTiled(TiledConfig(operands.M, operands.N, g.Groups), View(gradOutput), View(filter), View(gradInput),
+                OptionalBias(null), 0, 0, Activation.None, operands);
+            return;
+        }
+        _convBackwardData ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, View, View, View, Conv2DGeometry>(IlgpuConvKernels.BackwardDataGather);
+        _convBackwardData(count, View(gradOutput), View(filter), View(gradInput), g);
     }
 
     public void Conv2DBackwardFilter(DeviceBuffer input, DeviceBuffer gradOutput, DeviceBuffer gradFilter, in Conv2DGeometry g)
     {
-        _convBackwardFilter ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, View, View, View, Conv2DGeometry>(IlgpuConvKernels.BackwardFilter);
         int count = Count(g.FilterShape.Length, "Conv2DBackwardFilter");
-        if (count > 0) _convBackwardFilter(count, View(input), View(gradOutput), View(gradFilter), g);
+        if (count == 0) return;
+        if (Variants["conv2d-backward-filter"] == "implicit-gemm-tiled" && g.OutChannelsPerGroup >= 16)
+        {
+            _convBackwardFilterTiled ??= _accelerator.LoadStreamKernel<View, View, View, View, int, int, Activation, ConvBackwardFilterOperands>(IlgpuTiledGemmKernel.Run);
+            var operands = new ConvBackwardFilterOperands(g);
+            _convBackwardFilterTiled(TiledConfig(operands.M, operands.N, g.Groups), View(input), View(gradOutput), View(gradFilter),
+                OptionalBias(null), 0, 0, Activation.None, operands);
+            return;
+        }
+        _convBackwardFilter ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, View, View, View, Conv2DGeometry>(IlgpuConvKernels.BackwardFilterDirect);
+        _convBackwardFilter(count, View(input), View(gradOutput), View(gradFilter), g);
     }
 
     public void BiasBackward(DeviceBuffer gradOutput, DeviceBuffer gradBias, long rows, int channels)
     {
-        _biasBackward ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, View, View, int, int>(IlgpuGemmKernels.BiasBackward);
         Count(rows * channels, "BiasBackward");
-        if (channels > 0) _biasBackward(channels, View(gradOutput), View(gradBias), (int)rows, channels);
+        if (channels <= 0) return;
+        _columnSums ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, View, View, int, int, int>(IlgpuGemmKernels.ColumnSums);
+        int rowCount = (int)rows;
+        if (rowCount <= BiasRowsPerChunk)
+        {
+            _columnSums(channels, View(gradOutput), View(gradBias), rowCount, channels, Math.Max(rowCount, 1));
+            return;
+        }
+        int chunks = (rowCount + BiasRowsPerChunk - 1) / BiasRowsPerChunk;
+        var partial = Scratch((long)chunks * channels);
+        _columnSums(chunks * channels, View(gradOutput), partial, rowCount, channels, BiasRowsPerChunk);
+        _columnSums(channels, partial, View(gradBias), chunks, channels, chunks);
+    }
+
+    /// <summary>A reusable device scratch area of at least <paramref name="length"/> floats, grown on demand.</summary>
+    private View Scratch(long length)
+    {
+        if (_scratch is null || _scratch.Length < length)
+        {
+            _scratch?.Dispose();
+            _scratch = _accelerator.Allocate1D<float>(length);
+        }
+        return ((View)_scratch.View).SubView(0, length);
     }
 
     public void Pool2DBackward(DeviceBuffer input, DeviceBuffer gradOutput, DeviceBuffer gradInput, in Pool2DGeometry g, PoolKind kind)

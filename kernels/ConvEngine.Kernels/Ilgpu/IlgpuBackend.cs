@@ -163,6 +163,7 @@ public sealed partial class IlgpuBackend : IBackend
     public void Dispose()
     {
         _noBias?.Dispose();
+        _scratch?.Dispose();
         _accelerator.Dispose();
         _context.Dispose();
     }

@@ -5,8 +5,9 @@ using ILGPU.Runtime;
 namespace ConvEngine.Kernels.Ilgpu;
 
 /// <summary>
-/// 2-D convolution kernels, NHWC input, HWIO filter (Keras layout). The direct forward kernel is
-/// the readable reference of the family; the tiled implicit-GEMM forward lives in <see cref="IlgpuGemmKernels"/>.
+/// 2-D convolution kernels, NHWC input, HWIO filter (Keras layout), one thread per result element:
+/// the readable reference of the family. The fast forms run the tiled GEMM (<see cref="IlgpuTiledGemmKernel"/>)
+/// over <see cref="ConvOperands"/>, <see cref="ConvBackwardDataOperands"/> and <see cref="ConvBackwardFilterOperands"/>.
 /// </summary>
 public static class IlgpuConvKernels
 {
@@ -48,7 +49,7 @@ public static class IlgpuConvKernels
     /// gIn[b,h,w,ci] = Σ over (p,q) and output pixels (i,j) with i·s+p·d−pad = h, j·s+q·d−pad = w,
     /// and over the group's output channels o, of gOut[b,i,j,o] · f[p,q,ci−group·Cg,o].
     /// </summary>
-    public static void BackwardData(Index1D index, ArrayView<float> gradOutput, ArrayView<float> filter, ArrayView<float> gradInput, Conv2DGeometry g)
+    public static void BackwardDataGather(Index1D index, ArrayView<float> gradOutput, ArrayView<float> filter, ArrayView<float> gradInput, Conv2DGeometry g)
     {
         int ci = index % g.C;
         int pixel = index / g.C;
@@ -84,7 +85,7 @@ public static class IlgpuConvKernels
     /// Gradient of the filter, one thread per filter element (p,q,c,o):
     /// gF[p,q,c,o] = Σ_{b,i,j} in[b, i·s+p·d−pad, j·s+q·d−pad, group·Cg+c] · gOut[b,i,j,o] (pads contribute 0).
     /// </summary>
-    public static void BackwardFilter(Index1D index, ArrayView<float> input, ArrayView<float> gradOutput, ArrayView<float> gradFilter, Conv2DGeometry g)
+    public static void BackwardFilterDirect(Index1D index, ArrayView<float> input, ArrayView<float> gradOutput, ArrayView<float> gradFilter, Conv2DGeometry g)
     {
         int cg = g.C / g.Groups;
         int o = index % g.OC;

@@ -35,12 +35,17 @@ public static class IlgpuGemmKernels
         c[index] = accumulate != 0 ? c[index] + sum : sum;
     }
 
-    /// <summary>One thread per channel: gBias[c] = Σ_r gOut[r,c].</summary>
-    public static void BiasBackward(Index1D index, ArrayView<float> gradOutput, ArrayView<float> gradBias, int rows, int channels)
+    /// <summary>
+    /// Column sums in chunks, one thread per (chunk, channel): dest[chunk, c] = Σ source[r, c] over the chunk's rows.
+    /// BiasBackward runs it twice (rows → chunk partials → totals) so a GPU has chunks × channels threads, not just channels.
+    /// </summary>
+    public static void ColumnSums(Index1D index, ArrayView<float> source, ArrayView<float> destination, int rows, int channels, int rowsPerChunk)
     {
+        int c = index % channels, chunk = index / channels;
+        int end = Math.Min(rows, (chunk + 1) * rowsPerChunk);
         float sum = 0f;
-        for (int r = 0; r < rows; r++) sum += gradOutput[r * channels + index];
-        gradBias[index] = sum;
+        for (int r = chunk * rowsPerChunk; r < end; r++) sum += source[r * channels + c];
+        destination[index] = sum;
     }
 }
 
@@ -101,6 +106,58 @@ public readonly struct ConvOperands(Conv2DGeometry g) : IGemmOperands
     public float LoadB(ArrayView<float> filter, int kk, int col, int group) => filter[kk * G.OC + group * N + col];
     public int OutputIndex(int row, int col, int group) => row * G.OC + group * N + col;
     public int BiasIndex(int col, int group) => group * N + col;
+}
+
+/// <summary>
+/// Conv2DBackwardData as an implicit GEMM: row = input pixel (b,h,w), col = input channel c within the group,
+/// kk = (p,q,o) with o fastest. A[row,kk] = gOut[b,i,j,o] for the output pixel whose tap (p,q) reads (h,w),
+/// or 0 when no output pixel does (stride gaps, borders); B[kk,c] = f[p,q,c,o]. No atomics: each gIn cell is one C cell.
+/// </summary>
+public readonly struct ConvBackwardDataOperands(Conv2DGeometry g) : IGemmOperands
+{
+    public Conv2DGeometry G { get; } = g;
+    public int M => G.N * G.H * G.W;
+    public int N => G.C / G.Groups;
+    public int K => G.KH * G.KW * (G.OC / G.Groups);
+
+    public float LoadA(ArrayView<float> gradOutput, int row, int kk, int group)
+    {
+        int ocg = G.OC / G.Groups;
+        int o = kk % ocg, tap = kk / ocg;
+        int q = tap % G.KW, p = tap / G.KW;
+        int w = row % G.W, h = row / G.W % G.H, b = row / (G.W * G.H);
+        int ti = h + G.PadTop - p * G.DilationH, tj = w + G.PadLeft - q * G.DilationW;
+        if (ti < 0 || tj < 0 || ti % G.StrideH != 0 || tj % G.StrideW != 0) return 0f;
+        int i = ti / G.StrideH, j = tj / G.StrideW;
+        if (i >= G.OH || j >= G.OW) return 0f;
+        return gradOutput[((b * G.OH + i) * G.OW + j) * G.OC + group * ocg + o];
+    }
+
+    public float LoadB(ArrayView<float> filter, int kk, int col, int group)
+    {
+        int ocg = G.OC / G.Groups;
+        int o = kk % ocg, tap = kk / ocg;
+        return filter[(tap * N + col) * G.OC + group * ocg + o];
+    }
+
+    public int OutputIndex(int row, int col, int group) => row * G.C + group * N + col;
+    public int BiasIndex(int col, int group) => 0;
+}
+
+/// <summary>
+/// Conv2DBackwardFilter as a GEMM over output pixels: gF (KH·KW·Cg, OCg) = im2col(input)ᵀ · gOut, per group.
+/// row = filter row kk = (p,q,c), col = o within the group, inner index = output pixel.
+/// </summary>
+public readonly struct ConvBackwardFilterOperands(Conv2DGeometry g) : IGemmOperands
+{
+    public ConvOperands Forward { get; } = new(g);
+    public int M => Forward.K;
+    public int N => Forward.N;
+    public int K => Forward.M;
+    public float LoadA(ArrayView<float> input, int row, int pixel, int group) => Forward.LoadA(input, pixel, row, group);
+    public float LoadB(ArrayView<float> gradOutput, int pixel, int col, int group) => gradOutput[pixel * Forward.G.OC + group * N + col];
+    public int OutputIndex(int row, int col, int group) => row * Forward.G.OC + group * N + col;
+    public int BiasIndex(int col, int group) => 0;
 }
 
 /// <summary>
