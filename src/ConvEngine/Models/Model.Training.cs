@@ -64,7 +64,7 @@ public partial class Model
         IEnumerable<Callback>? callbacks = null, string? checkpointDir = null, int initialEpoch = 0,
         int keepCheckpoints = 2, CancellationToken cancellationToken = default)
     {
-        var (optimizer, _, _) = RequireCompiled("Fit");
+        RequireCompiled("Fit");
         if (initialEpoch < 0 || epochs <= initialEpoch)
             throw new ArgumentException($"Fit: epochs ({epochs}) must exceed initial_epoch ({initialEpoch}), which must be non-negative.");
         if (keepCheckpoints < 1) throw new ArgumentException($"Fit: keepCheckpoints must be at least 1, got {keepCheckpoints}.");
