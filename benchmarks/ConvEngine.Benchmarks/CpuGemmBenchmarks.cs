@@ -17,8 +17,10 @@ namespace ConvEngine.Benchmarks;
 public unsafe class CpuGemmBenchmarks
 {
     /// <summary>m×n×k: conv3_x of VGG16 at 56×56 as a GEMM (pixels × OC × 9·C), conv4_x at 28×28, conv1_2 at 112×112 per quarter.</summary>
-    [Params("3136x256x2304", "784x512x4608", "3136x64x576")]
-    public string Gemm { get; set; } = "";
+    [ParamsSource(nameof(Gemms))]
+    public GemmShape Gemm { get; set; } = null!;
+
+    public static IEnumerable<GemmShape> Gemms => [new(3136, 256, 2304), new(784, 512, 4608), new(3136, 64, 576)];
 
     [Params(1, 2)]
     public int Threads { get; set; }
@@ -29,7 +31,7 @@ public unsafe class CpuGemmBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        (_m, _n, _k) = GflopsColumn.ParseGemm(Gemm);
+        (_m, _n, _k) = (Gemm.M, Gemm.N, Gemm.K);
         _a = Filled((long)_m * _k);
         _b = Filled((long)_k * _n);
         _c = Filled((long)_m * _n);
@@ -55,9 +57,10 @@ public unsafe class CpuGemmBenchmarks
 [Config(typeof(GflopsConfig))]
 public class CpuGemmConvBenchmarks
 {
-    /// <summary>H×W×C→OC.</summary>
-    [Params("56x56x256->256", "28x28x512->512", "112x112x128->128", "224x224x64->64", "14x14x512->512")]
-    public string Conv { get; set; } = "";
+    [ParamsSource(nameof(Convs))]
+    public ConvShape Conv { get; set; } = null!;
+
+    public static IEnumerable<ConvShape> Convs => [new(1, 56, 256, 256), new(1, 28, 512, 512), new(1, 112, 128, 128), new(1, 224, 64, 64), new(1, 14, 512, 512)];
 
     [Params(2)]
     public int Threads { get; set; }
@@ -72,7 +75,7 @@ public class CpuGemmConvBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _g = GflopsColumn.ParseConv(Conv);
+        _g = Conv.Geometry;
         _cpu = new CpuBackend(Threads);
         _cpu.Variants.Select("conv2d", Variant);
         _x = Upload(_g.InputShape.Length);
@@ -95,56 +98,15 @@ public class CpuGemmConvBenchmarks
     public void Cleanup() => _cpu.Dispose();
 }
 
-/// <summary>Adds the GFLOP/s column (2 flops per multiply-add, from the Gemm or Conv parameter and the mean time).</summary>
+/// <summary>Adds the GFLOP/s column (2 flops per multiply-add, from the IFlopCount parameter and the mean time).</summary>
 public sealed class GflopsConfig : ManualConfig
 {
     public GflopsConfig() => AddColumn(new GflopsColumn());
 }
 
-public sealed class GflopsColumn : IColumn
+/// <summary>An m×n×k matrix product.</summary>
+public sealed record GemmShape(int M, int N, int K) : IFlopCount
 {
-    public string Id => nameof(GflopsColumn);
-    public string ColumnName => "GFLOP/s";
-    public bool AlwaysShow => true;
-    public ColumnCategory Category => ColumnCategory.Custom;
-    public int PriorityInCategory => 0;
-    public bool IsNumeric => true;
-    public UnitType UnitType => UnitType.Dimensionless;
-    public string Legend => "Billions of floating-point operations per second (2 per multiply-add), from the mean";
-
-    public static (int M, int N, int K) ParseGemm(string text)
-    {
-        var parts = text.Split('x').Select(int.Parse).ToArray();
-        return (parts[0], parts[1], parts[2]);
-    }
-
-    public static Conv2DGeometry ParseConv(string text)
-    {
-        var sides = text.Split("->");
-        var hwc = sides[0].Split('x').Select(int.Parse).ToArray();
-        int oc = int.Parse(sides[1]);
-        return Conv2DGeometry.Create("Conv2D", new TensorShape(1, hwc[0], hwc[1], hwc[2]), new TensorShape(3, 3, hwc[2], oc),
-            new Conv2DOptions { Padding = Padding.Same });
-    }
-
-    private static double? Flops(BenchmarkCase benchmark)
-    {
-        foreach (var p in benchmark.Parameters.Items)
-        {
-            if (p.Name == "Gemm") { var (m, n, k) = ParseGemm((string)p.Value); return 2.0 * m * n * k; }
-            if (p.Name == "Conv") return ParseConv((string)p.Value).Flops;
-        }
-        return null;
-    }
-
-    public string GetValue(Summary summary, BenchmarkCase benchmarkCase)
-    {
-        var stats = summary[benchmarkCase]?.ResultStatistics;
-        double? flops = Flops(benchmarkCase);
-        return stats is null || flops is null ? "-" : $"{flops.Value / stats.Mean:F1}";
-    }
-
-    public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style) => GetValue(summary, benchmarkCase);
-    public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
-    public bool IsAvailable(Summary summary) => true;
+    public double Flops => 2.0 * M * N * K;
+    public override string ToString() => $"{M}x{N}x{K}";
 }

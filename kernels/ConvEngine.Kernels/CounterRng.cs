@@ -15,5 +15,9 @@ public static class CounterRng
     }
 
     /// <summary>Uniform in [0, 1), 24 bits of resolution (exact in float32).</summary>
-    public static float Uniform(ulong seed, ulong index) => (Hash(seed, index) >> 40) * (1f / 16777216f);
+    /// <remarks>
+    /// The 24-bit value goes through int: an unsigned-to-float conversion compiles to a float64 step
+    /// (IL conv.r.un), which OpenCL devices without fp64 reject. The value is exact either way.
+    /// </remarks>
+    public static float Uniform(ulong seed, ulong index) => (int)(Hash(seed, index) >> 40) * (1f / 16777216f);
 }

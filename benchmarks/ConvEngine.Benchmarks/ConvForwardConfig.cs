@@ -1,0 +1,12 @@
+using BenchmarkDotNet.Configs;
+
+namespace ConvEngine.Benchmarks;
+
+/// <summary>Adds the GFLOP/s and kernel columns; jobs come from the command line (see Program: --quick).</summary>
+public sealed class ConvForwardConfig : ManualConfig
+{
+    public ConvForwardConfig()
+    {
+        AddColumn(new GflopsColumn(), new KernelColumn());
+    }
+}
