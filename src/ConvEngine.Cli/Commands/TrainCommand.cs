@@ -287,7 +287,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
     }
 
     /// <summary>"128x128", "128,96" or "28" (square).</summary>
-    internal static (int Height, int Width)? ParseImageSize(string text)
+    public static (int Height, int Width)? ParseImageSize(string text)
     {
         var parts = text.Split(['x', 'X', ',', '×'], StringSplitOptions.TrimEntries);
         var numbers = parts.Select(p => int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0 ? n : (int?)null).ToList();
