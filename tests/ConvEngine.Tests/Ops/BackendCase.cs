@@ -6,7 +6,8 @@ namespace ConvEngine.Tests.OpTests;
 
 /// <summary>
 /// One backend configuration an op test runs on: "cpu" at one SIMD level with one variant of the op
-/// under test selected, or "ilgpu-cpu". Backends are created once per configuration and shared by
+/// under test selected, or an ILGPU backend ("ilgpu-cpu", and "cuda"/"opencl" when asked for through
+/// CONVENGINE_TEST_BACKENDS). Backends are created once per configuration and shared by
 /// the tests (ILGPU compiles its kernels once per backend); <see cref="Acquire"/> resets the variants.
 /// </summary>
 public sealed class BackendCase
@@ -14,23 +15,29 @@ public sealed class BackendCase
     private static readonly Dictionary<string, IBackend> Created = new();
     private static readonly object Gate = new();
 
-    private BackendCase(string backend, SimdLevel? simd, string? op, string? variant)
+    private BackendCase(string backend, SimdLevel? simd, string? op, string? variant, int? threads = null)
     {
         Backend = backend;
         Simd = simd;
         Op = op;
         Variant = variant;
+        Threads = threads;
     }
 
-    /// <summary>"cpu" or "ilgpu-cpu".</summary>
+    /// <summary>"cpu", "ilgpu-cpu", "cuda" or "opencl".</summary>
     public string Backend { get; }
     public SimdLevel? Simd { get; }
     public string? Op { get; }
     public string? Variant { get; }
+    /// <summary>cpu threads; null for the processor count (the backend's default).</summary>
+    public int? Threads { get; }
     public bool IsCpu => Backend == "cpu";
+    /// <summary>ILGPU's CPU accelerator simulates GPU threads (~0.6 GFLOP/s): it gets the small data cases only.</summary>
+    public bool IsSlow => Backend == "ilgpu-cpu";
 
-    public static BackendCase Cpu(SimdLevel simd, string? op = null, string? variant = null) => new("cpu", simd, op, variant);
-    public static BackendCase IlgpuCpu(string? op = null, string? variant = null) => new("ilgpu-cpu", null, op, variant);
+    public static BackendCase Cpu(SimdLevel simd, string? op = null, string? variant = null, int? threads = null) => new("cpu", simd, op, variant, threads);
+    public static BackendCase IlgpuCpu(string? op = null, string? variant = null) => Ilgpu("ilgpu-cpu", op, variant);
+    public static BackendCase Ilgpu(string name, string? op = null, string? variant = null) => new(name, null, op, variant);
 
     /// <summary>The shared backend of this configuration, with every op on its default variant except the one under test.</summary>
     public IBackend Acquire()
@@ -41,9 +48,9 @@ public sealed class BackendCase
         return backend;
     }
 
-    private string Key => IsCpu ? $"cpu/{Simd}" : Backend;
+    private string Key => IsCpu ? $"cpu/{Simd}/{Threads}" : Backend;
 
-    private IBackend Create() => IsCpu ? new CpuBackend(simd: Simd) : Backends.Create(Backend);
+    private IBackend Create() => IsCpu ? new CpuBackend(Threads, Simd) : Backends.Create(Backend);
 
     internal static IBackend Shared(string key, Func<IBackend> create)
     {
@@ -64,7 +71,8 @@ public sealed class BackendCase
     }
 
     public override string ToString() =>
-        Backend + (Simd is { } s ? "/" + s.ToString().ToLowerInvariant() : "") + (Variant is not null ? $"/{Op}={Variant}" : "");
+        Backend + (Simd is { } s ? "/" + s.ToString().ToLowerInvariant() : "") + (Threads is { } t ? $"/threads={t}" : "") +
+        (Variant is not null ? $"/{Op}={Variant}" : "");
 }
 
 /// <summary>The backend configurations an op's tests run on.</summary>
@@ -90,11 +98,48 @@ public static class BackendCases
         }
     }
 
+    /// <summary>
+    /// cpu only, for shapes large enough to engage the kernels' blocking and thread splits: every SIMD level
+    /// and variant at the default thread count, plus the detected level with 1 thread and with 3 (an odd
+    /// split, more threads than this 2-core machine has) so that every split path runs whatever the machine.
+    /// </summary>
+    public static IEnumerable<BackendCase> CpuThreaded(string op)
+    {
+        foreach (var c in Cpu(op)) yield return c;
+        string[] variants = CpuVariants(op);
+        foreach (int threads in new[] { 1, 3 })
+        {
+            if (variants.Length == 0) yield return BackendCase.Cpu(SimdSupport.Detected, threads: threads);
+            foreach (string v in variants) yield return BackendCase.Cpu(SimdSupport.Detected, op, v, threads);
+        }
+    }
+
+    /// <summary>Pairs each threaded cpu configuration (<see cref="CpuThreaded"/>) with each data case.</summary>
+    public static IEnumerable<TestCaseData> CrossThreaded<T>(string op, IEnumerable<T> cases) where T : notnull
+    {
+        var all = cases.ToArray();
+        foreach (var backend in CpuThreaded(op))
+            foreach (var c in all)
+                yield return new TestCaseData(backend, c).SetArgDisplayNames(backend.ToString(), c.ToString()!);
+    }
+
+    /// <summary>
+    /// The ILGPU backends to test: ilgpu-cpu always, plus those named in the environment variable
+    /// CONVENGINE_TEST_BACKENDS (comma-separated: cuda, opencl) on a machine that has them.
+    /// </summary>
+    public static IReadOnlyList<string> IlgpuNames =>
+        ["ilgpu-cpu", .. (Environment.GetEnvironmentVariable("CONVENGINE_TEST_BACKENDS") ?? "")
+            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(n => n.ToLowerInvariant()).Where(n => n is "cuda" or "opencl").Distinct()];
+
     public static IEnumerable<BackendCase> Ilgpu(string op)
     {
-        string[] variants = IlgpuVariants(op);
-        if (variants.Length == 0) yield return BackendCase.IlgpuCpu();
-        foreach (string v in variants) yield return BackendCase.IlgpuCpu(op, v);
+        foreach (string name in IlgpuNames)
+        {
+            string[] variants = IlgpuVariants(name, op);
+            if (variants.Length == 0) yield return BackendCase.Ilgpu(name);
+            foreach (string v in variants) yield return BackendCase.Ilgpu(name, op, v);
+        }
     }
 
     /// <summary>Pairs each backend case with each data case, keeping the large data cases off ilgpu-cpu (slow).</summary>
@@ -102,7 +147,7 @@ public static class BackendCases
     {
         var all = cases.ToArray();
         foreach (var backend in For(op))
-            foreach (var c in all.Where(c => backend.IsCpu || smallEnoughForIlgpu(c)))
+            foreach (var c in all.Where(c => !backend.IsSlow || smallEnoughForIlgpu(c)))
                 yield return new TestCaseData(backend, c).SetArgDisplayNames(backend.ToString(), c.ToString()!);
     }
 
@@ -116,11 +161,11 @@ public static class BackendCases
         return probe.Variants.Available.TryGetValue(op, out var v) ? v : [];
     }
 
-    private static string[] IlgpuVariants(string op)
+    private static string[] IlgpuVariants(string name, string op)
     {
         try
         {
-            var backend = BackendCase.Shared("ilgpu-cpu", () => Backends.Create("ilgpu-cpu"));
+            var backend = BackendCase.Shared(name, () => Backends.Create(name));
             return backend.Variants.Available.TryGetValue(op, out var v) ? v : [];
         }
         catch (Exception e) when (e is NotImplementedException or BackendUnavailableException)

@@ -50,9 +50,9 @@ public class Conv2DBackwardTests
         var (x, f, upstream, g) = Problem(c);
         var filter = Nd.FromFloats(f, c.FilterDims);
         var gradOut = TestData.Widen(upstream);
-        var expected = FiniteDifference.Gradient(
+        var expected = ExpectedCache.Get($"conv2d data {c}", () => FiniteDifference.Gradient(
             v => FiniteDifference.Dot(gradOut, DoubleReference.Conv2D(new Nd(v, c.InputDims), filter, null, c.Options).Data),
-            TestData.Widen(x));
+            TestData.Widen(x)));
 
         using var gradOutput = Device.Put(backend, upstream);
         using var filterBuffer = Device.Put(backend, f);
@@ -69,9 +69,9 @@ public class Conv2DBackwardTests
         var (x, f, upstream, g) = Problem(c);
         var input = Nd.FromFloats(x, c.InputDims);
         var gradOut = TestData.Widen(upstream);
-        var expected = FiniteDifference.Gradient(
+        var expected = ExpectedCache.Get($"conv2d filter {c}", () => FiniteDifference.Gradient(
             v => FiniteDifference.Dot(gradOut, DoubleReference.Conv2D(input, new Nd(v, c.FilterDims), null, c.Options).Data),
-            TestData.Widen(f));
+            TestData.Widen(f)));
 
         using var inputBuffer = Device.Put(backend, x);
         using var gradOutput = Device.Put(backend, upstream);

@@ -220,11 +220,17 @@ public class CrossBackendTests
         });
     }
 
-    [TestCaseSource(nameof(Scenarios))]
-    public void CpuAndIlgpuCpu_Agree(Scenario s)
+    private static IEnumerable<TestCaseData> Cases() =>
+        from name in BackendCases.IlgpuNames
+        from s in Scenarios()
+        select new TestCaseData(name, s).SetArgDisplayNames(name, s.Name);
+
+    /// <summary>cpu against ilgpu-cpu (and against cuda/opencl when CONVENGINE_TEST_BACKENDS names them).</summary>
+    [TestCaseSource(nameof(Cases))]
+    public void CpuAndIlgpu_Agree(string ilgpuBackend, Scenario s)
     {
         var onCpu = s.Run(BackendCase.Cpu(SimdSupport.Detected).Acquire());
-        var onIlgpu = s.Run(BackendCase.IlgpuCpu().Acquire());
+        var onIlgpu = s.Run(BackendCase.Ilgpu(ilgpuBackend).Acquire());
         Assert.That(onIlgpu, Has.Length.EqualTo(onCpu.Length));
         for (int i = 0; i < onCpu.Length; i++)
         {

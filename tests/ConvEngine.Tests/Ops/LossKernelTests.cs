@@ -32,13 +32,17 @@ public class LossKernelTests
         switch (c.Kind)
         {
             case LossKind.SigmoidBinaryCrossEntropy:
-                return (TestData.Uniform(random, length, -4, 4), Labels(random, length));
+                // Odd row counts get soft labels in [0, 1], which the logit form accepts as well.
+                return (TestData.Uniform(random, length, -4, 4), c.Rows % 2 == 1 ? TestData.Uniform(random, length, 0, 1) : Labels(random, length));
             case LossKind.BinaryCrossEntropy:
                 return (TestData.Uniform(random, length, 0.05f, 0.95f), Labels(random, length));
             case LossKind.MeanSquaredError:
                 return (TestData.Uniform(random, length, -2, 2), TestData.Uniform(random, length, -2, 2));
             case LossKind.SoftmaxCategoricalCrossEntropy:
-                return (TestData.Uniform(random, length, -3, 3), OneHotRows(random, c.Rows, c.Cols));
+                // Odd row counts get soft target distributions (as label smoothing makes them).
+                return (TestData.Uniform(random, length, -3, 3), c.Rows % 2 == 1
+                    ? Array.ConvertAll(DoubleReference.Softmax(TestData.Widen(TestData.Uniform(random, length)), c.Rows, c.Cols, log: false), v => (float)v)
+                    : OneHotRows(random, c.Rows, c.Cols));
             case LossKind.SoftmaxSparseCategoricalCrossEntropy:
                 return (TestData.Uniform(random, length, -3, 3),
                     Enumerable.Range(0, c.Rows).Select(_ => (float)random.Next(c.Cols)).ToArray());

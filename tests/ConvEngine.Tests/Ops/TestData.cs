@@ -95,6 +95,17 @@ public static class Approx
         AssertClose(TestData.Widen(expected), actual, reductionLength, what);
 }
 
+/// <summary>
+/// Expected values computed once per data case and shared by every backend case that runs it: the data,
+/// hence the expectation, depend only on the case's description, which is the key.
+/// </summary>
+public static class ExpectedCache
+{
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, object> Memo = new();
+
+    public static T Get<T>(string key, Func<T> compute) where T : class => (T)Memo.GetOrAdd(key, _ => compute());
+}
+
 /// <summary>Central finite differences in double precision.</summary>
 public static class FiniteDifference
 {

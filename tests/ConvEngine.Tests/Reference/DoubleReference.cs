@@ -125,6 +125,48 @@ public static class DoubleReference
         return y;
     }
 
+    /// <summary>
+    /// The chain rule applied to <see cref="Conv2D"/> (no activation), for shapes too large for finite
+    /// differences: every product x[b,ih,iw,c]·f[di,dj,q,k] of the forward sum sends G[b,i,j,k]·f to
+    /// gradInput[b,ih,iw,c] and G[b,i,j,k]·x to gradFilter[di,dj,q,k]. Checked against finite differences
+    /// in DoubleReferenceTests.
+    /// </summary>
+    public static (Nd GradInput, Nd GradFilter) Conv2DBackward(Nd x, Nd filter, Nd gradOutput, Conv2DOptions o)
+    {
+        int n = x.Shape[0], h = x.Shape[1], w = x.Shape[2];
+        int kh = filter.Shape[0], kw = filter.Shape[1], cg = filter.Shape[2], oc = filter.Shape[3];
+        int ocg = oc / o.Groups;
+        var p = o.Padding;
+        var (top, _, oh) = Axis(h, kh, o.StrideH, o.DilationH, p.Mode == PaddingMode.Causal ? PaddingMode.Valid : p.Mode, p.Top, p.Bottom);
+        var (left, _, ow) = Axis(w, kw, o.StrideW, o.DilationW, p.Mode, p.Left, p.Right);
+        var gradInput = Nd.Zeros(x.Shape);
+        var gradFilter = Nd.Zeros(filter.Shape);
+        for (int b = 0; b < n; b++)
+        for (int i = 0; i < oh; i++)
+        for (int j = 0; j < ow; j++)
+        for (int k = 0; k < oc; k++)
+        {
+            int group = k / ocg;
+            double g = gradOutput.At(b, i, j, k);
+            for (int di = 0; di < kh; di++)
+            {
+                int ih = i * o.StrideH - top + di * o.DilationH;
+                if (ih < 0 || ih >= h) continue;
+                for (int dj = 0; dj < kw; dj++)
+                {
+                    int iw = j * o.StrideW - left + dj * o.DilationW;
+                    if (iw < 0 || iw >= w) continue;
+                    for (int q = 0; q < cg; q++)
+                    {
+                        gradInput.At(b, ih, iw, group * cg + q) += g * filter.At(di, dj, q, k);
+                        gradFilter.At(di, dj, q, k) += g * x.At(b, ih, iw, group * cg + q);
+                    }
+                }
+            }
+        }
+        return (gradInput, gradFilter);
+    }
+
     // ---------------------------------------------------------------- pooling
 
     /// <summary>
@@ -167,6 +209,51 @@ public static class DoubleReference
             y.At(b, i, j, ch) = kind == PoolKind.Max ? max : sum / divisor;
         }
         return y;
+    }
+
+    /// <summary>
+    /// The chain rule applied to <see cref="Pool2D"/>, for shapes too large for finite differences: a max
+    /// window sends its gradient to the first input cell holding the maximum in scan order (row by row);
+    /// an average window sends G/divisor to each of its cells inside the input. Checked against finite
+    /// differences in DoubleReferenceTests.
+    /// </summary>
+    public static Nd Pool2DBackward(Nd x, Nd gradOutput, Pool2DOptions o, PoolKind kind)
+    {
+        int h = x.Shape[1], w = x.Shape[2], c = x.Shape[3];
+        int sh = o.StrideH ?? o.PoolH, sw = o.StrideW ?? o.PoolW;
+        var p = o.Padding;
+        var (top, bottom, oh) = Axis(h, o.PoolH, sh, o.DilationH, p.Mode, p.Top, p.Bottom, o.CeilMode);
+        var (left, right, ow) = Axis(w, o.PoolW, sw, o.DilationW, p.Mode, p.Left, p.Right, o.CeilMode);
+        bool includePad = o.CountIncludePad && p.Mode == PaddingMode.Explicit;
+        var gradInput = Nd.Zeros(x.Shape);
+        var cells = new List<(int H, int W)>();
+        for (int b = 0; b < x.Shape[0]; b++)
+        for (int i = 0; i < oh; i++)
+        for (int j = 0; j < ow; j++)
+        for (int ch = 0; ch < c; ch++)
+        {
+            cells.Clear();
+            int divisor = 0;
+            for (int pi = 0; pi < o.PoolH; pi++)
+            for (int pj = 0; pj < o.PoolW; pj++)
+            {
+                int ih = i * sh - top + pi * o.DilationH, iw = j * sw - left + pj * o.DilationW;
+                bool inside = ih >= 0 && ih < h && iw >= 0 && iw < w;
+                if (includePad ? ih >= -top && ih < h + bottom && iw >= -left && iw < w + right : inside) divisor++;
+                if (inside) cells.Add((ih, iw));
+            }
+            double g = gradOutput.At(b, i, j, ch);
+            if (kind == PoolKind.Average)
+            {
+                foreach (var (ih, iw) in cells) gradInput.At(b, ih, iw, ch) += g / divisor;
+                continue;
+            }
+            var best = cells[0];
+            foreach (var cell in cells)
+                if (x.At(b, cell.H, cell.W, ch) > x.At(b, best.H, best.W, ch)) best = cell;
+            gradInput.At(b, best.H, best.W, ch) += g;
+        }
+        return gradInput;
     }
 
     /// <summary>(N, spatial…, C) → (N, C): mean or max over every position.</summary>
