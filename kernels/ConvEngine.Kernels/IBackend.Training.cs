@@ -58,7 +58,7 @@ public partial interface IBackend
 
     /// <summary>
     /// Fused loss over (rows, cols) predictions (logits for the Softmax/Sigmoid kinds): writes each
-    /// row's loss (mean over the last axis, as Keras) into lossPerRow and d(mean loss over rows)/d(prediction) into gradPrediction.
+    /// row's loss (Keras reduction of the last axis: mean for BCE and MSE, sum over classes for the cross-entropies) into lossPerRow and d(mean loss over rows)/d(prediction) into gradPrediction.
     /// </summary>
     void Loss(LossKind kind, DeviceBuffer prediction, DeviceBuffer target, DeviceBuffer lossPerRow, DeviceBuffer gradPrediction, int rows, int cols);
 

@@ -16,7 +16,7 @@ public sealed class ImageDatasetFromDirectory : IBatchSource
 {
     private readonly string[] filePaths;
     private readonly int[] labels;
-    private readonly float[]?[]? cache;
+    private readonly ImageData?[]? cache;
     private readonly int height, width, channels, targetWidth;
 
     /// <summary>Indexes <paramref name="directory"/> and prepares the dataset; images are decoded when batches are read.</summary>
@@ -49,7 +49,7 @@ public sealed class ImageDatasetFromDirectory : IBatchSource
         labels = indexLabels[start..(start + count)];
 
         if (Options.CacheImages)
-            cache = new float[filePaths.Length][];
+            cache = new ImageData?[filePaths.Length];
         if (Options.OnBadImage == BadImagePolicy.Skip)
             (filePaths, labels, cache, SkippedFiles) = DropUnreadable(filePaths, labels, cache);
         if (filePaths.Length == 0)
@@ -110,15 +110,28 @@ public sealed class ImageDatasetFromDirectory : IBatchSource
             ? SeededShuffle.BufferedOrder(filePaths.Length, Options.BatchSize * 8, SeededShuffle.EpochSeed((ulong)Seed, epoch))
             : SeededShuffle.Identity(filePaths.Length);
 
-    /// <summary>Decodes and resizes sample <paramref name="index"/> of <see cref="FilePaths"/>: (H, W, C) floats in [0, 255].</summary>
-    public float[] LoadSample(int index)
+    /// <summary>Writes sample <paramref name="index"/> of <see cref="FilePaths"/>, decoded and resized, into <paramref name="destination"/>: (H, W, C) floats in [0, 255].</summary>
+    public void LoadSample(int index, Span<float> destination)
     {
-        if (cache?[index] is { } cached)
-            return cached;
-        var pixels = Decode(filePaths[index]);
-        if (cache is not null)
-            cache[index] = pixels;
-        return pixels;
+        if (destination.Length != height * width * channels)
+            throw new ArgumentException($"Image dataset '{Directory}': a sample is {height}x{width}x{channels} floats, not {destination.Length}.");
+        var image = cache?[index] ?? Cache(index, Decode(filePaths[index]));
+        if (image.Height == height && image.Width == width)
+            image.Pixels.CopyTo(destination);
+        else
+            Resize.Into(image.Pixels, image.Height, image.Width, channels, destination, height, width, Options.Interpolation);
+    }
+
+    // Keeps the smaller of the decoded and the resized image, so caching small pictures shown large costs little.
+    private ImageData Cache(int index, ImageData decoded)
+    {
+        if (cache is null)
+            return decoded;
+        var kept = (long)decoded.Height * decoded.Width <= (long)height * width
+            ? decoded
+            : Resize.Apply(decoded, height, width, Options.Interpolation);
+        cache[index] = kept;
+        return kept;
     }
 
     private Batch BuildBatch(int[] order, int batchIndex, CancellationToken cancellationToken)
@@ -132,7 +145,7 @@ public sealed class ImageDatasetFromDirectory : IBatchSource
         {
             cancellationToken.ThrowIfCancellationRequested();
             int sample = order[start + k];
-            LoadSample(sample).CopyTo(inputs.AsSpan(k * sampleSize, sampleSize));
+            LoadSample(sample, inputs.AsSpan(k * sampleSize, sampleSize));
             batchLabels[k] = labels[sample];
         }
 
@@ -157,12 +170,11 @@ public sealed class ImageDatasetFromDirectory : IBatchSource
         return new Batch(inputs, [count, height, width, channels], targets, [count, targetWidth]);
     }
 
-    private float[] Decode(string path)
+    private ImageData Decode(string path)
     {
         try
         {
-            var image = ImageIO.Load(path, Options.ColorMode, Options.MaxPixels);
-            return Resize.Apply(image, height, width, Options.Interpolation).Pixels;
+            return ImageIO.Load(path, Options.ColorMode, Options.MaxPixels);
         }
         catch (ImageLoadException) { throw; }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -172,17 +184,12 @@ public sealed class ImageDatasetFromDirectory : IBatchSource
         }
     }
 
-    private (string[], int[], float[]?[]?, IReadOnlyList<string>) DropUnreadable(string[] paths, int[] pathLabels, float[]?[]? decoded)
+    private (string[], int[], ImageData?[]?, IReadOnlyList<string>) DropUnreadable(string[] paths, int[] pathLabels, ImageData?[]? decoded)
     {
         var failures = new string?[paths.Length];
         Parallel.For(0, paths.Length, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(Options.DecodeThreads, Environment.ProcessorCount) }, i =>
         {
-            try
-            {
-                var pixels = Decode(paths[i]);
-                if (decoded is not null)
-                    decoded[i] = pixels;
-            }
+            try { Cache(i, Decode(paths[i])); }
             catch (ImageLoadException e) { failures[i] = e.Message; }
         });
         var keep = Enumerable.Range(0, paths.Length).Where(i => failures[i] is null).ToArray();

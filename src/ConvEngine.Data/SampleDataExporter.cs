@@ -1,5 +1,6 @@
 using ConvEngine.Data.Idx;
 using ConvEngine.Data.Images;
+using ConvEngine.Kernels;
 
 namespace ConvEngine.Data;
 
@@ -44,7 +45,7 @@ public static class SampleDataExporter
                 if (candidates.Length < perClass)
                     throw new ArgumentException($"SampleDataExporter: the {sourceName} split has {candidates.Length} images of label {cls.Label}, fewer than {perClass}.");
                 // One stream per (split, class): the choice for one class does not depend on the others.
-                SeededShuffle.Permute<int>(candidates, Kernels.CounterRng.Hash((ulong)seed, (ulong)(cls.Label * 2 + (split == "train" ? 0 : 1))));
+                SeededShuffle.Permute<int>(candidates, CounterRng.Hash((ulong)seed, (ulong)(cls.Label * 2 + (split == "train" ? 0 : 1))));
                 var chosen = candidates[..perClass];
                 Array.Sort(chosen);
 

@@ -1,24 +1,164 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using ConvEngine.Kernels.Cpu.Training;
 using ConvEngine.Kernels.Geometry;
 
 namespace ConvEngine.Kernels.Cpu;
 
-public sealed partial class CpuBackend
+/// <summary>
+/// Training kernels of the cpu backend: each call checks that the buffers are this backend's and
+/// long enough (the fast kernels use pointers), then runs the kernel in Cpu/Training. Their
+/// readable versions are in <see cref="CpuReferenceBackward"/>.
+/// </summary>
+public sealed unsafe partial class CpuBackend
 {
-    public void Conv2DBackwardData(DeviceBuffer gradOutput, DeviceBuffer filter, DeviceBuffer gradInput, in Conv2DGeometry g) => throw new NotImplementedException();
-    public void Conv2DBackwardFilter(DeviceBuffer input, DeviceBuffer gradOutput, DeviceBuffer gradFilter, in Conv2DGeometry g) => throw new NotImplementedException();
-    public void BiasBackward(DeviceBuffer gradOutput, DeviceBuffer gradBias, long rows, int channels) => throw new NotImplementedException();
-    public void Pool2DBackward(DeviceBuffer input, DeviceBuffer gradOutput, DeviceBuffer gradInput, in Pool2DGeometry g, PoolKind kind) => throw new NotImplementedException();
-    public void GlobalPoolBackward(DeviceBuffer input, DeviceBuffer gradOutput, DeviceBuffer gradInput, int n, int spatial, int channels, PoolKind kind) => throw new NotImplementedException();
-    public void MatMul(DeviceBuffer a, DeviceBuffer b, DeviceBuffer c, int m, int k, int n, bool transposeA, bool transposeB, bool accumulate) => throw new NotImplementedException();
-    public void ActivationBackward(DeviceBuffer output, DeviceBuffer gradOutput, DeviceBuffer gradInput, long length, Activation activation) => throw new NotImplementedException();
-    public void SoftmaxBackward(DeviceBuffer output, DeviceBuffer gradOutput, DeviceBuffer gradInput, int rows, int cols, bool log) => throw new NotImplementedException();
-    public void Split(DeviceBuffer input, IReadOnlyList<DeviceBuffer> outputs, IReadOnlyList<int> channels, long pixels) => throw new NotImplementedException();
-    public void Pad2DBackward(DeviceBuffer gradOutput, DeviceBuffer gradInput, in Pad2DGeometry g, PadMode mode) => throw new NotImplementedException();
-    public void Multiply(DeviceBuffer a, DeviceBuffer b, DeviceBuffer output, long length) => throw new NotImplementedException();
-    public void Axpy(float alpha, DeviceBuffer x, DeviceBuffer y, long length) => throw new NotImplementedException();
-    public void Fill(DeviceBuffer buffer, float value, long length) => throw new NotImplementedException();
-    public void Dropout(DeviceBuffer input, DeviceBuffer mask, DeviceBuffer output, long length, float rate, ulong seed) => throw new NotImplementedException();
-    public void Loss(LossKind kind, DeviceBuffer prediction, DeviceBuffer target, DeviceBuffer lossPerRow, DeviceBuffer gradPrediction, int rows, int cols) => throw new NotImplementedException();
-    public void AdamUpdate(DeviceBuffer parameters, DeviceBuffer gradient, DeviceBuffer m, DeviceBuffer v, long length, float stepSize, float beta1, float beta2, float epsilon) => throw new NotImplementedException();
-    public void SgdUpdate(DeviceBuffer parameters, DeviceBuffer gradient, DeviceBuffer velocity, long length, float learningRate, float momentum, bool nesterov) => throw new NotImplementedException();
+    public void Conv2DBackwardData(DeviceBuffer gradOutput, DeviceBuffer filter, DeviceBuffer gradInput, in Conv2DGeometry g)
+    {
+        const string Op = nameof(Conv2DBackwardData);
+        CpuConvBackward.BackwardData(Threads, Simd,
+            Data(gradOutput, g.OutputShape.Length, Op, nameof(gradOutput)),
+            Data(filter, g.FilterShape.Length, Op, nameof(filter)),
+            Data(gradInput, g.InputShape.Length, Op, nameof(gradInput)), g);
+    }
+
+    public void Conv2DBackwardFilter(DeviceBuffer input, DeviceBuffer gradOutput, DeviceBuffer gradFilter, in Conv2DGeometry g)
+    {
+        const string Op = nameof(Conv2DBackwardFilter);
+        CpuConvBackward.BackwardFilter(Threads, Simd,
+            Data(input, g.InputShape.Length, Op, nameof(input)),
+            Data(gradOutput, g.OutputShape.Length, Op, nameof(gradOutput)),
+            Data(gradFilter, g.FilterShape.Length, Op, nameof(gradFilter)), g);
+    }
+
+    public void BiasBackward(DeviceBuffer gradOutput, DeviceBuffer gradBias, long rows, int channels)
+    {
+        const string Op = nameof(BiasBackward);
+        CpuTensorBackward.BiasBackward(Threads,
+            Data(gradOutput, rows * channels, Op, nameof(gradOutput)), Data(gradBias, channels, Op, nameof(gradBias)), rows, channels);
+    }
+
+    public void Pool2DBackward(DeviceBuffer input, DeviceBuffer gradOutput, DeviceBuffer gradInput, in Pool2DGeometry g, PoolKind kind)
+    {
+        const string Op = nameof(Pool2DBackward);
+        CpuPoolBackward.Pool2DBackward(Threads,
+            Data(input, g.InputShape.Length, Op, nameof(input)),
+            Data(gradOutput, g.OutputShape.Length, Op, nameof(gradOutput)),
+            Data(gradInput, g.InputShape.Length, Op, nameof(gradInput)), g, kind);
+    }
+
+    public void GlobalPoolBackward(DeviceBuffer input, DeviceBuffer gradOutput, DeviceBuffer gradInput, int n, int spatial, int channels, PoolKind kind)
+    {
+        const string Op = nameof(GlobalPoolBackward);
+        long inputLength = (long)n * spatial * channels;
+        CpuPoolBackward.GlobalPoolBackward(Threads,
+            Data(input, kind == PoolKind.Max ? inputLength : 0, Op, nameof(input)),
+            Data(gradOutput, (long)n * channels, Op, nameof(gradOutput)),
+            Data(gradInput, inputLength, Op, nameof(gradInput)), n, spatial, channels, kind);
+    }
+
+    public void MatMul(DeviceBuffer a, DeviceBuffer b, DeviceBuffer c, int m, int k, int n, bool transposeA, bool transposeB, bool accumulate)
+    {
+        const string Op = nameof(MatMul);
+        CpuGemm.Multiply(Simd, Threads, transposeA, transposeB, m, n, k,
+            Pointer(a, (long)m * k, Op, nameof(a)), transposeA ? m : k,
+            Pointer(b, (long)k * n, Op, nameof(b)), transposeB ? k : n,
+            Pointer(c, (long)m * n, Op, nameof(c)), n, accumulate);
+    }
+
+    public void ActivationBackward(DeviceBuffer output, DeviceBuffer gradOutput, DeviceBuffer gradInput, long length, Activation activation)
+    {
+        const string Op = nameof(ActivationBackward);
+        CpuElementwiseBackward.ActivationBackward(Threads, Simd,
+            Pointer(output, length, Op, nameof(output)), Pointer(gradOutput, length, Op, nameof(gradOutput)),
+            Pointer(gradInput, length, Op, nameof(gradInput)), length, activation);
+    }
+
+    public void SoftmaxBackward(DeviceBuffer output, DeviceBuffer gradOutput, DeviceBuffer gradInput, int rows, int cols, bool log)
+    {
+        const string Op = nameof(SoftmaxBackward);
+        long length = (long)rows * cols;
+        CpuElementwiseBackward.SoftmaxBackward(Threads,
+            Pointer(output, length, Op, nameof(output)), Pointer(gradOutput, length, Op, nameof(gradOutput)),
+            Pointer(gradInput, length, Op, nameof(gradInput)), rows, cols, log);
+    }
+
+    public void Split(DeviceBuffer input, IReadOnlyList<DeviceBuffer> outputs, IReadOnlyList<int> channels, long pixels)
+    {
+        const string Op = nameof(Split);
+        if (outputs.Count != channels.Count)
+            throw new ArgumentException($"{Op}: {outputs.Count} output buffers but {channels.Count} channel counts.");
+        var targets = new float[outputs.Count][];
+        for (int t = 0; t < outputs.Count; t++) targets[t] = Data(outputs[t], pixels * channels[t], Op, $"outputs[{t}]");
+        CpuTensorBackward.Split(Threads, Data(input, pixels * channels.Sum(), Op, nameof(input)), targets, [.. channels], pixels);
+    }
+
+    public void Pad2DBackward(DeviceBuffer gradOutput, DeviceBuffer gradInput, in Pad2DGeometry g, PadMode mode)
+    {
+        const string Op = nameof(Pad2DBackward);
+        CpuTensorBackward.Pad2DBackward(Threads,
+            Data(gradOutput, g.OutputShape.Length, Op, nameof(gradOutput)), Data(gradInput, g.InputShape.Length, Op, nameof(gradInput)), g, mode);
+    }
+
+    public void Multiply(DeviceBuffer a, DeviceBuffer b, DeviceBuffer output, long length)
+    {
+        const string Op = nameof(Multiply);
+        CpuTensorBackward.Multiply(Threads, Data(a, length, Op, nameof(a)), Data(b, length, Op, nameof(b)), Data(output, length, Op, nameof(output)), length);
+    }
+
+    public void Axpy(float alpha, DeviceBuffer x, DeviceBuffer y, long length)
+    {
+        const string Op = nameof(Axpy);
+        CpuTensorBackward.Axpy(Threads, alpha, Data(x, length, Op, nameof(x)), Data(y, length, Op, nameof(y)), length);
+    }
+
+    public void Fill(DeviceBuffer buffer, float value, long length) =>
+        CpuTensorBackward.Fill(Threads, Data(buffer, length, nameof(Fill), nameof(buffer)), value, length);
+
+    public void Dropout(DeviceBuffer input, DeviceBuffer mask, DeviceBuffer output, long length, float rate, ulong seed)
+    {
+        const string Op = nameof(Dropout);
+        if (!(rate >= 0f && rate <= 1f))
+            throw new ArgumentOutOfRangeException(nameof(rate), $"{Op}: rate must be in [0, 1], got {rate}.");
+        CpuTensorBackward.Dropout(Threads, Data(input, length, Op, nameof(input)), Data(mask, length, Op, nameof(mask)),
+            Data(output, length, Op, nameof(output)), length, rate, seed);
+    }
+
+    public void Loss(LossKind kind, DeviceBuffer prediction, DeviceBuffer target, DeviceBuffer lossPerRow, DeviceBuffer gradPrediction, int rows, int cols)
+    {
+        string op = $"Loss {kind}";
+        long length = (long)rows * cols;
+        CpuLosses.Loss(Threads, kind, Data(prediction, length, op, nameof(prediction)),
+            Data(target, kind == LossKind.SoftmaxSparseCategoricalCrossEntropy ? rows : length, op, nameof(target)),
+            Data(lossPerRow, rows, op, nameof(lossPerRow)), Data(gradPrediction, length, op, nameof(gradPrediction)), rows, cols);
+    }
+
+    public void AdamUpdate(DeviceBuffer parameters, DeviceBuffer gradient, DeviceBuffer m, DeviceBuffer v, long length, float stepSize, float beta1, float beta2, float epsilon)
+    {
+        const string Op = nameof(AdamUpdate);
+        CpuOptimizers.Adam(Threads, Simd, Pointer(parameters, length, Op, nameof(parameters)), Pointer(gradient, length, Op, nameof(gradient)),
+            Pointer(m, length, Op, nameof(m)), Pointer(v, length, Op, nameof(v)), length, stepSize, beta1, beta2, epsilon);
+    }
+
+    public void SgdUpdate(DeviceBuffer parameters, DeviceBuffer gradient, DeviceBuffer velocity, long length, float learningRate, float momentum, bool nesterov)
+    {
+        const string Op = nameof(SgdUpdate);
+        CpuOptimizers.Sgd(Threads, Simd, Pointer(parameters, length, Op, nameof(parameters)), Pointer(gradient, length, Op, nameof(gradient)),
+            Pointer(velocity, length, Op, nameof(velocity)), length, learningRate, momentum, nesterov);
+    }
+
+    /// <summary>The buffer's array, after checking it is this backend's, alive and at least <paramref name="needed"/> floats long.</summary>
+    private float[] Data(DeviceBuffer buffer, long needed, string op, string name)
+    {
+        int length = Buf(buffer).Length;
+        if (needed < 0 || length < needed)
+            throw new ArgumentException($"{op}: buffer '{name}' holds {length} floats but the op needs {needed}.", name);
+        return ((CpuBuffer)buffer).Data;
+    }
+
+    /// <summary>
+    /// A pointer to the buffer's data, checked as <see cref="Data"/>. Cpu buffers are pinned arrays
+    /// (<see cref="CpuBuffer"/>), so the pointer stays valid while the buffer is alive.
+    /// </summary>
+    private float* Pointer(DeviceBuffer buffer, long needed, string op, string name) =>
+        (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(Data(buffer, needed, op, name)));
 }

@@ -1,3 +1,4 @@
+using ConvEngine.Kernels.Cpu.Forward;
 using ConvEngine.Kernels.Geometry;
 
 namespace ConvEngine.Kernels.Cpu;
@@ -15,9 +16,9 @@ public sealed partial class CpuBackend : IBackend
         Simd = SimdSupport.Resolve(simd);
         Device = new DeviceInfo("cpu", CpuName(), "CPU", TotalMemory(),
             $"{Simd} ({SimdSupport.FloatsPerVector(Simd)} floats/vector), {Threads} threads");
-        Variants.Register("conv2d", "reference");
-        Variants.Register("dense", "reference");
-        Variants.Register("pool2d", "reference");
+        Variants.Register("conv2d", "im2col-gemm", ReferenceVariant);
+        Variants.Register("dense", "gemm", ReferenceVariant);
+        Variants.Register("pool2d", "direct", ReferenceVariant);
     }
 
     public string Name => "cpu";
@@ -33,39 +34,87 @@ public sealed partial class CpuBackend : IBackend
     public void Copy(DeviceBuffer source, DeviceBuffer destination, long length) => Buf(source)[..(int)length].CopyTo(Buf(destination));
     public void Synchronize() { }
 
-    public void Conv2D(DeviceBuffer input, DeviceBuffer filter, DeviceBuffer? bias, DeviceBuffer output, in Conv2DGeometry g, Activation activation)
+    /// <summary>
+    /// Variants "im2col-gemm" (default) and "reference". Under im2col-gemm a depthwise conv
+    /// (groups = C) runs <see cref="CpuConvKernels.DepthwiseDirect"/>, since its per-group GEMM
+    /// would be almost all tile padding.
+    /// </summary>
+    public unsafe void Conv2D(DeviceBuffer input, DeviceBuffer filter, DeviceBuffer? bias, DeviceBuffer output, in Conv2DGeometry g, Activation activation)
     {
-        switch (Variants["conv2d"])
+        if (Variants["conv2d"] == ReferenceVariant)
         {
-            default:
-                CpuReferenceKernels.Conv2D(Buf(input), Buf(filter), Opt(bias), Buf(output), g, activation);
-                break;
+            CpuReferenceKernels.Conv2D(Buf(input), Buf(filter), Opt(bias), Buf(output), g, activation);
+            return;
+        }
+        fixed (float* x = Buf(input), f = Buf(filter), b = Opt(bias), y = Buf(output))
+        {
+            if (CpuConvKernels.IsDepthwise(g)) CpuConvKernels.DepthwiseDirect(Simd, Threads, x, f, b, y, g, activation);
+            else CpuConvKernels.Im2colGemm(Simd, Threads, x, f, b, y, g, activation);
         }
     }
 
-    public void Pool2D(DeviceBuffer input, DeviceBuffer output, in Pool2DGeometry g, PoolKind kind) =>
-        CpuReferenceKernels.Pool2D(Buf(input), Buf(output), g, kind);
+    /// <summary>Variants "direct" (default) and "reference".</summary>
+    public unsafe void Pool2D(DeviceBuffer input, DeviceBuffer output, in Pool2DGeometry g, PoolKind kind)
+    {
+        if (Variants["pool2d"] == ReferenceVariant)
+        {
+            CpuReferenceKernels.Pool2D(Buf(input), Buf(output), g, kind);
+            return;
+        }
+        fixed (float* x = Buf(input), y = Buf(output))
+            CpuPoolKernels.Pool2DDirect(Simd, Threads, x, y, g, kind);
+    }
 
-    public void GlobalPool(DeviceBuffer input, DeviceBuffer output, int n, int spatial, int channels, PoolKind kind) =>
-        CpuReferenceKernels.GlobalPool(Buf(input), Buf(output), n, spatial, channels, kind);
+    public unsafe void GlobalPool(DeviceBuffer input, DeviceBuffer output, int n, int spatial, int channels, PoolKind kind)
+    {
+        fixed (float* x = Buf(input), y = Buf(output))
+            CpuElementwiseKernels.GlobalPool(Simd, Threads, x, y, n, spatial, channels, kind);
+    }
 
-    public void Dense(DeviceBuffer input, DeviceBuffer weights, DeviceBuffer? bias, DeviceBuffer output, int m, int k, int n, Activation activation) =>
-        CpuReferenceKernels.Dense(Buf(input), Buf(weights), Opt(bias), Buf(output), m, k, n, activation);
+    /// <summary>Variants "gemm" (default: CpuGemm with bias and activation fused) and "reference".</summary>
+    public unsafe void Dense(DeviceBuffer input, DeviceBuffer weights, DeviceBuffer? bias, DeviceBuffer output, int m, int k, int n, Activation activation)
+    {
+        if (Variants["dense"] == ReferenceVariant)
+        {
+            CpuReferenceKernels.Dense(Buf(input), Buf(weights), Opt(bias), Buf(output), m, k, n, activation);
+            return;
+        }
+        fixed (float* x = Buf(input), w = Buf(weights), b = Opt(bias), y = Buf(output))
+            CpuGemm.Multiply(Simd, Threads, false, false, m, n, k, x, Math.Max(1, k), w, Math.Max(1, n), y, Math.Max(1, n),
+                accumulate: false, new GemmEpilogue(b, activation));
+    }
 
-    public void Activate(DeviceBuffer input, DeviceBuffer output, long length, Activation activation) =>
-        CpuReferenceKernels.Activate(Buf(input)[..(int)length], Buf(output), activation);
+    public unsafe void Activate(DeviceBuffer input, DeviceBuffer output, long length, Activation activation)
+    {
+        fixed (float* x = Buf(input), y = Buf(output))
+            CpuElementwiseKernels.Activate(Simd, Threads, x, y, length, activation);
+    }
 
-    public void Softmax(DeviceBuffer input, DeviceBuffer output, int rows, int cols, bool log) =>
-        CpuReferenceKernels.Softmax(Buf(input), Buf(output), rows, cols, log);
+    public unsafe void Softmax(DeviceBuffer input, DeviceBuffer output, int rows, int cols, bool log)
+    {
+        fixed (float* x = Buf(input), y = Buf(output))
+            CpuElementwiseKernels.Softmax(Simd, Threads, x, y, rows, cols, log);
+    }
 
-    public void Add(DeviceBuffer a, DeviceBuffer b, DeviceBuffer output, long length) =>
-        CpuReferenceKernels.Add(Buf(a), Buf(b), Buf(output)[..(int)length]);
+    public unsafe void Add(DeviceBuffer a, DeviceBuffer b, DeviceBuffer output, long length)
+    {
+        fixed (float* x = Buf(a), z = Buf(b), y = Buf(output))
+            CpuElementwiseKernels.Add(Simd, Threads, x, z, y, length);
+    }
 
-    public void Concat(IReadOnlyList<DeviceBuffer> inputs, IReadOnlyList<int> channels, DeviceBuffer output, long pixels) =>
-        CpuReferenceKernels.Concat(inputs.Select(b => ((CpuBuffer)b).Data).ToArray(), channels, Buf(output), pixels);
+    public unsafe void Concat(IReadOnlyList<DeviceBuffer> inputs, IReadOnlyList<int> channels, DeviceBuffer output, long pixels)
+    {
+        // CpuBuffer arrays are pinned for their lifetime, so their addresses stay valid outside a fixed block.
+        var sources = new float*[inputs.Count];
+        for (int t = 0; t < inputs.Count; t++) sources[t] = Pointer(inputs[t]);
+        CpuElementwiseKernels.Concat(Threads, sources, channels.ToArray(), Pointer(output), pixels);
+    }
 
-    public void Pad2D(DeviceBuffer input, DeviceBuffer output, in Pad2DGeometry g, PadMode mode) =>
-        CpuReferenceKernels.Pad2D(Buf(input), Buf(output), g, mode);
+    public unsafe void Pad2D(DeviceBuffer input, DeviceBuffer output, in Pad2DGeometry g, PadMode mode)
+    {
+        fixed (float* x = Buf(input), y = Buf(output))
+            CpuElementwiseKernels.Pad2D(Threads, x, y, g, mode);
+    }
 
     public void Dispose() { }
 
@@ -78,6 +127,13 @@ public sealed partial class CpuBackend : IBackend
     }
 
     internal ReadOnlySpan<float> Opt(DeviceBuffer? buffer) => buffer is null ? ReadOnlySpan<float>.Empty : Buf(buffer);
+
+    /// <summary>Address of a (pinned) cpu buffer's first float, after the same checks as <see cref="Buf"/>.</summary>
+    private unsafe float* Pointer(DeviceBuffer buffer) =>
+        (float*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(Buf(buffer)));
+
+    /// <summary>The readable loop version of each op, kept selectable (CpuReferenceKernels).</summary>
+    public const string ReferenceVariant = "reference";
 
     private static string CpuName()
     {

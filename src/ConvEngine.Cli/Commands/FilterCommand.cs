@@ -84,7 +84,7 @@ public sealed class FilterCommand : Command<FilterCommand.Settings>
             string device;
             using (var backend = Backends.Create(settings.Backend))
             {
-                device = backend.Device.Name;
+                device = $"{backend.Name}: {backend.Device.Name}";
                 stages = FilterPipeline.Run(backend, greyscale, kernel, options);
             }
 
@@ -127,7 +127,7 @@ public sealed class FilterCommand : Command<FilterCommand.Settings>
 
     private static void WriteSummary(Settings settings, FilterKernel kernel, FilterOptions options, string device, FilterStages stages)
     {
-        AnsiConsole.MarkupLineInterpolated($"[bold]filter[/] {settings.Image} with kernel {kernel.Name} ({kernel.Size}x{kernel.Size}), stride {options.Stride}, padding {options.ConvPadding}, pool {options.Pool} x{options.Repeat}, on {settings.Backend} ({device})");
+        AnsiConsole.MarkupLineInterpolated($"[bold]filter[/] {settings.Image} with kernel {kernel.Name} ({kernel.Size}x{kernel.Size}), stride {options.Stride}, padding {options.ConvPadding}, pool {options.Pool} x{options.Repeat}, on {device}");
         var table = new Table().AddColumns("stage", "shape (N, H, W, C)", "min", "max", "file");
         table.AddRow("kernel", $"({kernel.Size}, {kernel.Size}, 1, 1)", Markup.Escape(KernelHeatmap.Label(kernel.Values.Min())), Markup.Escape(KernelHeatmap.Label(kernel.Values.Max())), "kernel.png");
         foreach (var map in stages.All)

@@ -138,6 +138,20 @@ public class FilterPipelineTests
         }
     }
 
+    // The same kernels through ILGPU's CPU accelerator (the code path of cuda and opencl) give the same maps.
+    [Test]
+    public void Stages_OnIlgpuCpu_MatchTheCpuBackend()
+    {
+        var image = RandomGrey(9, 10, seed: 9);
+        var kernel = FilterKernel.Parse("emboss");
+        var options = new FilterOptions(Stride: 2, Repeat: 2);
+        var onCpu = FilterPipeline.Run(_cpu, image, kernel, options);
+        using var ilgpu = ConvEngine.Kernels.Backends.Create("ilgpu-cpu");
+        var onIlgpu = FilterPipeline.Run(ilgpu, image, kernel, options);
+        foreach (var (a, b) in onCpu.All.Zip(onIlgpu.All))
+            AssertClose(b, ToGrid(a.Values, a.Height, a.Width));
+    }
+
     [Test]
     public void KernelLargerThanImage_WithValidPadding_IsANamedShapeError()
     {

@@ -1,0 +1,70 @@
+using System.Text.Json.Nodes;
+using ConvEngine.Kernels;
+using KernelActivation = ConvEngine.Kernels.Activation;
+
+namespace ConvEngine.Layers;
+
+/// <summary>
+/// A layer that computes a linear part then an activation (Conv2D, Conv1D, Dense, Activation).
+/// Elementwise activations run fused in the layer's kernel. When a loss is computed from the logits
+/// (sigmoid + binary cross-entropy, softmax + categorical cross-entropy, as Keras 2 does), the pass's
+/// <see cref="ForwardContext"/> names the output layer, which then keeps its pre-activation values, and its
+/// backward pass receives d(loss)/d(logits). The choice is per pass, so no flag outlives a compile.
+/// </summary>
+public abstract class ActivatedLayer : Layer
+{
+    protected ActivatedLayer(string? name, string? activation) : base(name) => Activation = ActivationFunction.Parse(activation);
+
+    public ActivationFunction Activation { get; }
+
+    /// <summary>Whether the last forward pass kept its logits for the loss; its backward then receives d(loss)/d(logits).</summary>
+    private bool _keptLogits;
+    /// <summary>The pre-activation output of the last forward pass, when the loss reads it.</summary>
+    internal Tensor? Logits { get; private set; }
+
+    /// <summary>Writes the linear part into <paramref name="output"/>, applying <paramref name="fused"/> in the same kernel.</summary>
+    protected abstract void ForwardLinear(IReadOnlyList<Tensor> inputs, Tensor output, KernelActivation fused);
+
+    /// <summary>Backward of the linear part, from d(loss)/d(pre-activation).</summary>
+    protected abstract Tensor?[] BackwardLinear(Tensor gradPreActivation, IReadOnlyList<bool> needInputGradient);
+
+    /// <summary>The output's shape for a batch of these inputs.</summary>
+    protected abstract TensorShape OutputShapeFor(IReadOnlyList<Tensor> inputs);
+
+    protected sealed override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context)
+    {
+        var backend = inputs[0].Backend;
+        var shape = OutputShapeFor(inputs);
+        var output = Workspace("output", backend, shape);
+        _keptLogits = ReferenceEquals(context.LogitsOf, this);
+        if (!_keptLogits && !Activation.IsSoftmax)
+        {
+            Logits = null;
+            ForwardLinear(inputs, output, Activation.Kernel);
+            return output;
+        }
+        var logits = Workspace("logits", backend, shape);
+        ForwardLinear(inputs, logits, KernelActivation.None);
+        Activation.Forward(backend, logits, output);
+        Logits = _keptLogits ? logits : null;
+        return output;
+    }
+
+    protected sealed override Tensor?[] Backward(Tensor gradOutput, IReadOnlyList<bool> needInputGradient)
+    {
+        var gradPre = gradOutput;
+        if (!_keptLogits && !Activation.IsLinear)
+        {
+            gradPre = Workspace("grad_pre_activation", gradOutput.Backend, gradOutput.Shape);
+            Activation.Backward(gradOutput.Backend, LastOutput, gradOutput, gradPre);
+        }
+        return BackwardLinear(gradPre, needInputGradient);
+    }
+
+    public override JsonObject GetConfig()
+    {
+        var config = base.GetConfig();
+        config["activation"] = Activation.Name;
+        return config;
+    }
+}

@@ -1,0 +1,29 @@
+using System.Text.Json.Nodes;
+using ConvEngine.Kernels;
+using ConvEngine.Serialization;
+using KernelActivation = ConvEngine.Kernels.Activation;
+
+namespace ConvEngine.Layers;
+
+/// <summary>Keras Activation layer: relu, sigmoid, tanh, softmax (last axis), leaky_relu or linear, applied elementwise.</summary>
+public sealed class Activation : ActivatedLayer
+{
+    public Activation(string activation, string? name = null) : base(name, activation) { }
+
+    public override string ClassName => "Activation";
+
+    protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs) => SingleInput(inputs).Shape;
+
+    protected override TensorShape OutputShapeFor(IReadOnlyList<Tensor> inputs) => inputs[0].Shape;
+
+    // The "linear part" is the identity, so the fused activation is the whole op.
+    protected override void ForwardLinear(IReadOnlyList<Tensor> inputs, Tensor output, KernelActivation fused) =>
+        inputs[0].Backend.Activate(inputs[0].Buffer, output.Buffer, inputs[0].Length, fused);
+
+    protected override Tensor?[] BackwardLinear(Tensor gradPreActivation, IReadOnlyList<bool> needInputGradient) =>
+        [needInputGradient[0] ? gradPreActivation : null];
+
+    internal static Activation FromConfig(JsonObject c) =>
+        new(JsonConfig.String(c, "Activation", "activation"), JsonConfig.String(c, "Activation", "name"))
+        { Trainable = JsonConfig.Bool(c, "Activation", "trainable", true) };
+}

@@ -1,0 +1,143 @@
+using System.Text.Json.Nodes;
+using ConvEngine.Kernels;
+using ConvEngine.Kernels.Geometry;
+using KernelActivation = ConvEngine.Kernels.Activation;
+
+namespace ConvEngine.Layers;
+
+/// <summary>
+/// What Conv1D and Conv2D share: both run the backend's 2-D convolution kernels (Conv1D sees its
+/// (N, L, C) input as (N, 1, L, C)), with Keras's defaults, glorot_uniform kernel and zero bias.
+/// </summary>
+public abstract class ConvolutionLayer : ActivatedLayer
+{
+    private Conv2DGeometry _geometry;
+
+    private protected ConvolutionLayer(int filters, Size2D kernelSize, Size2D strides, string padding, Size2D dilationRate,
+        int groups, string? activation, bool useBias, string? name) : base(name, activation)
+    {
+        if (filters <= 0) throw new ArgumentException($"{ClassName} '{Name}': filters must be positive, got {filters}.");
+        if (kernelSize.Height <= 0 || kernelSize.Width <= 0) throw new ArgumentException($"{ClassName} '{Name}': kernel_size must be positive, got {kernelSize}.");
+        if (strides.Height <= 0 || strides.Width <= 0) throw new ArgumentException($"{ClassName} '{Name}': strides must be positive, got {strides}.");
+        if (dilationRate.Height <= 0 || dilationRate.Width <= 0) throw new ArgumentException($"{ClassName} '{Name}': dilation_rate must be positive, got {dilationRate}.");
+        if (groups <= 0 || filters % groups != 0) throw new ArgumentException($"{ClassName} '{Name}': groups {groups} must be positive and divide filters {filters}.");
+        Filters = filters;
+        KernelSize = kernelSize;
+        Strides = strides;
+        DilationRate = dilationRate;
+        Padding = Padding.Parse(padding);
+        Groups = groups;
+        UseBias = useBias;
+    }
+
+    public int Filters { get; }
+    public Size2D KernelSize { get; }
+    public Size2D Strides { get; }
+    public Size2D DilationRate { get; }
+    public Padding Padding { get; }
+    public int Groups { get; }
+    public bool UseBias { get; }
+    /// <summary>(kh, kw, in/groups, filters) for Conv2D, (k, in/groups, filters) for Conv1D, as Keras stores it.</summary>
+    public Parameter? Kernel { get; private set; }
+    public Parameter? Bias { get; private set; }
+
+    /// <summary>Spatial axes of one sample: 2 for Conv2D, 1 for Conv1D.</summary>
+    private protected abstract int SpatialRank { get; }
+    /// <summary>The text of the expected input, e.g. "(None, H, W, C)".</summary>
+    private protected abstract string InputLayoutText { get; }
+
+    protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
+    {
+        var input = SingleInput(inputs);
+        if (input.Shape.Length != SpatialRank + 1)
+            throw ShapeError(input, $"expects a {SpatialRank + 2}-D input {InputLayoutText}");
+        int channels = input.Shape[^1];
+        if (channels % Groups != 0)
+            throw ShapeError(input, $"with groups {Groups} expects input channels divisible by {Groups}");
+        int[] kernelShape = SpatialRank == 2
+            ? [KernelSize.Height, KernelSize.Width, channels / Groups, Filters]
+            : [KernelSize.Width, channels / Groups, Filters];
+        if (Kernel is not null && !Kernel.Shape.Dims.SequenceEqual(kernelShape))
+            throw ShapeError(input, $"expects {Kernel.Shape[-2] * Groups} input channels (kernel {Kernel.Shape})");
+
+        Conv2DGeometry g;
+        try
+        {
+            g = Conv2DGeometry.Create($"{ClassName} '{Name}'", AsImageShape(1, input.Shape), FilterImageShape(channels), Options());
+        }
+        catch (ShapeException e)
+        {
+            throw new ShapeException($"{e.Message} The input comes from '{input.Layer.Name}', which outputs {input.ShapeText}.");
+        }
+
+        if (Kernel is null)
+        {
+            long receptiveField = (long)KernelSize.Height * KernelSize.Width;
+            Kernel = AddParameter("kernel", kernelShape,
+                Initializer.GlorotUniform(receptiveField * (channels / Groups), receptiveField * Filters));
+            if (UseBias) Bias = AddParameter("bias", [Filters], Initializer.Zeros);
+        }
+        return SpatialRank == 2 ? [g.OH, g.OW, Filters] : [g.OW, Filters];
+    }
+
+    private Conv2DOptions Options() => new()
+    {
+        StrideH = Strides.Height, StrideW = Strides.Width,
+        DilationH = DilationRate.Height, DilationW = DilationRate.Width,
+        Padding = Padding, Groups = Groups,
+    };
+
+    /// <summary>The (N, H, W, C) view the conv kernels see: (N, 1, L, C) for a 1-D input.</summary>
+    private TensorShape AsImageShape(int batch, IReadOnlyList<int> sample) =>
+        SpatialRank == 2 ? new TensorShape(batch, sample[0], sample[1], sample[2]) : new TensorShape(batch, 1, sample[0], sample[1]);
+
+    private TensorShape FilterImageShape(int channels) => new(KernelSize.Height, KernelSize.Width, channels / Groups, Filters);
+
+    private Conv2DGeometry GeometryFor(Tensor input)
+    {
+        int batch = input.Shape[0];
+        if (_geometry.N != batch || _geometry.OC == 0)
+            _geometry = Conv2DGeometry.Create($"{ClassName} '{Name}'", AsImageShape(batch, input.Shape.Dims[1..].ToArray()), FilterImageShape(input.Shape[-1]), Options());
+        return _geometry;
+    }
+
+    protected override TensorShape OutputShapeFor(IReadOnlyList<Tensor> inputs) => BatchShape(inputs[0].Shape[0], OutputShape);
+
+    protected override void ForwardLinear(IReadOnlyList<Tensor> inputs, Tensor output, KernelActivation fused)
+    {
+        var x = inputs[0];
+        var g = GeometryFor(x);
+        x.Backend.Conv2D(x.Buffer, Kernel!.Value!.Buffer, Bias?.Value!.Buffer, output.Buffer, g, fused);
+    }
+
+    protected override Tensor?[] BackwardLinear(Tensor gradPreActivation, IReadOnlyList<bool> needInputGradient)
+    {
+        var x = LastInput;
+        var backend = x.Backend;
+        var g = GeometryFor(x);
+        if (GradientOf(Kernel!) is { } gradKernel)
+            backend.Conv2DBackwardFilter(x.Buffer, gradPreActivation.Buffer, gradKernel.Buffer, g);
+        if (Bias is not null && GradientOf(Bias) is { } gradBias)
+            backend.BiasBackward(gradPreActivation.Buffer, gradBias.Buffer, (long)g.N * g.OH * g.OW, g.OC);
+        if (!needInputGradient[0]) return [null];
+        var gradInput = Workspace("grad_input", backend, x.Shape);
+        backend.Conv2DBackwardData(gradPreActivation.Buffer, Kernel!.Value!.Buffer, gradInput.Buffer, g);
+        return [gradInput];
+    }
+
+    public override JsonObject GetConfig()
+    {
+        var config = base.GetConfig();
+        config["filters"] = Filters;
+        config["kernel_size"] = SpatialRank == 2 ? KernelSize.ToJson() : new JsonArray(KernelSize.Width);
+        config["strides"] = SpatialRank == 2 ? Strides.ToJson() : new JsonArray(Strides.Width);
+        config["padding"] = Padding.ToString();
+        config["data_format"] = "channels_last";
+        config["dilation_rate"] = SpatialRank == 2 ? DilationRate.ToJson() : new JsonArray(DilationRate.Width);
+        config["groups"] = Groups;
+        config["use_bias"] = UseBias;
+        config["kernel_initializer"] = new JsonObject { ["class_name"] = "GlorotUniform", ["config"] = new JsonObject { ["seed"] = null } };
+        config["bias_initializer"] = new JsonObject { ["class_name"] = "Zeros", ["config"] = new JsonObject() };
+        return config;
+    }
+}

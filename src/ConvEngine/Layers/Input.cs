@@ -1,0 +1,53 @@
+using System.Text.Json.Nodes;
+using ConvEngine.Serialization;
+
+namespace ConvEngine.Layers;
+
+/// <summary>
+/// The entry of a model (Keras's Input / InputLayer): one sample's shape, batch left out,
+/// e.g. new Input(128, 128, 3). Converts implicitly to its symbolic tensor.
+/// </summary>
+public sealed class Input : Layer
+{
+    public Input(params int[] shape) : this(shape, null) { }
+
+    public Input(int[] shape, string? name) : base(name)
+    {
+        if (shape.Length is < 1 or > 3 || shape.Any(d => d <= 0))
+            throw new ArgumentException($"Input '{Name}': a sample shape has 1 to 3 positive dimensions (the batch is added in front); got ({string.Join(", ", shape)}).");
+        Node = new Node(this, [], (int[])shape.Clone());
+    }
+
+    public override string ClassName => "InputLayer";
+    protected override string NamePrefix => "input";
+    protected override bool NameZeroBased => false;
+
+    /// <summary>One sample's shape.</summary>
+    public int[] Shape => OutputShape;
+
+    public static implicit operator SymbolicTensor(Input input) => input.Node!.Output;
+
+    protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs) =>
+        throw new InvalidOperationException($"InputLayer '{Name}' is a graph entry; it is not applied to other tensors.");
+
+    protected override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context) => inputs[0];
+
+    protected override Tensor?[] Backward(Tensor gradOutput, IReadOnlyList<bool> needInputGradient) => [];
+
+    public override JsonObject GetConfig()
+    {
+        var shape = new JsonArray { null };
+        foreach (int d in Shape) shape.Add(d);
+        return new JsonObject
+        {
+            ["batch_input_shape"] = shape,
+            ["dtype"] = "float32",
+            ["sparse"] = false,
+            ["ragged"] = false,
+            ["name"] = Name,
+        };
+    }
+
+    internal static Input FromConfig(JsonObject config) =>
+        new(JsonConfig.Ints(config, "InputLayer", "batch_input_shape", skipLeadingNull: true), JsonConfig.String(config, "InputLayer", "name"));
+}

@@ -1,0 +1,52 @@
+using System.Text.Json.Nodes;
+
+namespace ConvEngine.Layers;
+
+/// <summary>
+/// Builds layers from their Keras-like JSON config by class name. Layers added by other parts of the
+/// engine (Add, Concatenate, BatchNormalization, …) register their factory here.
+/// </summary>
+public static class LayerRegistry
+{
+    private static readonly Dictionary<string, Func<JsonObject, Layer>> Factories = new(StringComparer.Ordinal)
+    {
+        ["InputLayer"] = Input.FromConfig,
+        ["Conv2D"] = Conv2D.FromConfig,
+        ["Convolution2D"] = Conv2D.FromConfig,
+        ["Conv1D"] = Conv1D.FromConfig,
+        ["Convolution1D"] = Conv1D.FromConfig,
+        ["MaxPooling2D"] = MaxPool2D.FromConfig,
+        ["MaxPool2D"] = MaxPool2D.FromConfig,
+        ["AveragePooling2D"] = AveragePooling2D.FromConfig,
+        ["AvgPool2D"] = AveragePooling2D.FromConfig,
+        ["GlobalAveragePooling2D"] = GlobalAveragePooling2D.FromConfig,
+        ["GlobalAvgPool2D"] = GlobalAveragePooling2D.FromConfig,
+        ["Dense"] = Dense.FromConfig,
+        ["Flatten"] = Flatten.FromConfig,
+        ["Dropout"] = Dropout.FromConfig,
+        ["Activation"] = Activation.FromConfig,
+        ["Rescaling"] = Rescaling.FromConfig,
+    };
+    private static readonly Lock Gate = new();
+
+    /// <summary>Registers (or replaces) the factory for a Keras class name.</summary>
+    public static void Register(string className, Func<JsonObject, Layer> factory)
+    {
+        lock (Gate) Factories[className] = factory;
+    }
+
+    public static IReadOnlyCollection<string> ClassNames
+    {
+        get { lock (Gate) return Factories.Keys.ToArray(); }
+    }
+
+    /// <summary>Creates a layer (not yet applied) from its class name and config.</summary>
+    public static Layer Create(string className, JsonObject config)
+    {
+        Func<JsonObject, Layer>? factory;
+        lock (Gate) Factories.TryGetValue(className, out factory);
+        if (factory is null)
+            throw new FormatException($"Unknown layer class '{className}'; known: {string.Join(", ", ClassNames.Order())}.");
+        return factory(config);
+    }
+}

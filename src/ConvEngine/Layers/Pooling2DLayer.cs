@@ -1,0 +1,87 @@
+using System.Text.Json.Nodes;
+using ConvEngine.Kernels.Geometry;
+
+namespace ConvEngine.Layers;
+
+/// <summary>
+/// What MaxPool2D and AveragePooling2D share: Keras defaults pool (2, 2), strides = pool size,
+/// padding "valid"; SAME average pooling leaves the padding out of the divisor, as TensorFlow does.
+/// </summary>
+public abstract class Pooling2DLayer : Layer
+{
+    private Pool2DGeometry _geometry;
+
+    private protected Pooling2DLayer(Size2D? poolSize, Size2D? strides, string padding, string? name) : base(name)
+    {
+        PoolSize = poolSize ?? 2;
+        Strides = strides ?? PoolSize;
+        Padding = Padding.Parse(padding);
+        if (Padding.Mode is not (PaddingMode.Valid or PaddingMode.Same))
+            throw new ArgumentException($"{ClassName} '{Name}': padding must be 'valid' or 'same', got '{padding}'.");
+        if (PoolSize.Height <= 0 || PoolSize.Width <= 0 || Strides.Height <= 0 || Strides.Width <= 0)
+            throw new ArgumentException($"{ClassName} '{Name}': pool_size and strides must be positive, got {PoolSize} and {Strides}.");
+    }
+
+    public Size2D PoolSize { get; }
+    public Size2D Strides { get; }
+    public Padding Padding { get; }
+    private protected abstract PoolKind Kind { get; }
+
+    private Pool2DOptions Options() => new()
+    {
+        PoolH = PoolSize.Height, PoolW = PoolSize.Width,
+        StrideH = Strides.Height, StrideW = Strides.Width,
+        Padding = Padding,
+    };
+
+    protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
+    {
+        var input = SingleInput(inputs);
+        if (input.Shape.Length != 3)
+            throw ShapeError(input, "expects a 4-D input (None, H, W, C)");
+        try
+        {
+            var g = Pool2DGeometry.Create($"{ClassName} '{Name}'", new([1, .. input.Shape]), Options());
+            return [g.OH, g.OW, g.C];
+        }
+        catch (ShapeException e)
+        {
+            throw new ShapeException($"{e.Message} The input comes from '{input.Layer.Name}', which outputs {input.ShapeText}.");
+        }
+    }
+
+    private Pool2DGeometry GeometryFor(Tensor input)
+    {
+        if (_geometry.N != input.Shape[0])
+            _geometry = Pool2DGeometry.Create($"{ClassName} '{Name}'", input.Shape, Options());
+        return _geometry;
+    }
+
+    protected override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context)
+    {
+        var x = inputs[0];
+        var g = GeometryFor(x);
+        var output = Workspace("output", x.Backend, g.OutputShape);
+        x.Backend.Pool2D(x.Buffer, output.Buffer, g, Kind);
+        return output;
+    }
+
+    protected override Tensor?[] Backward(Tensor gradOutput, IReadOnlyList<bool> needInputGradient)
+    {
+        if (!needInputGradient[0]) return [null];
+        var x = LastInput;
+        var gradInput = Workspace("grad_input", x.Backend, x.Shape);
+        x.Backend.Pool2DBackward(x.Buffer, gradOutput.Buffer, gradInput.Buffer, GeometryFor(x), Kind);
+        return [gradInput];
+    }
+
+    public override JsonObject GetConfig()
+    {
+        var config = base.GetConfig();
+        config["pool_size"] = PoolSize.ToJson();
+        config["padding"] = Padding.ToString();
+        config["strides"] = Strides.ToJson();
+        config["data_format"] = "channels_last";
+        return config;
+    }
+}

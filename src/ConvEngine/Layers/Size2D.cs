@@ -1,0 +1,13 @@
+using System.Text.Json.Nodes;
+
+namespace ConvEngine.Layers;
+
+/// <summary>A (height, width) pair such as a kernel size or strides; an int means the same on both axes, as in Keras.</summary>
+public readonly record struct Size2D(int Height, int Width)
+{
+    public static implicit operator Size2D(int both) => new(both, both);
+    public static implicit operator Size2D((int Height, int Width) pair) => new(pair.Height, pair.Width);
+
+    internal JsonArray ToJson() => [Height, Width];
+    public override string ToString() => $"({Height}, {Width})";
+}

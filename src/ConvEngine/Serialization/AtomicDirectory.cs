@@ -1,0 +1,35 @@
+namespace ConvEngine.Serialization;
+
+/// <summary>
+/// Writes a folder of files that belong together (a model, a checkpoint): they are written into a temp
+/// folder beside the target, then the folder is renamed into place, so a reader sees all of them or none.
+/// </summary>
+public static class AtomicDirectory
+{
+    public static void Write(string path, Action<string> writeFiles)
+    {
+        string full = Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar);
+        string parent = Path.GetDirectoryName(full) ?? ".";
+        string name = Path.GetFileName(full);
+        Directory.CreateDirectory(parent);
+        string temp = Path.Combine(parent, $".{name}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        Directory.CreateDirectory(temp);
+        try
+        {
+            writeFiles(temp);
+            if (Directory.Exists(full))
+            {
+                // Replacing: move the old folder aside first; a crash in between leaves it beside the target, never half-written.
+                string old = Path.Combine(parent, $".{name}.{Guid.NewGuid():N}.old");
+                Directory.Move(full, old);
+                Directory.Move(temp, full);
+                Directory.Delete(old, recursive: true);
+            }
+            else Directory.Move(temp, full);
+        }
+        finally
+        {
+            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
+        }
+    }
+}

@@ -1,0 +1,134 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using ConvEngine.Kernels;
+using ConvEngine.Models;
+using ConvEngine.Training;
+
+namespace ConvEngine.Serialization;
+
+/// <summary>
+/// Training checkpoints: after epoch N, Fit writes the folder "epoch-000N" holding the model
+/// (config.json with its training_config, model.safetensors), the optimizer state (optimizer.safetensors:
+/// "m/conv2d/kernel", …, with the iteration count in its metadata) and training.json (epochs completed,
+/// steps trained, the RNG seed, the history so far). The folder is written aside and renamed into place,
+/// so a checkpoint is either whole or absent.
+/// </summary>
+public static partial class Checkpoint
+{
+    public const string OptimizerFile = "optimizer.safetensors";
+    public const string StateFile = "training.json";
+
+    /// <summary>The folder name of the checkpoint taken after <paramref name="epochs"/> epochs.</summary>
+    public static string FolderName(int epochs) => $"epoch-{epochs:D4}";
+
+    /// <summary>Saves the model's training state as the checkpoint of its completed epochs; keeps the newest <paramref name="keep"/>. Returns its path.</summary>
+    public static string Save(Model model, string directory, int keep = 2)
+    {
+        if (!model.IsCompiled) throw new InvalidOperationException($"Checkpoint: model '{model.Name}' is not compiled; there is no training state to save.");
+        string path = Path.Combine(Path.GetFullPath(directory), FolderName(model.EpochsCompleted));
+        AtomicDirectory.Write(path, temp =>
+        {
+            ModelFiles.WriteInto(temp, model);
+            WriteOptimizer(model, Path.Combine(temp, OptimizerFile));
+            var state = new JsonObject
+            {
+                ["format"] = "convengine.checkpoint",
+                ["format_version"] = 1,
+                ["epochs_completed"] = model.EpochsCompleted,
+                ["steps_trained"] = model.StepsTrained,
+                ["seed"] = model.Seed,
+                ["history"] = (model.History ?? new History()).ToJson(),
+            };
+            AtomicFile.WriteAllText(Path.Combine(temp, StateFile), state.ToJsonString(JsonConfig.Indented));
+        });
+        foreach (var old in List(directory).SkipLast(keep)) Directory.Delete(old.Path, recursive: true);
+        return path;
+    }
+
+    /// <summary>The path of the newest complete checkpoint in <paramref name="directory"/>, or null if there is none.</summary>
+    public static string? FindLatest(string directory) => List(directory).LastOrDefault().Path;
+
+    /// <summary>Loads the newest checkpoint in <paramref name="directory"/>.</summary>
+    public static Model LoadLatest(string directory, IBackend? backend = null) =>
+        Load(FindLatest(directory) ?? throw new FileNotFoundException($"No checkpoint (epoch-NNNN folder) in {Path.GetFullPath(directory)}."), backend);
+
+    /// <summary>
+    /// Restores a model ready to continue training: architecture, weights, compiled loss/metrics/optimizer with
+    /// its state, completed epochs, steps trained, seed and history.
+    /// </summary>
+    public static Model Load(string checkpointPath, IBackend? backend = null)
+    {
+        string statePath = Path.Combine(checkpointPath, StateFile);
+        if (!File.Exists(statePath)) throw new FileNotFoundException($"{checkpointPath} is not a checkpoint: it has no {StateFile}.", statePath);
+        var state = JsonNode.Parse(File.ReadAllText(statePath)) as JsonObject ?? throw new FormatException($"{statePath}: not a JSON object.");
+        var model = ModelFiles.ReadFrom(checkpointPath, backend, JsonConfig.OptionalULong(state, StateFile, "seed"));
+        if (!model.IsCompiled) throw new FormatException($"{checkpointPath}: the model config has no training_config.");
+        ReadOptimizer(model, Path.Combine(checkpointPath, OptimizerFile));
+        model.EpochsCompleted = JsonConfig.Int(state, StateFile, "epochs_completed");
+        model.StepsTrained = (long)JsonConfig.Double(state, StateFile, "steps_trained");
+        model.History = History.FromJson(state["history"]);
+        return model;
+    }
+
+    private static void WriteOptimizer(Model model, string path)
+    {
+        var optimizer = model.Optimizer!;
+        var tensors = new List<(string, int[], float[])>();
+        foreach (var (name, parameter) in model.NamedParameters)
+        {
+            if (optimizer.StateOf(parameter) is not { } slots) continue;
+            for (int i = 0; i < slots.Count; i++)
+                tensors.Add(($"{optimizer.SlotNames[i]}/{name}", parameter.Shape.ToArray(), slots[i].ToArray()));
+        }
+        SafeTensors.Write(path, tensors, new Dictionary<string, string>
+        {
+            ["optimizer"] = optimizer.ClassName,
+            ["iterations"] = optimizer.Iterations.ToString(CultureInfo.InvariantCulture),
+        });
+    }
+
+    private static void ReadOptimizer(Model model, string path)
+    {
+        var optimizer = model.Optimizer!;
+        using var file = SafeTensors.Open(path);
+        if (!file.Metadata.TryGetValue("optimizer", out var className) || className != optimizer.ClassName)
+            throw new InvalidDataException($"{path}: optimizer state is for '{className}' but the model compiles {optimizer.ClassName}.");
+        if (!file.Metadata.TryGetValue("iterations", out var iterations) || !long.TryParse(iterations, CultureInfo.InvariantCulture, out long count))
+            throw new InvalidDataException($"{path}: the metadata has no valid 'iterations'.");
+        var known = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (name, parameter) in model.NamedParameters)
+        {
+            var keys = optimizer.SlotNames.Select(s => $"{s}/{name}").ToList();
+            int present = keys.Count(file.Contains);
+            if (present == 0) continue;
+            if (present != keys.Count)
+                throw new InvalidDataException($"{path}: weight '{name}' has only some of its optimizer state ({string.Join(", ", keys.Where(file.Contains))}).");
+            foreach (var key in keys)
+            {
+                if (!file[key].Shape.SequenceEqual(parameter.Shape.ToArray()))
+                    throw new InvalidDataException($"{path}: tensor '{key}' has shape {file[key].ShapeText} but weight '{name}' is {parameter.Shape}.");
+                known.Add(key);
+            }
+            optimizer.SetState(parameter, keys.Select(file.Read).ToList());
+        }
+        var extra = file.Tensors.Where(t => !known.Contains(t.Name)).Select(t => $"'{t.Name}'").ToList();
+        if (extra.Count > 0) throw new InvalidDataException($"{path}: optimizer tensors {string.Join(", ", extra)} match no weight of model '{model.Name}'.");
+        optimizer.Iterations = count;
+    }
+
+    /// <summary>Complete checkpoints, oldest first (in-progress temp folders start with '.' and never match).</summary>
+    private static List<(int Epochs, string Path)> List(string directory)
+    {
+        if (!Directory.Exists(directory)) return [];
+        return Directory.EnumerateDirectories(directory)
+            .Select(d => (Match: FolderPattern().Match(Path.GetFileName(d)), Path: d))
+            .Where(x => x.Match.Success && File.Exists(Path.Combine(x.Path, StateFile)))
+            .Select(x => (int.Parse(x.Match.Groups[1].Value, CultureInfo.InvariantCulture), Path.GetFullPath(x.Path)))
+            .OrderBy(x => x.Item1)
+            .ToList();
+    }
+
+    [GeneratedRegex(@"^epoch-(\d+)$")]
+    private static partial Regex FolderPattern();
+}

@@ -1,0 +1,43 @@
+using ConvEngine.Models;
+
+namespace ConvEngine.Training;
+
+/// <summary>What a training run will do, given to callbacks when it starts (Keras's callback.params).</summary>
+/// <param name="Epochs">The epoch count Fit runs up to (exclusive bound of epoch indices).</param>
+/// <param name="InitialEpoch">The first epoch index (above 0 when resuming).</param>
+/// <param name="Steps">Batches per epoch.</param>
+/// <param name="Samples">Training samples per epoch.</param>
+public sealed record TrainingParams(int Epochs, int InitialEpoch, int Steps, int Samples, bool HasValidation);
+
+/// <summary>
+/// Hooks into <see cref="Model.Fit"/>, as Keras callbacks: progress display, logging, early stopping
+/// (set <see cref="Model.StopTraining"/>), learning-rate changes. Epoch and batch indices are 0-based;
+/// batch logs hold the running means of the epoch so far ("loss", metrics), epoch logs add "val_…".
+/// </summary>
+public abstract class Callback
+{
+    /// <summary>The model being trained; set before <see cref="OnTrainBegin"/>.</summary>
+    public Model? Model { get; internal set; }
+
+    public virtual void OnTrainBegin(TrainingParams parameters) { }
+    public virtual void OnEpochBegin(int epoch) { }
+    public virtual void OnTrainBatchEnd(int batch, IReadOnlyDictionary<string, double> logs) { }
+    public virtual void OnEpochEnd(int epoch, IReadOnlyDictionary<string, double> logs) { }
+    public virtual void OnTrainEnd(History history) { }
+}
+
+/// <summary>A callback from delegates, for one-off hooks: <c>new LambdaCallback { EpochEnd = (e, logs) => … }</c>.</summary>
+public sealed class LambdaCallback : Callback
+{
+    public Action<TrainingParams>? TrainBegin { get; init; }
+    public Action<int>? EpochBegin { get; init; }
+    public Action<int, IReadOnlyDictionary<string, double>>? TrainBatchEnd { get; init; }
+    public Action<int, IReadOnlyDictionary<string, double>>? EpochEnd { get; init; }
+    public Action<History>? TrainEnd { get; init; }
+
+    public override void OnTrainBegin(TrainingParams parameters) => TrainBegin?.Invoke(parameters);
+    public override void OnEpochBegin(int epoch) => EpochBegin?.Invoke(epoch);
+    public override void OnTrainBatchEnd(int batch, IReadOnlyDictionary<string, double> logs) => TrainBatchEnd?.Invoke(batch, logs);
+    public override void OnEpochEnd(int epoch, IReadOnlyDictionary<string, double> logs) => EpochEnd?.Invoke(epoch, logs);
+    public override void OnTrainEnd(History history) => TrainEnd?.Invoke(history);
+}

@@ -1,0 +1,185 @@
+using ConvEngine.Kernels;
+using ConvEngine.Kernels.Cpu;
+using ConvEngine.Kernels.Cpu.Forward;
+using NUnit.Framework;
+
+namespace ConvEngine.Tests.Kernels;
+
+/// <summary>
+/// CpuGemm against a plain double-precision triple loop written here. Sizes are odd on purpose:
+/// they cut the 12×32 / 6×16 / 4×4 tiles, and some cross the K (256), M (192) and N (512) blocks.
+/// </summary>
+public unsafe class CpuGemmTests
+{
+    private static readonly (int M, int N, int K)[] Sizes =
+    [
+        (1, 1, 1), (7, 17, 33), (17, 33, 7), (33, 100, 1), (100, 7, 17), (13, 70, 300), (200, 40, 20), (5, 530, 9),
+    ];
+
+    public static IEnumerable<SimdLevel> Levels() => Enum.GetValues<SimdLevel>().Where(l => l <= SimdSupport.Detected);
+
+    public static IEnumerable<TestCaseData> TransposeCases() =>
+        from level in Levels()
+        from ta in new[] { false, true }
+        from tb in new[] { false, true }
+        from acc in new[] { false, true }
+        select new TestCaseData(level, ta, tb, acc);
+
+    [TestCaseSource(nameof(TransposeCases))]
+    public void Multiply_EqualsDoublePrecisionProduct_ForEveryTransposeAndOddSize(SimdLevel simd, bool transposeA, bool transposeB, bool accumulate)
+    {
+        var rng = new Random(17);
+        foreach (var (m, n, k) in Sizes)
+        {
+            // Leading dimensions wider than the rows, so a kernel that assumes packed rows fails.
+            var p = GemmProblem.Random(rng, m, n, k, transposeA, transposeB, lda: 3, ldb: 5, ldc: 2);
+            var (expected, scale) = p.Expected(accumulate, bias: null, Activation.None);
+            p.Run(simd, threads: 2, accumulate, bias: null, Activation.None);
+            p.AssertClose(expected, scale, $"{simd} {m}x{n}x{k} transA={transposeA} transB={transposeB} accumulate={accumulate}");
+        }
+    }
+
+    public static IEnumerable<TestCaseData> EpilogueCases() =>
+        from level in Levels()
+        from act in new[] { Activation.None, Activation.Relu, Activation.LeakyRelu(0.2f), Activation.Sigmoid, Activation.Tanh }
+        select new TestCaseData(level, act);
+
+    // Dense semantics: y = act(x·W + b), the activation after the whole sum and the bias.
+    [TestCaseSource(nameof(EpilogueCases))]
+    public void Multiply_WithBiasAndActivation_AppliesThemAfterTheWholeSum(SimdLevel simd, Activation activation)
+    {
+        var rng = new Random(5);
+        foreach (var (m, n, k) in Sizes)
+        {
+            var p = GemmProblem.Random(rng, m, n, k, false, false, lda: 0, ldb: 1, ldc: 0);
+            float[] bias = GemmProblem.RandomArray(rng, n);
+            var (expected, scale) = p.Expected(accumulate: false, bias, activation);
+            p.Run(simd, threads: 2, accumulate: false, bias, activation);
+            p.AssertClose(expected, scale, $"{simd} {m}x{n}x{k} {activation}");
+        }
+    }
+
+    // Each output element is summed by one thread in the same K order whatever the split, so the bits agree.
+    [TestCaseSource(nameof(Levels))]
+    public void Multiply_ResultDoesNotDependOnThreadCount(SimdLevel simd)
+    {
+        foreach (var (m, n, k) in new[] { (301, 45, 290), (9, 700, 70) })
+        {
+            var one = GemmProblem.Random(new Random(3), m, n, k, false, true, 1, 2, 3);
+            var three = GemmProblem.Random(new Random(3), m, n, k, false, true, 1, 2, 3);
+            one.Run(simd, threads: 1, accumulate: true, bias: null, Activation.None);
+            three.Run(simd, threads: 3, accumulate: true, bias: null, Activation.None);
+            Assert.That(three.C, Is.EqualTo(one.C), $"{m}x{n}x{k}");
+        }
+    }
+
+    // An empty sum is 0: C = act([C] + bias) when k = 0.
+    [Test]
+    public void Multiply_WithEmptyK_LeavesBiasAndActivationOnly()
+    {
+        float[] c = [5f, -5f, 1f, -1f];
+        float[] bias = [1f, 2f];
+        fixed (float* pc = c, pb = bias)
+            CpuGemm.Multiply(SimdSupport.Detected, 1, false, false, 2, 2, 0, null, 1, null, 2, pc, 2, accumulate: true,
+                new GemmEpilogue(pb, Activation.Relu));
+        Assert.That(c, Is.EqualTo(new[] { 6f, 0f, 2f, 1f }));
+    }
+
+    [Test]
+    public void Multiply_RejectsLeadingDimensionNarrowerThanTheRow()
+    {
+        var a = new float[12];
+        var ex = Assert.Throws<ArgumentException>(() =>
+        {
+            fixed (float* p = a) CpuGemm.Multiply(SimdLevel.Scalar, 1, false, false, 2, 2, 3, p, 2, p, 2, p, 2, false);
+        });
+        Assert.That(ex!.Message, Does.Contain("lda=2"));
+    }
+
+    /// <summary>One random problem: op(A) m×k, op(B) k×n, C m×n, each row padded by a few extra floats.</summary>
+    private sealed class GemmProblem
+    {
+        public required int M, N, K, Lda, Ldb, Ldc;
+        public required bool TransposeA, TransposeB;
+        public required float[] A, B, C, C0;
+
+        public static float[] RandomArray(Random rng, int length)
+        {
+            var data = new float[length];
+            for (int i = 0; i < length; i++) data[i] = (float)(rng.NextDouble() * 2 - 1);
+            return data;
+        }
+
+        public static GemmProblem Random(Random rng, int m, int n, int k, bool transposeA, bool transposeB, int lda, int ldb, int ldc)
+        {
+            int aRows = transposeA ? k : m, aWidth = transposeA ? m : k;
+            int bRows = transposeB ? n : k, bWidth = transposeB ? k : n;
+            lda += aWidth; ldb += bWidth; ldc += n;
+            var c = RandomArray(rng, m * ldc);
+            return new GemmProblem
+            {
+                M = m, N = n, K = k, Lda = lda, Ldb = ldb, Ldc = ldc, TransposeA = transposeA, TransposeB = transposeB,
+                A = RandomArray(rng, aRows * lda), B = RandomArray(rng, bRows * ldb), C = c, C0 = (float[])c.Clone(),
+            };
+        }
+
+        private double OpA(int i, int t) => TransposeA ? A[t * Lda + i] : A[i * Lda + t];
+        private double OpB(int t, int j) => TransposeB ? B[j * Ldb + t] : B[t * Ldb + j];
+
+        /// <summary>The product in double, and per element Σ|a·b| + |c| + |bias| to scale the tolerance.</summary>
+        public (double[] Values, double[] Scale) Expected(bool accumulate, float[]? bias, Activation act)
+        {
+            var values = new double[M * N];
+            var scale = new double[M * N];
+            for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++)
+            {
+                double sum = accumulate ? C0[i * Ldc + j] : 0, magnitude = Math.Abs(sum);
+                for (int t = 0; t < K; t++)
+                {
+                    double product = OpA(i, t) * OpB(t, j);
+                    sum += product;
+                    magnitude += Math.Abs(product);
+                }
+                if (bias is not null) { sum += bias[j]; magnitude += Math.Abs(bias[j]); }
+                values[i * N + j] = act.Kind switch
+                {
+                    ActivationKind.Relu => Math.Max(sum, 0),
+                    ActivationKind.LeakyRelu => sum > 0 ? sum : act.Alpha * sum,
+                    ActivationKind.Sigmoid => 1 / (1 + Math.Exp(-sum)),
+                    ActivationKind.Tanh => Math.Tanh(sum),
+                    _ => sum,
+                };
+                scale[i * N + j] = magnitude;
+            }
+            return (values, scale);
+        }
+
+        public void Run(SimdLevel simd, int threads, bool accumulate, float[]? bias, Activation act)
+        {
+            fixed (float* a = A, b = B, c = C, pb = bias)
+                CpuGemm.Multiply(simd, threads, TransposeA, TransposeB, M, N, K, a, Lda, b, Ldb, c, Ldc, accumulate, new GemmEpilogue(pb, act));
+        }
+
+        /// <summary>
+        /// Float sums of K terms drift by about √K·2⁻²⁴ of Σ|terms|; 1e-5·√K of it is far above that
+        /// and far below any wrong index. Cells between rows (ldc padding) must keep their values.
+        /// </summary>
+        public void AssertClose(double[] expected, double[] scale, string context)
+        {
+            double tolerance = 1e-5 * Math.Sqrt(K + 1);
+            for (int i = 0; i < M; i++)
+            {
+                for (int j = 0; j < N; j++)
+                {
+                    double want = expected[i * N + j], got = C[i * Ldc + j];
+                    if (Math.Abs(got - want) > tolerance * (scale[i * N + j] + 1))
+                        Assert.Fail($"{context}: C[{i},{j}] = {got}, expected {want}.");
+                }
+                for (int j = N; j < Ldc; j++)
+                    if (C[i * Ldc + j] != C0[i * Ldc + j])
+                        Assert.Fail($"{context}: padding C[{i},{j}] past the row was overwritten.");
+            }
+        }
+    }
+}
