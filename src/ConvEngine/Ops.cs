@@ -10,13 +10,15 @@ namespace ConvEngine;
 public static partial class Ops
 {
     /// <summary>Conv2D: input (N,H,W,C), filter (KH,KW,C/groups,OC), bias (OC) or null.</summary>
-    public static Tensor Conv2D(Tensor input, Tensor filter, Tensor? bias, Conv2DOptions? options = null)
+    public static Tensor Conv2D(Tensor input, Tensor filter, Tensor? bias, Conv2DOptions? options = null) =>
+        Conv2DCore("Conv2D", input, filter, bias, options ?? new Conv2DOptions(), shapes: null);
+
+    private static Tensor Conv2DCore(string op, Tensor input, Tensor filter, Tensor? bias, Conv2DOptions options, string? shapes)
     {
-        options ??= new Conv2DOptions();
-        var g = Conv2DGeometry.Create("Conv2D", input.Shape, filter.Shape, options);
-        SameBackend("Conv2D", input, filter, bias);
+        var g = Conv2DGeometry.Create(op, input.Shape, filter.Shape, options, shapes);
+        SameBackend(op, input, filter, bias);
         if (bias is not null && (bias.Shape.Rank != 1 || bias.Shape[0] != g.OC))
-            throw new ShapeException($"Conv2D: bias must be ({g.OC}); got {bias.Shape} with filter {filter.Shape}.");
+            throw new ShapeException($"{op}: bias must be ({g.OC}); got {bias.Shape} with filter {shapes ?? filter.Shape.ToString()}.");
         var output = Tensor.Zeros(input.Backend, g.OutputShape);
         input.Backend.Conv2D(input.Buffer, filter.Buffer, bias?.Buffer, output.Buffer, g, options.Activation);
         return output;
@@ -38,7 +40,7 @@ public static partial class Ops
         using var x = input.Reshape(input.Shape[0], 1, input.Shape[1], input.Shape[2]);
         using var f = filter.Reshape(1, filter.Shape[0], filter.Shape[1], filter.Shape[2]);
         var options = new Conv2DOptions { StrideW = stride, DilationW = dilation, Padding = pad, Groups = groups, Activation = activation };
-        var y = Conv2D(x, f, bias, options);
+        var y = Conv2DCore("Conv1D", x, f, bias, options, $"input {input.Shape}, filter {filter.Shape}");
         return y.ReshapeOwning(y.Shape[0], y.Shape[2], y.Shape[3]);
     }
 

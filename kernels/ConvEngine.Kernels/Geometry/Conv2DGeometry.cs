@@ -36,9 +36,10 @@ public readonly record struct Conv2DGeometry(
     /// <summary>Multiply-adds × 2.</summary>
     public double Flops => 2.0 * N * OH * OW * OC * KH * KW * InChannelsPerGroup;
 
-    public static Conv2DGeometry Create(string op, TensorShape input, TensorShape filter, Conv2DOptions o)
+    /// <param name="shapes">How errors describe the operands, when the caller's shapes differ from the 4-D view (Conv1D).</param>
+    public static Conv2DGeometry Create(string op, TensorShape input, TensorShape filter, Conv2DOptions o, string? shapes = null)
     {
-        string Shapes() => $"input {input}, filter {filter}";
+        string Shapes() => shapes ?? $"input {input}, filter {filter}";
         if (input.Rank != 4)
             throw new ShapeException($"{op}: input must be (N, H, W, C); got {Shapes()}.");
         if (filter.Rank != 4)
