@@ -10,6 +10,7 @@ app.Configure(config =>
     config.AddCommand<EvaluateCommand>("evaluate").WithDescription("Loss and accuracy of a trained model on an image folder or Fashion-MNIST's test set.");
     config.AddCommand<PredictCommand>("predict").WithDescription("Class and probabilities of each image (files or folders) from a trained model; text, csv or json.");
     config.AddCommand<FilterCommand>("filter").WithDescription("The course's feature-extraction demo: convolve a greyscale image with a kernel, ReLU, max-pool; writes each stage as a PNG.");
+    config.AddCommand<ConformanceCommand>("conformance").WithDescription("Run ONNX backend-test cases (model.onnx + test_data_set_0) through the ONNX importer; table of case, ops, status, max abs error.");
     WeightsCommands.Configure(config);
 });
 return app.Run(args);

@@ -12,7 +12,8 @@ namespace ConvEngine.Kernels.Cpu;
 /// GotoBLAS structure: B in blocks of KC×NC (packed into NR-wide panels, or read in place when it is
 /// untransposed), A in MR-row panels packed per K block, a register-blocked micro-kernel per
 /// SIMD level (AVX-512 12×32, AVX2 6×16, scalar 4×4). One parallel split per call, over row
-/// panels or column panels, whichever has more; each thread packs into its own scratch.
+/// panels or column panels, whichever leaves the busiest thread fewer tiles; each thread packs
+/// into its own reusable scratch, so a call allocates nothing but the split's closure.
 /// </remarks>
 public static unsafe class CpuGemm
 {
@@ -78,7 +79,7 @@ public static unsafe class CpuGemm
     {
         var (mr, nr) = GemmMicroKernels.TileShape(simd);
         const int KC = GemmBlocking.KC, NC = GemmBlocking.NC;
-        int mc = GemmBlocking.MC;
+        const int MC = GemmBlocking.MC;
         float* aPanel = scratch.APanel.Get(GemmMicroKernels.MaxMR * KC);
 
         for (int jc = 0; jc < n; jc += NC)
@@ -94,9 +95,9 @@ public static unsafe class CpuGemm
                 for (int pc = 0; pc < k; pc += KC)
                     GemmPacking.BPanels(true, b, ldb, pc, jc, Math.Min(KC, k - pc), nc, nr, bPacked + (nint)pc * paddedColumns);
 
-            for (int ic = 0; ic < m; ic += mc)
+            for (int ic = 0; ic < m; ic += MC)
             {
-                int mRows = Math.Min(mc, m - ic);
+                int mRows = Math.Min(MC, m - ic);
                 for (int pc = 0; pc < k; pc += KC)
                 {
                     int kc = Math.Min(KC, k - pc);

@@ -17,8 +17,6 @@ public sealed partial class IlgpuBackend
     private Action<Index1D, View, View, View>? _add;
     private Action<Index1D, View, View, int, int, int, int>? _copyChannels;
     private Action<Index1D, View, View, Pad2DGeometry, PadMode>? _pad;
-    private Action<KernelConfig, View, View, View, View, int, int, Activation, ConvOperands>? _convTiled;
-    private Action<KernelConfig, View, View, View, View, int, int, Activation, MatrixOperands>? _gemmTiled;
     private MemoryBuffer1D<float, Stride1D.Dense>? _noBias;
 
     private void RegisterVariants()
@@ -41,9 +39,7 @@ public sealed partial class IlgpuBackend
         // Few output channels per group (depthwise) would leave most of a 64-wide tile idle: direct suits them better.
         if (Variants["conv2d"] == "implicit-gemm-tiled" && g.OutChannelsPerGroup >= 16)
         {
-            _convTiled ??= _accelerator.LoadStreamKernel<View, View, View, View, int, int, Activation, ConvOperands>(IlgpuTiledGemmKernel.Run);
-            var operands = new ConvOperands(g);
-            _convTiled(TiledConfig(operands.M, operands.N, g.Groups), x, f, y, b, bias is null ? 0 : 1, 0, activation, operands);
+            RunTiled(ref _convTiled, new ConvOperands(g), x, f, y, b, bias is null ? 0 : 1, g.OC, accumulate: false, activation, g.Groups, count);
             return;
         }
         _convDirect ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, View, View, View, int, View, Conv2DGeometry, Activation>(IlgpuConvKernels.ForwardDirect);
@@ -77,7 +73,7 @@ public sealed partial class IlgpuBackend
         if (count == 0) return;
         if (Variants["dense"] == "gemm-tiled")
         {
-            GemmTiled(x, w, y, b, bias is null ? 0 : 1, m, k, n, transposeA: false, transposeB: false, accumulate: false, activation);
+            RunTiled(ref _gemmTiled, new MatrixOperands(m, k, n, 0, 0), x, w, y, b, bias is null ? 0 : 1, n, accumulate: false, activation, groups: 1, count);
             return;
         }
         _denseDirect ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, View, View, View, int, View, int, int, Activation>(IlgpuGemmKernels.DenseDirect);
@@ -145,20 +141,6 @@ public sealed partial class IlgpuBackend
 
     /// <summary>A one-float placeholder for kernels that take a bias they never read (hasBias 0).</summary>
     private View NoBias => (_noBias ??= _accelerator.Allocate1D<float>(1)).View;
-
-    /// <summary>C (M,N) = act([C] + [bias] + op(A)·op(B)) through the tiled GEMM kernel.</summary>
-    private void GemmTiled(View a, View b, View c, View bias, int hasBias, int m, int k, int n,
-        bool transposeA, bool transposeB, bool accumulate, Activation activation)
-    {
-        _gemmTiled ??= _accelerator.LoadStreamKernel<View, View, View, View, int, int, Activation, MatrixOperands>(IlgpuTiledGemmKernel.Run);
-        var operands = new MatrixOperands(m, k, n, transposeA ? 1 : 0, transposeB ? 1 : 0);
-        _gemmTiled(TiledConfig(m, n, 1), a, b, c, bias, hasBias, accumulate ? 1 : 0, activation, operands);
-    }
-
-    /// <summary>One 16×16 group per 64×64 tile of C: ⌈M/64⌉ on x (the long side; CUDA caps y and z at 65,535), ⌈N/64⌉ on y, groups on z.</summary>
-    private static KernelConfig TiledConfig(int m, int n, int groups) => new(
-        new Index3D((m + IlgpuTiledGemmKernel.Tile - 1) / IlgpuTiledGemmKernel.Tile, (n + IlgpuTiledGemmKernel.Tile - 1) / IlgpuTiledGemmKernel.Tile, groups),
-        new Index3D(IlgpuTiledGemmKernel.Threads, IlgpuTiledGemmKernel.Threads, 1));
 
     /// <summary>
     /// The view of a buffer that a kernel will index up to <paramref name="needed"/>: a GPU does not bounds-check,

@@ -10,8 +10,6 @@ public sealed partial class IlgpuBackend
 {
     private Action<Index1D, View, View, View, Conv2DGeometry>? _convBackwardData;
     private Action<Index1D, View, View, View, Conv2DGeometry>? _convBackwardFilter;
-    private Action<KernelConfig, View, View, View, View, int, int, Activation, ConvBackwardDataOperands>? _convBackwardDataTiled;
-    private Action<KernelConfig, View, View, View, View, int, int, Activation, ConvBackwardFilterOperands>? _convBackwardFilterTiled;
     private Action<Index1D, View, View, int, int, int>? _columnSums;
     private Action<Index1D, View, View, View, IlgpuPoolGeometry, PoolKind>? _poolBackward;
     private Action<Index1D, View, View, View, int, int, PoolKind>? _globalPoolBackward;
@@ -41,9 +39,7 @@ public sealed partial class IlgpuBackend
         // As in the forward pass, few channels per group (depthwise) would leave most of a tile idle.
         if (Variants["conv2d-backward-data"] == "implicit-gemm-tiled" && g.InChannelsPerGroup >= 16)
         {
-            _convBackwardDataTiled ??= _accelerator.LoadStreamKernel<View, View, View, View, int, int, Activation, ConvBackwardDataOperands>(IlgpuTiledGemmKernel.Run);
-            var operands = new ConvBackwardDataOperands(g);
-            _convBackwardDataTiled(TiledConfig(operands.M, operands.N, g.Groups), gy, f, gx, NoBias, 0, 0, Activation.None, operands);
+            RunTiled(ref _convBackwardDataTiled, new ConvBackwardDataOperands(g), gy, f, gx, NoBias, 0, 1, accumulate: false, Activation.None, g.Groups, count);
             return;
         }
         _convBackwardData ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, View, View, View, Conv2DGeometry>(IlgpuConvKernels.BackwardDataGather);
@@ -59,9 +55,7 @@ public sealed partial class IlgpuBackend
         if (count == 0) return;
         if (Variants["conv2d-backward-filter"] == "implicit-gemm-tiled" && g.OutChannelsPerGroup >= 16)
         {
-            _convBackwardFilterTiled ??= _accelerator.LoadStreamKernel<View, View, View, View, int, int, Activation, ConvBackwardFilterOperands>(IlgpuTiledGemmKernel.Run);
-            var operands = new ConvBackwardFilterOperands(g);
-            _convBackwardFilterTiled(TiledConfig(operands.M, operands.N, g.Groups), x, gy, gf, NoBias, 0, 0, Activation.None, operands);
+            RunTiled(ref _convBackwardFilterTiled, new ConvBackwardFilterOperands(g), x, gy, gf, NoBias, 0, 1, accumulate: false, Activation.None, g.Groups, count);
             return;
         }
         _convBackwardFilter ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, View, View, View, Conv2DGeometry>(IlgpuConvKernels.BackwardFilterDirect);
@@ -112,7 +106,8 @@ public sealed partial class IlgpuBackend
         if (count == 0) return;
         if (Variants["matmul"] == "gemm-tiled")
         {
-            GemmTiled(av, bv, cv, NoBias, 0, m, k, n, transposeA, transposeB, accumulate, Activation.None);
+            RunTiled(ref _gemmTiled, new MatrixOperands(m, k, n, transposeA ? 1 : 0, transposeB ? 1 : 0), av, bv, cv, NoBias, 0, 1,
+                accumulate, Activation.None, groups: 1, count);
             return;
         }
         _matMulDirect ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, View, View, View, int, int, int, int, int, int>(IlgpuGemmKernels.MatMulDirect);
@@ -217,16 +212,5 @@ public sealed partial class IlgpuBackend
         var (th, g, vel) = (View(parameters, count, op, "parameters"), View(gradient, count, op, "gradient"), View(velocity, count, op, "velocity"));
         _sgd ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, View, View, View, float, float, int>(IlgpuTrainingKernels.SgdUpdate);
         if (count > 0) _sgd(count, th, g, vel, learningRate, momentum, nesterov ? 1 : 0);
-    }
-
-    /// <summary>A reusable device scratch area of at least <paramref name="length"/> floats, grown on demand.</summary>
-    private View Scratch(long length)
-    {
-        if (_scratch is null || _scratch.Length < length)
-        {
-            _scratch?.Dispose();
-            _scratch = _accelerator.Allocate1D<float>(length);
-        }
-        return ((View)_scratch.View).SubView(0, length);
     }
 }

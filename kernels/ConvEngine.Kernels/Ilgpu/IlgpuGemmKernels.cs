@@ -47,6 +47,20 @@ public static class IlgpuGemmKernels
         for (int r = chunk * rowsPerChunk; r < end; r++) sum += source[r * channels + c];
         destination[index] = sum;
     }
+
+    /// <summary>
+    /// Finishes a split-K GEMM, one thread per element of C: c = act(Σ_s partial[s·stride + i] + [bias] + [c]).
+    /// Every output the GEMM writes has its channel on the fastest axis, so the bias index is i mod biasLength.
+    /// </summary>
+    public static void ReduceSlices(Index1D index, ArrayView<float> partial, ArrayView<float> c, int slices, int sliceStride,
+        ArrayView<float> bias, int hasBias, int biasLength, int accumulate, Activation activation)
+    {
+        float sum = 0f;
+        for (int s = 0; s < slices; s++) sum += partial[s * sliceStride + index];
+        if (hasBias != 0) sum += bias[index % biasLength];
+        if (accumulate != 0) sum += c[index];
+        c[index] = IlgpuKernelMath.Activate(sum, activation);
+    }
 }
 
 /// <summary>
@@ -161,26 +175,42 @@ public readonly struct ConvBackwardFilterOperands(Conv2DGeometry g) : IGemmOpera
 }
 
 /// <summary>
+/// How a tiled GEMM launch is split along K ("split-K"): grid z enumerates (slice, group). With one slice the
+/// kernel finishes C itself; with several, slice s sums only K range [s·KPerSlice, (s+1)·KPerSlice) and writes its
+/// raw partial C at s·SliceStride, and <see cref="IlgpuGemmKernels.ReduceSlices"/> adds them up. Split-K keeps a GPU
+/// busy when M·N is small but K is long (a Dense layer on a small batch, a conv's filter gradient).
+/// </summary>
+public readonly struct TiledGemmSlices(int groups, int count, int kPerSlice, int sliceStride)
+{
+    public int Groups { get; } = groups;
+    public int Count { get; } = count;
+    public int KPerSlice { get; } = kPerSlice;
+    public int SliceStride { get; } = sliceStride;
+}
+
+/// <summary>
 /// The tiled GEMM for real GPUs: a 16×16 group computes a 64×64 tile of C, staging 64×16 slices of A and
 /// 16×64 slices of B in shared memory; each thread accumulates a 4×4 block (rows ty+16r, cols tx+16c).
-/// C = act([C if accumulate] + [bias] + A·B). Grid: (⌈M/64⌉, ⌈N/64⌉, groups): M, the long side (pixels), goes on
-/// x because CUDA caps grid y and z at 65,535.
+/// C = act([C if accumulate] + [bias] + A·B). Grid: (⌈M/64⌉, ⌈N/64⌉, groups × K slices): M, the long side
+/// (pixels), goes on x because CUDA caps grid y and z at 65,535.
 /// </summary>
 public static class IlgpuTiledGemmKernel
 {
     public const int Tile = 64, TileK = 16, Threads = 16, PerThread = Tile / Threads;
 
     public static void Run<TOperands>(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, int hasBias,
-        int accumulate, Activation activation, TOperands operands) where TOperands : struct, IGemmOperands
+        int accumulate, Activation activation, TOperands operands, TiledGemmSlices slices) where TOperands : struct, IGemmOperands
     {
         var tileA = SharedMemory.Allocate<float>(TileK * Tile);   // [kk][row]
         var tileB = SharedMemory.Allocate<float>(TileK * Tile);   // [kk][col]
         int tx = Group.IdxX, ty = Group.IdxY, thread = ty * Threads + tx;
-        int rowBase = Grid.IdxX * Tile, colBase = Grid.IdxY * Tile, group = Grid.IdxZ;
-        int m = operands.M, n = operands.N, k = operands.K;
+        int rowBase = Grid.IdxX * Tile, colBase = Grid.IdxY * Tile;
+        int group = Grid.IdxZ % slices.Groups, slice = Grid.IdxZ / slices.Groups;
+        int m = operands.M, n = operands.N;
+        int kBegin = slice * slices.KPerSlice, kEnd = Math.Min(operands.K, kBegin + slices.KPerSlice);
         var acc = new Accumulator4x4();
 
-        for (int k0 = 0; k0 < k; k0 += TileK)
+        for (int k0 = kBegin; k0 < kEnd; k0 += TileK)
         {
             for (int l = 0; l < TileK * Tile / (Threads * Threads); l++)
             {
@@ -188,11 +218,11 @@ public static class IlgpuTiledGemmKernel
                 // A: consecutive threads take consecutive kk (contiguous channels in NHWC, contiguous columns of A).
                 int kkA = e % TileK, rowA = e / TileK;
                 int gRow = rowBase + rowA, gK = k0 + kkA;
-                tileA[kkA * Tile + rowA] = gRow < m && gK < k ? operands.LoadA(a, gRow, gK, group) : 0f;
+                tileA[kkA * Tile + rowA] = gRow < m && gK < kEnd ? operands.LoadA(a, gRow, gK, group) : 0f;
                 // B: consecutive threads take consecutive columns (contiguous output channels).
                 int colB = e % Tile, kkB = e / Tile;
                 int gCol = colBase + colB, gKB = k0 + kkB;
-                tileB[kkB * Tile + colB] = gCol < n && gKB < k ? operands.LoadB(b, gKB, gCol, group) : 0f;
+                tileB[kkB * Tile + colB] = gCol < n && gKB < kEnd ? operands.LoadB(b, gKB, gCol, group) : 0f;
             }
             Group.Barrier();
             for (int kk = 0; kk < TileK; kk++)
@@ -214,6 +244,11 @@ public static class IlgpuTiledGemmKernel
                 if (col >= n) continue;
                 int index = operands.OutputIndex(row, col, group);
                 float value = acc.Get(r, col4);
+                if (slices.Count > 1)
+                {
+                    c[slice * slices.SliceStride + index] = value;   // a raw partial; ReduceSlices finishes C
+                    continue;
+                }
                 if (hasBias != 0) value += bias[operands.BiasIndex(col, group)];
                 if (accumulate != 0) value += c[index];
                 c[index] = IlgpuKernelMath.Activate(value, activation);

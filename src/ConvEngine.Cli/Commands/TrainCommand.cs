@@ -175,22 +175,31 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
 
         var progress = new ProgressBarCallback(writer, live: console.Profile.Out.IsTerminal && console.Profile.Capabilities.Ansi,
             width: console.Profile.Width);
-        if (model.EpochsCompleted < settings.Epochs)
-            model.Fit(train, validation, settings.Epochs, [progress], output.CheckpointDirectory, initialEpoch: model.EpochsCompleted,
+        // The history files follow each epoch, so an interrupted or long run can be looked at as it goes.
+        var historyFiles = new LambdaCallback { EpochEnd = (_, _) => WriteHistoryFiles(model.History!, output) };
+        bool trains = model.EpochsCompleted < settings.Epochs;
+        if (trains)
+            model.Fit(train, validation, settings.Epochs, [progress, historyFiles], output.CheckpointDirectory, initialEpoch: model.EpochsCompleted,
                 keepCheckpoints: settings.KeepCheckpoints, cancellationToken: cancellationToken);
         else
             writer.WriteLine($"The checkpoint has already trained {model.EpochsCompleted} epochs (--epochs {settings.Epochs}); nothing to train.");
 
         var history = model.History ?? throw new InvalidOperationException("Fit left no history.");
         model.Save(output.ModelDirectory);
+        string? accuracyKey = trains ? HistoryFiles.AccuracyKey(history) : WriteHistoryFiles(history, output);
+        ReportResults(writer, output, history, accuracyKey, progress.Timings);
+        writer.Flush();
+        return 0;
+    }
+
+    /// <summary>history.csv, loss.png and accuracy.png (when an accuracy is logged); returns the accuracy key.</summary>
+    private static string? WriteHistoryFiles(History history, TrainingOutput output)
+    {
         HistoryFiles.WriteCsv(history, output.HistoryCsv);
         HistoryFiles.WritePlot(history, "loss", "Loss", output.LossPlot);
         string? accuracyKey = HistoryFiles.AccuracyKey(history);
         if (accuracyKey is not null) HistoryFiles.WritePlot(history, accuracyKey, "Accuracy", output.AccuracyPlot);
-
-        ReportResults(writer, output, history, accuracyKey, progress.Timings);
-        writer.Flush();
-        return 0;
+        return accuracyKey;
     }
 
     private static Model BuildModel(Settings settings, TrainingDataset dataset, IBackend backend)
@@ -220,7 +229,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
             {
                 throw new FormatException($"Model config '{name}': {e.Message}", e);
             }
-            RequireOptionsMatchInput(settings, model, name);
+            RequireOptionsMatchInput(settings, model, $"model config '{name}'");
         }
 
         var head = ModelHead.Of(model);
@@ -233,16 +242,17 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
     }
 
     /// <summary>The options must agree with a JSON model's input, which fixes the image size and channels.</summary>
-    private static void RequireOptionsMatchInput(Settings settings, Model model, string configPath)
+    /// <summary>The options must agree with a loaded model's input (a JSON config's or a checkpoint's), which fixes the image size and channels.</summary>
+    private static void RequireOptionsMatchInput(Settings settings, Model model, string source)
     {
         if (model.InputShape.Length != 3 || model.InputShape[2] is not (1 or 3))
             throw new ArgumentException(
-                $"Model config '{configPath}': the input is {SymbolicTensor.FormatShape(model.InputShape)}; images need (None, H, W, 1) or (None, H, W, 3).");
+                $"The input of {source} is {SymbolicTensor.FormatShape(model.InputShape)}; images need (None, H, W, 1) or (None, H, W, 3).");
         var (size, colour) = InputImage(model);
         if (settings.ImageSize is { } text && ParseImageSize(text)!.Value != size)
-            throw new ArgumentException($"--image-size {text} disagrees with the input {SymbolicTensor.FormatShape(model.InputShape)} of model config '{configPath}'.");
+            throw new ArgumentException($"--image-size {text} disagrees with the input {SymbolicTensor.FormatShape(model.InputShape)} of {source}.");
         if (ParseColorMode(settings.ColorMode) is { } wanted && wanted != colour)
-            throw new ArgumentException($"--color-mode {settings.ColorMode} disagrees with the input {SymbolicTensor.FormatShape(model.InputShape)} of model config '{configPath}'.");
+            throw new ArgumentException($"--color-mode {settings.ColorMode} disagrees with the input {SymbolicTensor.FormatShape(model.InputShape)} of {source}.");
     }
 
     private static Model RestoreCheckpoint(Settings settings, TrainingOutput output, TrainingDataset dataset, IBackend backend)
@@ -257,6 +267,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
                 throw new ArgumentException(
                     $"--resume: the checkpoint was trained on classes [{string.Join(", ", trained.ClassNames)}] but {dataset.Name} has [{string.Join(", ", dataset.ClassNames)}].");
         }
+        RequireOptionsMatchInput(settings, model, $"the checkpoint in {output.CheckpointDirectory}");
         if (settings.LearningRate is { } rate) model.Optimizer!.LearningRate = rate;
         return model;
     }
@@ -287,7 +298,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
     }
 
     /// <summary>"128x128", "128,96" or "28" (square).</summary>
-    internal static (int Height, int Width)? ParseImageSize(string text)
+    public static (int Height, int Width)? ParseImageSize(string text)
     {
         var parts = text.Split(['x', 'X', ',', '×'], StringSplitOptions.TrimEntries);
         var numbers = parts.Select(p => int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0 ? n : (int?)null).ToList();

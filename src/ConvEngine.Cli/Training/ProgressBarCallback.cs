@@ -27,6 +27,7 @@ public sealed class ProgressBarCallback(TextWriter output, bool live, int width 
     private readonly List<EpochTiming> _timings = [];
     private TrainingParams? _parameters;
     private TimeSpan _lastRedraw, _trainTime;
+    private bool _drawnThisEpoch;
     private int _stepsDone;
 
     /// <summary>One entry per epoch run by this callback.</summary>
@@ -37,7 +38,7 @@ public sealed class ProgressBarCallback(TextWriter output, bool live, int width 
     public override void OnEpochBegin(int epoch)
     {
         _stepsDone = 0;
-        _lastRedraw = TimeSpan.Zero;
+        _drawnThisEpoch = false;
         _trainTime = TimeSpan.Zero;
         if (live) output.WriteLine($"Epoch {epoch + 1}/{_parameters!.Epochs}");
         _epochClock.Restart();
@@ -49,8 +50,9 @@ public sealed class ProgressBarCallback(TextWriter output, bool live, int width 
         _trainTime = _epochClock.Elapsed;
         if (!live) return;
         int steps = _parameters!.Steps;
-        if (_stepsDone < steps && _trainTime - _lastRedraw < RedrawInterval) return;
+        if (_stepsDone < steps && _drawnThisEpoch && _trainTime - _lastRedraw < RedrawInterval) return;
         _lastRedraw = _trainTime;
+        _drawnThisEpoch = true;
         var perStep = _trainTime / _stepsDone;
         string timing = _stepsDone < steps ? $"ETA: {Duration(perStep * (steps - _stepsDone))}" : $"{Duration(_trainTime)} {StepTime(perStep)}";
         Redraw($"{Counter(_stepsDone, steps)} {Bar(_stepsDone, steps)} {timing}{Values(logs)}");
@@ -65,7 +67,8 @@ public sealed class ProgressBarCallback(TextWriter output, bool live, int width 
         string line = $"{Counter(_stepsDone, _parameters.Steps)} {Bar(_stepsDone, _parameters.Steps)} {Duration(total)} {StepTime(_trainTime / steps)}{Values(logs)}";
         if (live)
         {
-            Redraw(line);
+            // The finished line is written whole (a narrow terminal wraps it): it carries the validation values.
+            output.Write("\r" + line + "\u001b[K");
             output.WriteLine();
         }
         else

@@ -46,26 +46,32 @@ public static class InceptionV1
     /// <exception cref="NotSupportedException">The engine has no BatchNormalization or Concatenate layer yet.</exception>
     public static Model Create(int[]? inputShape = null, string? weights = null, IBackend? backend = null, ulong? seed = null)
     {
-        int[] shape = inputShape ?? [224, 224, 3];
-        if (shape.Length != 3)
-            throw new ArgumentException($"InceptionV1: input shape must be (height, width, channels); got ({string.Join(", ", shape)}).");
         var missing = RequiredLayerClasses.Except(LayerRegistry.ClassNames).ToList();
         if (missing.Count > 0)
             throw new NotSupportedException($"InceptionV1 needs the layer classes {string.Join(" and ", missing)}, which the engine does not have yet " +
                 "(BatchNormalization: inference with moving mean/variance, beta, no gamma, ε 0.001; Concatenate: on the channel axis).");
+        return Create(inputShape, weights, backend, seed, LayerRegistry.Create);
+    }
 
+    /// <summary>The builder with the BatchNormalization and Concatenate layers made by <paramref name="layerFactory"/> (class name, Keras config).</summary>
+    internal static Model Create(int[]? inputShape, string? weights, IBackend? backend, ulong? seed, Func<string, JsonObject, Layer> layerFactory)
+    {
+        int[] shape = inputShape ?? [224, 224, 3];
+        if (shape.Length != 3)
+            throw new ArgumentException($"InceptionV1: input shape must be (height, width, channels); got ({string.Join(", ", shape)}).");
+        var builder = new Builder(layerFactory);
         var input = new InputLayer(shape, "input_1");
         SymbolicTensor x = input;
-        x = ConvBnRelu(x, 64, 7, 2, "Conv2d_1a_7x7");
+        x = builder.ConvBnRelu(x, 64, 7, 2, "Conv2d_1a_7x7");
         x = new MaxPool2D(3, 2, "same", "MaxPool_2a_3x3").Apply(x);
-        x = ConvBnRelu(x, 64, 1, 1, "Conv2d_2b_1x1");
-        x = ConvBnRelu(x, 192, 3, 1, "Conv2d_2c_3x3");
+        x = builder.ConvBnRelu(x, 64, 1, 1, "Conv2d_2b_1x1");
+        x = builder.ConvBnRelu(x, 192, 3, 1, "Conv2d_2c_3x3");
         x = new MaxPool2D(3, 2, "same", "MaxPool_3a_3x3").Apply(x);
         foreach (var module in Modules)
         {
             if (module.Name == "Mixed_4b") x = new MaxPool2D(3, 2, "same", "MaxPool_4a_3x3").Apply(x);
             if (module.Name == "Mixed_5b") x = new MaxPool2D(2, 2, "same", "MaxPool_5a_2x2").Apply(x);
-            x = Module(x, module);
+            x = builder.Module(x, module);
         }
         x = new GlobalAveragePooling2D("AvgPool_0a_global").Apply(x);
 
@@ -74,33 +80,35 @@ public static class InceptionV1
         return model;
     }
 
-    private static SymbolicTensor Module(SymbolicTensor x, (string Name, int B0, int B1Reduce, int B1, int B2Reduce, int B2, int B3) m)
+    /// <summary>Makes the module and conv-BN-ReLU blocks, taking BatchNormalization and Concatenate from the factory.</summary>
+    private sealed class Builder(Func<string, JsonObject, Layer> layerFactory)
     {
-        var branch0 = ConvBnRelu(x, m.B0, 1, 1, $"{m.Name}_Branch_0_Conv2d_0a_1x1");
-        var branch1 = ConvBnRelu(ConvBnRelu(x, m.B1Reduce, 1, 1, $"{m.Name}_Branch_1_Conv2d_0a_1x1"), m.B1, 3, 1, $"{m.Name}_Branch_1_Conv2d_0b_3x3");
-        // Slim names Mixed_5b's second branch-2 conv "Conv2d_0a_3x3" (a quirk kept so checkpoint names map one to one).
-        string branch2Second = m.Name == "Mixed_5b" ? "Conv2d_0a_3x3" : "Conv2d_0b_3x3";
-        var branch2 = ConvBnRelu(ConvBnRelu(x, m.B2Reduce, 1, 1, $"{m.Name}_Branch_2_Conv2d_0a_1x1"), m.B2, 3, 1, $"{m.Name}_Branch_2_{branch2Second}");
-        var pooled = new MaxPool2D(3, 1, "same", $"{m.Name}_Branch_3_MaxPool_0a_3x3").Apply(x);
-        var branch3 = ConvBnRelu(pooled, m.B3, 1, 1, $"{m.Name}_Branch_3_Conv2d_0b_1x1");
-        return RegistryLayer("Concatenate", new JsonObject { ["name"] = m.Name, ["axis"] = -1 }).Apply(branch0, branch1, branch2, branch3);
-    }
-
-    /// <summary>Slim's conv2d with normalizer_fn=batch_norm: a conv without bias, batch norm (beta, no gamma), then ReLU.</summary>
-    private static SymbolicTensor ConvBnRelu(SymbolicTensor x, int filters, int kernel, int stride, string name)
-    {
-        x = new Conv2D(filters, kernel, stride, "same", useBias: false, name: name).Apply(x);
-        x = RegistryLayer("BatchNormalization", new JsonObject
+        public SymbolicTensor Module(SymbolicTensor x, (string Name, int B0, int B1Reduce, int B1, int B2Reduce, int B2, int B3) m)
         {
-            ["name"] = $"{name}_BatchNorm",
-            ["axis"] = -1,
-            ["momentum"] = BatchNormMomentum,
-            ["epsilon"] = BatchNormEpsilon,
-            ["center"] = true,
-            ["scale"] = false,
-        }).Apply(x);
-        return new Layers.Activation("relu", $"{name}_Relu").Apply(x);
-    }
+            var branch0 = ConvBnRelu(x, m.B0, 1, 1, $"{m.Name}_Branch_0_Conv2d_0a_1x1");
+            var branch1 = ConvBnRelu(ConvBnRelu(x, m.B1Reduce, 1, 1, $"{m.Name}_Branch_1_Conv2d_0a_1x1"), m.B1, 3, 1, $"{m.Name}_Branch_1_Conv2d_0b_3x3");
+            // Slim names Mixed_5b's second branch-2 conv "Conv2d_0a_3x3" (a quirk kept so checkpoint names map one to one).
+            string branch2Second = m.Name == "Mixed_5b" ? "Conv2d_0a_3x3" : "Conv2d_0b_3x3";
+            var branch2 = ConvBnRelu(ConvBnRelu(x, m.B2Reduce, 1, 1, $"{m.Name}_Branch_2_Conv2d_0a_1x1"), m.B2, 3, 1, $"{m.Name}_Branch_2_{branch2Second}");
+            var pooled = new MaxPool2D(3, 1, "same", $"{m.Name}_Branch_3_MaxPool_0a_3x3").Apply(x);
+            var branch3 = ConvBnRelu(pooled, m.B3, 1, 1, $"{m.Name}_Branch_3_Conv2d_0b_1x1");
+            return layerFactory("Concatenate", new JsonObject { ["name"] = m.Name, ["axis"] = -1 }).Apply(branch0, branch1, branch2, branch3);
+        }
 
-    private static Layer RegistryLayer(string className, JsonObject config) => LayerRegistry.Create(className, config);
+        /// <summary>Slim's conv2d with normalizer_fn=batch_norm: a conv without bias, batch norm (beta, no gamma), then ReLU.</summary>
+        public SymbolicTensor ConvBnRelu(SymbolicTensor x, int filters, int kernel, int stride, string name)
+        {
+            x = new Conv2D(filters, kernel, stride, "same", useBias: false, name: name).Apply(x);
+            x = layerFactory("BatchNormalization", new JsonObject
+            {
+                ["name"] = $"{name}_BatchNorm",
+                ["axis"] = -1,
+                ["momentum"] = BatchNormMomentum,
+                ["epsilon"] = BatchNormEpsilon,
+                ["center"] = true,
+                ["scale"] = false,
+            }).Apply(x);
+            return new Layers.Activation("relu", $"{name}_Relu").Apply(x);
+        }
+    }
 }

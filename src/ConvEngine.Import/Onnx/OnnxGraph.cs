@@ -105,6 +105,7 @@ internal sealed class OnnxGraph
         var producer = new Dictionary<string, int>();
         for (int i = 0; i < Nodes.Count; i++)
             foreach (var o in Nodes[i].Outputs) producer[o] = i;
+        var removed = new HashSet<int>();
 
         for (int i = 0; i < Nodes.Count; i++)
         {
@@ -144,9 +145,9 @@ internal sealed class OnnxGraph
             Initializers[foldedB] = OnnxTensorData.FromFloats(foldedB, [oc], foldedBias);
             Nodes[convIndex] = conv with { Inputs = [conv.Inputs[0], foldedW, foldedB], Outputs = [bn.Outputs[0]] };
             producer[bn.Outputs[0]] = convIndex;
-            Nodes.RemoveAt(i);
-            i--;
+            removed.Add(i);
         }
+        RemoveNodes(removed);
     }
 
     /// <summary>
@@ -159,6 +160,7 @@ internal sealed class OnnxGraph
         var producer = new Dictionary<string, int>();
         for (int i = 0; i < Nodes.Count; i++)
             foreach (var o in Nodes[i].Outputs) producer[o] = i;
+        var removed = new HashSet<int>();
 
         for (int i = 0; i < Nodes.Count; i++)
         {
@@ -179,9 +181,17 @@ internal sealed class OnnxGraph
             if (node.OpType != "Conv" || node.FusedActivation.Kind != ActivationKind.None || node.Outputs.Length != 1) continue;
             Nodes[prev] = node with { Outputs = [act.Outputs[0]], FusedActivation = activation };
             producer[act.Outputs[0]] = prev;
-            Nodes.RemoveAt(i);
-            i--;
+            removed.Add(i);
         }
+        RemoveNodes(removed);
+    }
+
+    /// <summary>Drops the nodes at these positions; positions are only removed at the end so indices stay valid while a rewrite scans.</summary>
+    private void RemoveNodes(HashSet<int> positions)
+    {
+        var kept = Nodes.Where((_, i) => !positions.Contains(i)).ToList();
+        Nodes.Clear();
+        Nodes.AddRange(kept);
     }
 }
 

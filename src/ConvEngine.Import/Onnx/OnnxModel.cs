@@ -59,8 +59,11 @@ public sealed class OnnxModel : IDisposable
     public long IrVersion { get; }
     public long Opset => _graph.Opset;
     public string Producer { get; }
-    /// <summary>Kernel launches (and free views) per run for the declared shapes.</summary>
-    public int StepCount => _plans.Values.First().Steps.Count;
+    /// <summary>
+    /// The steps of a run for the declared input shapes, each "node i 'name' (Op)" or a boundary
+    /// conversion, with " [view]" where the step only reshapes (no kernel, no copy).
+    /// </summary>
+    public IReadOnlyList<string> PlanSteps => _plans.Values.First().Steps.Select(s => s.IsView ? s.Label + " [view]" : s.Label).ToList();
 
     /// <summary>Runs a single-input, single-output model on an ONNX-layout (NCHW) tensor; returns NCHW.</summary>
     public Tensor Run(Tensor input) => Single(Run(new Dictionary<string, Tensor> { [SingleInput()] = input }));

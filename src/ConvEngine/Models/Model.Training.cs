@@ -64,10 +64,12 @@ public partial class Model
         IEnumerable<Callback>? callbacks = null, string? checkpointDir = null, int initialEpoch = 0,
         int keepCheckpoints = 2, CancellationToken cancellationToken = default)
     {
-        var (optimizer, _, _) = RequireCompiled("Fit");
+        RequireCompiled("Fit");
         if (initialEpoch < 0 || epochs <= initialEpoch)
             throw new ArgumentException($"Fit: epochs ({epochs}) must exceed initial_epoch ({initialEpoch}), which must be non-negative.");
         if (keepCheckpoints < 1) throw new ArgumentException($"Fit: keepCheckpoints must be at least 1, got {keepCheckpoints}.");
+        RequireSampleShape(trainingData, "Fit (training data)");
+        if (validationData is not null) RequireSampleShape(validationData, "Fit (validation data)");
         Initialize();
         var callbackList = (callbacks ?? []).ToList();
         var history = initialEpoch > 0 && History is { } previous && previous.Count == initialEpoch ? previous : new History();
@@ -128,6 +130,7 @@ public partial class Model
     public IReadOnlyDictionary<string, double> Evaluate(IBatchSource data, CancellationToken cancellationToken = default)
     {
         RequireCompiled("Evaluate");
+        RequireSampleShape(data, "Evaluate");
         Initialize();
         return EvaluateCore(data, 0, "Evaluate", cancellationToken);
     }
@@ -274,6 +277,14 @@ public partial class Model
         double sum = 0;
         foreach (float v in perRow) sum += v;
         return (sum / rows, y, gradient);
+    }
+
+    /// <summary>Fails before the first batch when a data source's samples do not fit the model's input.</summary>
+    private void RequireSampleShape(IBatchSource data, string operation)
+    {
+        if (!data.SampleShape.SequenceEqual(InputShape))
+            throw new ShapeException(
+                $"{operation}: samples have shape ({string.Join(", ", data.SampleShape)}) but model '{Name}' expects {SymbolicTensor.FormatShape(InputShape)} (Input '{Input.Layer.Name}').");
     }
 
     private Tensor UploadInputs(float[] inputs, int[] inputShape, string operation)

@@ -51,19 +51,16 @@ public abstract class Optimizer
     /// <summary>Every weight with state and its state tensors.</summary>
     public IEnumerable<KeyValuePair<Parameter, Tensor[]>> State => _slots;
 
+    /// <summary>The weight's state, created zero-filled on first use and moved along if the weight changed backend.</summary>
     private Tensor[] SlotsOf(Parameter p)
     {
-        if (_slots.TryGetValue(p, out var slots) && slots.All(s => ReferenceEquals(s.Backend, p.Value!.Backend))) return slots;
-        if (slots is not null) MoveSlots(p, slots);
-        else _slots[p] = slots = SlotNames.Select(_ => Tensor.Zeros(p.Value!.Backend, p.Shape)).ToArray();
-        return _slots[p];
-    }
-
-    private void MoveSlots(Parameter p, Tensor[] slots)
-    {
-        var moved = slots.Select(s => s.To(p.Value!.Backend)).ToArray();
+        var backend = p.Value!.Backend;
+        if (!_slots.TryGetValue(p, out var slots))
+            return _slots[p] = SlotNames.Select(_ => Tensor.Zeros(backend, p.Shape)).ToArray();
+        if (slots.All(s => ReferenceEquals(s.Backend, backend))) return slots;
+        var moved = slots.Select(s => s.To(backend)).ToArray();
         foreach (var s in slots) s.Dispose();
-        _slots[p] = moved;
+        return _slots[p] = moved;
     }
 
     /// <summary>Restores a weight's state (from a checkpoint).</summary>

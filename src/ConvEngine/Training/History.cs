@@ -49,7 +49,7 @@ public sealed class History
     public JsonObject ToJson()
     {
         var values = new JsonObject();
-        foreach (var key in _keys) values[key] = new JsonArray(_values[key].Select(v => (JsonNode?)JsonValue.Create(v)).ToArray());
+        foreach (var key in _keys) values[key] = new JsonArray(_values[key].Select(ToJsonNumber).ToArray());
         return new JsonObject
         {
             ["epoch"] = new JsonArray(_epochs.Select(e => (JsonNode?)JsonValue.Create(e)).ToArray()),
@@ -64,7 +64,7 @@ public sealed class History
         var epochs = JsonConfig.Ints(obj, "history", "epoch");
         var values = JsonConfig.Object(obj["history"], "history.history");
         var series = values.Select(kv => (kv.Key, Values: (kv.Value as JsonArray ?? throw new FormatException($"history '{kv.Key}' must be a list."))
-            .Select(v => v?.GetValue<double>() ?? double.NaN).ToArray())).ToList();
+            .Select(v => FromJsonNumber(v, kv.Key)).ToArray())).ToList();
         foreach (var (key, vals) in series)
             if (vals.Length != epochs.Length)
                 throw new FormatException($"history '{key}' has {vals.Length} values for {epochs.Length} epochs.");
@@ -72,4 +72,15 @@ public sealed class History
             history.Append(epochs[i], series.ToDictionary(s => s.Key, s => s.Values[i]));
         return history;
     }
+
+    // JSON has no NaN or infinity: those are written as the strings "NaN", "Infinity", "-Infinity".
+    private static JsonNode ToJsonNumber(double value) =>
+        double.IsFinite(value) ? JsonValue.Create(value) : JsonValue.Create(value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    private static double FromJsonNumber(JsonNode? node, string key) => node switch
+    {
+        JsonValue v when v.TryGetValue(out double d) => d,
+        JsonValue v when v.TryGetValue(out string? s) && double.TryParse(s, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double d) => d,
+        _ => throw new FormatException($"history '{key}': {node?.ToJsonString() ?? "null"} is not a number."),
+    };
 }

@@ -95,12 +95,13 @@ public class WeightsCommandTests
             Assert.That(file.Tensors, Has.Count.EqualTo(26));
             var last = Vgg16NotopFixture.Layers.Last(l => l.Weights.Length > 0);
             Assert.That(file[$"{last.Name}/kernel"].Shape, Is.EqualTo(new[] { 3, 3, 512, 512 }));
-            Assert.That(file.Read($"{last.Name}/kernel"), Is.EqualTo(last.Weights[0].Values));
+            KerasTestFiles.AssertSameValues(file.Read($"{last.Name}/kernel"), last.Weights[0].Values, $"{last.Name}/kernel");
             Assert.That(file.Read("block1_conv1/bias"), Is.EqualTo(Vgg16NotopFixture.Layers[1].Weights[1].Values));
         }
         // The converted file is what the application builder takes as weights.
         using var model = Vgg16.Create(inputShape: [32, 32, 3], weights: output);
-        Assert.That(((Conv2D)model.GetLayer("block3_conv2")).Kernel!.ToArray(), Is.EqualTo(Vgg16NotopFixture.Layers.Single(l => l.Name == "block3_conv2").Weights[0].Values));
+        KerasTestFiles.AssertSameValues(((Conv2D)model.GetLayer("block3_conv2")).Kernel!.ToArray(),
+            Vgg16NotopFixture.Layers.Single(l => l.Name == "block3_conv2").Weights[0].Values, "block3_conv2/kernel");
     }
 
     [Test]

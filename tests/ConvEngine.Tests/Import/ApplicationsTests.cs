@@ -89,8 +89,8 @@ public class ApplicationsTests
         {
             var conv = (Conv2D)model.GetLayer(layer.Name);
             Assert.That(conv.Kernel!.Shape.ToArray(), Is.EqualTo(layer.Weights[0].Shape), layer.Name);
-            Assert.That(conv.Kernel.ToArray(), Is.EqualTo(layer.Weights[0].Values), layer.Name);
-            Assert.That(conv.Bias!.ToArray(), Is.EqualTo(layer.Weights[1].Values), layer.Name);
+            KerasTestFiles.AssertSameValues(conv.Kernel.ToArray(), layer.Weights[0].Values, $"{layer.Name} kernel");
+            KerasTestFiles.AssertSameValues(conv.Bias!.ToArray(), layer.Weights[1].Values, $"{layer.Name} bias");
         }
     }
 
@@ -125,6 +125,87 @@ public class ApplicationsTests
         Assert.That(model.OutputShape, Is.EqualTo(new[] { 1024 }));
         Assert.That(model.Layers.OfType<Conv2D>().Count(), Is.EqualTo(3 + 9 * 6), "three stem convs and six per module");
         Assert.That(model.Layers.OfType<Conv2D>().All(c => !c.UseBias), Is.True, "BatchNorm's beta replaces the bias");
+    }
+
+    /// <summary>Shapes only: concatenation on the last axis of inputs whose other dimensions agree.</summary>
+    private sealed class ShapeOnlyConcatenate(string name) : Layer(name)
+    {
+        public override string ClassName => "Concatenate";
+        protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
+        {
+            foreach (var t in inputs)
+                if (!t.Shape[..^1].SequenceEqual(inputs[0].Shape[..^1])) throw ShapeError(t, "concatenates inputs of equal spatial size");
+            return [.. inputs[0].Shape[..^1], inputs.Sum(t => t.Shape[^1])];
+        }
+        protected override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context) => throw new NotSupportedException("shape-only stand-in");
+        protected override Tensor?[] Backward(Tensor gradOutput, IReadOnlyList<bool> needInputGradient) => throw new NotSupportedException("shape-only stand-in");
+    }
+
+    /// <summary>Shapes only: Keras's BatchNormalization(center=True, scale=False) weights, beta (trained), moving mean and variance.</summary>
+    private sealed class ShapeOnlyBatchNorm(string name) : Layer(name)
+    {
+        public override string ClassName => "BatchNormalization";
+        protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
+        {
+            int channels = inputs[0].Shape[^1];
+            AddParameter("beta", [channels], Initializer.Zeros);
+            AddParameter("moving_mean", [channels], Initializer.Zeros, trainable: false);
+            AddParameter("moving_variance", [channels], Initializer.Ones, trainable: false);
+            return inputs[0].Shape;
+        }
+        protected override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context) => throw new NotSupportedException("shape-only stand-in");
+        protected override Tensor?[] Backward(Tensor gradOutput, IReadOnlyList<bool> needInputGradient) => throw new NotSupportedException("shape-only stand-in");
+    }
+
+    [Test]
+    public void InceptionV1_Graph_WithShapeOnlyStandIns_HasSlimWidthsNamesAndParameterCounts()
+    {
+        // Runs whether or not the engine has the two layers yet: the builder takes them from a factory.
+        var configs = new List<(string Class, System.Text.Json.Nodes.JsonObject Config)>();
+        Layer Factory(string className, System.Text.Json.Nodes.JsonObject config)
+        {
+            configs.Add((className, config));
+            string name = config["name"]!.GetValue<string>();
+            return className == "Concatenate" ? new ShapeOnlyConcatenate(name) : new ShapeOnlyBatchNorm(name);
+        }
+
+        using var model = InceptionV1.Create([224, 224, 3], null, null, 1, Factory);
+
+        // keras-semantics.md D: output channels 3b 256, 3c 480, 4b 512, 4c 512, 4d 512, 4e 528, 4f 832, 5b 832, 5c 1024;
+        // SAME everywhere: 224 → 112 (conv /2) → 56 (pool /2) → 28 (pool /2) for Mixed_3x → 14 for Mixed_4x → 7 for Mixed_5x.
+        var widths = new[] { ("Mixed_3b", 28, 256), ("Mixed_3c", 28, 480), ("Mixed_4b", 14, 512), ("Mixed_4c", 14, 512), ("Mixed_4d", 14, 512),
+            ("Mixed_4e", 14, 528), ("Mixed_4f", 14, 832), ("Mixed_5b", 7, 832), ("Mixed_5c", 7, 1024) };
+        foreach (var (name, size, channels) in widths)
+            Assert.That(model.GetLayer(name).OutputShape, Is.EqualTo(new[] { size, size, channels }), name);
+        Assert.That(model.OutputShape, Is.EqualTo(new[] { 1024 }));
+
+        // TF-Slim inception_v1.py branch widths (1×1; 1×1 → 3×3; 1×1 → 3×3; pool → 1×1), counted here independently.
+        int[][] slim =
+        [
+            [64, 96, 128, 16, 32, 32], [128, 128, 192, 32, 96, 64], [192, 96, 208, 16, 48, 64], [160, 112, 224, 24, 64, 64],
+            [128, 128, 256, 24, 64, 64], [112, 144, 288, 32, 64, 64], [256, 160, 320, 32, 128, 128], [256, 160, 320, 32, 128, 128],
+            [384, 192, 384, 48, 128, 128],
+        ];
+        long convWeights = 7 * 7 * 3 * 64 + 64 * 64 + 9 * 64 * 192, bnChannels = 64 + 64 + 192;
+        int inChannels = 192;
+        foreach (var m in slim)
+        {
+            convWeights += inChannels * m[0] + inChannels * m[1] + 9L * m[1] * m[2] + inChannels * m[3] + 9L * m[3] * m[4] + inChannels * m[5];
+            bnChannels += m.Sum();
+            inChannels = m[0] + m[2] + m[4] + m[5];
+        }
+        Assert.That(model.Layers.OfType<Conv2D>().Sum(c => c.ParameterCount), Is.EqualTo(convWeights).And.EqualTo(5_585_344));
+        Assert.That(model.TrainableParameterCount, Is.EqualTo(convWeights + bnChannels), "convs (no bias) and BatchNorm beta");
+        Assert.That(model.NonTrainableParameterCount, Is.EqualTo(2 * bnChannels), "moving mean and variance");
+
+        // Slim scopes with "_" for "/", including Mixed_5b's branch-2 quirk "Conv2d_0a_3x3".
+        Assert.That(model.GetLayer("Mixed_3b_Branch_1_Conv2d_0b_3x3"), Is.InstanceOf<Conv2D>());
+        Assert.That(model.GetLayer("Mixed_5b_Branch_2_Conv2d_0a_3x3"), Is.InstanceOf<Conv2D>());
+        Assert.That(model.GetLayer("Conv2d_1a_7x7_BatchNorm").ClassName, Is.EqualTo("BatchNormalization"));
+        // keras-semantics.md D: BatchNorm ε 0.001, no gamma, with beta; concatenation on channels.
+        var bn = configs.First(c => c.Class == "BatchNormalization").Config;
+        Assert.That((bn["epsilon"]!.GetValue<double>(), bn["scale"]!.GetValue<bool>(), bn["center"]!.GetValue<bool>()), Is.EqualTo((0.001, false, true)));
+        Assert.That(configs.First(c => c.Class == "Concatenate").Config["axis"]!.GetValue<int>(), Is.EqualTo(-1));
     }
 
     // ---- the manifest ----

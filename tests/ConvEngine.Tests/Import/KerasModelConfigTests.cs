@@ -142,6 +142,26 @@ public class KerasModelConfigTests
     }
 
     [Test]
+    public void Conv1DJson_KeepsCausalPaddingAndDilation()
+    {
+        // keras-semantics.md A: causal pads dilation·(k−1) on the left, so the length stays 10; kernel (k, in, filters).
+        const string json = """
+        {"class_name": "Sequential", "config": {"name": "series", "layers": [
+          {"class_name": "InputLayer", "config": {"batch_input_shape": [null, 10, 2], "name": "input_1"}},
+          {"class_name": "Conv1D", "config": {"name": "conv1d", "filters": 4, "kernel_size": [3], "strides": [1], "padding": "causal", "dilation_rate": [2], "activation": "tanh", "use_bias": true}},
+          {"class_name": "Flatten", "config": {"name": "flatten"}}
+        ]}}
+        """;
+
+        using var model = KerasModels.FromJson(json);
+
+        var conv = (Conv1D)model.GetLayer("conv1d");
+        Assert.That(conv.OutputShape, Is.EqualTo(new[] { 10, 4 }));
+        Assert.That((conv.KernelSize.Width, conv.DilationRate.Width, conv.Padding.ToString(), conv.Activation.Name), Is.EqualTo((3, 2, "causal", "tanh")));
+        Assert.That(conv.ParameterCount, Is.EqualTo(3 * 2 * 4 + 4));
+    }
+
+    [Test]
     public void UnsupportedLayer_NamesTheLayerItsClassAndTheModel()
     {
         string json = FunctionalJson.Replace(

@@ -68,6 +68,15 @@ internal static class KerasTestFiles
     public static TestWeight Random(string name, int[] shape, ulong seed, float scale = 0.1f) =>
         new(name, shape, Uniform(shape.Aggregate(1L, (a, d) => a * d), seed, scale));
 
+    /// <summary>Exact equality of two float arrays, fast on millions of values; a failure names the first differing index.</summary>
+    public static void AssertSameValues(float[] actual, float[] expected, string what)
+    {
+        Assert.That(actual, Has.Length.EqualTo(expected.Length), what);
+        int at = actual.AsSpan().CommonPrefixLength(expected);
+        if (at < actual.Length)
+            Assert.Fail($"{what}: value {at} is {actual[at]:R}, expected {expected[at]:R}.");
+    }
+
     /// <summary>shared/ sits beside the repository (or wherever CONVENGINE_SHARED says): walk up from the test assembly.</summary>
     public static string SharedFile(string relative)
     {

@@ -267,6 +267,30 @@ public class KerasWeightLoadingTests
     }
 
     [Test]
+    public void NestedBase_LoadsFromOneGroupHoldingAllItsWeights_AsKerasSavesATransferModel()
+    {
+        // Keras saves Sequential([base, Flatten(), Dense(1)]) with one group "small_vgg" whose weight_names list every
+        // weight of the base ("block1_conv1/kernel:0", …) at small_vgg/block1_conv1/kernel:0, then the head's group.
+        string path = _temp.File("transfer.h5");
+        var baseWeights = new[]
+        {
+            KerasTestFiles.Random("block1_conv1/kernel:0", [3, 3, 3, 4], 40), KerasTestFiles.Random("block1_conv1/bias:0", [4], 41),
+            KerasTestFiles.Random("block2_conv1/kernel:0", [3, 3, 4, 8], 42), KerasTestFiles.Random("block2_conv1/bias:0", [8], 43),
+        };
+        var head = new[] { KerasTestFiles.Random("dense/kernel:0", [128, 1], 44), KerasTestFiles.Random("dense/bias:0", [1], 45) };
+        KerasTestFiles.Write(path, [new TestLayer("small_vgg", baseWeights), new TestLayer("flatten"), new TestLayer("dense", head)]);
+        using var model = new Sequential([SmallVgg(), new Flatten("flatten"), new Dense(1, "sigmoid", name: "dense")]);
+
+        var report = KerasWeights.Load(model, path);
+
+        Assert.That(report.Matching, Is.EqualTo(KerasWeightMatching.ByName));
+        var inner = (Model)model.GetLayer("small_vgg");
+        Assert.That(((Conv2D)inner.GetLayer("block2_conv1")).Kernel!.ToArray(), Is.EqualTo(baseWeights[2].Values));
+        Assert.That(((Conv2D)inner.GetLayer("block1_conv1")).Bias!.ToArray(), Is.EqualTo(baseWeights[1].Values));
+        Assert.That(((Dense)model.GetLayer("dense")).Kernel!.ToArray(), Is.EqualTo(head[0].Values));
+    }
+
+    [Test]
     public void WrongWeightCount_NamesTheLayerAndBothLists()
     {
         // A conv without bias in the model, with kernel and bias in the file.

@@ -223,6 +223,9 @@ public unsafe class CpuKernelVariantTests
         using var by = cpu.Allocate(x.Length);
         cpu.Softmax(bx, by, rows, cols, log);
         AssertClose(Download(cpu, by), expected, cols, $"{simd} {rows}x{cols} log={log}");
+        // In place (output = input) gives the same rows.
+        cpu.Softmax(bx, bx, rows, cols, log);
+        AssertClose(Download(cpu, bx), expected, cols, $"{simd} {rows}x{cols} log={log} in place");
     }
 
     [TestCaseSource(nameof(Levels))]

@@ -99,4 +99,17 @@ public class CheckpointTests
         var error = Assert.Throws<FileNotFoundException>(() => Model.ResumeFit(_dir, Data(1), epochs: 2))!;
         Assert.That(error.Message, Does.Contain("No checkpoint").And.Contain(Path.GetFullPath(_dir)));
     }
+
+    // JSON has no NaN: a diverged validation loss must still survive a checkpoint's history.
+    [Test]
+    public void History_RoundTripsThroughJson_IncludingNonFiniteValues()
+    {
+        var history = History.FromJson(System.Text.Json.Nodes.JsonNode.Parse(
+            "{\"epoch\":[0,1],\"history\":{\"loss\":[0.5,0.25],\"val_loss\":[1.5,\"NaN\"]}}"));
+        var again = History.FromJson(System.Text.Json.Nodes.JsonNode.Parse(history.ToJson().ToJsonString()));
+        Assert.That(again.Keys, Is.EqualTo(new[] { "loss", "val_loss" }));
+        Assert.That(again.Loss, Is.EqualTo(new[] { 0.5, 0.25 }));
+        Assert.That(again["val_loss"][0], Is.EqualTo(1.5));
+        Assert.That(double.IsNaN(again["val_loss"][1]));
+    }
 }

@@ -174,6 +174,16 @@ public class FitTests
     }
 
     [Test]
+    public void DataOfAnotherSampleShape_FailsBeforeTraining_NamingBothShapes()
+    {
+        using var model = new Sequential(backend: TestBackend.Instance, seed: 1) { new Input([3], "three"), new Dense(1, activation: "sigmoid") };
+        model.Compile("adam", "binary_crossentropy");
+        var error = Assert.Throws<ShapeException>(() => model.Fit(SeparableBatches(8, 1, 4)))!;
+        Assert.That(error.Message, Does.Contain("samples have shape (2)").And.Contain("expects (None, 3)").And.Contain("'three'"));
+        Assert.That(model.StepsTrained, Is.EqualTo(0));
+    }
+
+    [Test]
     public void CategoricalLoss_OnOneUnit_FailsAtCompile()
     {
         using var model = new Sequential(backend: TestBackend.Instance, seed: 1) { new Input(2), new Dense(1, activation: "sigmoid", name: "one") };

@@ -85,19 +85,28 @@ public static unsafe class CpuElementwiseKernels
         });
     }
 
+    /// <summary>Safe in place (x and y the same row): each step reads an element before it writes it.</summary>
     private static void SoftmaxRow(ReadOnlySpan<float> x, Span<float> y, bool log)
     {
         float max = TensorPrimitives.Max(x);
         TensorPrimitives.Subtract(x, max, y);
-        TensorPrimitives.Exp(y, y);
-        float sum = TensorPrimitives.Sum(y);
-        if (log)
+        if (!log)
         {
-            // (x − max) − log Σ, in the reference's order of operations.
-            TensorPrimitives.Subtract(x, max, y);
-            TensorPrimitives.Subtract(y, MathF.Log(sum), y);
+            TensorPrimitives.Exp(y, y);
+            TensorPrimitives.Divide(y, TensorPrimitives.Sum(y), y);
+            return;
         }
-        else TensorPrimitives.Divide(y, sum, y);
+        // (x − max) − log Σ exp(x − max), in the reference's order; the exps go through a small
+        // stack buffer because y must keep x − max.
+        Span<float> chunk = stackalloc float[256];
+        float sum = 0f;
+        for (int i = 0; i < y.Length; i += chunk.Length)
+        {
+            var part = y.Slice(i, Math.Min(chunk.Length, y.Length - i));
+            TensorPrimitives.Exp(part, chunk[..part.Length]);
+            sum += TensorPrimitives.Sum(chunk[..part.Length]);
+        }
+        TensorPrimitives.Subtract(y, MathF.Log(sum), y);
     }
 
     private static void SoftmaxRowScalar(ReadOnlySpan<float> x, Span<float> y, bool log)

@@ -37,6 +37,7 @@ internal readonly struct KMajorPanel : IPanelLayout
 /// of the 16 for AVX2); a broadcast of one A value meets two B vectors per row.
 /// A tile cut by the matrix edge is computed in full into a stack tile and copied in part.
 /// </summary>
+[SkipLocalsInit]
 internal static unsafe class GemmMicroKernels
 {
     /// <summary>Rows and columns of the tile for each SIMD level.</summary>

@@ -1,0 +1,99 @@
+using ConvEngine.Cli.Commands;
+using ConvEngine.Import.Onnx.Proto;
+using Google.Protobuf;
+using NUnit.Framework;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace ConvEngine.Tests.Import;
+
+/// <summary>`convengine conformance DIR` in-process, on copies of shared/ cases (one altered so it must fail).</summary>
+[NonParallelizable] // swaps AnsiConsole.Console
+public class OnnxConformanceCommandTests
+{
+    private string _dir = null!;
+
+    [SetUp]
+    public void SetUp()
+    {
+        string? source = OnnxTestFiles.ConformanceDirectory();
+        Assume.That(source is not null && Directory.Exists(source), "shared/conformance not found");
+        _dir = Directory.CreateTempSubdirectory("convengine-conformance-").FullName;
+        foreach (string name in new[] { "test_Conv2d", "test_ConvTranspose2d", "test_Sigmoid" })
+            CopyDirectory(Path.Combine(source!, name), Path.Combine(_dir, name));
+    }
+
+    [TearDown]
+    public void TearDown()
+    {
+        if (_dir is not null && Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (string file in Directory.GetFiles(from)) File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+        foreach (string dir in Directory.GetDirectories(from)) CopyDirectory(dir, Path.Combine(to, Path.GetFileName(dir)));
+    }
+
+    private static (int Code, string Out) Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var previous = AnsiConsole.Console;
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Ansi = AnsiSupport.No });
+        console.Profile.Width = 240;
+        AnsiConsole.Console = console;
+        try
+        {
+            var app = new CommandApp<ConformanceCommand>();
+            app.Configure(c => c.ConfigureConsole(console));
+            return (app.Run(args), output.ToString());
+        }
+        finally
+        {
+            AnsiConsole.Console = previous;
+        }
+    }
+
+    private static string Line(string output, string name) => output.Split('\n').Single(l => l.Contains(name + " "));
+
+    [Test]
+    public void Table_ListsEachCaseWithItsOpsAndStatus_AndTheSummary()
+    {
+        var (code, output) = Run(_dir, "--backend", "cpu");
+        Assert.That(code, Is.Zero, output);
+        Assert.That(Line(output, "test_Conv2d"), Does.Contain("Conv").And.Contain("pass"));
+        Assert.That(Line(output, "test_Sigmoid"), Does.Contain("Sigmoid").And.Contain("pass"));
+        Assert.That(Line(output, "test_ConvTranspose2d"), Does.Contain("ConvTranspose").And.Contain("unsupported"));
+        Assert.That(output, Does.Contain("conformance on cpu: 2 pass, 0 fail, 1 unsupported, 0 error of 3 cases"));
+    }
+
+    // A recorded output nudged by 1e-2 (far outside 1e-5 + 1e-3·|expected|) must be reported as a failure with exit code 1.
+    [Test]
+    public void AlteredExpectedOutput_IsAFailure_AndTheExitCodeSaysSo()
+    {
+        string outputFile = Path.Combine(_dir, "test_Sigmoid", "test_data_set_0", "output_0.pb");
+        var tensor = TensorProto.Parser.ParseFrom(File.ReadAllBytes(outputFile));
+        float[] values = tensor.HasRawData ? System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(tensor.RawData.Span).ToArray() : tensor.FloatData.ToArray();
+        values[5] += 1e-2f;
+        tensor.FloatData.Clear();
+        tensor.RawData = ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
+        File.WriteAllBytes(outputFile, tensor.ToByteArray());
+
+        var (code, output) = Run(_dir, "--details");
+        Assert.That(code, Is.EqualTo(1));
+        Assert.That(Line(output, "test_Sigmoid"), Does.Contain("fail").And.Contain("first at 5"));
+        Assert.That(output, Does.Contain("1 pass, 1 fail, 1 unsupported"));
+    }
+
+    [Test]
+    public void TruncatedModel_IsAnError_NotACrash()
+    {
+        string model = Path.Combine(_dir, "test_Conv2d", "model.onnx");
+        byte[] bytes = File.ReadAllBytes(model);
+        File.WriteAllBytes(model, bytes[..(bytes.Length / 2)]);
+        var (code, output) = Run(_dir, "--details");
+        Assert.That(code, Is.EqualTo(1));
+        Assert.That(Line(output, "test_Conv2d"), Does.Contain("error"));
+    }
+}
