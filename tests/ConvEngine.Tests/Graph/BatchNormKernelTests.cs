@@ -1,14 +1,14 @@
 using ConvEngine.Kernels;
 using ConvEngine.Kernels.Cpu;
 using ConvEngine.Kernels.Geometry;
-using ConvEngine.Kernels.Ilgpu;
 using NUnit.Framework;
 
 namespace ConvEngine.Tests.Graph;
 
 /// <summary>
 /// The batch-norm training kernels and LRN's backward on the cpu backend (one thread and two, so both the
-/// single-part and the split reductions run) and on ILGPU's CPU accelerator, against the double references
+/// single-part and the split reductions run), on ILGPU's CPU accelerator (and on cuda/opencl when
+/// CONVENGINE_TEST_BACKENDS names them), against the double references
 /// in <see cref="GraphReference"/>, whose gradients are themselves checked by finite differences here.
 /// </summary>
 [TestFixture]
@@ -18,7 +18,11 @@ public class BatchNormKernelTests
     private IBackend[] _backends = [];
 
     [OneTimeSetUp]
-    public void Open() => _backends = [new CpuBackend(threads: 1), new CpuBackend(threads: 2), IlgpuBackend.Create(IlgpuDeviceKind.Cpu)];
+    public void Open() => _backends =
+    [
+        new CpuBackend(threads: 1), new CpuBackend(threads: 2),
+        .. OpTests.BackendCases.IlgpuNames.Select(Backends.Create),
+    ];
 
     [OneTimeTearDown]
     public void Close()
@@ -29,7 +33,7 @@ public class BatchNormKernelTests
     private static string Describe(IBackend backend) => backend is CpuBackend cpu ? $"cpu/{cpu.Threads} threads" : backend.Name;
 
     /// <summary>Runs the op on every backend; ILGPU's simulated threads get only the small cases.</summary>
-    private IEnumerable<IBackend> BackendsFor(long values) => _backends.Where(b => b is CpuBackend || values <= 20_000);
+    private IEnumerable<IBackend> BackendsFor(long values) => _backends.Where(b => b.Name != "ilgpu-cpu" || values <= 20_000);
 
     // 3 channels (RGB-like: few channels per block row), 17 (no vector width divides it), and 40,000 rows × 3,
     // which spans ~118 blocks of 1,023 floats, several float-to-double folds and both threads' parts.
