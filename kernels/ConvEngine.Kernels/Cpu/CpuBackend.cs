@@ -16,7 +16,7 @@ public sealed partial class CpuBackend : IBackend
         Simd = SimdSupport.Resolve(simd);
         Device = new DeviceInfo("cpu", CpuName(), "CPU", TotalMemory(),
             $"{Simd} ({SimdSupport.FloatsPerVector(Simd)} floats/vector), {Threads} threads");
-        Variants.Register("conv2d", "im2col-gemm", ReferenceVariant);
+        Variants.Register("conv2d", "im2col-gemm", Im2colBufferedVariant, ReferenceVariant);
         Variants.Register("dense", "gemm", ReferenceVariant);
         Variants.Register("pool2d", "direct", ReferenceVariant);
     }
@@ -35,13 +35,16 @@ public sealed partial class CpuBackend : IBackend
     public void Synchronize() { }
 
     /// <summary>
-    /// Variants "im2col-gemm" (default) and "reference". Under im2col-gemm a depthwise conv
-    /// (groups = C) runs <see cref="CpuConvKernels.DepthwiseDirect"/>, since its per-group GEMM
-    /// would be almost all tile padding.
+    /// Variants: "im2col-gemm" (default; im2col gathered straight into the GEMM's packed A panels,
+    /// <see cref="CpuConvKernels.ImplicitGemm"/>), "im2col-buffered" (CpuIm2Col rows into a per-thread
+    /// buffer, then the GEMM, <see cref="CpuConvKernels.Im2colGemm"/>) and "reference". Under both GEMM
+    /// variants a depthwise conv (groups = C) runs <see cref="CpuConvKernels.DepthwiseDirect"/>,
+    /// since its per-group GEMM would be almost all tile padding.
     /// </summary>
     public unsafe void Conv2D(DeviceBuffer input, DeviceBuffer filter, DeviceBuffer? bias, DeviceBuffer output, in Conv2DGeometry g, Activation activation)
     {
-        if (Variants["conv2d"] == ReferenceVariant)
+        string variant = Variants["conv2d"];
+        if (variant == ReferenceVariant)
         {
             CpuReferenceKernels.Conv2D(Buf(input), Buf(filter), Opt(bias), Buf(output), g, activation);
             return;
@@ -49,7 +52,8 @@ public sealed partial class CpuBackend : IBackend
         fixed (float* x = Buf(input), f = Buf(filter), b = Opt(bias), y = Buf(output))
         {
             if (CpuConvKernels.IsDepthwise(g)) CpuConvKernels.DepthwiseDirect(Simd, Threads, x, f, b, y, g, activation);
-            else CpuConvKernels.Im2colGemm(Simd, Threads, x, f, b, y, g, activation);
+            else if (variant == Im2colBufferedVariant) CpuConvKernels.Im2colGemm(Simd, Threads, x, f, b, y, g, activation);
+            else CpuConvKernels.ImplicitGemm(Simd, Threads, x, f, b, y, g, activation);
         }
     }
 
@@ -134,6 +138,7 @@ public sealed partial class CpuBackend : IBackend
 
     /// <summary>The readable loop version of each op, kept selectable (CpuReferenceKernels).</summary>
     public const string ReferenceVariant = "reference";
+    private const string Im2colBufferedVariant = "im2col-buffered";
 
     private static string CpuName()
     {
