@@ -26,6 +26,19 @@ public unsafe class CpuKernelVariantTests
         Assert.That(cpu.Variants["conv2d"], Is.EqualTo("im2col-gemm"));
     }
 
+    // The fast kernels write through pointers, so a short buffer must be refused up front.
+    [Test]
+    public void ShortOutputBuffer_IsRefused_NamingOpAndBuffer()
+    {
+        var g = Conv2DGeometry.Create("Conv2D", new TensorShape(1, 4, 4, 2), new TensorShape(3, 3, 2, 3), new Conv2DOptions());
+        using var cpu = new CpuBackend(threads: 1);
+        using var x = cpu.Allocate(g.InputShape.Length);
+        using var f = cpu.Allocate(g.FilterShape.Length);
+        using var y = cpu.Allocate(g.OutputShape.Length - 1);
+        var error = Assert.Throws<ArgumentException>(() => cpu.Conv2D(x, f, null, y, g, Activation.None))!;
+        Assert.That(error.Message, Does.Contain("Conv2D").And.Contain("output").And.Contain($"{g.OutputShape.Length}"));
+    }
+
     // ---- Conv2D ----
 
     public sealed record ConvCase(int N, int H, int W, int C, int KH, int KW, int OC, Conv2DOptions Options, bool Bias = true)
