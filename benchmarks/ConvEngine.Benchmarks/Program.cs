@@ -2,12 +2,20 @@ using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
 using ConvEngine.Benchmarks;
+using ConvEngine.Benchmarks.Training;
 
 // Extra options, read before BenchmarkDotNet sees the rest of the command line:
 //   --check  run every conv shape once in ConvEngine and ONNX Runtime and compare outputs, then exit
 //   --quick  one launch, 2 warm-up and 5 measured iterations per benchmark (instead of BDN's adaptive default)
+//   --check-training  train both nets of TrainingStepBenchmarks a few steps in ConvEngine and TorchSharp from the
+//            same weights and compare the losses, then exit
+//   --profile-training [a|b] [steps]  time each kernel of our training step by layer (default: net b, 5 steps), then exit
 if (args.Contains("--check"))
     return ConvCrossCheck.Run(Console.Out);
+if (args.Contains("--check-training"))
+    return TrainingCrossCheck.Run(Console.Out);
+if (Array.IndexOf(args, "--profile-training") is var profileAt and >= 0)
+    return TrainingProfiler.Run(args[(profileAt + 1)..], Console.Out);
 
 IConfig? config = null;
 if (args.Contains("--quick"))

@@ -1,0 +1,49 @@
+using BenchmarkDotNet.Attributes;
+
+namespace ConvEngine.Benchmarks.Training;
+
+/// <summary>
+/// One training step (forward, loss, backward, Adam) at batch 64 on the two nets of <see cref="TrainingNet"/>:
+/// our `cpu` backend against TorchSharp (libtorch CPU), same random batch, same thread count. TorchSharp is the
+/// baseline, so the Ratio column reads ours/torch (below 1 means we are faster).
+/// </summary>
+[Config(typeof(TrainingStepConfig))]
+[BenchmarkCategory("training")]
+public class TrainingStepBenchmarks
+{
+    private OurTrainingStep? _ours;
+    private TorchTrainingStep? _torch;
+
+    public static IEnumerable<TrainingNet> Nets => TrainingNet.All;
+
+    [ParamsSource(nameof(Nets))]
+    public TrainingNet Net { get; set; } = null!;
+
+    // Each benchmark runs in its own process; set up only the engine it times.
+    [GlobalSetup(Target = nameof(TorchSharp))]
+    public void SetUpTorchSharp()
+    {
+        _torch = new TorchTrainingStep(new TrainingData(Net), BenchmarkThreads.Count);
+        Console.WriteLine($"// TorchSharp {Net}: {TorchTrainingStep.ThreadsText}");
+    }
+
+    [GlobalSetup(Target = nameof(ConvEngineCpu))]
+    public void SetUpConvEngineCpu()
+    {
+        _ours = new OurTrainingStep(new TrainingData(Net), BenchmarkThreads.Count);
+        Console.WriteLine($"// ConvEngine cpu {Net}: {_ours.Backend.Device.Parallelism}, conv2d variant '{_ours.Backend.Variants["conv2d"]}'");
+    }
+
+    [Benchmark(Baseline = true, Description = "TorchSharp")]
+    public double TorchSharp() => _torch!.Step();
+
+    [Benchmark(Description = "ConvEngine cpu")]
+    public double ConvEngineCpu() => _ours!.Step();
+
+    [GlobalCleanup]
+    public void CleanUp()
+    {
+        _ours?.Dispose();
+        _torch?.Dispose();
+    }
+}
