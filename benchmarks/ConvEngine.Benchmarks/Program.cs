@@ -1,12 +1,14 @@
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using ConvEngine.Benchmarks;
 using ConvEngine.Benchmarks.Training;
 
 // Extra options, read before BenchmarkDotNet sees the rest of the command line:
 //   --check  run every conv shape once in ConvEngine and ONNX Runtime and compare outputs, then exit
-//   --quick  one launch, 2 warm-up and 5 measured iterations per benchmark (instead of BDN's adaptive default)
+//   --quick  one launch, 2 warm-up and 5 measured iterations per benchmark (instead of BDN's adaptive default);
+//            in this process with --inProcess
 //   --check-training  train both nets of TrainingStepBenchmarks a few steps in ConvEngine and TorchSharp from the
 //            same weights and compare the losses, then exit
 //   --profile-training [a|b] [steps]  time each kernel of our training step by layer (default: net b, 5 steps), then exit
@@ -20,10 +22,11 @@ if (Array.IndexOf(args, "--profile-training") is var profileAt and >= 0)
 IConfig? config = null;
 if (args.Contains("--quick"))
 {
-    config = DefaultConfig.Instance.AddJob(Job.Default
-        .WithLaunchCount(1).WithWarmupCount(2).WithIterationCount(5)
-        .WithId("Quick"));
-    args = args.Where(a => a != "--quick").ToArray();
+    var quick = Job.Default.WithLaunchCount(1).WithWarmupCount(2).WithIterationCount(5).WithId("Quick");
+    // BDN's own --inProcess does not reach a job made here; Training/debian13-runtime.sh needs it (TorchSharp).
+    if (args.Contains("--inProcess")) quick = quick.WithToolchain(InProcessEmitToolchain.Instance);
+    config = DefaultConfig.Instance.AddJob(quick);
+    args = args.Where(a => a is not "--quick" and not "--inProcess").ToArray();
 }
 
 var summaries = BenchmarkSwitcher.FromAssembly(typeof(ConvForwardBenchmarks).Assembly).Run(args, config);

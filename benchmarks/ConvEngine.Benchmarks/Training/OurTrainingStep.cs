@@ -16,11 +16,14 @@ namespace ConvEngine.Benchmarks.Training;
 public sealed class OurTrainingStep : IDisposable
 {
     private readonly Batch _batch;
+    private readonly bool _ownsBackend;
 
-    /// <param name="backend">The backend to train on; by default a `cpu` backend with <paramref name="threads"/> threads.</param>
+    /// <param name="backend">The backend to train on (left to the caller to dispose); by default a `cpu` backend with
+    /// <paramref name="threads"/> threads.</param>
     public OurTrainingStep(TrainingData data, int threads, IBackend? backend = null, ulong seed = 42)
     {
         var net = data.Net;
+        _ownsBackend = backend is null;
         Backend = backend ?? new CpuBackend(threads);
         Model = Build(net, Backend, seed);
         Loss loss = net.Loss switch
@@ -63,6 +66,6 @@ public sealed class OurTrainingStep : IDisposable
     public void Dispose()
     {
         Model.Dispose();
-        Backend.Dispose();
+        if (_ownsBackend) Backend.Dispose();
     }
 }

@@ -6,8 +6,21 @@ using TorchTensor = TorchSharp.torch.Tensor;
 
 namespace ConvEngine.Benchmarks.Training;
 
+/// <summary>How torch lays out the images and conv kernels in memory; the tensors are (N, C, H, W) either way.</summary>
+public enum TorchLayout
+{
+    /// <summary>Contiguous NCHW, torch's default.</summary>
+    Nchw,
+    /// <summary>
+    /// PyTorch's channels_last memory format (NHWC strides), which its oneDNN convolutions run without converting to
+    /// and from their blocked layout. TorchSharp 0.107 has no memory_format argument, so the strides are made by
+    /// permuting to NHWC, copying, and permuting back; torch recognises the format from the strides.
+    /// </summary>
+    ChannelsLast,
+}
+
 /// <summary>
-/// The peer: the same net in TorchSharp (libtorch CPU), NCHW, trained with torch's Adam given Keras's
+/// The peer: the same net in TorchSharp (libtorch CPU), trained with torch's Adam given Keras's
 /// hyper-parameters; logits go to CrossEntropyLoss / BCEWithLogitsLoss (the softmax/sigmoid that Keras
 /// fuses into the loss). The batch lives in torch tensors made once.
 /// </summary>
@@ -20,15 +33,16 @@ public sealed class TorchTrainingStep : IDisposable
     private readonly optim.Optimizer _optimizer;
     private readonly TorchTensor _inputs, _targets;
 
-    public TorchTrainingStep(TrainingData data, int threads, long seed = 42)
+    public TorchTrainingStep(TrainingData data, int threads, TorchLayout layout = TorchLayout.Nchw, long seed = 42)
     {
         UseThreads(threads);
         torch.random.manual_seed(seed);
         var net = data.Net;
+        Layout = layout;
         _net = Build(net);
         _optimizer = optim.Adam(_net.parameters(), lr: TrainingNet.LearningRate,
             beta1: TrainingNet.Beta1, beta2: TrainingNet.Beta2, eps: TrainingNet.Epsilon);
-        _inputs = tensor(data.InputsNchw(), [net.BatchSize, net.Channels, net.Height, net.Width]);
+        _inputs = InLayout(tensor(data.InputsNchw(), [net.BatchSize, net.Channels, net.Height, net.Width]));
         if (net.Loss == TrainingLoss.SparseCategoricalCrossentropy)
         {
             _loss = nn.CrossEntropyLoss();
@@ -43,6 +57,11 @@ public sealed class TorchTrainingStep : IDisposable
     }
 
     public TrainingNet Net { get; }
+    public TorchLayout Layout { get; }
+
+    /// <summary>A 4-D tensor in this step's layout: as is for NCHW, with NHWC strides for channels-last.</summary>
+    private TorchTensor InLayout(TorchTensor nchw) =>
+        Layout == TorchLayout.ChannelsLast ? nchw.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2) : nchw;
 
     /// <summary>Torch's intra-op threads (the compute pool) to match ours; one inter-op thread, set once per process.</summary>
     public static void UseThreads(int threads)
@@ -102,6 +121,8 @@ public sealed class TorchTrainingStep : IDisposable
             {
                 case ConvSpec conv:
                     var conv2d = nn.Conv2d(c, conv.Filters, conv.Kernel, padding: Padding.Same);
+                    if (Layout == TorchLayout.ChannelsLast)
+                        using (no_grad()) conv2d.weight = new TorchSharp.Modules.Parameter(InLayout(conv2d.weight!.detach()));
                     _weighted.Add((spec, conv2d, null));
                     modules.Add((name + "_conv", conv2d));
                     modules.Add((name + "_relu", nn.ReLU()));

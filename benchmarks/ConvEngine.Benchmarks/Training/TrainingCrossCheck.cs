@@ -20,16 +20,18 @@ public static class TrainingCrossCheck
         int threads = BenchmarkThreads.Count;
         bool allAgree = true;
         foreach (var net in TrainingNet.All)
+        foreach (var layout in Enum.GetValues<TorchLayout>())
         {
             var data = new TrainingData(net);
             using var ours = new OurTrainingStep(data, threads);
-            using var torch = new TorchTrainingStep(data, threads);
+            using var torch = new TorchTrainingStep(data, threads, layout);
             torch.LoadWeightsFrom(ours.Model);
+            log.WriteLine($"{net.Id}, torch {layout}:");
 
             allAgree &= Compare(log, net, "inference loss", ours.InferenceLoss(), torch.InferenceLoss());
             if (net.Layers.OfType<DropoutSpec>().Any())
             {
-                log.WriteLine($"{net.Id}: training steps not compared (dropout masks differ between the engines).");
+                log.WriteLine("  training steps not compared (dropout masks differ between the engines).");
                 continue;
             }
             for (int step = 1; step <= Steps; step++)
@@ -45,7 +47,7 @@ public static class TrainingCrossCheck
         double relative = Math.Abs(ours - torch) / Math.Max(Math.Abs(torch), 1e-12);
         bool agree = relative <= RelativeTolerance;
         log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{net.Id}: {what}: ours {ours:G9}, torch {torch:G9}, relative difference {relative:E2} {(agree ? "ok" : "MISMATCH")}"));
+            $"  {what}: ours {ours:G9}, torch {torch:G9}, relative difference {relative:E2} {(agree ? "ok" : "MISMATCH")}"));
         return agree;
     }
 }

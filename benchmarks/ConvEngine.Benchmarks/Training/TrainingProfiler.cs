@@ -32,7 +32,7 @@ public static class TrainingProfiler
         int steps = args.Length > 1 && int.TryParse(args[1], out int s) && s > 0 ? s : 5;
         int threads = BenchmarkThreads.Count;
 
-        var timing = new TimingBackend(new CpuBackend(threads));
+        using var timing = new TimingBackend(new CpuBackend(threads));
         using var ours = new OurTrainingStep(new TrainingData(net), threads, timing);
         for (int i = 0; i < WarmupSteps; i++) ours.Step();
         timing.TakeCalls();

@@ -4,15 +4,15 @@ namespace ConvEngine.Benchmarks.Training;
 
 /// <summary>
 /// One training step (forward, loss, backward, Adam) at batch 64 on the two nets of <see cref="TrainingNet"/>:
-/// our `cpu` backend against TorchSharp (libtorch CPU), same random batch, same thread count. TorchSharp is the
-/// baseline, so the Ratio column reads ours/torch (below 1 means we are faster).
+/// our `cpu` backend against TorchSharp (libtorch CPU; NCHW, its default, and channels-last), same random batch,
+/// same thread count. TorchSharp NCHW is the baseline, so the Ratio column reads x/torch (below 1 means faster).
 /// </summary>
 [Config(typeof(TrainingStepConfig))]
 [BenchmarkCategory("training")]
 public class TrainingStepBenchmarks
 {
     private OurTrainingStep? _ours;
-    private TorchTrainingStep? _torch;
+    private TorchTrainingStep? _torch, _torchChannelsLast;
 
     public static IEnumerable<TrainingNet> Nets => TrainingNet.All;
 
@@ -27,6 +27,13 @@ public class TrainingStepBenchmarks
         Console.WriteLine($"// TorchSharp {Net}: {TorchTrainingStep.ThreadsText}");
     }
 
+    [GlobalSetup(Target = nameof(TorchSharpChannelsLast))]
+    public void SetUpTorchSharpChannelsLast()
+    {
+        _torchChannelsLast = new TorchTrainingStep(new TrainingData(Net), BenchmarkThreads.Count, TorchLayout.ChannelsLast);
+        Console.WriteLine($"// TorchSharp channels-last {Net}: {TorchTrainingStep.ThreadsText}");
+    }
+
     [GlobalSetup(Target = nameof(ConvEngineCpu))]
     public void SetUpConvEngineCpu()
     {
@@ -37,6 +44,9 @@ public class TrainingStepBenchmarks
     [Benchmark(Baseline = true, Description = "TorchSharp")]
     public double TorchSharp() => _torch!.Step();
 
+    [Benchmark(Description = "TorchSharp channels-last")]
+    public double TorchSharpChannelsLast() => _torchChannelsLast!.Step();
+
     [Benchmark(Description = "ConvEngine cpu")]
     public double ConvEngineCpu() => _ours!.Step();
 
@@ -45,5 +55,6 @@ public class TrainingStepBenchmarks
     {
         _ours?.Dispose();
         _torch?.Dispose();
+        _torchChannelsLast?.Dispose();
     }
 }

@@ -46,8 +46,8 @@ public sealed class ImagesPerSecondColumn : IColumn
 }
 
 /// <summary>
-/// Writes TrainingStepBenchmarks as one row per net, ours and TorchSharp side by side (ms/step, images/s,
-/// ours/torch). Lands in BenchmarkDotNet.Artifacts/results/*-side-by-side.md, ready for RESULTS.md.
+/// Writes TrainingStepBenchmarks as one row per net, ours and TorchSharp (NCHW and channels-last, "CL") side by
+/// side (ms/step, images/s, ours/torch). Lands in BenchmarkDotNet.Artifacts/results/*-side-by-side.md, ready for RESULTS.md.
 /// </summary>
 public sealed class TrainingSideBySideExporter : ExporterBase
 {
@@ -56,19 +56,22 @@ public sealed class TrainingSideBySideExporter : ExporterBase
 
     public override void ExportToLog(Summary summary, ILogger logger)
     {
-        logger.WriteLine("| Net | Batch | Ours ms/step | Torch ms/step | Ours images/s | Torch images/s | Ours/Torch |");
-        logger.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
+        logger.WriteLine("| Net | Batch | Ours ms/step | Torch NCHW ms/step | Torch CL ms/step | Ours images/s | Torch NCHW images/s | Torch CL images/s | Ours/Torch NCHW | Ours/Torch CL |");
+        logger.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         var byNet = summary.Reports
             .Where(r => r.Success && r.ResultStatistics is not null && r.BenchmarkCase.Descriptor.Type == typeof(TrainingStepBenchmarks))
             .GroupBy(r => (TrainingNet)r.BenchmarkCase.Parameters[nameof(TrainingStepBenchmarks.Net)]);
         foreach (var group in byNet)
         {
             double? Mean(string method) => group.FirstOrDefault(r => r.BenchmarkCase.Descriptor.WorkloadMethod.Name == method)?.ResultStatistics!.Mean;
-            double? ours = Mean(nameof(TrainingStepBenchmarks.ConvEngineCpu)), torch = Mean(nameof(TrainingStepBenchmarks.TorchSharp));
-            if (ours is null || torch is null) continue;
+            double? ours = Mean(nameof(TrainingStepBenchmarks.ConvEngineCpu));
+            double? nchw = Mean(nameof(TrainingStepBenchmarks.TorchSharp)), channelsLast = Mean(nameof(TrainingStepBenchmarks.TorchSharpChannelsLast));
             var net = group.Key;
-            logger.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {net.Title} | {net.BatchSize} | {ours / 1e6:F1} | {torch / 1e6:F1} | {net.BatchSize / (ours / 1e9):F1} | {net.BatchSize / (torch / 1e9):F1} | {ours / torch:F2} |"));
+            string Ms(double? ns) => ns is { } v ? (v / 1e6).ToString("F1", CultureInfo.InvariantCulture) : "-";
+            string Images(double? ns) => ns is { } v ? (net.BatchSize / (v / 1e9)).ToString("F1", CultureInfo.InvariantCulture) : "-";
+            string Ratio(double? ns) => ours is { } o && ns is { } v ? (o / v).ToString("F2", CultureInfo.InvariantCulture) : "-";
+            logger.WriteLine($"| {net.Title} | {net.BatchSize} | {Ms(ours)} | {Ms(nchw)} | {Ms(channelsLast)} | " +
+                             $"{Images(ours)} | {Images(nchw)} | {Images(channelsLast)} | {Ratio(nchw)} | {Ratio(channelsLast)} |");
         }
     }
 }
