@@ -28,11 +28,11 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
     public sealed class Settings : CommandSettings
     {
         [CommandArgument(0, "<INPUT>")]
-        [Description("Image files, or folders searched recursively for png, jpg, jpeg, bmp and gif files.")]
+        [Description("Image files, NumPy .npy files (float32), or folders searched recursively for png, jpg, jpeg, bmp and gif files.")]
         public string[] Inputs { get; init; } = [];
 
         [CommandOption("-m|--model <DIR>")]
-        [Description("The --out folder of `convengine train`, or a model folder (config.json + model.safetensors).")]
+        [Description("The --out folder of `convengine train`, a model folder (config.json + model.safetensors) or config.json, a Keras JSON config or full-model .h5, or an .onnx file.")]
         public string ModelPath { get; init; } = "";
 
         [CommandOption("--format <FORMAT>")]
@@ -53,6 +53,19 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
         [DefaultValue("cpu")]
         public string Backend { get; init; } = "cpu";
 
+        // Any model format (TransferPrediction): --model may also be a config.json, a Keras JSON or .h5, or an .onnx file.
+        [CommandOption("-w|--weights <FILE>")]
+        [Description("Weights for --model (a Keras .h5 or a .safetensors file): for a Keras JSON or engine config, or to replace a model's own.")]
+        public string? Weights { get; init; }
+
+        [CommandOption("--save-outputs <DIR>")]
+        [Description("Also write each input's raw model outputs to DIR/<input name>.npy (float32, (N, output shape)).")]
+        public string? SaveOutputs { get; init; }
+
+        [CommandOption("--no-resize")]
+        [Description("Refuse images whose size differs from the model's input instead of resizing them.")]
+        public bool NoResize { get; init; }
+
         public override ValidationResult Validate()
         {
             if (string.IsNullOrWhiteSpace(ModelPath)) return ValidationResult.Error("--model DIR is required.");
@@ -68,6 +81,9 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
     {
         try
         {
+            if (TransferPrediction.Handles(settings.ModelPath, settings.Inputs, settings.Weights, settings.SaveOutputs, settings.NoResize))
+                return TransferPrediction.Run(settings.ModelPath, settings.Weights, settings.Inputs, settings.Format, settings.Output, settings.SaveOutputs,
+                    settings.NoResize, settings.BatchSize, settings.Backend, AnsiConsole.Console.Profile.Out.Writer, Console.Error, cancellationToken);
             var (modelDirectory, dataset) = TrainingOutput.LocateModel(settings.ModelPath);
             var files = ExpandInputs(settings.Inputs);
             using var backend = Backends.Create(settings.Backend);
