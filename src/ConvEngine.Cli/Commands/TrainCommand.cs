@@ -222,22 +222,31 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
 
         var progress = new ProgressBarCallback(writer, live: console.Profile.Out.IsTerminal && console.Profile.Capabilities.Ansi,
             width: console.Profile.Width);
-        if (model.EpochsCompleted < settings.Epochs)
-            model.Fit(train, validation, settings.Epochs, [progress], output.CheckpointDirectory, initialEpoch: model.EpochsCompleted,
+        // The history files follow each epoch, so an interrupted or long run can be looked at as it goes.
+        var historyFiles = new LambdaCallback { EpochEnd = (_, _) => WriteHistoryFiles(model.History!, output) };
+        bool trains = model.EpochsCompleted < settings.Epochs;
+        if (trains)
+            model.Fit(train, validation, settings.Epochs, [progress, historyFiles], output.CheckpointDirectory, initialEpoch: model.EpochsCompleted,
                 keepCheckpoints: settings.KeepCheckpoints, cancellationToken: cancellationToken);
         else
             writer.WriteLine($"The checkpoint has already trained {model.EpochsCompleted} epochs (--epochs {settings.Epochs}); nothing to train.");
 
         var history = model.History ?? throw new InvalidOperationException("Fit left no history.");
         model.Save(output.ModelDirectory);
+        string? accuracyKey = trains ? HistoryFiles.AccuracyKey(history) : WriteHistoryFiles(history, output);
+        ReportResults(writer, output, history, accuracyKey, progress.Timings);
+        writer.Flush();
+        return 0;
+    }
+
+    /// <summary>history.csv, loss.png and accuracy.png (when an accuracy is logged); returns the accuracy key.</summary>
+    private static string? WriteHistoryFiles(History history, TrainingOutput output)
+    {
         HistoryFiles.WriteCsv(history, output.HistoryCsv);
         HistoryFiles.WritePlot(history, "loss", "Loss", output.LossPlot);
         string? accuracyKey = HistoryFiles.AccuracyKey(history);
         if (accuracyKey is not null) HistoryFiles.WritePlot(history, accuracyKey, "Accuracy", output.AccuracyPlot);
-
-        ReportResults(writer, output, history, accuracyKey, progress.Timings);
-        writer.Flush();
-        return 0;
+        return accuracyKey;
     }
 
     private static Model BuildModel(Settings settings, TrainingDataset dataset, IBackend backend)

@@ -67,7 +67,8 @@ public sealed class ProgressBarCallback(TextWriter output, bool live, int width 
         string line = $"{Counter(_stepsDone, _parameters.Steps)} {Bar(_stepsDone, _parameters.Steps)} {Duration(total)} {StepTime(_trainTime / steps)}{Values(logs)}";
         if (live)
         {
-            Redraw(line);
+            // The finished line is written whole (a narrow terminal wraps it): it carries the validation values.
+            output.Write("\r" + line + "\u001b[K");
             output.WriteLine();
         }
         else

@@ -271,6 +271,23 @@ public class TrainCommandTests
         Assert.That(output, Does.EndWith("loss: 0.5000\u001b[K" + Environment.NewLine));
     }
 
+    [Test]
+    public void ProgressBar_OnANarrowTerminal_CutsTheRedrawsButWritesTheFinishedLineWhole()
+    {
+        var text = new StringWriter();
+        var progress = new ProgressBarCallback(text, live: true, width: 40);
+        progress.OnTrainBegin(new TrainingParams(Epochs: 1, InitialEpoch: 0, Steps: 2, Samples: 16, HasValidation: true));
+        progress.OnEpochBegin(0);
+        progress.OnTrainBatchEnd(0, new Dictionary<string, double> { ["loss"] = 0.75, ["binary_accuracy"] = 0.5 });
+        progress.OnTrainBatchEnd(1, new Dictionary<string, double> { ["loss"] = 0.5, ["binary_accuracy"] = 0.5 });
+        progress.OnEpochEnd(0, new Dictionary<string, double> { ["loss"] = 0.5, ["binary_accuracy"] = 0.5, ["val_loss"] = 0.25, ["val_binary_accuracy"] = 1 });
+
+        // A redraw longer than the terminal would wrap, and "\r" would then return only to its last row.
+        var redraws = text.ToString().Split('\r').Skip(1).Select(r => r.Split("\u001b[K")[0]).ToList();
+        Assert.That(redraws.SkipLast(1), Has.All.Length.LessThan(40));
+        Assert.That(redraws[^1], Does.EndWith("val_loss: 0.2500 - val_binary_accuracy: 1.0000"));
+    }
+
     [TestCase("28", 28, 28)]
     [TestCase("128x96", 128, 96)]
     [TestCase("64,32", 64, 32)]
