@@ -102,7 +102,8 @@ public static class TransferPrediction
             output.WriteLine($"Wrote {predictions.Count} prediction(s) to {Path.GetFullPath(outputFile)}.");
         }
         else output.Write(text);
-        if (saveOutputs is not null) output.WriteLine($"Wrote the raw outputs of {files.Count} input(s) as .npy to {Path.GetFullPath(saveOutputs)}.");
+        // On standard error, so that standard output stays exactly the CSV or JSON.
+        if (saveOutputs is not null) errors.WriteLine($"convengine predict: wrote the raw outputs of {files.Count} input(s) as .npy to {Path.GetFullPath(saveOutputs)}.");
         output.Flush();
         return 0;
     }
