@@ -177,7 +177,11 @@ public static class TransferPrediction
             else
             {
                 text.Append(names[best]).Append(" (").Append(p.Probabilities![best].ToString("P1", CultureInfo.InvariantCulture)).Append(')');
-                for (int c = 0; c < names.Count; c++)
+                // Every class when there are few; the five most probable of many (ImageNet's 1000); CSV and JSON keep all.
+                var shown = names.Count <= 10 ? Enumerable.Range(0, names.Count)
+                    : Enumerable.Range(0, names.Count).OrderByDescending(c => p.Probabilities[c]).Take(5);
+                if (names.Count > 10) text.Append("  top 5:");
+                foreach (int c in shown)
                     text.Append("  ").Append(names[c]).Append(' ').Append(p.Probabilities[c].ToString("F4", CultureInfo.InvariantCulture));
             }
             if (p.OutputFile is not null) text.Append("  → ").Append(p.OutputFile);

@@ -78,34 +78,49 @@ public static partial class ModelBlocks
     }
 
     /// <summary>
-    /// Cuts the top-level graph after node i when no tensor computed before i is read after it: then node i's output
-    /// is all that flows on. A nested model is one node.
+    /// Cuts the top-level graph after node i when node i's output is all that flows on (no tensor computed before it is
+    /// read after it) and it feeds two or more layers: the input of a residual block, which feeds the block's first conv and
+    /// its skip connection. A ResNet so splits into its stem (up to the max pool) and its residual blocks. A plain chain
+    /// without such forks is cut after every layer with weights. A nested model is one node.
     /// </summary>
     private static IReadOnlyList<ModelBlock> ByCuts(Model model)
     {
         var nodes = model.Nodes;
         var index = nodes.Select((n, i) => (n, i)).ToDictionary(p => p.n, p => p.i);
         var lastUse = new int[nodes.Count];
+        var readers = new int[nodes.Count];
         for (int i = 0; i < nodes.Count; i++)
         {
             lastUse[i] = i;
-            foreach (var input in nodes[i].Inputs) lastUse[index[input.Producer]] = Math.Max(lastUse[index[input.Producer]], i);
+            foreach (var input in nodes[i].Inputs)
+            {
+                int producer = index[input.Producer];
+                lastUse[producer] = Math.Max(lastUse[producer], i);
+                readers[producer]++;
+            }
         }
+        var blocks = Segments(nodes, lastUse, cutAt: i => readers[i] >= 2);
+        if (blocks.Count <= 1) blocks = Segments(nodes, lastUse, cutAt: _ => true);
+        return blocks.Select((s, i) => new ModelBlock(i == 0 ? "stem" : $"block{i}", s)).ToList();
+    }
+
+    /// <summary>The stretches between single-tensor cuts at the nodes <paramref name="cutAt"/> accepts; only stretches holding weights, later weightless layers joining the last.</summary>
+    private static List<List<Layer>> Segments(IReadOnlyList<Node> nodes, int[] lastUse, Func<int, bool> cutAt)
+    {
         var segments = new List<List<Layer>> { new() };
-        int reach = 0;   // the furthest node that reads a tensor computed so far
+        int reach = 0;   // the furthest node that reads a tensor computed before the current one
         for (int i = 0; i < nodes.Count; i++)
         {
             var layer = nodes[i].Layer;
             if (layer is Model inner) segments[^1].AddRange(Leaves(inner));
             else if (layer is not Layers.Input and not ImagePreprocessing) segments[^1].Add(layer);
             if (i > 0) reach = Math.Max(reach, lastUse[i - 1]);
-            bool cut = reach <= i && nodes[i].Layer is not Layers.Input && i < nodes.Count - 1;
+            bool cut = reach <= i && layer is not Layers.Input && i < nodes.Count - 1 && cutAt(i);
             if (cut && segments[^1].Any(l => l.Parameters.Count > 0)) segments.Add([]);
         }
         var weighted = segments.Where(s => s.Any(l => l.Parameters.Count > 0)).ToList();
-        // Layers after the last weighted stretch (a final pooling) stay with it.
         if (segments[^1].Count > 0 && !segments[^1].Any(l => l.Parameters.Count > 0) && weighted.Count > 0)
             weighted[^1].AddRange(segments[^1]);
-        return weighted.Select((s, i) => new ModelBlock(i == 0 ? "stem" : $"block{i}", s)).ToList();
+        return weighted;
     }
 }

@@ -147,8 +147,9 @@ public class OnnxToModelTests
 
     // The acceptance check of the real base: the engine-layer ResNet18 (its preprocessing layer included) gives the
     // features the ONNX importer gives (itself checked against ONNX Runtime) on a real photo, within 1e-3 of their scale.
-    [Test]
-    public void ResNet18_AsEngineLayers_GivesTheOnnxImportersFeatures_OnARealPhoto()
+    [TestCase(true)]
+    [TestCase(false)]
+    public void ResNet18_AsEngineLayers_GivesTheOnnxImportersFeatures_OnARealPhoto(bool foldBatchNorm)
     {
         string model = OnnxTestFiles.ResNet18Model;
         Assume.That(File.Exists(model), $"ResNet18.onnx is not at {model} (dotnet restore downloads it).");
@@ -161,7 +162,7 @@ public class OnnxToModelTests
         using (var output = onnx.RunChannelsLast(input))
             reference = output.ToArray();
 
-        using var resnet = ResNet18.Create(model, includePreprocessing: true, backend: _cpu);
+        using var resnet = ResNet18.Create(model, includePreprocessing: true, foldBatchNorm, backend: _cpu);
         Assert.That(resnet.InputShape, Is.EqualTo(new[] { 224, 224, 3 }));
         Assert.That(resnet.OutputShape, Is.EqualTo(new[] { 512 }));
         float[] features = resnet.Predict(image.Pixels);
@@ -174,6 +175,7 @@ public class OnnxToModelTests
         // The file has 22 Conv and 9 Add nodes (ARCHITECTURE.md): a stem and 9 residual blocks, which fine-tuning unfreezes from the top.
         Assert.That(resnet.Layers.OfType<Conv2D>().Count(), Is.EqualTo(22));
         Assert.That(resnet.Layers.OfType<Add>().Count(), Is.EqualTo(9));
+        Assert.That(resnet.Layers.OfType<BatchNormalization>().Count(), Is.EqualTo(foldBatchNorm ? 0 : 22));
         var blocks = ModelBlocks.Of(resnet);
         Assert.That(blocks.Select(b => b.Name), Is.EqualTo(new[] { "stem" }.Concat(Enumerable.Range(1, 9).Select(i => $"block{i}"))));
         Assert.That(blocks.Sum(b => b.Layers.OfType<Conv2D>().Count()), Is.EqualTo(22), "every conv belongs to one block");

@@ -160,21 +160,34 @@ public class TransferLearningTests
         Assert.That(blocks[0].Layers.Select(l => l.Name), Is.EqualTo(new[] { "block1_conv1", "block1_pool" }));
     }
 
-    // Without such names a graph is cut where one tensor carries everything on: after a residual Add, not inside the block.
+    // Without such names a graph is cut at the input of each residual block, the one tensor that feeds both the block's
+    // conv and its skip connection: a stem, then one block per residual Add.
     [Test]
-    public void Blocks_OfAResidualGraph_EndAtTheSkipConnection()
+    public void Blocks_OfAResidualGraph_StartWhereTheSkipConnectionForks()
     {
         var input = new InputLayer([6, 6, 2], "x");
         var a = new Conv2D(3, 3, padding: "same", name: "a").Apply(input);
-        var b = new Conv2D(3, 3, padding: "same", name: "b").Apply(a);
-        var sum = new Add("sum").Apply(a, b);
-        var c = new Conv2D(2, 1, name: "c").Apply(sum);
+        var s1 = new Add("s1").Apply(a, new Conv2D(3, 3, padding: "same", name: "b1").Apply(a));
+        var s2 = new Add("s2").Apply(s1, new Conv2D(3, 3, padding: "same", name: "b2").Apply(s1));
+        var c = new Conv2D(2, 1, name: "c").Apply(s2);
         using var model = new Model(input, c, "residual", _cpu, 1);
 
         var blocks = ModelBlocks.Of(model);
 
-        Assert.That(blocks.Select(bl => string.Join("+", bl.Layers.Select(l => l.Name))), Is.EqualTo(new[] { "a", "b+sum", "c" }));
+        Assert.That(blocks.Select(bl => string.Join("+", bl.Layers.Select(l => l.Name))), Is.EqualTo(new[] { "a", "b1+s1", "b2+s2+c" }));
         Assert.That(blocks.Select(bl => bl.Name), Is.EqualTo(new[] { "stem", "block1", "block2" }));
+    }
+
+    // A chain without forks or Keras names: every layer with weights is a block.
+    [Test]
+    public void Blocks_OfAPlainChain_AreItsWeightedLayers()
+    {
+        var input = new InputLayer([6, 6, 2], "x");
+        var x = new Conv2D(3, 3, name: "first").Apply(input);
+        x = new MaxPool2D(name: "pool").Apply(x);
+        x = new Conv2D(2, 1, name: "second").Apply(x);
+        using var model = new Model(input, x, "chain", _cpu, 1);
+        Assert.That(ModelBlocks.Of(model).Select(bl => string.Join("+", bl.Layers.Select(l => l.Name))), Is.EqualTo(new[] { "first", "pool+second" }));
     }
 
     [Test]
