@@ -84,7 +84,7 @@ public sealed class BatchNormalization : Layer
         int channels = x.Shape[-1];
         long rows = x.Length / channels;
         var output = Workspace("output", backend, x.Shape);
-        var (gamma, beta) = (Gamma?.Value?.Buffer, Beta?.Value?.Buffer);
+        var (gamma, beta) = (Gamma?.Value!.Buffer, Beta?.Value!.Buffer);
         _usedBatchStatistics = context.Training && Trainable;
         if (!_usedBatchStatistics)
         {
