@@ -190,6 +190,24 @@ public class TransferLearningTests
         Assert.That(ModelBlocks.Of(model).Select(bl => string.Join("+", bl.Layers.Select(l => l.Name))), Is.EqualTo(new[] { "first", "pool+second" }));
     }
 
+    // The Keras-application bases start with their preprocessing layer and end in global pooling: VGG16's 512 features
+    // ("caffe": BGR minus the ImageNet means), InceptionV1's 1024 (x/127.5 − 1); both random here, and say so.
+    [TestCase("vgg16", 512, true)]
+    [TestCase("inceptionv1", 1024, false)]
+    public void KerasApplicationBases_TakeRgbPixels_AndGivePooledFeatures(string name, int features, bool reverse)
+    {
+        var built = TransferBases.Create(name, weights: null, imageSize: (64, 64), _cpu, seed: 1);
+        using var model = built.Model;
+        Assert.That(model.InputShape, Is.EqualTo(new[] { 64, 64, 3 }));
+        Assert.That(built.FeatureShape, Is.EqualTo(new[] { features }));
+        Assert.That(built.Pretrained, Is.False);
+        Assert.That(built.WeightsDescription, Does.Contain("random initialisation"));
+        var preprocessing = (ImagePreprocessing)model.Layers[1];
+        Assert.That(preprocessing.ReverseChannels, Is.EqualTo(reverse));
+        Assert.That(preprocessing.Mean!.ToArray(), Is.EqualTo(reverse ? new[] { 103.939f, 116.779f, 123.68f } : new[] { 1f, 1f, 1f }));
+        Assert.That(ModelBlocks.Of(model).Select(b => b.Name).Last(), Is.EqualTo(reverse ? "block5" : "Mixed_5c"));
+    }
+
     [Test]
     public void HeadSpec_BuildsFlattenDenseDropout_AndTheOutputLayerForTheClassCount()
     {
