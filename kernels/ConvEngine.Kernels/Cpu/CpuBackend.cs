@@ -16,7 +16,7 @@ public sealed partial class CpuBackend : IBackend
         Simd = SimdSupport.Resolve(simd);
         Device = new DeviceInfo("cpu", CpuName(), "CPU", TotalMemory(),
             $"{Simd} ({SimdSupport.FloatsPerVector(Simd)} floats/vector), {Threads} threads");
-        Variants.Register("conv2d", "im2col-gemm", ReferenceVariant);
+        Variants.Register("conv2d", "im2col-gemm", Im2colBufferedVariant, ReferenceVariant);
         Variants.Register("dense", "gemm", ReferenceVariant);
         Variants.Register("pool2d", "direct", ReferenceVariant);
     }
@@ -35,22 +35,25 @@ public sealed partial class CpuBackend : IBackend
     public void Synchronize() { }
 
     /// <summary>
-    /// Variants "im2col-gemm" (default) and "reference". Under im2col-gemm a depthwise conv
-    /// (groups = C) runs <see cref="CpuConvKernels.DepthwiseDirect"/>, since its per-group GEMM
-    /// would be almost all tile padding.
+    /// Variants: "im2col-gemm" (default; im2col gathered straight into the GEMM's packed A panels,
+    /// <see cref="CpuConvKernels.ImplicitGemm"/>), "im2col-buffered" (CpuIm2Col rows into a per-thread
+    /// buffer, then the GEMM, <see cref="CpuConvKernels.Im2colGemm"/>) and "reference". Under both GEMM
+    /// variants a depthwise conv (groups = C) runs <see cref="CpuConvKernels.DepthwiseDirect"/>,
+    /// since its per-group GEMM would be almost all tile padding.
     /// </summary>
     public unsafe void Conv2D(DeviceBuffer input, DeviceBuffer filter, DeviceBuffer? bias, DeviceBuffer output, in Conv2DGeometry g, Activation activation)
     {
-        if (Variants["conv2d"] == ReferenceVariant)
+        string variant = Variants["conv2d"];
+        if (variant == ReferenceVariant)
         {
             CpuReferenceKernels.Conv2D(Buf(input), Buf(filter), Opt(bias), Buf(output), g, activation);
             return;
         }
-        fixed (float* x = Buf(input), f = Buf(filter), b = Opt(bias), y = Buf(output))
-        {
-            if (CpuConvKernels.IsDepthwise(g)) CpuConvKernels.DepthwiseDirect(Simd, Threads, x, f, b, y, g, activation);
-            else CpuConvKernels.Im2colGemm(Simd, Threads, x, f, b, y, g, activation);
-        }
+        float* x = Pointer(input, g.InputShape.Length, "Conv2D", "input"), f = Pointer(filter, g.FilterShape.Length, "Conv2D", "filter");
+        float* b = bias is null ? null : Pointer(bias, g.OC, "Conv2D", "bias"), y = Pointer(output, g.OutputShape.Length, "Conv2D", "output");
+        if (CpuConvKernels.IsDepthwise(g)) CpuConvKernels.DepthwiseDirect(Simd, Threads, x, f, b, y, g, activation);
+        else if (variant == Im2colBufferedVariant) CpuConvKernels.Im2colGemm(Simd, Threads, x, f, b, y, g, activation);
+        else CpuConvKernels.ImplicitGemm(Simd, Threads, x, f, b, y, g, activation);
     }
 
     /// <summary>Variants "direct" (default) and "reference".</summary>
@@ -61,14 +64,14 @@ public sealed partial class CpuBackend : IBackend
             CpuReferenceKernels.Pool2D(Buf(input), Buf(output), g, kind);
             return;
         }
-        fixed (float* x = Buf(input), y = Buf(output))
-            CpuPoolKernels.Pool2DDirect(Simd, Threads, x, y, g, kind);
+        CpuPoolKernels.Pool2DDirect(Simd, Threads, Pointer(input, g.InputShape.Length, "Pool2D", "input"),
+            Pointer(output, g.OutputShape.Length, "Pool2D", "output"), g, kind);
     }
 
     public unsafe void GlobalPool(DeviceBuffer input, DeviceBuffer output, int n, int spatial, int channels, PoolKind kind)
     {
-        fixed (float* x = Buf(input), y = Buf(output))
-            CpuElementwiseKernels.GlobalPool(Simd, Threads, x, y, n, spatial, channels, kind);
+        CpuElementwiseKernels.GlobalPool(Simd, Threads, Pointer(input, (long)n * spatial * channels, "GlobalPool", "input"),
+            Pointer(output, (long)n * channels, "GlobalPool", "output"), n, spatial, channels, kind);
     }
 
     /// <summary>Variants "gemm" (default: CpuGemm with bias and activation fused) and "reference".</summary>
@@ -79,41 +82,43 @@ public sealed partial class CpuBackend : IBackend
             CpuReferenceKernels.Dense(Buf(input), Buf(weights), Opt(bias), Buf(output), m, k, n, activation);
             return;
         }
-        fixed (float* x = Buf(input), w = Buf(weights), b = Opt(bias), y = Buf(output))
-            CpuGemm.Multiply(Simd, Threads, false, false, m, n, k, x, Math.Max(1, k), w, Math.Max(1, n), y, Math.Max(1, n),
-                accumulate: false, new GemmEpilogue(b, activation));
+        float* x = Pointer(input, (long)m * k, "Dense", "input"), w = Pointer(weights, (long)k * n, "Dense", "weights");
+        float* b = bias is null ? null : Pointer(bias, n, "Dense", "bias"), y = Pointer(output, (long)m * n, "Dense", "output");
+        CpuGemm.Multiply(Simd, Threads, false, false, m, n, k, x, Math.Max(1, k), w, Math.Max(1, n), y, Math.Max(1, n),
+            accumulate: false, new GemmEpilogue(b, activation));
     }
 
     public unsafe void Activate(DeviceBuffer input, DeviceBuffer output, long length, Activation activation)
     {
-        fixed (float* x = Buf(input), y = Buf(output))
-            CpuElementwiseKernels.Activate(Simd, Threads, x, y, length, activation);
+        CpuElementwiseKernels.Activate(Simd, Threads, Pointer(input, length, "Activate", "input"),
+            Pointer(output, length, "Activate", "output"), length, activation);
     }
 
     public unsafe void Softmax(DeviceBuffer input, DeviceBuffer output, int rows, int cols, bool log)
     {
-        fixed (float* x = Buf(input), y = Buf(output))
-            CpuElementwiseKernels.Softmax(Simd, Threads, x, y, rows, cols, log);
+        CpuElementwiseKernels.Softmax(Simd, Threads, Pointer(input, (long)rows * cols, "Softmax", "input"),
+            Pointer(output, (long)rows * cols, "Softmax", "output"), rows, cols, log);
     }
 
     public unsafe void Add(DeviceBuffer a, DeviceBuffer b, DeviceBuffer output, long length)
     {
-        fixed (float* x = Buf(a), z = Buf(b), y = Buf(output))
-            CpuElementwiseKernels.Add(Simd, Threads, x, z, y, length);
+        CpuElementwiseKernels.Add(Simd, Threads, Pointer(a, length, "Add", "a"), Pointer(b, length, "Add", "b"),
+            Pointer(output, length, "Add", "output"), length);
     }
 
     public unsafe void Concat(IReadOnlyList<DeviceBuffer> inputs, IReadOnlyList<int> channels, DeviceBuffer output, long pixels)
     {
-        // CpuBuffer arrays are pinned for their lifetime, so their addresses stay valid outside a fixed block.
+        if (inputs.Count != channels.Count)
+            throw new ArgumentException($"Concat: {inputs.Count} inputs but {channels.Count} channel counts.");
         var sources = new float*[inputs.Count];
-        for (int t = 0; t < inputs.Count; t++) sources[t] = Pointer(inputs[t]);
-        CpuElementwiseKernels.Concat(Threads, sources, channels.ToArray(), Pointer(output), pixels);
+        for (int t = 0; t < inputs.Count; t++) sources[t] = Pointer(inputs[t], pixels * channels[t], "Concat", $"input {t}");
+        CpuElementwiseKernels.Concat(Threads, sources, channels.ToArray(), Pointer(output, pixels * channels.Sum(), "Concat", "output"), pixels);
     }
 
     public unsafe void Pad2D(DeviceBuffer input, DeviceBuffer output, in Pad2DGeometry g, PadMode mode)
     {
-        fixed (float* x = Buf(input), y = Buf(output))
-            CpuElementwiseKernels.Pad2D(Threads, x, y, g, mode);
+        CpuElementwiseKernels.Pad2D(Threads, Pointer(input, g.InputShape.Length, "Pad2D", "input"),
+            Pointer(output, g.OutputShape.Length, "Pad2D", "output"), g, mode);
     }
 
     public void Dispose() { }
@@ -128,12 +133,9 @@ public sealed partial class CpuBackend : IBackend
 
     internal ReadOnlySpan<float> Opt(DeviceBuffer? buffer) => buffer is null ? ReadOnlySpan<float>.Empty : Buf(buffer);
 
-    /// <summary>Address of a (pinned) cpu buffer's first float, after the same checks as <see cref="Buf"/>.</summary>
-    private unsafe float* Pointer(DeviceBuffer buffer) =>
-        (float*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(Buf(buffer)));
-
     /// <summary>The readable loop version of each op, kept selectable (CpuReferenceKernels).</summary>
     public const string ReferenceVariant = "reference";
+    private const string Im2colBufferedVariant = "im2col-buffered";
 
     private static string CpuName()
     {

@@ -46,7 +46,7 @@ public static unsafe class CpuGemm
         var (splitRows, parts) = CpuParallel.TileSplit(rowPanels, columnPanels, CpuParallel.Parts(threads, (long)m * n * k, SerialWork));
         if (parts == 1)
         {
-            Block(simd, transposeA, transposeB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, epilogue, CpuScratch.Current);
+            BlockOf(simd, transposeA, transposeB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, epilogue, CpuScratch.Current);
             return;
         }
 
@@ -58,25 +58,35 @@ public static unsafe class CpuGemm
                 var (i0, i1) = CpuParallel.Range(m, parts, part, mr);
                 if (i0 >= i1) return;
                 float* subA = transposeA ? a + i0 : a + (nint)i0 * lda;
-                Block(simd, transposeA, transposeB, i1 - i0, n, k, subA, lda, b, ldb, c + (nint)i0 * ldc, ldc, accumulate, epilogue, scratch);
+                BlockOf(simd, transposeA, transposeB, i1 - i0, n, k, subA, lda, b, ldb, c + (nint)i0 * ldc, ldc, accumulate, epilogue, scratch);
             }
             else
             {
                 var (j0, j1) = CpuParallel.Range(n, parts, part, nr);
                 if (j0 >= j1) return;
                 float* subB = transposeB ? b + (nint)j0 * ldb : b + j0;
-                Block(simd, transposeA, transposeB, m, j1 - j0, k, a, lda, subB, ldb, c + j0, ldc, accumulate, epilogue.Shifted(j0), scratch);
+                BlockOf(simd, transposeA, transposeB, m, j1 - j0, k, a, lda, subB, ldb, c + j0, ldc, accumulate, epilogue.Shifted(j0), scratch);
             }
         });
     }
 
-    /// <summary>
-    /// The single-threaded blocked GEMM on one sub-problem (k ≥ 1). Kernels that split the work
-    /// themselves (conv over pixel rows) call this from inside their own parallel part.
-    /// </summary>
-    internal static void Block(SimdLevel simd, bool transposeA, bool transposeB, int m, int n, int k,
+    private static void BlockOf(SimdLevel simd, bool transposeA, bool transposeB, int m, int n, int k,
         float* a, nint lda, float* b, nint ldb, float* c, nint ldc, bool accumulate, in GemmEpilogue epilogue, CpuScratch scratch)
     {
+        if (transposeA) Block(simd, new TransposedA(a, lda), transposeB, m, n, k, b, ldb, c, ldc, accumulate, epilogue, scratch);
+        else Block(simd, new RowMajorA(a, lda), transposeB, m, n, k, b, ldb, c, ldc, accumulate, epilogue, scratch);
+    }
+
+    /// <summary>
+    /// The single-threaded blocked GEMM on one sub-problem (k ≥ 1), A coming from any panel source.
+    /// Kernels that split the work themselves (conv over pixel rows) call this from inside their own parallel part.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    internal static void Block<TA>(SimdLevel simd, in TA a, bool transposeB, int m, int n, int k,
+        float* b, nint ldb, float* c, nint ldc, bool accumulate, in GemmEpilogue epilogue, CpuScratch scratch)
+        where TA : struct, IAPanelSource
+    {
+        bool kMajorA = a.KMajor;
         var (mr, nr) = GemmMicroKernels.TileShape(simd);
         const int KC = GemmBlocking.KC, NC = GemmBlocking.NC;
         const int MC = GemmBlocking.MC;
@@ -86,33 +96,37 @@ public static unsafe class CpuGemm
         {
             int nc = Math.Min(NC, n - jc);
             int fullColumns = nc / nr * nr, paddedColumns = (nc + nr - 1) / nr * nr;
-            // An untransposed B is already NR floats per k row: its full panels are read in place and
-            // only the ragged last one is packed. A transposed B is packed once per column block for
-            // all of K when that fits, so every row block reuses it; else per K block.
-            bool packWhole = transposeB && (long)k * paddedColumns <= PackWholeFloats;
+            // An untransposed B is already NR floats per k row: its full panels are read in place
+            // (measured as fast as packed ones here, and free) and only the ragged last one is packed.
+            // A transposed B is packed, once per column block for all of K when that fits so every
+            // M block reuses it, else per K block.
+            bool packB = transposeB;
+            bool packWhole = packB && (long)k * paddedColumns <= PackWholeFloats;
             float* bPacked = scratch.BBlock.Get(packWhole ? (long)k * paddedColumns : (long)KC * paddedColumns);
             if (packWhole)
                 for (int pc = 0; pc < k; pc += KC)
-                    GemmPacking.BPanels(true, b, ldb, pc, jc, Math.Min(KC, k - pc), nc, nr, bPacked + (nint)pc * paddedColumns);
+                    GemmPacking.BPanels(transposeB, b, ldb, pc, jc, Math.Min(KC, k - pc), nc, nr, bPacked + (nint)pc * paddedColumns);
 
-            for (int ic = 0; ic < m; ic += MC)
+            // M blocks of near-equal height (whole panels), so no thin last block streams B again for a few rows.
+            int mBlocks = (m + MC - 1) / MC;
+            int blockHeight = ((m + mBlocks - 1) / mBlocks + mr - 1) / mr * mr;
+            for (int ic = 0; ic < m; ic += blockHeight)
             {
-                int mRows = Math.Min(MC, m - ic);
+                int mRows = Math.Min(blockHeight, m - ic);
                 for (int pc = 0; pc < k; pc += KC)
                 {
                     int kc = Math.Min(KC, k - pc);
                     float* bBlock = packWhole ? bPacked + (nint)pc * paddedColumns : bPacked;
-                    if (transposeB && !packWhole)
-                        GemmPacking.BPanels(true, b, ldb, pc, jc, kc, nc, nr, bBlock);
-                    else if (!transposeB && fullColumns < nc)
+                    if (packB && !packWhole)
+                        GemmPacking.BPanels(transposeB, b, ldb, pc, jc, kc, nc, nr, bBlock);
+                    else if (!packB && fullColumns < nc)
                         GemmPacking.BPanels(false, b, ldb, pc, jc + fullColumns, kc, nc - fullColumns, nr, bBlock);
 
                     bool accumulateTile = accumulate || pc > 0, last = pc + kc == k;
                     for (int ir = ic; ir < ic + mRows; ir += mr)
                     {
                         int rows = Math.Min(mr, ic + mRows - ir);
-                        if (transposeA) GemmPacking.AColumns(a, lda, ir, pc, rows, kc, mr, aPanel);
-                        else GemmPacking.ARows(a, lda, ir, pc, rows, kc, mr, aPanel);
+                        a.Pack(ir, pc, rows, kc, mr, aPanel);
 
                         float* cRow = c + ir * ldc + jc;
                         for (int jr = 0; jr < nc; jr += nr)
@@ -120,11 +134,11 @@ public static unsafe class CpuGemm
                             int cols = Math.Min(nr, nc - jr);
                             float* bPanel;
                             nint bStep;
-                            if (transposeB) { bPanel = bBlock + (nint)jr * kc; bStep = nr; }
+                            if (packB) { bPanel = bBlock + (nint)jr * kc; bStep = nr; }
                             else if (jr < fullColumns) { bPanel = b + pc * ldb + jc + jr; bStep = ldb; }
                             else { bPanel = bBlock; bStep = nr; }
                             var tileEpilogue = last ? epilogue.Shifted(jc + jr) : GemmEpilogue.None;
-                            MicroKernel(simd, transposeA, kc, aPanel, bPanel, bStep, cRow + jr, ldc, rows, cols, accumulateTile, tileEpilogue);
+                            MicroKernel(simd, kMajorA, kc, aPanel, bPanel, bStep, cRow + jr, ldc, rows, cols, accumulateTile, tileEpilogue);
                         }
                         if (last && !epilogue.InRegisters)
                             for (int r = 0; r < rows; r++)

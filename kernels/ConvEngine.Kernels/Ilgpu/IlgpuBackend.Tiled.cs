@@ -13,8 +13,8 @@ public sealed partial class IlgpuBackend
     private Action<KernelConfig, View, View, View, View, int, int, Activation, ConvBackwardFilterOperands, TiledGemmSlices>? _convBackwardFilterTiled;
     private Action<Index1D, View, View, int, int, View, int, int, int, Activation>? _reduceSlices;
 
-    /// <summary>A K slice shorter than this (16 k-steps) spends more on its partial C than it saves.</summary>
-    private const int MinKPerSlice = 256;
+    /// <summary>A K slice shorter than this (8 k-steps) would spend more on its partial C than it saves.</summary>
+    private const int MinKPerSlice = 128;
     /// <summary>At most 64 MB of partial results.</summary>
     private const long MaxPartialFloats = 1L << 24;
 

@@ -35,11 +35,18 @@ public sealed class WeightsListCommand : Command<WeightsListCommand.Settings>
         {
             var manifest = WeightsFiles.OpenManifest(settings.Manifest, settings.Dir);
             AnsiConsole.MarkupLineInterpolated($"Weights manifest: {manifest.Source} ({manifest.Entries.Count} entries); local folder: {Path.GetFullPath(settings.Dir)}");
-            var table = new Table().AddColumns("name", "file", "size", "checksum", "preprocessing", "here");
+            // One block per entry rather than a table: file names, paths and checksums are too long for table cells.
             foreach (var entry in manifest.Entries)
-                table.AddRow(Markup.Escape(entry.Name), Markup.Escape(entry.File), Size(entry.SizeBytes), Checksum(entry),
-                    Markup.Escape(Preprocessing(entry.Preprocessing)), Markup.Escape(LocalStatus(entry, settings, manifest)));
-            AnsiConsole.Write(table);
+            {
+                AnsiConsole.WriteLine();
+                AnsiConsole.MarkupLine($"[bold]{Markup.Escape(entry.Name)}[/]  {Markup.Escape(entry.File)}");
+                string what = string.Join(" · ", new[] { entry.FormatKind, entry.Architecture, entry.IncludeTop ? "with top" : "no top",
+                    entry.Parameters is { } n ? n.ToString("N0", CultureInfo.InvariantCulture) + " parameters" : null }.Where(t => !string.IsNullOrEmpty(t)));
+                AnsiConsole.WriteLine($"  {Size(entry.SizeBytes)} · {Checksum(entry)} · {what}");
+                AnsiConsole.WriteLine($"  source: {entry.SourceUrl ?? (entry.NugetPackage is null ? "unknown" : $"NuGet {entry.NugetPackage} {entry.NugetVersion}, {entry.PackagePath}")}");
+                AnsiConsole.WriteLine($"  preprocessing: {Preprocessing(entry.Preprocessing)}");
+                AnsiConsole.WriteLine($"  here: {LocalStatus(entry, settings, manifest)}");
+            }
             ListOtherFiles(settings.Dir, manifest);
             return 0;
         }
@@ -50,10 +57,10 @@ public sealed class WeightsListCommand : Command<WeightsListCommand.Settings>
         }
     }
 
-    private static string Size(long? bytes) => bytes is { } b ? b.ToString("N0", CultureInfo.InvariantCulture) + " B" : "unknown";
+    private static string Size(long? bytes) => bytes is { } b ? b.ToString("N0", CultureInfo.InvariantCulture) + " bytes" : "size unknown";
 
     private static string Checksum(WeightsEntry entry) =>
-        entry.Sha256 is not null ? $"sha256 {entry.Sha256[..12]}…" : entry.Md5 is not null ? $"md5 {entry.Md5}" : "unknown";
+        entry.Sha256 is not null ? $"sha256 {entry.Sha256}" : entry.Md5 is not null ? $"md5 {entry.Md5}" : "checksum unknown";
 
     private static string Preprocessing(WeightsPreprocessing? p) => p is null ? "-"
         : $"{p.Mode}, {p.ColorOrder} {p.ValueRange}" + (p.Mean is null ? "" : $", mean [{string.Join(", ", p.Mean.Select(m => m.ToString(CultureInfo.InvariantCulture)))}]")
@@ -82,15 +89,15 @@ public sealed class WeightsListCommand : Command<WeightsListCommand.Settings>
         var known = manifest.Entries.Select(e => e.File).Append("manifest.json").Append("README.md").Append(".gitignore").ToHashSet(StringComparer.Ordinal);
         var others = Directory.EnumerateFiles(dir).Where(f => !known.Contains(Path.GetFileName(f))).Order(StringComparer.Ordinal).ToList();
         if (others.Count == 0) return;
-        var table = new Table().AddColumns("other file", "size", "contents");
+        AnsiConsole.WriteLine();
+        AnsiConsole.MarkupLineInterpolated($"[bold]Other files in {dir}[/]");
         foreach (string file in others)
-            table.AddRow(Markup.Escape(Path.GetFileName(file)), Size(new FileInfo(file).Length), Markup.Escape(Describe(file)));
-        AnsiConsole.Write(table);
+            AnsiConsole.WriteLine($"  {Path.GetFileName(file)}  {Size(new FileInfo(file).Length)}  {Describe(file)}");
     }
 
     private static string Describe(string file)
     {
-        if (!file.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)) return "-";
+        if (!file.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)) return "";
         try
         {
             using var tensors = SafeTensors.Open(file);

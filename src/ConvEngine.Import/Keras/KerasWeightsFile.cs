@@ -116,7 +116,9 @@ public sealed class KerasWeightsFile
                     throw new KerasImportException($"{path}: dataset {datasetPath} holds {DescribeType(dataset.Type)}; only float32 weights are supported.");
                 var shape = ShapeOf(dataset, datasetPath, path);
                 long count = 1;
-                foreach (int d in shape) count = checked(count * d);
+                foreach (int d in shape)
+                    count = d == 0 || count <= Array.MaxLength / d ? count * d
+                        : throw new KerasImportException($"{path}: dataset {datasetPath} declares shape {KerasWeight.FormatShape(shape)}, more values than one array can hold.");
                 long bytes = count * sizeof(float);
                 if (count > Array.MaxLength)
                     throw new KerasImportException($"{path}: dataset {datasetPath} declares shape {KerasWeight.FormatShape(shape)} = {count} values, more than one array can hold.");

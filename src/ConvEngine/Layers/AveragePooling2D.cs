@@ -20,7 +20,12 @@ public sealed class AveragePooling2D : Pooling2DLayer
         JsonConfig.RequireChannelsLast(c, owner);
         var pool = JsonConfig.Pair(c, owner, "pool_size", 2);
         return new AveragePooling2D(pool, c["strides"] is null ? pool : JsonConfig.Pair(c, owner, "strides"),
-            JsonConfig.String(c, owner, "padding", "valid"), JsonConfig.String(c, owner, "name"))
-        { Trainable = JsonConfig.Bool(c, owner, "trainable", true) };
+            "valid", JsonConfig.String(c, owner, "name"))
+        {
+            Trainable = JsonConfig.Bool(c, owner, "trainable", true),
+            Padding = ReadPadding(c, owner),
+            CeilMode = JsonConfig.Bool(c, owner, "ceil_mode", false),
+            CountIncludePad = JsonConfig.Bool(c, owner, "count_include_pad", false),
+        };
     }
 }

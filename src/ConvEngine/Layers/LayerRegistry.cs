@@ -26,6 +26,12 @@ public static class LayerRegistry
         ["Dropout"] = Dropout.FromConfig,
         ["Activation"] = Activation.FromConfig,
         ["Rescaling"] = Rescaling.FromConfig,
+        ["Add"] = Add.FromConfig,
+        ["Concatenate"] = Concatenate.FromConfig,
+        ["BatchNormalization"] = BatchNormalization.FromConfig,
+        ["LRN"] = LRN.FromConfig,
+        ["ZeroPadding2D"] = ZeroPadding2D.FromConfig,
+        ["Softmax"] = Softmax.FromConfig,
     };
     private static readonly Lock Gate = new();
 

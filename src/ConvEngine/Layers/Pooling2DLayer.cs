@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using ConvEngine.Kernels.Geometry;
+using ConvEngine.Serialization;
 
 namespace ConvEngine.Layers;
 
@@ -24,7 +25,12 @@ public abstract class Pooling2DLayer : Layer
 
     public Size2D PoolSize { get; }
     public Size2D Strides { get; }
-    public Padding Padding { get; }
+    /// <summary>"valid" or "same" from the constructor; imported Caffe/ONNX models may set explicit pads instead.</summary>
+    public Padding Padding { get; init; }
+    /// <summary>Caffe/ONNX ceil_mode: the output length rounds up (not a Keras option; configs carry it only when true).</summary>
+    public bool CeilMode { get; init; }
+    /// <summary>Average pooling with explicit pads: divide by the whole window, pads included (Caffe, ONNX count_include_pad).</summary>
+    public bool CountIncludePad { get; init; }
     private protected abstract PoolKind Kind { get; }
 
     private Pool2DOptions Options() => new()
@@ -32,6 +38,8 @@ public abstract class Pooling2DLayer : Layer
         PoolH = PoolSize.Height, PoolW = PoolSize.Width,
         StrideH = Strides.Height, StrideW = Strides.Width,
         Padding = Padding,
+        CeilMode = CeilMode,
+        CountIncludePad = CountIncludePad,
     };
 
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
@@ -79,9 +87,22 @@ public abstract class Pooling2DLayer : Layer
     {
         var config = base.GetConfig();
         config["pool_size"] = PoolSize.ToJson();
-        config["padding"] = Padding.ToString();
+        config["padding"] = Padding.Mode == PaddingMode.Explicit
+            ? new JsonArray(new JsonArray(Padding.Top, Padding.Bottom), new JsonArray(Padding.Left, Padding.Right))
+            : Padding.ToString();
         config["strides"] = Strides.ToJson();
         config["data_format"] = "channels_last";
+        if (CeilMode) config["ceil_mode"] = true;
+        if (CountIncludePad) config["count_include_pad"] = true;
         return config;
+    }
+
+    /// <summary>A config's padding: Keras's "valid"/"same", or [[top, bottom], [left, right]] written for explicit pads.</summary>
+    private protected static Padding ReadPadding(JsonObject c, string owner)
+    {
+        if (c["padding"] is not JsonArray { Count: 2 } sides) return Padding.Parse(JsonConfig.String(c, owner, "padding", "valid"));
+        var height = JsonConfig.Pair(new JsonObject { ["padding"] = sides[0]?.DeepClone() }, owner, "padding");
+        var width = JsonConfig.Pair(new JsonObject { ["padding"] = sides[1]?.DeepClone() }, owner, "padding");
+        return Padding.Explicit(height.Height, height.Width, width.Height, width.Width);
     }
 }

@@ -20,10 +20,23 @@ public unsafe class CpuKernelVariantTests
     public void Variants_AreRegistered_FastOneFirst()
     {
         using var cpu = new CpuBackend();
-        Assert.That(cpu.Variants.Available["conv2d"], Is.EqualTo(new[] { "im2col-gemm", "reference" }));
+        Assert.That(cpu.Variants.Available["conv2d"], Is.EqualTo(new[] { "im2col-gemm", "im2col-buffered", "reference" }));
         Assert.That(cpu.Variants.Available["dense"], Is.EqualTo(new[] { "gemm", "reference" }));
         Assert.That(cpu.Variants.Available["pool2d"], Is.EqualTo(new[] { "direct", "reference" }));
         Assert.That(cpu.Variants["conv2d"], Is.EqualTo("im2col-gemm"));
+    }
+
+    // The fast kernels write through pointers, so a short buffer must be refused up front.
+    [Test]
+    public void ShortOutputBuffer_IsRefused_NamingOpAndBuffer()
+    {
+        var g = Conv2DGeometry.Create("Conv2D", new TensorShape(1, 4, 4, 2), new TensorShape(3, 3, 2, 3), new Conv2DOptions());
+        using var cpu = new CpuBackend(threads: 1);
+        using var x = cpu.Allocate(g.InputShape.Length);
+        using var f = cpu.Allocate(g.FilterShape.Length);
+        using var y = cpu.Allocate(g.OutputShape.Length - 1);
+        var error = Assert.Throws<ArgumentException>(() => cpu.Conv2D(x, f, null, y, g, Activation.None))!;
+        Assert.That(error.Message, Does.Contain("Conv2D").And.Contain("output").And.Contain($"{g.OutputShape.Length}"));
     }
 
     // ---- Conv2D ----
@@ -56,10 +69,11 @@ public unsafe class CpuKernelVariantTests
     ];
 
     public static IEnumerable<TestCaseData> ConvCaseData() =>
-        from level in Levels() from c in ConvCases select new TestCaseData(level, c).SetArgDisplayNames(level.ToString(), c.ToString());
+        from variant in new[] { "im2col-gemm", "im2col-buffered" } from level in Levels() from c in ConvCases
+        select new TestCaseData(variant, level, c).SetArgDisplayNames(variant, level.ToString(), c.ToString());
 
     [TestCaseSource(nameof(ConvCaseData))]
-    public void Conv2D_Im2colGemm_EqualsReference(SimdLevel simd, ConvCase c)
+    public void Conv2D_GemmVariants_EqualReference(string variant, SimdLevel simd, ConvCase c)
     {
         var g = Conv2DGeometry.Create("Conv2D", new TensorShape(c.N, c.H, c.W, c.C), new TensorShape(c.KH, c.KW, c.C / c.Options.Groups, c.OC), c.Options);
         var rng = new Random(42);
@@ -68,13 +82,13 @@ public unsafe class CpuKernelVariantTests
         int k = g.KH * g.KW * g.InChannelsPerGroup;
 
         var expected = RunConv(simd, "reference", x, f, bias, g, c.Options.Activation);
-        var actual = RunConv(simd, "im2col-gemm", x, f, bias, g, c.Options.Activation);
-        AssertClose(actual, expected, k, $"{simd} {c}");
+        var actual = RunConv(simd, variant, x, f, bias, g, c.Options.Activation);
+        AssertClose(actual, expected, k, $"{variant} {simd} {c}");
     }
 
-    // The backend routes depthwise convs to the direct kernel; the GEMM path must still be right for them.
+    // The backend routes depthwise convs to the direct kernel; the GEMM paths must still be right for them.
     [TestCaseSource(nameof(Levels))]
-    public void Conv2D_Im2colGemmKernel_OnDepthwiseConv_EqualsReference(SimdLevel simd)
+    public void Conv2D_GemmKernels_OnDepthwiseConv_EqualReference(SimdLevel simd)
     {
         var o = Opt(stride: 2, padding: Padding.Same, groups: 6, act: Activation.Relu);
         var g = Conv2DGeometry.Create("Conv2D", new TensorShape(2, 9, 7, 6), new TensorShape(3, 3, 1, 12), o);
@@ -82,10 +96,15 @@ public unsafe class CpuKernelVariantTests
         float[] x = Random(rng, g.InputShape.Length), f = Random(rng, g.FilterShape.Length), bias = Random(rng, g.OC);
         var expected = new float[g.OutputShape.Length];
         CpuReferenceKernels.Conv2D(x, f, bias, expected, g, o.Activation);
-        var actual = new float[g.OutputShape.Length];
-        fixed (float* px = x, pf = f, pb = bias, py = actual)
-            CpuConvKernels.Im2colGemm(simd, 2, px, pf, pb, py, g, o.Activation);
-        AssertClose(actual, expected, 9, $"{simd}");
+        var implicitGemm = new float[g.OutputShape.Length];
+        var buffered = new float[g.OutputShape.Length];
+        fixed (float* px = x, pf = f, pb = bias, py = implicitGemm, pz = buffered)
+        {
+            CpuConvKernels.ImplicitGemm(simd, 2, px, pf, pb, py, g, o.Activation);
+            CpuConvKernels.Im2colGemm(simd, 2, px, pf, pb, pz, g, o.Activation);
+        }
+        AssertClose(implicitGemm, expected, 9, $"implicit {simd}");
+        AssertClose(buffered, expected, 9, $"buffered {simd}");
     }
 
     private static float[] RunConv(SimdLevel simd, string variant, float[] x, float[] f, float[]? bias, in Conv2DGeometry g, Activation act)

@@ -118,7 +118,7 @@ public class IlgpuBackendTests(IlgpuDeviceKind kind)
             ("depthwise tanh", [1, 6, 5, 6], [3, 3, 1, 6], new Conv2DOptions { Padding = Padding.Same, Groups = 6, Activation = Activation.Tanh }),
             ("explicit asymmetric pads", [2, 5, 5, 2], [2, 3, 2, 17], new Conv2DOptions { Padding = Padding.Explicit(1, 2, 0, 1) }),
             ("1x1 many channels", [2, 4, 4, 40], [1, 1, 40, 70], new Conv2DOptions()),
-            ("few pixels long K (split-K)", [1, 3, 3, 64], [3, 3, 64, 16], new Conv2DOptions { Padding = Padding.Same, Activation = Activation.Relu }),
+            ("few pixels long K (split-K)", [1, 3, 3, 32], [3, 3, 32, 16], new Conv2DOptions { Padding = Padding.Same, Activation = Activation.Relu }),
         };
         foreach (var variant in new[] { "direct", "implicit-gemm-tiled" })
         foreach (var (name, input, filter, options) in shapes)
@@ -201,7 +201,7 @@ public class IlgpuBackendTests(IlgpuDeviceKind kind)
             yield return new TestCaseData(variant, 5, 7, 3, Activation.Relu, true).SetArgDisplayNames(variant, "5x7x3 relu bias");
             yield return new TestCaseData(variant, 70, 33, 65, Activation.None, true).SetArgDisplayNames(variant, "70x33x65 (several tiles)");
             yield return new TestCaseData(variant, 4, 20, 10, Activation.Sigmoid, false).SetArgDisplayNames(variant, "4x20x10 sigmoid no bias");
-            yield return new TestCaseData(variant, 3, 600, 10, Activation.Relu, true).SetArgDisplayNames(variant, "3x600x10 relu bias (split-K)");
+            yield return new TestCaseData(variant, 3, 300, 10, Activation.Relu, true).SetArgDisplayNames(variant, "3x300x10 relu bias (split-K)");
         }
     }
 
@@ -318,9 +318,9 @@ public class IlgpuBackendTests(IlgpuDeviceKind kind)
             // Wide enough (≥ 16 channels per group) that the tiled variants really take the GEMM path.
             ("wide same stride 2", [2, 7, 6, 16], [3, 3, 16, 20], new Conv2DOptions { Padding = Padding.Same }.WithStrides(2)),
             ("wide groups 2 dilation 2", [1, 6, 7, 32], [3, 2, 16, 34], new Conv2DOptions { Padding = Padding.Same, Groups = 2 }.WithDilation(2)),
-            // Few tiles but a long K: the tiled variants split K (data: 9 pixels, K 576; filter: 144×16, K 512 pixels).
-            ("few pixels many filters (split-K data)", [1, 3, 3, 16], [3, 3, 16, 64], new Conv2DOptions { Padding = Padding.Same }),
-            ("many pixels few filters (split-K filter)", [2, 16, 16, 16], [3, 3, 16, 16], new Conv2DOptions { Padding = Padding.Same }),
+            // Few tiles but a long K: the tiled variants split K (data: 9 pixels, K 288; filter: 144×16, K 144 pixels).
+            ("few pixels many filters (split-K data)", [1, 3, 3, 16], [3, 3, 16, 32], new Conv2DOptions { Padding = Padding.Same }),
+            ("many pixels few filters (split-K filter)", [1, 9, 16, 16], [3, 3, 16, 16], new Conv2DOptions { Padding = Padding.Same }),
         };
         foreach (var variant in new[] { "gather/direct", "implicit-gemm-tiled" })
         foreach (var (name, input, filter, options) in shapes)
@@ -482,7 +482,7 @@ public class IlgpuBackendTests(IlgpuDeviceKind kind)
         foreach (bool ta in new[] { false, true })
         foreach (bool tb in new[] { false, true })
         foreach (bool accumulate in new[] { false, true })
-        foreach (var (m, k, n) in new[] { (67, 19, 66), (5, 700, 6) })   // crosses 64-wide tiles; a long K that is split
+        foreach (var (m, k, n) in new[] { (67, 19, 66), (5, 300, 6) })   // crosses 64-wide tiles; a long K that is split
             yield return new TestCaseData(variant, ta, tb, accumulate, m, k, n)
                 .SetArgDisplayNames(variant, ta ? "Aᵀ" : "A", tb ? "Bᵀ" : "B", accumulate ? "accumulate" : "overwrite", $"{m}x{k}x{n}");
     }

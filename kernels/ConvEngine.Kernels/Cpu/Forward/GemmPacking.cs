@@ -11,7 +11,7 @@ internal static class GemmBlocking
     /// </summary>
     public const int KC = 384;
     /// <summary>N block: a B block (KC × NC, 512 KiB) stays in L2 while every A panel of an M block meets it.</summary>
-    public const int NC = 512;
+    public const int NC = 256;
     /// <summary>M block: the C rows (MC × NC) that stay in L2 while every K block adds into them.</summary>
     public const int MC = 192;
 }
@@ -80,7 +80,17 @@ internal static unsafe class GemmPacking
             if (!transposed)
             {
                 float* src = b + k0 * ldb + j0 + jp;
-                if (cols == nr)
+                if (cols == nr && nr == GemmMicroKernels.Avx512NR)
+                {
+                    for (int k = 0; k < kc; k++, src += ldb, panel += nr)
+                        Unsafe.CopyBlockUnaligned(panel, src, GemmMicroKernels.Avx512NR * sizeof(float));
+                }
+                else if (cols == nr && nr == GemmMicroKernels.Avx2NR)
+                {
+                    for (int k = 0; k < kc; k++, src += ldb, panel += nr)
+                        Unsafe.CopyBlockUnaligned(panel, src, GemmMicroKernels.Avx2NR * sizeof(float));
+                }
+                else if (cols == nr)
                 {
                     for (int k = 0; k < kc; k++, src += ldb, panel += nr)
                         Unsafe.CopyBlockUnaligned(panel, src, (uint)nr * sizeof(float));

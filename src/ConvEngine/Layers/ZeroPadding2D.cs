@@ -1,0 +1,103 @@
+using System.Text.Json.Nodes;
+using ConvEngine.Kernels.Geometry;
+using ConvEngine.Serialization;
+
+namespace ConvEngine.Layers;
+
+/// <summary>
+/// Keras ZeroPadding2D: adds rows and columns of zeros around each image of (N, H, W, C). Padding is an int
+/// (all four sides), (symmetric height, symmetric width), or ((top, bottom), (left, right)); Keras's default is 1.
+/// </summary>
+public sealed class ZeroPadding2D : Layer
+{
+    private Pad2DGeometry _geometry;
+
+    /// <summary>The same padding on all four sides.</summary>
+    public ZeroPadding2D(int padding = 1, string? name = null) : this(padding, padding, padding, padding, name) { }
+
+    /// <summary>Symmetric padding: <paramref name="padding"/>.Height rows above and below, .Width columns left and right.</summary>
+    public ZeroPadding2D(Size2D padding, string? name = null) : this(padding.Height, padding.Height, padding.Width, padding.Width, name) { }
+
+    /// <summary>Keras's ((top, bottom), (left, right)).</summary>
+    public ZeroPadding2D((int Top, int Bottom) height, (int Left, int Right) width, string? name = null)
+        : this(height.Top, height.Bottom, width.Left, width.Right, name) { }
+
+    private ZeroPadding2D(int top, int bottom, int left, int right, string? name) : base(name)
+    {
+        if (top < 0 || bottom < 0 || left < 0 || right < 0)
+            throw new ArgumentException($"ZeroPadding2D '{Name}': padding must be non-negative, got ((top {top}, bottom {bottom}), (left {left}, right {right})).");
+        (Top, Bottom, Left, Right) = (top, bottom, left, right);
+    }
+
+    public override string ClassName => "ZeroPadding2D";
+    public int Top { get; }
+    public int Bottom { get; }
+    public int Left { get; }
+    public int Right { get; }
+
+    protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
+    {
+        var input = SingleInput(inputs);
+        if (input.Shape.Length != 3)
+            throw ShapeError(input, "expects a 4-D input (None, H, W, C)");
+        return [input.Shape[0] + Top + Bottom, input.Shape[1] + Left + Right, input.Shape[2]];
+    }
+
+    private Pad2DGeometry GeometryFor(Tensor input)
+    {
+        if (_geometry.N != input.Shape[0] || _geometry.C == 0)
+            _geometry = Pad2DGeometry.Create($"ZeroPadding2D '{Name}'", input.Shape, Top, Bottom, Left, Right, PadMode.Zero);
+        return _geometry;
+    }
+
+    protected override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context)
+    {
+        var x = inputs[0];
+        var g = GeometryFor(x);
+        var output = Workspace("output", x.Backend, g.OutputShape);
+        x.Backend.Pad2D(x.Buffer, output.Buffer, g, PadMode.Zero);
+        return output;
+    }
+
+    protected override Tensor?[] Backward(Tensor gradOutput, IReadOnlyList<bool> needInputGradient)
+    {
+        if (!needInputGradient[0]) return [null];
+        var x = LastInput;
+        var gradInput = Workspace("grad_input", x.Backend, x.Shape);
+        x.Backend.Pad2DBackward(gradOutput.Buffer, gradInput.Buffer, GeometryFor(x), PadMode.Zero);
+        return [gradInput];
+    }
+
+    public override JsonObject GetConfig()
+    {
+        var config = base.GetConfig();
+        config["padding"] = new JsonArray(new JsonArray(Top, Bottom), new JsonArray(Left, Right));
+        config["data_format"] = "channels_last";
+        return config;
+    }
+
+    /// <summary>Reads Keras's padding: 1, [1, 2] or [[1, 1], [2, 2]].</summary>
+    internal static ZeroPadding2D FromConfig(JsonObject c)
+    {
+        const string owner = "ZeroPadding2D";
+        JsonConfig.RequireChannelsLast(c, owner);
+        string name = JsonConfig.String(c, owner, "name");
+        bool trainable = JsonConfig.Bool(c, owner, "trainable", true);
+        var padding = c["padding"];
+        ZeroPadding2D layer;
+        if (padding is JsonArray { Count: 2 } pair && pair[0] is JsonArray && pair[1] is JsonArray)
+        {
+            var (top, bottom) = Sides(pair[0]);
+            var (left, right) = Sides(pair[1]);
+            layer = new ZeroPadding2D((top, bottom), (left, right), name);
+        }
+        else layer = new ZeroPadding2D(JsonConfig.Pair(c, owner, "padding", 1), name);
+
+        (int, int) Sides(JsonNode? node) =>
+            node is JsonArray { Count: 2 } a && a[0] is JsonValue x && x.TryGetValue(out int first) && a[1] is JsonValue y && y.TryGetValue(out int second)
+                ? (first, second)
+                : throw new FormatException($"ZeroPadding2D config: 'padding' must be an int, [height, width] or [[top, bottom], [left, right]]; got {padding.ToJsonString()}.");
+        layer.Trainable = trainable;
+        return layer;
+    }
+}
