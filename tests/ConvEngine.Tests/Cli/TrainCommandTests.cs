@@ -53,8 +53,8 @@ public class TrainCommandTests
 
         foreach (var plot in new[] { output.LossPlot, output.AccuracyPlot })
         {
-            var info = Image.Identify(plot);
-            Assert.That((info.Width, info.Height), Is.EqualTo((HistoryFiles.PlotWidth, HistoryFiles.PlotHeight)), plot);
+            using var image = Image.Load(plot); // decodes every pixel, not just the header
+            Assert.That((image.Width, image.Height), Is.EqualTo((HistoryFiles.PlotWidth, HistoryFiles.PlotHeight)), plot);
         }
         string last = csv.Column("val_binary_accuracy")[^1].ToString("F4", CultureInfo.InvariantCulture);
         Assert.That(run.Out, Does.Contain($"Final validation accuracy: {last}"));
