@@ -62,7 +62,6 @@ public sealed class EvaluateCommand : Command<EvaluateCommand.Settings>
     {
         try
         {
-            Import.Transfer.TransferLayers.Register();   // transfer models (train --base) start with an ImagePreprocessing layer
             var (modelDirectory, dataset) = TrainingOutput.LocateModel(settings.ModelPath);
             using var backend = Backends.Create(settings.Backend);
             using var model = Model.Load(modelDirectory, backend);

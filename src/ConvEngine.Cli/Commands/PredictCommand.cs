@@ -81,7 +81,6 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
     {
         try
         {
-            Import.Transfer.TransferLayers.Register();   // transfer models (train --base) start with an ImagePreprocessing layer
             if (TransferPrediction.Handles(settings.ModelPath, settings.Inputs, settings.Weights, settings.SaveOutputs, settings.NoResize))
                 return TransferPrediction.Run(settings.ModelPath, settings.Weights, settings.Inputs, settings.Format, settings.Output, settings.SaveOutputs,
                     settings.NoResize, settings.BatchSize, settings.Backend, AnsiConsole.Console.Profile.Out.Writer, Console.Error, cancellationToken);
