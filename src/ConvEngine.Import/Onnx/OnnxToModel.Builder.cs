@@ -345,34 +345,10 @@ public static partial class OnnxToModel
             return true;
         }
 
-        /// <summary>Pads (before, after) for H and W from auto_pad and pads (SAME_UPPER is TensorFlow's SAME; SAME_LOWER mirrors it).</summary>
-        private (int[] Before, int[] After) Pads(Value x, int[] kernel, int[] strides, int[] dilations)
-        {
-            string autoPad = OnnxAttributes.String(_node, "auto_pad", "NOTSET");
-            var before = new int[2];
-            var after = new int[2];
-            switch (autoPad)
-            {
-                case "NOTSET" or "":
-                    long[] pads = OnnxAttributes.Ints(_node, "pads") ?? new long[4];
-                    if (pads.Length != 4) throw Invalid($"attribute pads has {pads.Length} entries for 2 spatial axes (needs 4).");
-                    if (pads.Any(p => p < 0)) throw Unsupported($"negative pads ({string.Join(", ", pads)}).", "pads");
-                    for (int i = 0; i < 2; i++) (before[i], after[i]) = (checked((int)pads[i]), checked((int)pads[i + 2]));
-                    break;
-                case "VALID":
-                    break;
-                case "SAME_UPPER" or "SAME_LOWER":
-                    for (int i = 0; i < 2; i++)
-                    {
-                        var (b, a, _) = WindowMath.Resolve(x.Tensor.Shape[i], kernel[i], strides[i], dilations[i], PaddingMode.Same);
-                        (before[i], after[i]) = autoPad == "SAME_UPPER" ? (b, a) : (a, b);
-                    }
-                    break;
-                default:
-                    throw Unsupported($"auto_pad '{autoPad}'.", "auto_pad");
-            }
-            return (before, after);
-        }
+        /// <summary>Pads (before, after) for H and W (see <see cref="OnnxPads.Resolve"/>).</summary>
+        private (int[] Before, int[] After) Pads(Value x, int[] kernel, int[] strides, int[] dilations) =>
+            OnnxPads.Resolve(_node, [x.Tensor.Shape[0], x.Tensor.Shape[1]], kernel, strides, dilations,
+                Invalid, (what, attribute) => Unsupported(what, attribute));
 
         // ---------------------------------------------------------------- helpers
 
