@@ -301,36 +301,6 @@ public class TrainCommandTests
     public void ImageSize_RefusesWhatIsNotAPositiveSize(string text) => Assert.That(TrainCommand.ParseImageSize(text), Is.Null);
 }
 
-/// <summary>Runs one command in-process through Spectre's CommandApp, capturing its output and standard error.</summary>
-internal static class CliHarness
-{
-    public sealed record Result(int ExitCode, string Out, string Error);
-
-    public static Result Run<TCommand>(params string[] args) where TCommand : class, ICommand
-    {
-        var error = new StringWriter();
-        var output = new StringWriter();
-        var previousError = Console.Error;
-        var previousConsole = AnsiConsole.Console;
-        Console.SetError(error);
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Ansi = AnsiSupport.No });
-        console.Profile.Width = 240;
-        AnsiConsole.Console = console;
-        try
-        {
-            var app = new CommandApp<TCommand>();
-            app.Configure(c => c.ConfigureConsole(console));
-            int code = app.Run(args);
-            return new Result(code, output.ToString(), error.ToString());
-        }
-        finally
-        {
-            Console.SetError(previousError);
-            AnsiConsole.Console = previousConsole;
-        }
-    }
-}
-
 /// <summary>A history.csv read back independently of the writer: header names and numeric columns.</summary>
 internal sealed record HistoryCsv(string[] Header, double[][] Rows)
 {
