@@ -288,7 +288,6 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         return model;
     }
 
-    /// <summary>The options must agree with a JSON model's input, which fixes the image size and channels.</summary>
     /// <summary>The options must agree with a loaded model's input (a JSON config's or a checkpoint's), which fixes the image size and channels.</summary>
     private static void RequireOptionsMatchInput(Settings settings, Model model, string source)
     {
@@ -320,7 +319,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
     }
 
     private static ((int Height, int Width) Size, ColorMode Colour) InputImage(Model model) =>
-        ((model.InputShape[0], model.InputShape[1]), model.InputShape[^1] == 3 ? ColorMode.Rgb : ColorMode.Grayscale);
+        (ModelImageInput.SizeOf(model), ModelImageInput.ColorModeOf(model));
 
     private static void ReportResults(TextWriter writer, TrainingOutput output, History history, string? accuracyKey, IReadOnlyList<EpochTiming> timings)
     {

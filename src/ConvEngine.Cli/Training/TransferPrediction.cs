@@ -4,7 +4,6 @@ using System.Text.Json.Nodes;
 using ConvEngine.Cli.Commands;
 using ConvEngine.Import.ModelFormats;
 using ConvEngine.Kernels;
-using ConvEngine.Serialization;
 
 namespace ConvEngine.Cli.Training;
 
@@ -96,12 +95,7 @@ public static class TransferPrediction
         if (predictions.Any(p => p.Source == ProbabilitySource.None))
             errors.WriteLine($"convengine predict: the output {FormatShape(model.OutputShape)} is not a class vector; no class is reported" +
                 (saveOutputs is null ? " (write the outputs with --save-outputs DIR)." : "."));
-        if (outputFile is not null)
-        {
-            AtomicFile.WriteAllText(outputFile, text);
-            output.WriteLine($"Wrote {predictions.Count} prediction(s) to {Path.GetFullPath(outputFile)}.");
-        }
-        else output.Write(text);
+        CommandOutput.WritePredictions(output, text, outputFile, predictions.Count);
         // On standard error, so that standard output stays exactly the CSV or JSON.
         if (saveOutputs is not null) errors.WriteLine($"convengine predict: wrote the raw outputs of {files.Count} input(s) as .npy to {Path.GetFullPath(saveOutputs)}.");
         output.Flush();
@@ -164,7 +158,7 @@ public static class TransferPrediction
 
     private static string Label(SamplePrediction p) => p.Sample == 0 && !ModelInputs.IsNpy(p.Input) ? p.Input : $"{p.Input}[{p.Sample}]";
 
-    private static string Number(float v) => v.ToString("R", CultureInfo.InvariantCulture);
+    private static string Number(float v) => CommandOutput.RoundTrip(v);
 
     private static string ToText(List<SamplePrediction> predictions, IReadOnlyList<string> names)
     {
@@ -195,23 +189,20 @@ public static class TransferPrediction
     {
         bool files = predictions.Any(p => p.OutputFile is not null);
         var text = new StringBuilder("file,sample,class");
-        foreach (var name in names) text.Append(',').Append(CsvField(name));
+        foreach (var name in names) text.Append(',').Append(CommandOutput.CsvField(name));
         if (files) text.Append(",output_file");
         text.Append('\n');
         foreach (var p in predictions)
         {
-            text.Append(CsvField(p.Input)).Append(',').Append(p.Sample).Append(',');
-            if (p.ClassIndex is { } best) text.Append(CsvField(names[best]));
+            text.Append(CommandOutput.CsvField(p.Input)).Append(',').Append(p.Sample).Append(',');
+            if (p.ClassIndex is { } best) text.Append(CommandOutput.CsvField(names[best]));
             for (int c = 0; c < names.Count; c++)
                 text.Append(',').Append(p.Probabilities is null ? "" : Number(p.Probabilities[c]));
-            if (files) text.Append(',').Append(CsvField(p.OutputFile ?? ""));
+            if (files) text.Append(',').Append(CommandOutput.CsvField(p.OutputFile ?? ""));
             text.Append('\n');
         }
         return text.ToString();
     }
-
-    private static string CsvField(string field) =>
-        field.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + field.Replace("\"", "\"\"") + "\"" : field;
 
     private static string ToJson(LoadedModel model, List<SamplePrediction> predictions, IReadOnlyList<string> names)
     {
@@ -246,6 +237,6 @@ public static class TransferPrediction
             ["class_names"] = new JsonArray(names.Select(n => (JsonNode?)JsonValue.Create(n)).ToArray()),
             ["predictions"] = list,
         };
-        return json.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) + "\n";
+        return json.ToJsonString(CommandOutput.IndentedJson) + "\n";
     }
 }
