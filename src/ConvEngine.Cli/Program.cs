@@ -1,6 +1,9 @@
 using ConvEngine.Cli.Commands;
 using Spectre.Console.Cli;
 
+// Layers that live outside the core (ImagePreprocessing of transfer models) join the config registry once, for every command.
+ConvEngine.Import.Transfer.TransferLayers.Register();
+
 var app = new CommandApp();
 app.Configure(config =>
 {

@@ -7,7 +7,6 @@ using ConvEngine.Data.Idx;
 using ConvEngine.Kernels;
 using ConvEngine.Models;
 using ConvEngine.Optimizers;
-using ConvEngine.Serialization;
 using ConvEngine.Training;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -17,8 +16,6 @@ namespace ConvEngine.Cli.Commands;
 /// <summary>`convengine evaluate`: Keras's model.evaluate of a trained model on an image folder or Fashion-MNIST's test set.</summary>
 public sealed class EvaluateCommand : Command<EvaluateCommand.Settings>
 {
-    private static readonly System.Text.Json.JsonSerializerOptions Indented = new() { WriteIndented = true };
-
     public sealed class Settings : CommandSettings
     {
         [CommandOption("-m|--model <DIR>")]
@@ -88,7 +85,7 @@ public sealed class EvaluateCommand : Command<EvaluateCommand.Settings>
         {
             string directory = settings.FashionMnist.Value ?? FashionMnist.DefaultDirectory;
             var test = TrainingDataset.FromFashionMnist(directory);
-            var batches = test.Open(labelMode, (model.InputShape[0], model.InputShape[1]), PredictCommand.ColorModeOf(model), settings.BatchSize, seed: 0);
+            var batches = test.Open(labelMode, ModelImageInput.SizeOf(model), ModelImageInput.ColorModeOf(model), settings.BatchSize, seed: 0);
             return (batches.Validation!, $"Fashion-MNIST test set ({directory})", test.ClassNames);
         }
 
@@ -100,8 +97,8 @@ public sealed class EvaluateCommand : Command<EvaluateCommand.Settings>
             LabelMode = labelMode,
             // Training's class order gives the labels; without dataset.json the sorted folder names do, as Keras.
             ClassNames = trained?.ClassNames,
-            ColorMode = PredictCommand.ColorModeOf(model),
-            ImageSize = (model.InputShape[0], model.InputShape[1]),
+            ColorMode = ModelImageInput.ColorModeOf(model),
+            ImageSize = ModelImageInput.SizeOf(model),
             BatchSize = settings.BatchSize,
             Shuffle = false,
         };
@@ -117,7 +114,7 @@ public sealed class EvaluateCommand : Command<EvaluateCommand.Settings>
         {
             var json = new JsonObject { ["model"] = model.Name, ["data"] = description, ["samples"] = samples };
             foreach (var (key, value) in results) json[key] = value;
-            writer.WriteLine(json.ToJsonString(Indented));
+            writer.WriteLine(json.ToJsonString(CommandOutput.IndentedJson));
         }
         else
         {

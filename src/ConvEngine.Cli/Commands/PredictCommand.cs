@@ -8,7 +8,6 @@ using ConvEngine.Data.Images;
 using ConvEngine.Kernels;
 using ConvEngine.Layers;
 using ConvEngine.Models;
-using ConvEngine.Serialization;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -23,16 +22,14 @@ public sealed record ImagePrediction(string File, int ClassIndex, float[] Probab
 /// </summary>
 public sealed class PredictCommand : Command<PredictCommand.Settings>
 {
-    private static readonly System.Text.Json.JsonSerializerOptions Indented = new() { WriteIndented = true };
-
     public sealed class Settings : CommandSettings
     {
         [CommandArgument(0, "<INPUT>")]
-        [Description("Image files, or folders searched recursively for png, jpg, jpeg, bmp and gif files.")]
+        [Description("Image files, NumPy .npy files (float32), or folders searched recursively for png, jpg, jpeg, bmp and gif files.")]
         public string[] Inputs { get; init; } = [];
 
         [CommandOption("-m|--model <DIR>")]
-        [Description("The --out folder of `convengine train`, or a model folder (config.json + model.safetensors).")]
+        [Description("The --out folder of `convengine train`, a model folder (config.json + model.safetensors) or config.json, a Keras JSON config or full-model .h5, or an .onnx file.")]
         public string ModelPath { get; init; } = "";
 
         [CommandOption("--format <FORMAT>")]
@@ -53,6 +50,19 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
         [DefaultValue("cpu")]
         public string Backend { get; init; } = "cpu";
 
+        // Any model format (TransferPrediction): --model may also be a config.json, a Keras JSON or .h5, or an .onnx file.
+        [CommandOption("-w|--weights <FILE>")]
+        [Description("Weights for --model (a Keras .h5 or a .safetensors file): for a Keras JSON or engine config, or to replace a model's own.")]
+        public string? Weights { get; init; }
+
+        [CommandOption("--save-outputs <DIR>")]
+        [Description("Also write each input's raw model outputs to DIR/<input name>.npy (float32, (N, output shape)).")]
+        public string? SaveOutputs { get; init; }
+
+        [CommandOption("--no-resize")]
+        [Description("Refuse images whose size differs from the model's input instead of resizing them.")]
+        public bool NoResize { get; init; }
+
         public override ValidationResult Validate()
         {
             if (string.IsNullOrWhiteSpace(ModelPath)) return ValidationResult.Error("--model DIR is required.");
@@ -68,6 +78,9 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
     {
         try
         {
+            if (TransferPrediction.Handles(settings.ModelPath, settings.Inputs, settings.Weights, settings.SaveOutputs, settings.NoResize))
+                return TransferPrediction.Run(settings.ModelPath, settings.Weights, settings.Inputs, settings.Format, settings.Output, settings.SaveOutputs,
+                    settings.NoResize, settings.BatchSize, settings.Backend, AnsiConsole.Console.Profile.Out.Writer, Console.Error, cancellationToken);
             var (modelDirectory, dataset) = TrainingOutput.LocateModel(settings.ModelPath);
             var files = ExpandInputs(settings.Inputs);
             using var backend = Backends.Create(settings.Backend);
@@ -84,13 +97,7 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
                 _ => ToText(predictions, classNames),
             };
             var writer = AnsiConsole.Console.Profile.Out.Writer;
-            if (settings.Output is { } path)
-            {
-                AtomicFile.WriteAllText(path, text);
-                writer.WriteLine($"Wrote {predictions.Count} prediction(s) to {Path.GetFullPath(path)}.");
-            }
-            else
-                writer.Write(text);
+            CommandOutput.WritePredictions(writer, text, settings.Output, predictions.Count);
             writer.Flush();
             return 0;
         }
@@ -99,15 +106,6 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
             return CommandErrors.Report("predict", e);
         }
     }
-
-    /// <summary>The colour mode a model's input takes: 3 channels are RGB, 1 is greyscale.</summary>
-    internal static ColorMode ColorModeOf(Model model) => model.InputShape[^1] switch
-    {
-        3 => ColorMode.Rgb,
-        1 => ColorMode.Grayscale,
-        _ => throw new ArgumentException(
-            $"Model '{model.Name}' takes inputs {SymbolicTensor.FormatShape(model.InputShape)}; images need (None, H, W, 1) or (None, H, W, 3)."),
-    };
 
     /// <summary>Files as given, folders expanded to their image files (recursively, in ordinal path order).</summary>
     internal static List<string> ExpandInputs(IEnumerable<string> inputs)
@@ -133,8 +131,8 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
 
     private static List<ImagePrediction> Predict(Model model, ModelHead head, List<string> files, int batchSize, CancellationToken cancellationToken)
     {
-        int height = model.InputShape[0], width = model.InputShape[1];
-        var colour = ColorModeOf(model);
+        var (height, width) = ModelImageInput.SizeOf(model);
+        var colour = ModelImageInput.ColorModeOf(model);
         int sampleLength = height * width * model.InputShape[2];
         var predictions = new List<ImagePrediction>(files.Count);
         foreach (var chunk in files.Chunk(batchSize))
@@ -172,8 +170,6 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
         return best;
     }
 
-    private static string Number(float p) => p.ToString("R", CultureInfo.InvariantCulture);
-
     private static string ToText(List<ImagePrediction> predictions, IReadOnlyList<string> classNames)
     {
         var text = new StringBuilder();
@@ -193,19 +189,16 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
     {
         var text = new StringBuilder();
         text.Append("file,class");
-        foreach (var name in classNames) text.Append(',').Append(CsvField(name));
+        foreach (var name in classNames) text.Append(',').Append(CommandOutput.CsvField(name));
         text.Append('\n');
         foreach (var p in predictions)
         {
-            text.Append(CsvField(p.File)).Append(',').Append(CsvField(classNames[p.ClassIndex]));
-            foreach (var probability in p.Probabilities) text.Append(',').Append(Number(probability));
+            text.Append(CommandOutput.CsvField(p.File)).Append(',').Append(CommandOutput.CsvField(classNames[p.ClassIndex]));
+            foreach (var probability in p.Probabilities) text.Append(',').Append(CommandOutput.RoundTrip(probability));
             text.Append('\n');
         }
         return text.ToString();
     }
-
-    private static string CsvField(string field) =>
-        field.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + field.Replace("\"", "\"\"") + "\"" : field;
 
     private static string ToJson(Model model, List<ImagePrediction> predictions, IReadOnlyList<string> classNames)
     {
@@ -228,6 +221,6 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
             ["class_names"] = new JsonArray(classNames.Select(n => (JsonNode?)JsonValue.Create(n)).ToArray()),
             ["predictions"] = list,
         };
-        return json.ToJsonString(Indented) + "\n";
+        return json.ToJsonString(CommandOutput.IndentedJson) + "\n";
     }
 }

@@ -102,8 +102,53 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         [DefaultValue(2)]
         public int KeepCheckpoints { get; init; } = 2;
 
+        // Transfer learning (Training/TransferTraining.cs): a pretrained base, frozen, and a new head.
+        [CommandOption("--base <NAME>")]
+        [Description("Transfer learning: reuse a convolutional base, resnet18 (ImageNet, from NuGet), vgg16 or inceptionv1 (random unless --base-weights), with a new head. Images are resized to the base's input (224x224) and made RGB.")]
+        public string? Base { get; init; }
+
+        [CommandOption("--base-weights <PATH>")]
+        [Description("The base's weights: for resnet18 its NuGet package folder or ResNet18.onnx (default: the NuGet cache); for vgg16/inceptionv1 a Keras .h5 or .safetensors file.")]
+        public string? BaseWeights { get; init; }
+
+        [CommandOption("--freeze-base")]
+        [Description("Keep the base's weights fixed and train only the head, on features computed once (the default with --base).")]
+        public bool FreezeBaseFlag { get; init; }
+
+        [CommandOption("--train-base")]
+        [Description("Train the whole base with the head, on the images every epoch (instead of --freeze-base).")]
+        public bool TrainBaseFlag { get; init; }
+
+        /// <summary>--freeze-base (true) or --train-base (false) as given; null when neither is.</summary>
+        public bool? FreezeBase => FreezeBaseFlag ? true : TrainBaseFlag ? false : null;
+
+        [CommandOption("--head <SPEC>")]
+        [Description("The new head, e.g. dense:256,dropout:0.5 (items flatten, gap, dense:N[[:activation]], dropout:R); the output layer (sigmoid unit or softmax) is added for the classes.")]
+        public string? Head { get; init; }
+
+        [CommandOption("--unfreeze-top <N>")]
+        [Description("After training the head, unfreeze the top N blocks of the base (VGG16 block5…, ResNet residual blocks) and fine-tune on the images.")]
+        public int? UnfreezeTop { get; init; }
+
+        [CommandOption("--fine-tune-epochs <N>")]
+        [Description("Epochs of fine-tuning after --unfreeze-top (default 2).")]
+        public int? FineTuneEpochs { get; init; }
+
+        [CommandOption("--fine-tune-learning-rate <LR>")]
+        [Description("Adam's learning rate while fine-tuning (default 1e-5, well below the head's).")]
+        public double? FineTuneLearningRate { get; init; }
+
+        [CommandOption("--feature-cache <DIR>")]
+        [Description("Also keep the frozen base's features on disk in DIR (safetensors keyed by the file list and the base), for later runs.")]
+        public string? FeatureCache { get; init; }
+
+        [CommandOption("--transfer-config <FILE>")]
+        [Description("The transfer options as JSON: base, base_weights, freeze_base, head, unfreeze_top, fine_tune_epochs, fine_tune_learning_rate, feature_cache.")]
+        public string? TransferConfig { get; init; }
+
         public override ValidationResult Validate()
         {
+            if (TransferTraining.Validate(this) is { } transferError) return ValidationResult.Error(transferError);
             if (Epochs < 1) return ValidationResult.Error($"--epochs must be at least 1; got {Epochs}.");
             if (BatchSize < 1) return ValidationResult.Error($"--batch-size must be at least 1; got {BatchSize}.");
             if (ValidationSplit is { } split && !(split > 0 && split < 1))
@@ -133,6 +178,8 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
     {
         try
         {
+            if (settings.Base is not null || settings.TransferConfig is not null)
+                return TransferTraining.Run(settings, AnsiConsole.Console, cancellationToken);
             return Train(settings, AnsiConsole.Console, cancellationToken);
         }
         catch (OperationCanceledException)
@@ -241,7 +288,6 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         return model;
     }
 
-    /// <summary>The options must agree with a JSON model's input, which fixes the image size and channels.</summary>
     /// <summary>The options must agree with a loaded model's input (a JSON config's or a checkpoint's), which fixes the image size and channels.</summary>
     private static void RequireOptionsMatchInput(Settings settings, Model model, string source)
     {
@@ -273,7 +319,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
     }
 
     private static ((int Height, int Width) Size, ColorMode Colour) InputImage(Model model) =>
-        ((model.InputShape[0], model.InputShape[1]), model.InputShape[^1] == 3 ? ColorMode.Rgb : ColorMode.Grayscale);
+        (ModelImageInput.SizeOf(model), ModelImageInput.ColorModeOf(model));
 
     private static void ReportResults(TextWriter writer, TrainingOutput output, History history, string? accuracyKey, IReadOnlyList<EpochTiming> timings)
     {

@@ -18,9 +18,7 @@ public sealed record DatasetInfo(IReadOnlyList<string> ClassNames, int Height, i
         ["source"] = Source,
     };
 
-    private static readonly System.Text.Json.JsonSerializerOptions Indented = new() { WriteIndented = true };
-
-    public void Write(string path) => AtomicFile.WriteAllText(path, ToJson().ToJsonString(Indented));
+    public void Write(string path) => AtomicFile.WriteAllText(path, ToJson().ToJsonString(CommandOutput.IndentedJson));
 
     public static DatasetInfo Read(string path)
     {

@@ -83,42 +83,8 @@ internal sealed partial class OnnxPlanBuilder
         return values.Select(v => checked((int)v)).ToArray();
     }
 
-    /// <summary>
-    /// Pads (before, after) per spatial axis from auto_pad and pads. SAME_UPPER is TensorFlow's SAME
-    /// (odd pixel after); SAME_LOWER puts it before; both give output ceil(in/stride).
-    /// </summary>
-    private (int[] Before, int[] After) SpatialPads(int[] input, int[] kernel, int[] strides, int[] dilations)
-    {
-        int spatial = input.Length;
-        string autoPad = OnnxAttributes.String(_node, "auto_pad", "NOTSET");
-        var before = new int[spatial];
-        var after = new int[spatial];
-        switch (autoPad)
-        {
-            case "NOTSET" or "":
-            {
-                long[] pads = OnnxAttributes.Ints(_node, "pads") ?? new long[2 * spatial];
-                if (pads.Length != 2 * spatial)
-                    throw Invalid($"attribute pads has {pads.Length} entries for {spatial} spatial axes (needs {2 * spatial}).");
-                if (pads.Any(p => p < 0))
-                    throw Unsupported($"negative pads ({string.Join(", ", pads)}).", "pads");
-                for (int i = 0; i < spatial; i++) { before[i] = checked((int)pads[i]); after[i] = checked((int)pads[i + spatial]); }
-                break;
-            }
-            case "VALID":
-                break;
-            case "SAME_UPPER" or "SAME_LOWER":
-                for (int i = 0; i < spatial; i++)
-                {
-                    var (b, a, _) = WindowMath.Resolve(input[i], kernel[i], strides[i], dilations[i], PaddingMode.Same);
-                    (before[i], after[i]) = autoPad == "SAME_UPPER" ? (b, a) : (a, b);
-                }
-                break;
-            default:
-                throw Unsupported($"auto_pad '{autoPad}'.", "auto_pad");
-        }
-        return (before, after);
-    }
+    private (int[] Before, int[] After) SpatialPads(int[] input, int[] kernel, int[] strides, int[] dilations) =>
+        OnnxPads.Resolve(_node, input, kernel, strides, dilations, Invalid, (why, attribute) => Unsupported(why, attribute));
 
     // ---------------------------------------------------------------- Conv
 

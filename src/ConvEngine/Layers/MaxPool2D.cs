@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using ConvEngine.Kernels.Geometry;
-using ConvEngine.Serialization;
 
 namespace ConvEngine.Layers;
 
@@ -14,18 +13,7 @@ public sealed class MaxPool2D : Pooling2DLayer
     public override string ClassName => "MaxPooling2D";
     private protected override PoolKind Kind => PoolKind.Max;
 
-    internal static MaxPool2D FromConfig(JsonObject c)
-    {
-        const string owner = "MaxPooling2D";
-        JsonConfig.RequireChannelsLast(c, owner);
-        var pool = JsonConfig.Pair(c, owner, "pool_size", 2);
-        return new MaxPool2D(pool, c["strides"] is null ? pool : JsonConfig.Pair(c, owner, "strides"),
-            "valid", JsonConfig.String(c, owner, "name"))
-        {
-            Trainable = JsonConfig.Bool(c, owner, "trainable", true),
-            Padding = ReadPadding(c, owner),
-            CeilMode = JsonConfig.Bool(c, owner, "ceil_mode", false),
-            CountIncludePad = JsonConfig.Bool(c, owner, "count_include_pad", false),
-        };
-    }
+    private MaxPool2D(JsonObject c) : base(c, "MaxPooling2D") { }
+
+    internal static MaxPool2D FromConfig(JsonObject c) => new(c);
 }

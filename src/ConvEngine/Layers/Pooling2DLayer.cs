@@ -23,6 +23,22 @@ public abstract class Pooling2DLayer : Layer
             throw new ArgumentException($"{ClassName} '{Name}': pool_size and strides must be positive, got {PoolSize} and {Strides}.");
     }
 
+    /// <summary>From a Keras config; <paramref name="owner"/> names the class in errors.</summary>
+    private protected Pooling2DLayer(JsonObject c, string owner)
+        : this(ConfigPoolSize(c, owner), c["strides"] is null ? null : JsonConfig.Pair(c, owner, "strides"), "valid", JsonConfig.String(c, owner, "name"))
+    {
+        Trainable = JsonConfig.Bool(c, owner, "trainable", true);
+        Padding = ReadPadding(c, owner);
+        CeilMode = JsonConfig.Bool(c, owner, "ceil_mode", false);
+        CountIncludePad = JsonConfig.Bool(c, owner, "count_include_pad", false);
+    }
+
+    private static Size2D ConfigPoolSize(JsonObject c, string owner)
+    {
+        JsonConfig.RequireChannelsLast(c, owner);
+        return JsonConfig.Pair(c, owner, "pool_size", 2);
+    }
+
     public Size2D PoolSize { get; }
     public Size2D Strides { get; }
     /// <summary>"valid" or "same" from the constructor; imported Caffe/ONNX models may set explicit pads instead.</summary>

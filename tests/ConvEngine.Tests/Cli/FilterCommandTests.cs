@@ -19,31 +19,7 @@ public class FilterCommandTests
     [SetUp] public void SetUp() => _dir = Directory.CreateTempSubdirectory("convengine-filter-tests-").FullName;
     [TearDown] public void TearDown() => Directory.Delete(_dir, recursive: true);
 
-    private sealed record RunResult(int ExitCode, string Out, string Error);
-
-    private static RunResult Run(params string[] args)
-    {
-        var error = new StringWriter();
-        var output = new StringWriter();
-        var previousError = Console.Error;
-        var previousConsole = AnsiConsole.Console;
-        Console.SetError(error);
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Ansi = AnsiSupport.No });
-        console.Profile.Width = 240; // no line wrapping inside what the tests look for
-        AnsiConsole.Console = console;
-        try
-        {
-            var app = new CommandApp<FilterCommand>();
-            app.Configure(c => c.ConfigureConsole(console));
-            int code = app.Run(args);
-            return new RunResult(code, output.ToString(), error.ToString());
-        }
-        finally
-        {
-            Console.SetError(previousError);
-            AnsiConsole.Console = previousConsole;
-        }
-    }
+    private static CliHarness.Result Run(params string[] args) => CliHarness.Run<FilterCommand>(args);
 
     /// <summary>A horizontal step with some texture: rows below the middle are bright.</summary>
     private string WriteStepPng(int height, int width, string name = "step.png")

@@ -53,8 +53,8 @@ public class TrainCommandTests
 
         foreach (var plot in new[] { output.LossPlot, output.AccuracyPlot })
         {
-            var info = Image.Identify(plot);
-            Assert.That((info.Width, info.Height), Is.EqualTo((HistoryFiles.PlotWidth, HistoryFiles.PlotHeight)), plot);
+            using var image = Image.Load(plot); // decodes every pixel, not just the header
+            Assert.That((image.Width, image.Height), Is.EqualTo((HistoryFiles.PlotWidth, HistoryFiles.PlotHeight)), plot);
         }
         string last = csv.Column("val_binary_accuracy")[^1].ToString("F4", CultureInfo.InvariantCulture);
         Assert.That(run.Out, Does.Contain($"Final validation accuracy: {last}"));
@@ -299,36 +299,6 @@ public class TrainCommandTests
     [TestCase("1x2x3")]
     [TestCase("-4")]
     public void ImageSize_RefusesWhatIsNotAPositiveSize(string text) => Assert.That(TrainCommand.ParseImageSize(text), Is.Null);
-}
-
-/// <summary>Runs one command in-process through Spectre's CommandApp, capturing its output and standard error.</summary>
-internal static class CliHarness
-{
-    public sealed record Result(int ExitCode, string Out, string Error);
-
-    public static Result Run<TCommand>(params string[] args) where TCommand : class, ICommand
-    {
-        var error = new StringWriter();
-        var output = new StringWriter();
-        var previousError = Console.Error;
-        var previousConsole = AnsiConsole.Console;
-        Console.SetError(error);
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Ansi = AnsiSupport.No });
-        console.Profile.Width = 240;
-        AnsiConsole.Console = console;
-        try
-        {
-            var app = new CommandApp<TCommand>();
-            app.Configure(c => c.ConfigureConsole(console));
-            int code = app.Run(args);
-            return new Result(code, output.ToString(), error.ToString());
-        }
-        finally
-        {
-            Console.SetError(previousError);
-            AnsiConsole.Console = previousConsole;
-        }
-    }
 }
 
 /// <summary>A history.csv read back independently of the writer: header names and numeric columns.</summary>

@@ -19,34 +19,11 @@ public class WeightsCommandTests
     [SetUp] public void SetUp() => _temp = new TempFolder("convengine-weights-cli-");
     [TearDown] public void TearDown() => _temp.Dispose();
 
-    private sealed record RunResult(int ExitCode, string Out, string Error);
-
-    private static RunResult Run(params string[] args)
+    private static CliHarness.Result Run(params string[] args)
     {
-        var error = new StringWriter();
-        var output = new StringWriter();
-        var previousError = Console.Error;
-        var previousConsole = AnsiConsole.Console;
-        Console.SetError(error);
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Ansi = AnsiSupport.No });
-        console.Profile.Width = 400; // no wrapping inside what the tests look for
-        AnsiConsole.Console = console;
-        try
-        {
-            var app = new CommandApp();
-            app.Configure(c =>
-            {
-                c.ConfigureConsole(console);
-                WeightsCommands.Configure(c);
-            });
-            int code = app.Run(args);
-            return new RunResult(code, output.ToString(), error.ToString());
-        }
-        finally
-        {
-            Console.SetError(previousError);
-            AnsiConsole.Console = previousConsole;
-        }
+        var app = new CommandApp();
+        app.Configure(WeightsCommands.Configure);
+        return CliHarness.Run(app, width: 400, args); // no wrapping inside what the tests look for
     }
 
     [Test]

@@ -8,7 +8,7 @@ using Spectre.Console.Cli;
 namespace ConvEngine.Tests.Import;
 
 /// <summary>`convengine conformance DIR` in-process, on copies of shared/ cases (one altered so it must fail).</summary>
-[NonParallelizable] // swaps AnsiConsole.Console
+[NonParallelizable] // swaps Console.Error and AnsiConsole.Console
 public class OnnxConformanceCommandTests
 {
     private string _dir = null!;
@@ -38,21 +38,8 @@ public class OnnxConformanceCommandTests
 
     private static (int Code, string Out) Run(params string[] args)
     {
-        var output = new StringWriter();
-        var previous = AnsiConsole.Console;
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Ansi = AnsiSupport.No });
-        console.Profile.Width = 240;
-        AnsiConsole.Console = console;
-        try
-        {
-            var app = new CommandApp<ConformanceCommand>();
-            app.Configure(c => c.ConfigureConsole(console));
-            return (app.Run(args), output.ToString());
-        }
-        finally
-        {
-            AnsiConsole.Console = previous;
-        }
+        var result = Cli.CliHarness.Run<ConformanceCommand>(args);
+        return (result.ExitCode, result.Out);
     }
 
     private static string Line(string output, string name) => output.Split('\n').Single(l => l.Contains(name + " "));
