@@ -2,17 +2,20 @@ using System.Runtime.CompilerServices;
 
 namespace ConvEngine.Kernels.Cpu.Forward;
 
-/// <summary>Cache blocking of the GEMM (Zen 5: 48 KiB L1D, 1 MiB L2 per core).</summary>
+/// <summary>
+/// Cache blocking of the GEMM (Zen 5: 48 KiB L1D, 1 MiB L2 per core). Chosen by measurement on
+/// VGG16 layers; KC 256–512 and NC 256–512 were within a few percent of each other.
+/// </summary>
 internal static class GemmBlocking
 {
     /// <summary>
-    /// K block: one A panel (12 rows × KC = 12 KiB) stays in L1 while the B block streams past it.
+    /// K block: one A panel (12 rows × KC = 18 KiB) stays in L1 while the B block streams past it.
     /// Also the row stride of <see cref="RowPanel"/>, so it must be a constant.
     /// </summary>
     public const int KC = 384;
-    /// <summary>N block: a B block (KC × NC, 512 KiB) stays in L2 while every A panel of an M block meets it.</summary>
-    public const int NC = 256;
-    /// <summary>M block: the C rows (MC × NC) that stay in L2 while every K block adds into them.</summary>
+    /// <summary>N block: the B block (KC × NC) that every A panel of an M block meets, from L2.</summary>
+    public const int NC = 512;
+    /// <summary>M block: the C rows (MC × NC) that stay in cache while every K block adds into them.</summary>
     public const int MC = 192;
 }
 
