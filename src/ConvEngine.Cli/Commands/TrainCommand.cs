@@ -303,6 +303,8 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
 
     private static Model RestoreCheckpoint(Settings settings, TrainingOutput output, TrainingDataset dataset, IBackend backend)
     {
+        // The killed run may have died inside an atomic write (a checkpoint, history.csv, a plot): sweep its leftovers.
+        ConvEngine.Serialization.AtomicFile.RemoveLeftovers(settings.Out);
         if (Checkpoint.FindLatest(output.CheckpointDirectory) is null)
             throw new FileNotFoundException($"--resume: there is no checkpoint in {output.CheckpointDirectory} to continue from; train without --resume first.");
         var model = Checkpoint.LoadLatest(output.CheckpointDirectory, backend);

@@ -120,6 +120,7 @@ public partial class Model
     public static Model ResumeFit(string checkpointDir, IBatchSource trainingData, IBatchSource? validationData = null, int epochs = 1,
         IEnumerable<Callback>? callbacks = null, IBackend? backend = null, int keepCheckpoints = 2, CancellationToken cancellationToken = default)
     {
+        AtomicFile.RemoveLeftovers(checkpointDir);   // a killed run may have died mid-write
         var model = Checkpoint.LoadLatest(checkpointDir, backend);
         if (model.EpochsCompleted < epochs)
             model.Fit(trainingData, validationData, epochs, callbacks, checkpointDir, model.EpochsCompleted, keepCheckpoints, cancellationToken);

@@ -1,7 +1,10 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+
 namespace ConvEngine.Serialization;
 
 /// <summary>Writes a file so that a crash never leaves it half-written: a temp file beside it, flushed, then renamed over it.</summary>
-public static class AtomicFile
+public static partial class AtomicFile
 {
     public static void Write(string path, Action<Stream> write)
     {
@@ -32,4 +35,58 @@ public static class AtomicFile
         byte[] copy = bytes.ToArray();
         Write(path, s => s.Write(copy));
     }
+
+    /// <summary>
+    /// Cleans up after a writer that was killed mid-write, under <paramref name="directory"/> (recursively):
+    /// removes ".NAME.PID.GUID.tmp" files and folders whose process is gone, and for each ".NAME.GUID.old"
+    /// folder left by <see cref="AtomicDirectory"/> either restores it (when NAME is missing: the kill came
+    /// between its two renames) or removes it. Returns how many entries it removed or restored.
+    /// </summary>
+    public static int RemoveLeftovers(string directory)
+    {
+        if (!Directory.Exists(directory)) return 0;
+        int cleaned = 0;
+        foreach (string entry in Directory.EnumerateFileSystemEntries(directory, ".*", SearchOption.AllDirectories).OrderByDescending(e => e.Length).ToArray())
+        {
+            string name = Path.GetFileName(entry), parent = Path.GetDirectoryName(entry)!;
+            if (TempName().Match(name) is { Success: true } temp)
+            {
+                if (IsRunning(int.Parse(temp.Groups["pid"].Value))) continue;
+                Delete(entry);
+                cleaned++;
+            }
+            else if (OldName().Match(name) is { Success: true } old && Directory.Exists(entry))
+            {
+                string target = Path.Combine(parent, old.Groups["name"].Value);
+                if (Directory.Exists(target)) Directory.Delete(entry, recursive: true);
+                else Directory.Move(entry, target);
+                cleaned++;
+            }
+        }
+        return cleaned;
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        if (pid == Environment.ProcessId) return true;
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException) { return false; }
+        catch (InvalidOperationException) { return false; }
+    }
+
+    private static void Delete(string entry)
+    {
+        if (Directory.Exists(entry)) Directory.Delete(entry, recursive: true);
+        else if (File.Exists(entry)) File.Delete(entry);
+    }
+
+    [GeneratedRegex(@"^\.(?<name>.+)\.(?<pid>\d+)\.[0-9a-f]{32}\.tmp$")]
+    private static partial Regex TempName();
+
+    [GeneratedRegex(@"^\.(?<name>.+)\.[0-9a-f]{32}\.old$")]
+    private static partial Regex OldName();
 }
