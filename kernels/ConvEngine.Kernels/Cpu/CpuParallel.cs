@@ -1,6 +1,10 @@
-namespace ConvEngine.Kernels.Cpu.Forward;
+namespace ConvEngine.Kernels.Cpu;
 
-/// <summary>The one parallel split each cpu op makes: a few contiguous chunks, one per thread.</summary>
+/// <summary>
+/// The one way cpu kernels split work over threads: a few contiguous parts, decided only by the sizes (never by
+/// timing), one parallel split per op; the calling thread takes a part too. Because the split is fixed, a reduction
+/// that sums per-part results in part order is bit-identical run to run.
+/// </summary>
 internal static class CpuParallel
 {
     /// <summary>Runs <paramref name="body"/>(part) for every part in [0, parts); the caller's thread takes a part too.</summary>
@@ -28,7 +32,7 @@ internal static class CpuParallel
 
     /// <summary>How many parts to cut <paramref name="work"/> units into so each is worth a thread start.</summary>
     public static int Parts(int threads, long work, long minWorkPerPart) =>
-        (int)Math.Clamp(work / Math.Max(1, minWorkPerPart), 1, threads);
+        (int)Math.Clamp(work / Math.Max(1, minWorkPerPart), 1, Math.Max(1, threads));
 
     /// <summary>
     /// Whether to split a tiled output over row panels or column panels: the one whose busiest
@@ -43,5 +47,35 @@ internal static class CpuParallel
         long columnTiles = (long)rowPanels * ((columnPanels + columnParts - 1) / columnParts);
         bool splitRows = rowTiles <= columnTiles * columnSplitCost;
         return (splitRows, splitRows ? rowParts : columnParts);
+    }
+
+    /// <summary>Start of part <paramref name="part"/> of <paramref name="parts"/> over [0, count).</summary>
+    public static long Start(long count, int parts, int part) => count * part / parts;
+
+    /// <summary>
+    /// Runs <paramref name="body"/>(start, end) on each part of [0, count); parts run in parallel,
+    /// the calling thread takes one of them. With one part everything runs inline.
+    /// </summary>
+    public static void For(int threads, long count, long minPerPart, Action<long, long> body)
+    {
+        int parts = Parts(threads, count, minPerPart);
+        if (parts == 1)
+        {
+            if (count > 0) body(0, count);
+            return;
+        }
+        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts },
+            part => body(Start(count, parts, part), Start(count, parts, part + 1)));
+    }
+
+    /// <summary>Runs <paramref name="body"/>(part) for every part in [0, parts), at most <paramref name="threads"/> at a time.</summary>
+    public static void ForEachPart(int threads, int parts, Action<int> body)
+    {
+        if (parts <= 1 || threads <= 1)
+        {
+            for (int part = 0; part < parts; part++) body(part);
+            return;
+        }
+        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = threads }, body);
     }
 }
