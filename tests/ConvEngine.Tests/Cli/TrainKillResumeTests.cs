@@ -34,6 +34,9 @@ public class TrainKillResumeTests
             ["--data", data, "--image-size", "48", "--epochs", $"{Epochs}", "--batch-size", "8", "--seed", "1", "--out", outDir];
 
         string uninterrupted = _images.PathOf("A");
+        // Automatic layer names (conv2d, conv2d_1, …) count per process, as in a Keras session; the child process
+        // starts from zero, so this one must too (Keras's clear_session) for the weight files to match byte for byte.
+        ConvEngine.Layers.LayerNames.Reset();
         var a = CliHarness.Run<TrainCommand>(Args(uninterrupted));
         Assert.That(a.ExitCode, Is.EqualTo(0), a.Error);
 
