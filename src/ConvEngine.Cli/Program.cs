@@ -6,6 +6,10 @@ app.Configure(config =>
 {
     config.SetApplicationName("convengine");
     config.AddCommand<DevicesCommand>("devices").WithDescription("List the compute devices present and the backend name that selects each.");
+    config.AddCommand<TrainCommand>("train").WithDescription("Train a classifier (the course's custom convnet by default) on an image folder or Fashion-MNIST; writes the model, history.csv, loss/accuracy plots and checkpoints.");
+    config.AddCommand<EvaluateCommand>("evaluate").WithDescription("Loss and accuracy of a trained model on an image folder or Fashion-MNIST's test set.");
+    config.AddCommand<PredictCommand>("predict").WithDescription("Class and probabilities of each image (files or folders) from a trained model; text, csv or json.");
     config.AddCommand<FilterCommand>("filter").WithDescription("The course's feature-extraction demo: convolve a greyscale image with a kernel, ReLU, max-pool; writes each stage as a PNG.");
+    WeightsCommands.Configure(config);
 });
 return app.Run(args);

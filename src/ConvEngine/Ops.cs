@@ -7,7 +7,7 @@ namespace ConvEngine;
 /// The forward ops, checked and dispatched: each validates shapes (errors name the op and the
 /// shapes), allocates its output on the inputs' backend and runs that backend's kernel.
 /// </summary>
-public static class Ops
+public static partial class Ops
 {
     /// <summary>Conv2D: input (N,H,W,C), filter (KH,KW,C/groups,OC), bias (OC) or null.</summary>
     public static Tensor Conv2D(Tensor input, Tensor filter, Tensor? bias, Conv2DOptions? options = null)

@@ -42,8 +42,7 @@ public static unsafe class CpuGemm
 
         var (mr, nr) = GemmMicroKernels.TileShape(simd);
         int rowPanels = (m + mr - 1) / mr, columnPanels = (n + nr - 1) / nr;
-        bool splitRows = rowPanels >= columnPanels;
-        int parts = Math.Min(CpuParallel.Parts(threads, (long)m * n * k, SerialWork), splitRows ? rowPanels : columnPanels);
+        var (splitRows, parts) = CpuParallel.TileSplit(rowPanels, columnPanels, CpuParallel.Parts(threads, (long)m * n * k, SerialWork));
         if (parts == 1)
         {
             Block(simd, transposeA, transposeB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, epilogue, CpuScratch.Current);

@@ -17,6 +17,8 @@ public sealed partial class IlgpuBackend
     private Action<Index1D, View, View, View>? _add;
     private Action<Index1D, View, View, int, int, int, int>? _copyChannels;
     private Action<Index1D, View, View, Pad2DGeometry, PadMode>? _pad;
+    private Action<KernelConfig, View, View, View, View, int, int, Activation, ConvOperands>? _convTiled;
+    private Action<KernelConfig, View, View, View, View, int, int, Activation, MatrixOperands>? _gemmTiled;
     private MemoryBuffer1D<float, Stride1D.Dense>? _noBias;
 
     private void RegisterVariants()
@@ -31,64 +33,82 @@ public sealed partial class IlgpuBackend
 
     public void Conv2D(DeviceBuffer input, DeviceBuffer filter, DeviceBuffer? bias, DeviceBuffer output, in Conv2DGeometry g, Activation activation)
     {
-        int count = Count(g.OutputShape.Length, "Conv2D");
+        const string op = "Conv2D";
+        int count = Count(g.OutputShape.Length, op);
+        var (x, f, b, y) = (View(input, g.InputShape.Length, op, "input"), View(filter, g.FilterShape.Length, op, "filter"),
+            OptionalBias(bias, g.OC, op), View(output, count, op, "output"));
         if (count == 0) return;
         // Few output channels per group (depthwise) would leave most of a 64-wide tile idle: direct suits them better.
         if (Variants["conv2d"] == "implicit-gemm-tiled" && g.OutChannelsPerGroup >= 16)
         {
-            ConvTiled(View(input), View(filter), OptionalBias(bias), bias is null ? 0 : 1, View(output), g, activation);
+            _convTiled ??= _accelerator.LoadStreamKernel<View, View, View, View, int, int, Activation, ConvOperands>(IlgpuTiledGemmKernel.Run);
+            var operands = new ConvOperands(g);
+            _convTiled(TiledConfig(operands.M, operands.N, g.Groups), x, f, y, b, bias is null ? 0 : 1, 0, activation, operands);
             return;
         }
         _convDirect ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, View, View, View, int, View, Conv2DGeometry, Activation>(IlgpuConvKernels.ForwardDirect);
-        _convDirect(count, View(input), View(filter), OptionalBias(bias), bias is null ? 0 : 1, View(output), g, activation);
+        _convDirect(count, x, f, b, bias is null ? 0 : 1, y, g, activation);
     }
 
     public void Pool2D(DeviceBuffer input, DeviceBuffer output, in Pool2DGeometry g, PoolKind kind)
     {
+        const string op = "Pool2D";
+        int count = Count(g.OutputShape.Length, op);
+        var (x, y) = (View(input, g.InputShape.Length, op, "input"), View(output, count, op, "output"));
         _pool ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, View, View, IlgpuPoolGeometry, PoolKind>(IlgpuPoolKernels.Forward);
-        int count = Count(g.OutputShape.Length, "Pool2D");
-        if (count > 0) _pool(count, View(input), View(output), new IlgpuPoolGeometry(g), kind);
+        if (count > 0) _pool(count, x, y, new IlgpuPoolGeometry(g), kind);
     }
 
     public void GlobalPool(DeviceBuffer input, DeviceBuffer output, int n, int spatial, int channels, PoolKind kind)
     {
+        const string op = "GlobalPool";
+        int count = Count((long)n * channels, op);
+        var (x, y) = (View(input, (long)n * spatial * channels, op, "input"), View(output, count, op, "output"));
         _globalPool ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, View, View, int, int, PoolKind>(IlgpuPoolKernels.GlobalForward);
-        int count = Count((long)n * channels, "GlobalPool");
-        if (count > 0) _globalPool(count, View(input), View(output), spatial, channels, kind);
+        if (count > 0) _globalPool(count, x, y, spatial, channels, kind);
     }
 
     public void Dense(DeviceBuffer input, DeviceBuffer weights, DeviceBuffer? bias, DeviceBuffer output, int m, int k, int n, Activation activation)
     {
-        int count = Count((long)m * n, "Dense");
+        const string op = "Dense";
+        int count = Count((long)m * n, op);
+        var (x, w, b, y) = (View(input, (long)m * k, op, "input"), View(weights, (long)k * n, op, "weights"),
+            OptionalBias(bias, n, op), View(output, count, op, "output"));
         if (count == 0) return;
         if (Variants["dense"] == "gemm-tiled")
         {
-            GemmTiled(View(input), View(weights), View(output), OptionalBias(bias), bias is null ? 0 : 1, m, k, n,
-                transposeA: false, transposeB: false, accumulate: false, activation);
+            GemmTiled(x, w, y, b, bias is null ? 0 : 1, m, k, n, transposeA: false, transposeB: false, accumulate: false, activation);
             return;
         }
         _denseDirect ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, View, View, View, int, View, int, int, Activation>(IlgpuGemmKernels.DenseDirect);
-        _denseDirect(count, View(input), View(weights), OptionalBias(bias), bias is null ? 0 : 1, View(output), k, n, activation);
+        _denseDirect(count, x, w, b, bias is null ? 0 : 1, y, k, n, activation);
     }
 
     public void Activate(DeviceBuffer input, DeviceBuffer output, long length, Activation activation)
     {
+        const string op = "Activate";
+        int count = Count(length, op);
+        var (x, y) = (View(input, count, op, "input"), View(output, count, op, "output"));
         _activate ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, View, View, Activation>(IlgpuElementwiseKernels.Activate);
-        int count = Count(length, "Activate");
-        if (count > 0) _activate(count, View(input), View(output), activation);
+        if (count > 0) _activate(count, x, y, activation);
     }
 
     public void Softmax(DeviceBuffer input, DeviceBuffer output, int rows, int cols, bool log)
     {
+        const string op = "Softmax";
+        int count = Count((long)rows * cols, op);
+        var (x, y) = (View(input, count, op, "input"), View(output, count, op, "output"));
         _softmax ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, View, View, int, int>(IlgpuTrainingKernels.Softmax);
-        if (rows > 0) _softmax(rows, View(input), View(output), cols, log ? 1 : 0);
+        if (count > 0) _softmax(rows, x, y, cols, log ? 1 : 0);
     }
 
     public void Add(DeviceBuffer a, DeviceBuffer b, DeviceBuffer output, long length)
     {
+        const string op = "Add";
+        int count = Count(length, op);
+        var (av, bv, y) = (View(a, count, op, "a"), View(b, count, op, "b"), View(output, count, op, "output"));
         _add ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, View, View, View>(IlgpuElementwiseKernels.Add);
-        int count = Count(length, "Add");
-        if (count > 0) _add(count, View(a), View(b), View(output));
+        if (count > 0) _add(count, av, bv, y);
     }
 
     public void Concat(IReadOnlyList<DeviceBuffer> inputs, IReadOnlyList<int> channels, DeviceBuffer output, long pixels) =>
@@ -96,9 +116,11 @@ public sealed partial class IlgpuBackend
 
     public void Pad2D(DeviceBuffer input, DeviceBuffer output, in Pad2DGeometry g, PadMode mode)
     {
+        const string op = "Pad2D";
+        int count = Count(g.OutputShape.Length, op);
+        var (x, y) = (View(input, g.InputShape.Length, op, "input"), View(output, count, op, "output"));
         _pad ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, View, View, Pad2DGeometry, PadMode>(IlgpuElementwiseKernels.Pad2D);
-        int count = Count(g.OutputShape.Length, "Pad2D");
-        if (count > 0) _pad(count, View(input), View(output), g, mode);
+        if (count > 0) _pad(count, x, y, g, mode);
     }
 
     /// <summary>Concat (narrow → wide) or Split (wide → narrow): one launch per part, each owning its column range.</summary>
@@ -106,23 +128,48 @@ public sealed partial class IlgpuBackend
     {
         if (parts.Count != channels.Count)
             throw new ArgumentException($"{op}: {parts.Count} tensors but {channels.Count} channel counts.");
-        _copyChannels ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, View, View, int, int, int, int>(IlgpuElementwiseKernels.CopyChannels);
         int total = channels.Sum(), offset = 0;
-        var wideView = View(wide);
+        var wideView = View(wide, Count(pixels * total, op), op, toWide ? "output" : "input");
+        var partViews = parts.Select((p, t) => View(p, pixels * channels[t], op, $"{(toWide ? "input" : "output")} {t}")).ToArray();
+        _copyChannels ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, View, View, int, int, int, int>(IlgpuElementwiseKernels.CopyChannels);
         for (int t = 0; t < parts.Count; t++)
         {
-            int count = Count(pixels * channels[t], op);
-            if (count > 0) _copyChannels(count, View(parts[t]), wideView, channels[t], total, offset, toWide ? 1 : 0);
+            int count = (int)(pixels * channels[t]);
+            if (count > 0) _copyChannels(count, partViews[t], wideView, channels[t], total, offset, toWide ? 1 : 0);
             offset += channels[t];
         }
     }
 
-    /// <summary>A bias view, or a one-float placeholder that the kernel never reads when hasBias is 0.</summary>
-    private View OptionalBias(DeviceBuffer? bias)
+    /// <summary>A bias view, or <see cref="NoBias"/> when there is none.</summary>
+    private View OptionalBias(DeviceBuffer? bias, long length, string op) => bias is null ? NoBias : View(bias, length, op, "bias");
+
+    /// <summary>A one-float placeholder for kernels that take a bias they never read (hasBias 0).</summary>
+    private View NoBias => (_noBias ??= _accelerator.Allocate1D<float>(1)).View;
+
+    /// <summary>C (M,N) = act([C] + [bias] + op(A)·op(B)) through the tiled GEMM kernel.</summary>
+    private void GemmTiled(View a, View b, View c, View bias, int hasBias, int m, int k, int n,
+        bool transposeA, bool transposeB, bool accumulate, Activation activation)
     {
-        if (bias is not null) return View(bias);
-        _noBias ??= _accelerator.Allocate1D<float>(1);
-        return _noBias.View;
+        _gemmTiled ??= _accelerator.LoadStreamKernel<View, View, View, View, int, int, Activation, MatrixOperands>(IlgpuTiledGemmKernel.Run);
+        var operands = new MatrixOperands(m, k, n, transposeA ? 1 : 0, transposeB ? 1 : 0);
+        _gemmTiled(TiledConfig(m, n, 1), a, b, c, bias, hasBias, accumulate ? 1 : 0, activation, operands);
+    }
+
+    /// <summary>One 16×16 group per 64×64 tile of C: ⌈M/64⌉ on x (the long side; CUDA caps y and z at 65,535), ⌈N/64⌉ on y, groups on z.</summary>
+    private static KernelConfig TiledConfig(int m, int n, int groups) => new(
+        new Index3D((m + IlgpuTiledGemmKernel.Tile - 1) / IlgpuTiledGemmKernel.Tile, (n + IlgpuTiledGemmKernel.Tile - 1) / IlgpuTiledGemmKernel.Tile, groups),
+        new Index3D(IlgpuTiledGemmKernel.Threads, IlgpuTiledGemmKernel.Threads, 1));
+
+    /// <summary>
+    /// The view of a buffer that a kernel will index up to <paramref name="needed"/>: a GPU does not bounds-check,
+    /// so a short buffer is refused here, by name, instead of corrupting memory.
+    /// </summary>
+    private View View(DeviceBuffer buffer, long needed, string op, string name)
+    {
+        var view = View(buffer);
+        if (view.Length < needed)
+            throw new ArgumentException($"{op} on {Name}: {name} holds {view.Length} floats but the op needs {needed}.");
+        return view;
     }
 
     /// <summary>ILGPU indexes with 32-bit ints; larger tensors need splitting upstream.</summary>

@@ -23,6 +23,7 @@ public sealed partial class IlgpuBackend : IBackend
 
     private readonly Context _context;
     private readonly Accelerator _accelerator;
+    private bool _disposed;
 
     private IlgpuBackend(Context context, Accelerator accelerator, string name, DeviceInfo device)
     {
@@ -40,81 +41,65 @@ public sealed partial class IlgpuBackend : IBackend
     public static IlgpuBackend Create(IlgpuDeviceKind kind)
     {
         string name = BackendName(kind);
-        Context context;
-        try
-        {
-            context = Context.Create(builder => builder.Default().EnableAlgorithms());
-        }
-        catch (Exception e) when (IsDriverError(e))
-        {
-            throw new BackendUnavailableException($"Backend '{name}' is unavailable: ILGPU could not start ({e.GetType().Name}: {e.Message}).");
-        }
-
+        Context? context = null;
         Accelerator? accelerator = null;
         try
         {
-            accelerator = kind switch
-            {
-                IlgpuDeviceKind.Cuda => ToList(context.GetCudaDevices()).FirstOrDefault()?.CreateAccelerator(context),
-                IlgpuDeviceKind.OpenCL => ToList(context.GetCLDevices()).FirstOrDefault(d => d.AcceleratorType == AcceleratorType.OpenCL)?.CreateAccelerator(context),
-                _ => SimulatedCpuDevice.CreateAccelerator(context),
-            };
-            if (accelerator is not null && accelerator.AcceleratorType != ExpectedType(kind))
+            context = OpenContext(kind);
+            var device = FindDevices(context, kind).FirstOrDefault()
+                ?? throw new BackendUnavailableException($"Backend '{name}' is unavailable: {Looked(kind)}, and found none. {Seen()}");
+            accelerator = device.CreateAccelerator(context);
+            if (accelerator.AcceleratorType != ExpectedType(kind))
             {
                 // ILGPU can hand back a CPU accelerator for a device it cannot drive; refuse it rather than run slowly under a false name.
-                string got = accelerator.AcceleratorType.ToString();
-                accelerator.Dispose();
-                accelerator = null;
-                throw new BackendUnavailableException($"Backend '{name}' is unavailable: ILGPU returned a {got} accelerator instead of a {ExpectedType(kind)} device.");
+                throw new BackendUnavailableException(
+                    $"Backend '{name}' is unavailable: ILGPU returned a {accelerator.AcceleratorType} accelerator instead of a {ExpectedType(kind)} device. {Seen()}");
             }
-            if (accelerator is null)
-                throw new BackendUnavailableException($"Backend '{name}' is unavailable: {Looked(kind)}, and found none. {Seen(context)}");
-            return new IlgpuBackend(context, accelerator, name, Describe(accelerator, name));
+            return new IlgpuBackend(context, accelerator, name, Describe(accelerator.Device, name));
         }
         catch (Exception e)
         {
             accelerator?.Dispose();
-            context.Dispose();
-            if (e is BackendUnavailableException) throw;
-            if (IsDriverError(e))
-                throw new BackendUnavailableException($"Backend '{name}' is unavailable: {Looked(kind)}, and the driver failed ({e.GetType().Name}: {e.Message}). {Seen(null)}");
+            context?.Dispose();
+            if (e is not BackendUnavailableException && IsDriverError(e))
+                throw new BackendUnavailableException($"Backend '{name}' is unavailable: {Looked(kind)}, and the driver failed ({e.GetType().Name}: {e.Message}). {Seen()}");
             throw;
         }
     }
 
-    /// <summary>The devices ILGPU can see, each as `convengine devices` lists it. Never throws for a missing driver.</summary>
+    /// <summary>The devices ILGPU can see, each as `convengine devices` lists it. Never throws for a missing or broken driver.</summary>
     public static IReadOnlyList<DeviceInfo> ListDevices()
     {
         var devices = new List<DeviceInfo>();
-        Context context;
-        try
+        foreach (var kind in new[] { IlgpuDeviceKind.Cuda, IlgpuDeviceKind.OpenCL, IlgpuDeviceKind.Cpu })
         {
-            context = Context.Create(builder => builder.Default().EnableAlgorithms());
-        }
-        catch (Exception e) when (IsDriverError(e))
-        {
-            return devices;
-        }
-        using (context)
-        {
-            foreach (var (kind, found) in new (IlgpuDeviceKind, Func<IEnumerable<Device>>)[]
-                     {
-                         (IlgpuDeviceKind.Cuda, () => ToList(context.GetCudaDevices())),
-                         (IlgpuDeviceKind.OpenCL, () => ToList(context.GetCLDevices()).Where(d => d.AcceleratorType == AcceleratorType.OpenCL)),
-                         (IlgpuDeviceKind.Cpu, () => [SimulatedCpuDevice]),
-                     })
+            try
             {
-                try
-                {
-                    foreach (var device in found()) devices.Add(Describe(device, BackendName(kind)));
-                }
-                catch (Exception e) when (IsDriverError(e))
-                {
-                    // A driver that is installed but broken hides its devices; listing must still succeed.
-                }
+                using var context = OpenContext(kind);
+                devices.AddRange(FindDevices(context, kind).Select(d => Describe(d, BackendName(kind))));
+            }
+            catch (Exception e) when (IsDriverError(e))
+            {
+                // A driver that is installed but broken hides its devices; listing must still succeed.
             }
         }
         return devices;
+    }
+
+    /// <summary>A context that enables only the one kind, so a broken driver of another kind cannot get in the way.</summary>
+    private static Context OpenContext(IlgpuDeviceKind kind) => Context.Create(builder => (kind switch
+    {
+        IlgpuDeviceKind.Cuda => builder.Cuda(),
+        IlgpuDeviceKind.OpenCL => builder.OpenCL(),
+        _ => builder.CPU(SimulatedCpuDevice),
+    }).EnableAlgorithms());
+
+    private static List<Device> FindDevices(Context context, IlgpuDeviceKind kind)
+    {
+        var found = new List<Device>();
+        foreach (var device in context)
+            if (device.AcceleratorType == ExpectedType(kind)) found.Add(device);
+        return found;
     }
 
     public string Name { get; }
@@ -162,6 +147,8 @@ public sealed partial class IlgpuBackend : IBackend
 
     public void Dispose()
     {
+        if (_disposed) return;
+        _disposed = true;
         _noBias?.Dispose();
         _scratch?.Dispose();
         _accelerator.Dispose();
@@ -175,13 +162,6 @@ public sealed partial class IlgpuBackend : IBackend
             throw new ArgumentException($"A buffer of backend '{buffer.Backend.Name}' was passed to the {Name} backend; copy it across explicitly.");
         if (buffer.IsDisposed) throw new ObjectDisposedException(nameof(IlgpuBuffer), $"A disposed buffer was passed to the {Name} backend.");
         return ilgpu.View;
-    }
-
-    private static List<Device> ToList<T>(Context.DeviceCollection<T> devices) where T : Device
-    {
-        var list = new List<Device>();
-        foreach (var device in devices) list.Add(device);
-        return list;
     }
 
     private static string BackendName(IlgpuDeviceKind kind) => kind switch
@@ -206,26 +186,16 @@ public sealed partial class IlgpuBackend : IBackend
     };
 
     /// <summary>What ILGPU does see, so the message says what to choose instead.</summary>
-    private static string Seen(Context? context)
+    private static string Seen()
     {
-        try
-        {
-            var seen = context is null ? ListDevices().Select(d => $"{d.Backend} ({d.Name})")
-                : context.Devices.Select(d => $"{d.AcceleratorType} ({d.Name})");
-            return $"ILGPU sees: {string.Join(", ", seen)}. Choose 'cpu' or 'ilgpu-cpu' instead.";
-        }
-        catch (Exception e) when (IsDriverError(e))
-        {
-            return "Choose 'cpu' or 'ilgpu-cpu' instead.";
-        }
+        var seen = ListDevices().Select(d => $"{d.Backend} ({d.Name})").ToList();
+        return $"ILGPU sees: {(seen.Count == 0 ? "nothing" : string.Join(", ", seen))}. Choose 'cpu' or 'ilgpu-cpu' instead.";
     }
 
     /// <summary>Errors that mean "this driver is missing or broken" rather than a bug of ours.</summary>
     private static bool IsDriverError(Exception e) =>
         e is DllNotFoundException or EntryPointNotFoundException or TypeInitializationException or BadImageFormatException
           or CudaException or CLException or NotSupportedException or InvalidOperationException or AcceleratorException;
-
-    private static DeviceInfo Describe(Accelerator accelerator, string backend) => Describe(accelerator.Device, backend);
 
     private static DeviceInfo Describe(Device device, string backend) => device switch
     {

@@ -163,7 +163,8 @@ public readonly struct ConvBackwardFilterOperands(Conv2DGeometry g) : IGemmOpera
 /// <summary>
 /// The tiled GEMM for real GPUs: a 16×16 group computes a 64×64 tile of C, staging 64×16 slices of A and
 /// 16×64 slices of B in shared memory; each thread accumulates a 4×4 block (rows ty+16r, cols tx+16c).
-/// C = act([C if accumulate] + [bias] + A·B). Grid: (⌈N/64⌉, ⌈M/64⌉, groups).
+/// C = act([C if accumulate] + [bias] + A·B). Grid: (⌈M/64⌉, ⌈N/64⌉, groups): M, the long side (pixels), goes on
+/// x because CUDA caps grid y and z at 65,535.
 /// </summary>
 public static class IlgpuTiledGemmKernel
 {
@@ -175,7 +176,7 @@ public static class IlgpuTiledGemmKernel
         var tileA = SharedMemory.Allocate<float>(TileK * Tile);   // [kk][row]
         var tileB = SharedMemory.Allocate<float>(TileK * Tile);   // [kk][col]
         int tx = Group.IdxX, ty = Group.IdxY, thread = ty * Threads + tx;
-        int rowBase = Grid.IdxY * Tile, colBase = Grid.IdxX * Tile, group = Grid.IdxZ;
+        int rowBase = Grid.IdxX * Tile, colBase = Grid.IdxY * Tile, group = Grid.IdxZ;
         int m = operands.M, n = operands.N, k = operands.K;
         var acc = new Accumulator4x4();
 

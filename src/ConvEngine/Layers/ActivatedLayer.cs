@@ -7,8 +7,9 @@ namespace ConvEngine.Layers;
 /// <summary>
 /// A layer that computes a linear part then an activation (Conv2D, Conv1D, Dense, Activation).
 /// Elementwise activations run fused in the layer's kernel. When a loss is computed from the logits
-/// (sigmoid + binary cross-entropy, softmax + categorical cross-entropy, as Keras 2 does), the model
-/// asks the output layer to keep its pre-activation values and hands back d(loss)/d(logits).
+/// (sigmoid + binary cross-entropy, softmax + categorical cross-entropy, as Keras 2 does), the pass's
+/// <see cref="ForwardContext"/> names the output layer, which then keeps its pre-activation values, and its
+/// backward pass receives d(loss)/d(logits). The choice is per pass, so no flag outlives a compile.
 /// </summary>
 public abstract class ActivatedLayer : Layer
 {
@@ -16,9 +17,9 @@ public abstract class ActivatedLayer : Layer
 
     public ActivationFunction Activation { get; }
 
-    /// <summary>Set by the model when the loss reads this layer's logits; backward then receives d(loss)/d(logits).</summary>
-    internal bool KeepsLogits { get; set; }
-    /// <summary>The pre-activation output of the last forward pass while <see cref="KeepsLogits"/> is set.</summary>
+    /// <summary>Whether the last forward pass kept its logits for the loss; its backward then receives d(loss)/d(logits).</summary>
+    private bool _keptLogits;
+    /// <summary>The pre-activation output of the last forward pass, when the loss reads it.</summary>
     internal Tensor? Logits { get; private set; }
 
     /// <summary>Writes the linear part into <paramref name="output"/>, applying <paramref name="fused"/> in the same kernel.</summary>
@@ -35,7 +36,8 @@ public abstract class ActivatedLayer : Layer
         var backend = inputs[0].Backend;
         var shape = OutputShapeFor(inputs);
         var output = Workspace("output", backend, shape);
-        if (!KeepsLogits && !Activation.IsSoftmax)
+        _keptLogits = ReferenceEquals(context.LogitsOf, this);
+        if (!_keptLogits && !Activation.IsSoftmax)
         {
             Logits = null;
             ForwardLinear(inputs, output, Activation.Kernel);
@@ -44,14 +46,14 @@ public abstract class ActivatedLayer : Layer
         var logits = Workspace("logits", backend, shape);
         ForwardLinear(inputs, logits, KernelActivation.None);
         Activation.Forward(backend, logits, output);
-        Logits = KeepsLogits ? logits : null;
+        Logits = _keptLogits ? logits : null;
         return output;
     }
 
     protected sealed override Tensor?[] Backward(Tensor gradOutput, IReadOnlyList<bool> needInputGradient)
     {
         var gradPre = gradOutput;
-        if (!KeepsLogits && !Activation.IsLinear)
+        if (!_keptLogits && !Activation.IsLinear)
         {
             gradPre = Workspace("grad_pre_activation", gradOutput.Backend, gradOutput.Shape);
             Activation.Backward(gradOutput.Backend, LastOutput, gradOutput, gradPre);

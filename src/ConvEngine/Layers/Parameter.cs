@@ -51,6 +51,10 @@ public sealed class Parameter : IDisposable
         backend.Upload(data, Value.Buffer);
     }
 
+    /// <summary>Replaces the value with host data of the same length, on the backend it already lives on.</summary>
+    public void Assign(ReadOnlySpan<float> data) => Assign(Value?.Backend ?? throw new InvalidOperationException(
+        $"Weight '{Owner.Name}/{Name}' has no value yet: initialize the model first, or pass the backend."), data);
+
     /// <summary>Moves the value to another backend (no-op if it is already there).</summary>
     internal void MoveTo(IBackend backend)
     {

@@ -40,11 +40,7 @@ public partial class Model
         var resolved = (metrics ?? []).Select(m => m.Resolve(loss, OutputShape)).ToList();
         var clash = resolved.Select(m => m.Name).Append("loss").GroupBy(n => n).FirstOrDefault(g => g.Count() > 1);
         if (clash is not null) throw new ArgumentException($"Compile: the metric name '{clash.Key}' is used twice (or clashes with 'loss').");
-        var plan = loss.Plan(Output, OutputActivationLayer());
-
-        if (_plan?.LogitsLayer is { } previous) previous.KeepsLogits = false;
-        if (plan.LogitsLayer is { } logitsLayer) logitsLayer.KeepsLogits = true;
-        _plan = plan;
+        _plan = loss.Plan(Output, OutputActivationLayer());
         Optimizer = optimizer;
         Loss = loss;
         _metrics = resolved;
@@ -253,9 +249,9 @@ public partial class Model
     {
         var (_, loss, plan) = RequireCompiled(operation);
         var x = UploadInputs(batch.Inputs, batch.InputShape, operation);
-        var context = training
+        var context = (training
             ? new ForwardContext(true, CounterRng.Hash(CounterRng.Hash(Seed, DropoutStream), (ulong)StepsTrained))
-            : ForwardContext.Inference;
+            : ForwardContext.Inference) with { LogitsOf = plan.LogitsLayer };
         var y = RunGraph(x, context);
 
         loss.ValidateTargets(batch.TargetShape, y.Shape, Output);

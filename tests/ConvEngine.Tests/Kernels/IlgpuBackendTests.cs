@@ -8,13 +8,16 @@ using NUnit.Framework;
 namespace ConvEngine.Tests.Kernels;
 
 /// <summary>
-/// The ILGPU kernels, run on ILGPU's CPU accelerator (no GPU here): forward ops against the cpu
-/// backend's reference kernels on the same random data; backward ops, losses and optimizers against
-/// double-precision references and finite differences written here. Shapes stay small: the CPU
-/// accelerator simulates every GPU thread.
+/// The ILGPU kernels: forward ops against the cpu backend's reference kernels on the same random data;
+/// backward ops, losses and optimizers against double-precision references and finite differences
+/// written here. Here (no GPU) they run on ILGPU's CPU accelerator; on a machine with a GPU the cuda
+/// and opencl fixtures run the very same checks on it. Shapes stay small: the CPU accelerator
+/// simulates every GPU thread.
 /// </summary>
-[TestFixture]
-public class IlgpuBackendTests
+[TestFixture(IlgpuDeviceKind.Cpu)]
+[TestFixture(IlgpuDeviceKind.Cuda)]
+[TestFixture(IlgpuDeviceKind.OpenCL)]
+public class IlgpuBackendTests(IlgpuDeviceKind kind)
 {
     private IlgpuBackend _ilgpu = null!;
     private CpuBackend _cpu = null!;
@@ -22,25 +25,33 @@ public class IlgpuBackendTests
     [OneTimeSetUp]
     public void Open()
     {
-        _ilgpu = IlgpuBackend.Create(IlgpuDeviceKind.Cpu);
+        try
+        {
+            _ilgpu = IlgpuBackend.Create(kind);
+        }
+        catch (BackendUnavailableException e) when (kind != IlgpuDeviceKind.Cpu)
+        {
+            Assert.Ignore($"No {kind} device on this machine: {e.Message}");
+        }
         _cpu = new CpuBackend(threads: 1);
     }
 
     [OneTimeTearDown]
     public void Close()
     {
-        _ilgpu.Dispose();
-        _cpu.Dispose();
+        _ilgpu?.Dispose();
+        _cpu?.Dispose();
     }
 
     // ---------------------------------------------------------------- creation and listing
 
     [Test]
-    public void IlgpuCpu_IsNamedAndDescribed()
+    public void Backend_IsNamedAndDescribed()
     {
-        Assert.That(_ilgpu.Name, Is.EqualTo("ilgpu-cpu"));
-        Assert.That(_ilgpu.Device.Backend, Is.EqualTo("ilgpu-cpu"));
-        Assert.That(_ilgpu.Device.Parallelism, Does.Contain("threads"));
+        string name = kind switch { IlgpuDeviceKind.Cuda => "cuda", IlgpuDeviceKind.OpenCL => "opencl", _ => "ilgpu-cpu" };
+        Assert.That(_ilgpu.Name, Is.EqualTo(name));
+        Assert.That(_ilgpu.Device.Backend, Is.EqualTo(name));
+        Assert.That(_ilgpu.Device.Parallelism, Does.Contain(kind == IlgpuDeviceKind.Cpu ? "threads" : kind == IlgpuDeviceKind.Cuda ? "multiprocessors" : "compute units"));
         Assert.That(_ilgpu.Device.MemoryBytes, Is.GreaterThan(0));
     }
 
@@ -69,7 +80,19 @@ public class IlgpuBackendTests
         using var foreign = _cpu.Allocate(4);
         using var own = _ilgpu.Allocate(4);
         var error = Assert.Throws<ArgumentException>(() => _ilgpu.Add(foreign, own, own, 4))!;
-        Assert.That(error.Message, Does.Contain("cpu").And.Contain("ilgpu-cpu"));
+        Assert.That(error.Message, Does.Contain("'cpu'").And.Contain(_ilgpu.Name));
+    }
+
+    // A GPU does not bounds-check: a buffer shorter than the geometry needs must be refused before launch, by name.
+    [Test]
+    public void ShortBuffer_IsRefusedBeforeLaunch_NamingOpAndBuffer()
+    {
+        var g = Conv2DGeometry.Create("Conv2D", new TensorShape(1, 4, 4, 2), new TensorShape(3, 3, 2, 3), new Conv2DOptions());
+        using var x = _ilgpu.Allocate(g.InputShape.Length);
+        using var f = _ilgpu.Allocate(g.FilterShape.Length);
+        using var y = _ilgpu.Allocate(g.OutputShape.Length - 1);
+        var error = Assert.Throws<ArgumentException>(() => _ilgpu.Conv2D(x, f, null, y, g, Activation.None))!;
+        Assert.That(error.Message, Does.Contain("Conv2D").And.Contain("output").And.Contain($"{g.OutputShape.Length}"));
     }
 
     [Test]
@@ -870,7 +893,7 @@ public class IlgpuBackendTests
         backend.Upload(host, destination);
     }
 
-    // Architecture decision 5: every op is checked across backends (cpu vs ilgpu-cpu) on the same data.
+    // Architecture decision 5: every op is checked across backends (cpu vs ilgpu) on the same data.
     [TestCaseSource(nameof(TrainingOps))]
     public void TrainingOp_MatchesCpuBackend(Func<IBackend, float[]> op, double tolerance)
     {
@@ -884,7 +907,7 @@ public class IlgpuBackendTests
             Assert.Ignore("The cpu backend does not implement this training kernel yet; the double-precision tests above cover ilgpu meanwhile.");
             return;
         }
-        AssertClose(op(_ilgpu), expected.Select(v => (double)v).ToArray(), "ilgpu-cpu vs cpu", tolerance);
+        AssertClose(op(_ilgpu), expected.Select(v => (double)v).ToArray(), $"{_ilgpu.Name} vs cpu", tolerance);
     }
 
     // ---------------------------------------------------------------- helpers
@@ -909,11 +932,11 @@ public class IlgpuBackendTests
         return data;
     }
 
-    /// <summary>Runs the same op on the cpu backend (reference kernels) and on ilgpu-cpu, and compares.</summary>
+    /// <summary>Runs the same op on the cpu backend (reference kernels) and on the ILGPU backend, and compares.</summary>
     private void AssertBackendsAgree(Func<IBackend, float[]> op, double tolerance = 1e-5)
     {
         float[] expected = op(_cpu), actual = op(_ilgpu);
-        AssertClose(actual, expected.Select(v => (double)v).ToArray(), "ilgpu-cpu vs cpu", tolerance);
+        AssertClose(actual, expected.Select(v => (double)v).ToArray(), $"{_ilgpu.Name} vs cpu", tolerance);
     }
 
     /// <summary>|actual − expected| ≤ tolerance·(1 + |expected|), element by element, reporting the first miss.</summary>

@@ -171,4 +171,24 @@ public class SafeTensorsTests
         using var model = SmallModel(1);
         Assert.That(Assert.Throws<InvalidDataException>(() => model.LoadWeights(path))!.Message, Does.Contain("no tensor 'conv/bias'"));
     }
+
+    // Transfer learning: a frozen pretrained base inside a Sequential survives save and load, weights and frozen flags included.
+    [Test]
+    public void NestedFrozenBase_SavesAndLoads()
+    {
+        var baseInput = new Input([6, 6, 1], "base_in");
+        using var baseModel = new Model(baseInput, new Conv2D(2, 3, activation: "relu", name: "base_conv").Apply(baseInput), "base", TestBackend.Instance, 3);
+        baseModel.Trainable = false;
+        using var model = new Sequential(name: "transfer", backend: TestBackend.Instance, seed: 4) { baseModel, new Flatten(name: "flat"), new Dense(1, activation: "sigmoid", name: "head") };
+        model.Compile("adam", "binary_crossentropy", ["accuracy"]);
+        var x = TestData.Uniform(3 * 36, 2);
+        string dir = Path.Combine(_dir, "transfer");
+        model.Save(dir);
+
+        using var loaded = Model.Load(dir, TestBackend.Instance);
+        Assert.That(loaded.Predict(x), Is.EqualTo(model.Predict(x)));
+        Assert.That(loaded.Summary(), Is.EqualTo(model.Summary()));
+        Assert.That(loaded.NamedParameters.Select(p => (p.Path, p.Parameter.Trainable)),
+            Is.EqualTo(new[] { ("base/base_conv/kernel", false), ("base/base_conv/bias", false), ("head/kernel", true), ("head/bias", true) }));
+    }
 }

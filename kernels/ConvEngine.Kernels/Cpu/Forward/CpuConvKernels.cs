@@ -10,7 +10,10 @@ namespace ConvEngine.Kernels.Cpu.Forward;
 /// </summary>
 public static unsafe class CpuConvKernels
 {
-    /// <summary>Bytes of im2col rows a thread builds at a time: big enough that each K block of the filter meets many row panels, small enough to stay near L2.</summary>
+    /// <summary>
+    /// im2col rows a thread builds at a time: about 1 MiB (L2), but never fewer than one GEMM M block,
+    /// since every row block streams the whole filter once.
+    /// </summary>
     private const int ColumnBlockBytes = 1 << 20;
     private const int MaxBlockRows = 768;
     private const long SerialWork = 1L << 18;
@@ -29,15 +32,16 @@ public static unsafe class CpuConvKernels
     {
         int k = CpuIm2Col.RowLength(g), ocg = g.OutChannelsPerGroup, cg = g.InChannelsPerGroup;
         int rows = g.N * g.OH * g.OW;
+        if (rows == 0 || ocg == 0) return;
         bool pointwise = g.KH == 1 && g.KW == 1 && g.StrideH == 1 && g.StrideW == 1
             && g.PadTop == 0 && g.PadBottom == 0 && g.PadLeft == 0 && g.PadRight == 0;
         var (mr, nr) = GemmMicroKernels.TileShape(simd);
-        int blockRows = Math.Clamp(ColumnBlockBytes / (k * sizeof(float)) / mr * mr, mr, MaxBlockRows);
+        int blockRows = Math.Clamp(ColumnBlockBytes / (k * sizeof(float)) / mr * mr, GemmBlocking.MC / mr * mr, MaxBlockRows);
 
+        // A column split repeats the im2col in every part, so it must save a clear margin of tiles.
         int rowPanels = (rows + mr - 1) / mr, columnPanels = (ocg + nr - 1) / nr;
-        bool splitRows = rowPanels >= 4 * threads || rowPanels >= columnPanels;
         long work = (long)rows * g.OC * k;
-        int parts = Math.Min(CpuParallel.Parts(threads, work, SerialWork), splitRows ? rowPanels : columnPanels);
+        var (splitRows, parts) = CpuParallel.TileSplit(rowPanels, columnPanels, CpuParallel.Parts(threads, work, SerialWork), pointwise ? 1.0 : 1.05);
         long inputLength = (long)g.N * g.H * g.W * g.C;
 
         CpuParallel.For(parts, part =>

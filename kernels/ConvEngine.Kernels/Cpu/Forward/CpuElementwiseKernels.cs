@@ -169,6 +169,12 @@ public static unsafe class CpuElementwiseKernels
     /// <summary>(N, spatial, C) → (N, C): a running max or sum of whole rows of channels, then the mean's division.</summary>
     public static void GlobalPool(SimdLevel simd, int threads, float* input, float* output, int n, int spatial, int channels, PoolKind kind)
     {
+        if (spatial == 0)
+        {
+            // No positions: the reference's empty max (−∞) or empty mean (0/0).
+            new Span<float>(output, n * channels).Fill(kind == PoolKind.Max ? float.NegativeInfinity : float.NaN);
+            return;
+        }
         // Split over images, or over channel ranges when there are fewer images than threads.
         bool splitImages = n >= threads;
         int units = splitImages ? n : channels;

@@ -9,7 +9,7 @@ internal static class GemmBlocking
     /// K block: one A panel (12 rows × KC = 12 KiB) stays in L1 while the B block streams past it.
     /// Also the row stride of <see cref="RowPanel"/>, so it must be a constant.
     /// </summary>
-    public const int KC = 256;
+    public const int KC = 384;
     /// <summary>N block: a B block (KC × NC, 512 KiB) stays in L2 while every A panel of an M block meets it.</summary>
     public const int NC = 512;
     /// <summary>M block: the C rows (MC × NC) that stay in L2 while every K block adds into them.</summary>
@@ -44,10 +44,17 @@ internal static unsafe class GemmPacking
     public static void AColumns(float* a, nint lda, int i0, int k0, int rows, int kc, int mr, float* panel)
     {
         float* src = a + k0 * lda + i0;
-        if (rows == mr)
+        // Full panels: fixed-size moves the JIT turns into one or two vector loads and stores.
+        if (rows == mr && mr == GemmMicroKernels.Avx512MR)
         {
             for (int k = 0; k < kc; k++, src += lda, panel += mr)
-                Unsafe.CopyBlockUnaligned(panel, src, (uint)mr * sizeof(float));
+                Unsafe.CopyBlockUnaligned(panel, src, GemmMicroKernels.Avx512MR * sizeof(float));
+            return;
+        }
+        if (rows == mr && mr == GemmMicroKernels.Avx2MR)
+        {
+            for (int k = 0; k < kc; k++, src += lda, panel += mr)
+                Unsafe.CopyBlockUnaligned(panel, src, GemmMicroKernels.Avx2MR * sizeof(float));
             return;
         }
         for (int k = 0; k < kc; k++, src += lda, panel += mr)

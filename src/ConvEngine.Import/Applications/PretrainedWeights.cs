@@ -1,0 +1,24 @@
+using ConvEngine.Import.Keras;
+using ConvEngine.Models;
+
+namespace ConvEngine.Import.Applications;
+
+/// <summary>Loads a weights file into an application model, by its extension: Keras HDF5 or the engine's safetensors.</summary>
+public static class PretrainedWeights
+{
+    public static void Load(Model model, string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{model.Name}: no weights file at {path}.", path);
+        switch (Path.GetExtension(path).ToLowerInvariant())
+        {
+            case ".h5" or ".hdf5":
+                KerasWeights.Load(model, path);
+                break;
+            case ".safetensors":
+                model.LoadWeights(path);
+                break;
+            default:
+                throw new ArgumentException($"{model.Name}: cannot tell the format of weights file {path}; expected .h5/.hdf5 (Keras) or .safetensors (engine).");
+        }
+    }
+}

@@ -1,0 +1,172 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ConvEngine.Kernels;
+using ConvEngine.Kernels.Geometry;
+using ConvEngine.Layers;
+using ConvEngine.Models;
+using ConvEngine.Serialization;
+
+namespace ConvEngine.Import.Keras;
+
+/// <summary>
+/// Keras architectures as engine models: the JSON of <c>model.to_json()</c> (Sequential or Functional) and full-model
+/// HDF5 files (<c>model.save("m.h5")</c>: the root attribute <c>model_config</c> plus the weights). Each layer is built
+/// from its Keras config (filters, kernel_size, strides, padding, dilation_rate, activation, use_bias, units,
+/// pool_size, rate, scale/offset, batch_input_shape …) by the engine's layer registry; a class the engine has no
+/// layer for is an <see cref="UnsupportedLayerException"/> naming the layer, its class and the model.
+/// Older and newer spellings are normalised first: Keras ≤ 2.2 Sequential configs that are a bare list of layers,
+/// and Keras 3's InputLayer "batch_shape" and dict-style inbound_nodes.
+/// </summary>
+public static class KerasModels
+{
+    private static readonly HashSet<string> ModelClasses = new(StringComparer.Ordinal) { "Sequential", "Functional", "Model" };
+
+    /// <summary>Builds the model a Keras JSON config describes; its weights start uninitialized.</summary>
+    /// <param name="source">Where the JSON came from (a file name), for error messages.</param>
+    public static Model FromJson(string json, IBackend? backend = null, ulong? seed = null, string? source = null)
+    {
+        JsonObject root;
+        try
+        {
+            root = JsonNode.Parse(json) as JsonObject ?? throw new FormatException("the model config is not a JSON object");
+        }
+        catch (JsonException e)
+        {
+            throw new FormatException($"{source ?? "Keras model config"}: not valid JSON ({e.Message}).", e);
+        }
+        return FromJson(root, backend, seed, source);
+    }
+
+    /// <summary>Builds the model a parsed Keras JSON config ({"class_name", "config"}) describes.</summary>
+    public static Model FromJson(JsonObject root, IBackend? backend = null, ulong? seed = null, string? source = null)
+    {
+        string where = source ?? "Keras model config";
+        var normalised = (JsonObject)root.DeepClone();
+        Normalise(normalised, where);
+        CheckLayers(normalised, where);
+        try
+        {
+            return ModelConfig.FromJson(normalised, backend, seed);
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException or ShapeException)
+        {
+            throw new FormatException($"{where}: cannot build Keras model '{ModelName(normalised)}': {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// A full-model Keras HDF5 file: the architecture from its <c>model_config</c> attribute, then its weights
+    /// (paired by name, since the layers carry the file's names).
+    /// </summary>
+    public static Model LoadH5(string path, IBackend? backend = null, ulong? seed = null) => LoadH5(KerasWeightsFile.Read(path), backend, seed);
+
+    /// <summary>A full-model file already read; see <see cref="LoadH5(string, IBackend?, ulong?)"/>.</summary>
+    public static Model LoadH5(KerasWeightsFile file, IBackend? backend = null, ulong? seed = null)
+    {
+        if (file.ModelConfigJson is null)
+            throw new KerasImportException($"{file.Path}: no 'model_config' attribute: the file holds weights only (save_weights). " +
+                "Build the model (or load its to_json() config with KerasModels.FromJson) and load the weights with KerasWeights.Load.");
+        var model = FromJson(file.ModelConfigJson, backend, seed, $"{file.Path} model_config");
+        KerasWeights.Load(model, file, KerasWeightMatching.Auto);
+        return model;
+    }
+
+    private static string ModelName(JsonObject model) =>
+        model["config"] is JsonObject c && c["name"] is JsonValue v && v.TryGetValue(out string? name) ? name
+        : model["class_name"]?.ToString() ?? "model";
+
+    /// <summary>Rewrites older and newer Keras spellings into the Keras 2 form the engine reads, in place.</summary>
+    private static void Normalise(JsonObject model, string where)
+    {
+        string className = ClassOf(model, where);
+        if (!ModelClasses.Contains(className))
+            throw new FormatException($"{where}: the top-level class is '{className}'; a Keras model config is Sequential or Functional.");
+        // Keras ≤ 2.2.4 wrote a Sequential's config as the bare list of its layers.
+        if (model["config"] is JsonArray bare)
+        {
+            model["config"] = new JsonObject { ["name"] = LayerNames.Unique("sequential"), ["layers"] = bare.DeepClone() };
+        }
+        if (model["config"] is not JsonObject config || config["layers"] is not JsonArray layers)
+            throw new FormatException($"{where}: {className} config has no 'layers' list.");
+        // Keras 3 writes a single endpoint as ["input_layer", 0, 0] rather than [["input_layer", 0, 0]].
+        foreach (string key in new[] { "input_layers", "output_layers" })
+            if (config[key] is JsonArray { Count: > 0 } endpoints && endpoints[0] is JsonValue)
+                config[key] = new JsonArray(endpoints.DeepClone());
+        foreach (var node in layers)
+        {
+            if (node is not JsonObject layer) continue;
+            if (ModelClasses.Contains(ClassOf(layer, where)))
+            {
+                Normalise(layer, where);
+                if (layer["inbound_nodes"] is JsonArray inboundOfModel) layer["inbound_nodes"] = InboundKeras2(inboundOfModel, where);
+                continue;
+            }
+            if (layer["config"] is JsonObject layerConfig && layerConfig["batch_shape"] is JsonNode batchShape && layerConfig["batch_input_shape"] is null)
+                layerConfig["batch_input_shape"] = batchShape.DeepClone();   // Keras 3
+            if (layer["inbound_nodes"] is JsonArray inbound) layer["inbound_nodes"] = InboundKeras2(inbound, where);
+        }
+    }
+
+    /// <summary>
+    /// Keras 3 writes each call as {"args": [keras tensor or list of them], "kwargs": {}}, a keras tensor being
+    /// {"class_name": "__keras_tensor__", "config": {"keras_history": [layer, node, index]}}; Keras 2 writes
+    /// [[layer, node, index, kwargs], …]. Returns the Keras 2 form.
+    /// </summary>
+    private static JsonArray InboundKeras2(JsonArray inbound, string where)
+    {
+        if (inbound.All(call => call is JsonArray)) return inbound;
+        var calls = new JsonArray();
+        foreach (var call in inbound)
+        {
+            if (call is JsonArray keras2) { calls.Add(keras2.DeepClone()); continue; }
+            var args = (call as JsonObject)?["args"] as JsonArray
+                ?? throw new FormatException($"{where}: unsupported inbound_nodes entry {call?.ToJsonString()}.");
+            var references = new JsonArray();
+            foreach (var tensor in args.SelectMany(a => a is JsonArray list ? list.ToArray() : [a]))
+            {
+                if (tensor?["config"]?["keras_history"] is not JsonArray history)
+                    throw new FormatException($"{where}: unsupported inbound argument {tensor?.ToJsonString()}.");
+                references.Add(new JsonArray(history[0]?.DeepClone(), history[1]?.DeepClone(), history[2]?.DeepClone(), new JsonObject()));
+            }
+            calls.Add(references);
+        }
+        return calls;
+    }
+
+    /// <summary>
+    /// Builds each layer alone from its config first, so a class the engine lacks, or a setting it cannot honour,
+    /// is reported with the layer's name, class and model rather than somewhere inside the graph construction.
+    /// </summary>
+    private static void CheckLayers(JsonObject model, string where)
+    {
+        string modelName = ModelName(model);
+        var known = LayerRegistry.ClassNames.ToHashSet(StringComparer.Ordinal);
+        foreach (var node in (JsonArray)model["config"]!["layers"]!)
+        {
+            if (node is not JsonObject layer) throw new FormatException($"{where}: model '{modelName}' lists a layer that is not a JSON object: {node?.ToJsonString()}.");
+            string className = ClassOf(layer, where);
+            if (ModelClasses.Contains(className))
+            {
+                CheckLayers(layer, where);
+                continue;
+            }
+            var config = layer["config"] as JsonObject ?? throw new FormatException($"{where}: a {className} layer of model '{modelName}' has no config object.");
+            string layerName = config["name"] is JsonValue v && v.TryGetValue(out string? n) ? n : layer["name"]?.ToString() ?? "(unnamed)";
+            if (!known.Contains(className)) throw new UnsupportedLayerException(layerName, className, modelName, where);
+            try
+            {
+                LayerRegistry.Create(className, config).Dispose();
+            }
+            catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException)
+            {
+                throw new FormatException($"{where}: layer '{layerName}' ({className}) of model '{modelName}': {e.Message}", e);
+            }
+        }
+    }
+
+    private static string ClassOf(JsonObject node, string where) =>
+        node["class_name"] is JsonValue v && v.TryGetValue(out string? name) ? name
+        : throw new FormatException($"{where}: an entry has no 'class_name': {Abbreviate(node.ToJsonString())}.");
+
+    private static string Abbreviate(string text) => text.Length <= 200 ? text : text[..200] + "…";
+}

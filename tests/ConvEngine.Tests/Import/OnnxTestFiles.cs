@@ -1,0 +1,33 @@
+using System.Reflection;
+
+namespace ConvEngine.Tests.Import;
+
+/// <summary>Where the ONNX tests find their files: shared/ (conformance cases) and the ResNet18 NuGet package.</summary>
+internal static class OnnxTestFiles
+{
+    /// <summary>
+    /// The shared/ folder: $CONVENGINE_SHARED, else the first ancestor of the test assembly's folder
+    /// that has shared/reference/keras-semantics.md beside it (the repository's sibling in CI and here).
+    /// </summary>
+    public static string? SharedDirectory()
+    {
+        if (Environment.GetEnvironmentVariable("CONVENGINE_SHARED") is { Length: > 0 } env && Directory.Exists(env)) return env;
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            string candidate = Path.Combine(dir.FullName, "shared");
+            if (File.Exists(Path.Combine(candidate, "reference", "keras-semantics.md"))) return candidate;
+        }
+        return null;
+    }
+
+    public static string? ConformanceDirectory() =>
+        SharedDirectory() is { } shared ? Path.Combine(shared, "conformance", "onnx-pytorch-converted") : null;
+
+    /// <summary>The NuGet folder of Microsoft.ML.DnnImageFeaturizer.ResNet18 (downloaded by the test project's PackageDownload).</summary>
+    public static string ResNet18PackageDirectory() =>
+        typeof(OnnxTestFiles).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+            .FirstOrDefault(a => a.Key == "ResNet18PackageDir")?.Value ?? "";
+
+    public static string ResNet18Model => Path.Combine(ResNet18PackageDirectory(), "tools", "DnnImageModels", "ResNet18Onnx", "ResNet18.onnx");
+    public static string ResNet18Preprocess => Path.Combine(ResNet18PackageDirectory(), "tools", "DnnImageModels", "ResNetPrepOnnx", "ResNetPreprocess.onnx");
+}
