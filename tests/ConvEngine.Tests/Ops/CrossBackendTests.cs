@@ -146,7 +146,7 @@ public class CrossBackendTests
                 {
                     // c is both input (accumulated into) and output: upload it, then read it back.
                     using var c = Device.Put(b, Rand(30, 5 * 7));
-                    var result = Kernel(b, [Rand(28, 5 * 9), Rand(29, 9 * 7)], [], (i, _) => b.MatMul(i[0], i[1], c.Buffer, 5, 9, 7, ta, tb, accumulate: true));
+                    Kernel(b, [Rand(28, 5 * 9), Rand(29, 9 * 7)], [], (i, _) => b.MatMul(i[0], i[1], c.Buffer, 5, 9, 7, ta, tb, accumulate: true));
                     return [c.ToArray()];
                 });
         foreach (var a in Activations)
