@@ -20,7 +20,7 @@ public static class AtomicDirectory
             if (Directory.Exists(full))
             {
                 // Replacing: move the old folder aside first; a crash in between leaves it beside the target, never half-written.
-                string old = Path.Combine(parent, $".{name}.{Guid.NewGuid():N}.old");
+                string old = Path.Combine(parent, $".{name}.{Environment.ProcessId}.{Guid.NewGuid():N}.old");
                 Directory.Move(full, old);
                 Directory.Move(temp, full);
                 Directory.Delete(old, recursive: true);

@@ -38,8 +38,8 @@ public static partial class AtomicFile
 
     /// <summary>
     /// Cleans up after a writer that was killed mid-write, under <paramref name="directory"/> (recursively):
-    /// removes ".NAME.PID.GUID.tmp" files and folders whose process is gone, and for each ".NAME.GUID.old"
-    /// folder left by <see cref="AtomicDirectory"/> either restores it (when NAME is missing: the kill came
+    /// removes ".NAME.PID.GUID.tmp" files and folders whose process is gone, and for each ".NAME.PID.GUID.old"
+    /// folder a dead <see cref="AtomicDirectory"/> writer left either restores it (when NAME is missing: the kill came
     /// between its two renames) or removes it. Returns how many entries it removed or restored.
     /// </summary>
     public static int RemoveLeftovers(string directory)
@@ -49,15 +49,16 @@ public static partial class AtomicFile
         foreach (string entry in Directory.EnumerateFileSystemEntries(directory, ".*", SearchOption.AllDirectories).OrderByDescending(e => e.Length).ToArray())
         {
             string name = Path.GetFileName(entry), parent = Path.GetDirectoryName(entry)!;
-            if (TempName().Match(name) is { Success: true } temp)
+            var match = LeftoverName().Match(name);
+            if (!match.Success || IsRunning(int.Parse(match.Groups["pid"].Value))) continue;
+            if (match.Groups["kind"].Value == "tmp")
             {
-                if (IsRunning(int.Parse(temp.Groups["pid"].Value))) continue;
                 Delete(entry);
                 cleaned++;
             }
-            else if (OldName().Match(name) is { Success: true } old && Directory.Exists(entry))
+            else if (Directory.Exists(entry))
             {
-                string target = Path.Combine(parent, old.Groups["name"].Value);
+                string target = Path.Combine(parent, match.Groups["name"].Value);
                 if (Directory.Exists(target)) Directory.Delete(entry, recursive: true);
                 else Directory.Move(entry, target);
                 cleaned++;
@@ -84,9 +85,7 @@ public static partial class AtomicFile
         else if (File.Exists(entry)) File.Delete(entry);
     }
 
-    [GeneratedRegex(@"^\.(?<name>.+)\.(?<pid>\d+)\.[0-9a-f]{32}\.tmp$")]
-    private static partial Regex TempName();
-
-    [GeneratedRegex(@"^\.(?<name>.+)\.[0-9a-f]{32}\.old$")]
-    private static partial Regex OldName();
+    /// <summary>".NAME.PID.GUID.tmp" (a write in progress) or ".NAME.PID.GUID.old" (a replaced folder not yet deleted).</summary>
+    [GeneratedRegex(@"^\.(?<name>.+)\.(?<pid>\d+)\.[0-9a-f]{32}\.(?<kind>tmp|old)$")]
+    private static partial Regex LeftoverName();
 }

@@ -40,11 +40,11 @@ public class AtomicLeftoverTests
     }
 
     // AtomicDirectory replaces a folder by moving the old one aside, then the new one in: a kill between the two
-    // renames leaves only ".NAME.GUID.old", the last complete version, which must come back.
+    // renames leaves only ".NAME.PID.GUID.old", the last complete version, which must come back.
     [Test]
     public void RemoveLeftovers_RestoresAnOldFolder_WhenTheKillCameBetweenTheTwoRenames()
     {
-        string old = Directory.CreateDirectory(Path.Combine(_dir, $".model.{Guid.NewGuid():N}.old")).FullName;
+        string old = Directory.CreateDirectory(Path.Combine(_dir, $".model.{DeadPid}.{Guid.NewGuid():N}.old")).FullName;
         File.WriteAllText(Path.Combine(old, "config.json"), "{}");
 
         AtomicFile.RemoveLeftovers(_dir);
@@ -58,11 +58,22 @@ public class AtomicLeftoverTests
     {
         Directory.CreateDirectory(Path.Combine(_dir, "model"));
         File.WriteAllText(Path.Combine(_dir, "model", "config.json"), "new");
-        string old = Directory.CreateDirectory(Path.Combine(_dir, $".model.{Guid.NewGuid():N}.old")).FullName;
+        string old = Directory.CreateDirectory(Path.Combine(_dir, $".model.{DeadPid}.{Guid.NewGuid():N}.old")).FullName;
 
         AtomicFile.RemoveLeftovers(_dir);
 
         Assert.That(Directory.Exists(old), Is.False);
         Assert.That(File.ReadAllText(Path.Combine(_dir, "model", "config.json")), Is.EqualTo("new"));
+    }
+
+    // A writer still running may be between its two renames: its ".old" is not ours to touch.
+    [Test]
+    public void RemoveLeftovers_LeavesALiveWritersOldFolderAlone()
+    {
+        string old = Directory.CreateDirectory(Path.Combine(_dir, $".model.{Environment.ProcessId}.{Guid.NewGuid():N}.old")).FullName;
+
+        Assert.That(AtomicFile.RemoveLeftovers(_dir), Is.EqualTo(0));
+        Assert.That(Directory.Exists(old), Is.True);
+        Assert.That(Directory.Exists(Path.Combine(_dir, "model")), Is.False);
     }
 }
