@@ -1,4 +1,3 @@
-using ConvEngine.Kernels.Cpu.BatchNorm;
 using ConvEngine.Kernels.Geometry;
 
 namespace ConvEngine.Kernels.Cpu;

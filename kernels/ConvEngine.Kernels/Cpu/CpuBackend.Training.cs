@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using ConvEngine.Kernels.Cpu.Training;
 using ConvEngine.Kernels.Geometry;
 
 namespace ConvEngine.Kernels.Cpu;

@@ -1,4 +1,3 @@
-using ConvEngine.Kernels.Cpu.Forward;
 using ConvEngine.Kernels.Geometry;
 
 namespace ConvEngine.Kernels.Cpu;

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using ConvEngine.Cli.Commands;
-using ConvEngine.Cli.Training;
 using ConvEngine.Data.Images;
 using ConvEngine.Layers;
 using ConvEngine.Losses;

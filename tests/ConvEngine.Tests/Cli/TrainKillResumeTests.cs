@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using ConvEngine.Cli.Commands;
-using ConvEngine.Cli.Training;
 using ConvEngine.Serialization;
 using NUnit.Framework;
 

@@ -1,6 +1,5 @@
 using ConvEngine.Kernels;
 using ConvEngine.Kernels.Cpu;
-using ConvEngine.Kernels.Cpu.Forward;
 using NUnit.Framework;
 
 namespace ConvEngine.Tests.Kernels;

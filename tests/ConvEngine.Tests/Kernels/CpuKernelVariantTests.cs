@@ -1,6 +1,5 @@
 using ConvEngine.Kernels;
 using ConvEngine.Kernels.Cpu;
-using ConvEngine.Kernels.Cpu.Forward;
 using ConvEngine.Kernels.Geometry;
 using NUnit.Framework;
 

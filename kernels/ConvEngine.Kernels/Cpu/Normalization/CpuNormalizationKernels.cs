@@ -1,9 +1,8 @@
 using System.Buffers;
 using System.Numerics.Tensors;
-using ConvEngine.Kernels.Cpu.Training;
 using ConvEngine.Kernels.Geometry;
 
-namespace ConvEngine.Kernels.Cpu.Normalization;
+namespace ConvEngine.Kernels.Cpu;
 
 /// <summary>
 /// Fast cpu versions of ChannelAffine, LRN and Transpose: rows of channels go through

@@ -1,6 +1,6 @@
 using ConvEngine.Kernels.Geometry;
 
-namespace ConvEngine.Kernels.Cpu.Normalization;
+namespace ConvEngine.Kernels.Cpu;
 
 /// <summary>Readable versions of the normalisation and layout kernels: plain loops over the definitions.</summary>
 public static class CpuNormalizationReference

@@ -1,0 +1,189 @@
+
+namespace ConvEngine.Kernels.Cpu;
+
+/// <summary>
+/// The one GEMM that the cpu backend's conv, dense and their backward passes lean on (Darknet style).
+/// Row-major: C (m×n, leading dimension ldc) = [C +] op(A) · op(B), where op(A) is m×k
+/// (A stored m×k with lda, or k×m when <paramref name="transposeA"/>), op(B) is k×n
+/// (B stored k×n with ldb, or n×k when <paramref name="transposeB"/>).
+/// </summary>
+/// <remarks>
+/// GotoBLAS structure: B in blocks of KC×NC (packed into NR-wide panels, or read in place when it is
+/// untransposed), A in MR-row panels packed per K block, a register-blocked micro-kernel per
+/// SIMD level (AVX-512 12×32, AVX2 6×16, scalar 4×4). One parallel split per call, over row
+/// panels or column panels, whichever leaves the busiest thread fewer tiles; each thread packs
+/// into its own reusable scratch, so a call allocates nothing but the split's closure.
+/// </remarks>
+public static unsafe class CpuGemm
+{
+    /// <summary>Below this many multiply-adds a second thread costs more than it saves.</summary>
+    private const long SerialWork = 1L << 18;
+    /// <summary>Largest transposed B (floats) packed whole per column block; bigger ones are packed per K block.</summary>
+    private const long PackWholeFloats = 1L << 22;
+
+    public static void Multiply(SimdLevel simd, int threads, bool transposeA, bool transposeB,
+        int m, int n, int k, float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate) =>
+        Multiply(simd, threads, transposeA, transposeB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, GemmEpilogue.None);
+
+    /// <summary>
+    /// C = act([C +] op(A)·op(B) + bias), the bias indexed by column; the epilogue runs while
+    /// each output tile is still in registers or L1.
+    /// </summary>
+    public static void Multiply(SimdLevel simd, int threads, bool transposeA, bool transposeB,
+        int m, int n, int k, float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate, GemmEpilogue epilogue)
+    {
+        CheckArguments(transposeA, transposeB, m, n, k, lda, ldb, ldc, threads);
+        if (m == 0 || n == 0) return;
+        if (k == 0)
+        {
+            EmptySum(m, n, c, ldc, accumulate, epilogue, simd);
+            return;
+        }
+
+        var (mr, nr) = GemmMicroKernels.TileShape(simd);
+        int rowPanels = (m + mr - 1) / mr, columnPanels = (n + nr - 1) / nr;
+        var (splitRows, parts) = CpuParallel.TileSplit(rowPanels, columnPanels, CpuParallel.Parts(threads, (long)m * n * k, SerialWork));
+        if (parts == 1)
+        {
+            BlockOf(simd, transposeA, transposeB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, epilogue, CpuScratch.Current);
+            return;
+        }
+
+        CpuParallel.For(parts, part =>
+        {
+            var scratch = CpuScratch.Current;
+            if (splitRows)
+            {
+                var (i0, i1) = CpuParallel.Range(m, parts, part, mr);
+                if (i0 >= i1) return;
+                float* subA = transposeA ? a + i0 : a + (nint)i0 * lda;
+                BlockOf(simd, transposeA, transposeB, i1 - i0, n, k, subA, lda, b, ldb, c + (nint)i0 * ldc, ldc, accumulate, epilogue, scratch);
+            }
+            else
+            {
+                var (j0, j1) = CpuParallel.Range(n, parts, part, nr);
+                if (j0 >= j1) return;
+                float* subB = transposeB ? b + (nint)j0 * ldb : b + j0;
+                BlockOf(simd, transposeA, transposeB, m, j1 - j0, k, a, lda, subB, ldb, c + j0, ldc, accumulate, epilogue.Shifted(j0), scratch);
+            }
+        });
+    }
+
+    private static void BlockOf(SimdLevel simd, bool transposeA, bool transposeB, int m, int n, int k,
+        float* a, nint lda, float* b, nint ldb, float* c, nint ldc, bool accumulate, in GemmEpilogue epilogue, CpuScratch scratch)
+    {
+        if (transposeA) Block(simd, new TransposedA(a, lda), transposeB, m, n, k, b, ldb, c, ldc, accumulate, epilogue, scratch);
+        else Block(simd, new RowMajorA(a, lda), transposeB, m, n, k, b, ldb, c, ldc, accumulate, epilogue, scratch);
+    }
+
+    /// <summary>
+    /// The single-threaded blocked GEMM on one sub-problem (k ≥ 1), A coming from any panel source.
+    /// Kernels that split the work themselves (conv over pixel rows) call this from inside their own parallel part.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    internal static void Block<TA>(SimdLevel simd, in TA a, bool transposeB, int m, int n, int k,
+        float* b, nint ldb, float* c, nint ldc, bool accumulate, in GemmEpilogue epilogue, CpuScratch scratch)
+        where TA : struct, IAPanelSource
+    {
+        bool kMajorA = a.KMajor;
+        var (mr, nr) = GemmMicroKernels.TileShape(simd);
+        const int KC = GemmBlocking.KC, NC = GemmBlocking.NC;
+        const int MC = GemmBlocking.MC;
+        float* aPanel = scratch.APanel.Get(GemmMicroKernels.MaxMR * KC);
+
+        for (int jc = 0; jc < n; jc += NC)
+        {
+            int nc = Math.Min(NC, n - jc);
+            int fullColumns = nc / nr * nr, paddedColumns = (nc + nr - 1) / nr * nr;
+            // An untransposed B is already NR floats per k row: its full panels are read in place
+            // (measured as fast as packed ones here, and free) and only the ragged last one is packed.
+            // A transposed B is packed, once per column block for all of K when that fits so every
+            // M block reuses it, else per K block.
+            bool packB = transposeB;
+            bool packWhole = packB && (long)k * paddedColumns <= PackWholeFloats;
+            float* bPacked = scratch.BBlock.Get(packWhole ? (long)k * paddedColumns : (long)KC * paddedColumns);
+            if (packWhole)
+                for (int pc = 0; pc < k; pc += KC)
+                    GemmPacking.BPanels(transposeB, b, ldb, pc, jc, Math.Min(KC, k - pc), nc, nr, bPacked + (nint)pc * paddedColumns);
+
+            // M blocks of near-equal height (whole panels), so no thin last block streams B again for a few rows.
+            int mBlocks = (m + MC - 1) / MC;
+            int blockHeight = ((m + mBlocks - 1) / mBlocks + mr - 1) / mr * mr;
+            for (int ic = 0; ic < m; ic += blockHeight)
+            {
+                int mRows = Math.Min(blockHeight, m - ic);
+                for (int pc = 0; pc < k; pc += KC)
+                {
+                    int kc = Math.Min(KC, k - pc);
+                    float* bBlock = packWhole ? bPacked + (nint)pc * paddedColumns : bPacked;
+                    if (packB && !packWhole)
+                        GemmPacking.BPanels(transposeB, b, ldb, pc, jc, kc, nc, nr, bBlock);
+                    else if (!packB && fullColumns < nc)
+                        GemmPacking.BPanels(false, b, ldb, pc, jc + fullColumns, kc, nc - fullColumns, nr, bBlock);
+
+                    bool accumulateTile = accumulate || pc > 0, last = pc + kc == k;
+                    for (int ir = ic; ir < ic + mRows; ir += mr)
+                    {
+                        int rows = Math.Min(mr, ic + mRows - ir);
+                        a.Pack(ir, pc, rows, kc, mr, aPanel);
+
+                        float* cRow = c + ir * ldc + jc;
+                        for (int jr = 0; jr < nc; jr += nr)
+                        {
+                            int cols = Math.Min(nr, nc - jr);
+                            float* bPanel;
+                            nint bStep;
+                            if (packB) { bPanel = bBlock + (nint)jr * kc; bStep = nr; }
+                            else if (jr < fullColumns) { bPanel = b + pc * ldb + jc + jr; bStep = ldb; }
+                            else { bPanel = bBlock; bStep = nr; }
+                            var tileEpilogue = last ? epilogue.Shifted(jc + jr) : GemmEpilogue.None;
+                            MicroKernel(simd, kMajorA, kc, aPanel, bPanel, bStep, cRow + jr, ldc, rows, cols, accumulateTile, tileEpilogue);
+                        }
+                        if (last && !epilogue.InRegisters)
+                            for (int r = 0; r < rows; r++)
+                                epilogue.ApplyPostPass(new Span<float>(cRow + r * ldc, nc), simd);
+                    }
+                }
+            }
+        }
+    }
+
+    private static void MicroKernel(SimdLevel simd, bool kMajorA, int kc, float* a, float* b, nint ldb, float* c, nint ldc,
+        int rows, int cols, bool accumulate, in GemmEpilogue ep)
+    {
+        switch (simd)
+        {
+            case SimdLevel.Avx512 when kMajorA: GemmMicroKernels.Avx512<KMajorPanel>(kc, a, b, ldb, c, ldc, rows, cols, accumulate, ep); break;
+            case SimdLevel.Avx512: GemmMicroKernels.Avx512<RowPanel>(kc, a, b, ldb, c, ldc, rows, cols, accumulate, ep); break;
+            case SimdLevel.Avx2 when kMajorA: GemmMicroKernels.Avx2<KMajorPanel>(kc, a, b, ldb, c, ldc, rows, cols, accumulate, ep); break;
+            case SimdLevel.Avx2: GemmMicroKernels.Avx2<RowPanel>(kc, a, b, ldb, c, ldc, rows, cols, accumulate, ep); break;
+            case SimdLevel.Scalar when kMajorA: GemmMicroKernels.Scalar<KMajorPanel>(kc, a, b, ldb, c, ldc, rows, cols, accumulate, ep); break;
+            default: GemmMicroKernels.Scalar<RowPanel>(kc, a, b, ldb, c, ldc, rows, cols, accumulate, ep); break;
+        }
+    }
+
+    /// <summary>k = 0: the product is empty, so C = act([C] + bias).</summary>
+    private static void EmptySum(int m, int n, float* c, int ldc, bool accumulate, in GemmEpilogue ep, SimdLevel simd)
+    {
+        for (int i = 0; i < m; i++)
+        {
+            var row = new Span<float>(c + (nint)i * ldc, n);
+            if (!accumulate) row.Clear();
+            for (int j = 0; j < n; j++)
+                row[j] = ep.ApplyInRegisterKind(ep.Bias == null ? row[j] : row[j] + ep.Bias[j]);
+            ep.ApplyPostPass(row, simd);
+        }
+    }
+
+    private static void CheckArguments(bool transposeA, bool transposeB, int m, int n, int k, int lda, int ldb, int ldc, int threads)
+    {
+        if (m < 0 || n < 0 || k < 0)
+            throw new ArgumentOutOfRangeException(nameof(m), $"CpuGemm: sizes must be non-negative, got m={m}, n={n}, k={k}.");
+        if (threads <= 0)
+            throw new ArgumentOutOfRangeException(nameof(threads), $"CpuGemm: needs at least one thread, got {threads}.");
+        int aWidth = transposeA ? m : k, bWidth = transposeB ? k : n;
+        if (lda < Math.Max(1, aWidth) || ldb < Math.Max(1, bWidth) || ldc < Math.Max(1, n))
+            throw new ArgumentException($"CpuGemm: leading dimensions lda={lda}, ldb={ldb}, ldc={ldc} are narrower than the rows they stride " +
+                $"(A {(transposeA ? "k×m" : "m×k")} row width {aWidth}, B {(transposeB ? "n×k" : "k×n")} row width {bWidth}, C row width {n}).");
+    }
+}

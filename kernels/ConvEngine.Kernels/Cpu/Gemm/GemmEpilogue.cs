@@ -1,0 +1,45 @@
+using System.Numerics.Tensors;
+
+namespace ConvEngine.Kernels.Cpu;
+
+/// <summary>
+/// What the GEMM does to an output tile once its last K block is summed: add a per-column bias
+/// and apply an activation. ReLU and LeakyReLU run on the accumulators while they are still in
+/// registers; sigmoid and tanh run as one pass over the finished rows while they are in L1.
+/// </summary>
+public readonly unsafe struct GemmEpilogue
+{
+    public GemmEpilogue(float* bias, Activation activation)
+    {
+        Bias = bias;
+        Activation = activation;
+    }
+
+    /// <summary>Per-column bias of the tile's first column, or null.</summary>
+    public float* Bias { get; }
+    public Activation Activation { get; }
+
+    public static GemmEpilogue None => default;
+
+    public bool IsNone => Bias == null && Activation.Kind == ActivationKind.None;
+
+    /// <summary>True for the activations the micro-kernels apply in registers.</summary>
+    public bool InRegisters => Activation.Kind is ActivationKind.None or ActivationKind.Relu or ActivationKind.LeakyRelu;
+
+    /// <summary>The same epilogue for a tile that starts <paramref name="columns"/> further right.</summary>
+    public GemmEpilogue Shifted(int columns) => new(Bias == null ? null : Bias + columns, Activation);
+
+    /// <summary>Applies ReLU/LeakyReLU (the in-register kinds) to one value; other kinds are left to <see cref="ApplyPostPass"/>.</summary>
+    public float ApplyInRegisterKind(float x) => Activation.Kind switch
+    {
+        ActivationKind.Relu or ActivationKind.LeakyRelu => Activation.Apply(x),
+        _ => x,
+    };
+
+    /// <summary>Sigmoid or tanh over a finished row (no-op for the in-register kinds).</summary>
+    public void ApplyPostPass(Span<float> row, SimdLevel simd)
+    {
+        if (InRegisters) return;
+        CpuElementwiseKernels.Activate(row, row, Activation, simd);
+    }
+}

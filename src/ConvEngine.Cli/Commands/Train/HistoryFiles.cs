@@ -1,0 +1,65 @@
+using System.Globalization;
+using System.Text;
+using ConvEngine.Serialization;
+using ConvEngine.Training;
+using ScottPlot;
+
+namespace ConvEngine.Cli.Commands;
+
+/// <summary>
+/// A training history on disk: a CSV as Keras's CSVLogger writes it (an "epoch" column, 0-based, then each
+/// logged key) and the course's two plots, history_frame.loc[:, ['loss', 'val_loss']].plot() and the same for
+/// accuracy, rendered off-screen by ScottPlot. Every file is written atomically.
+/// </summary>
+public static class HistoryFiles
+{
+    public const int PlotWidth = 640, PlotHeight = 420;
+
+    /// <summary>The CSV text: header "epoch,loss,…,val_loss,…", one row per epoch, round-trippable numbers.</summary>
+    public static string ToCsv(History history)
+    {
+        var text = new StringBuilder();
+        text.Append("epoch");
+        foreach (var key in history.Keys) text.Append(',').Append(key);
+        text.Append('\n');
+        for (int i = 0; i < history.Count; i++)
+        {
+            text.Append(history.Epochs[i].ToString(CultureInfo.InvariantCulture));
+            foreach (var key in history.Keys) text.Append(',').Append(history[key][i].ToString("R", CultureInfo.InvariantCulture));
+            text.Append('\n');
+        }
+        return text.ToString();
+    }
+
+    public static void WriteCsv(History history, string path) => AtomicFile.WriteAllText(path, ToCsv(history));
+
+    /// <summary>The accuracy key of a history: the first logged key, other than the loss, that names an accuracy.</summary>
+    public static string? AccuracyKey(History history) =>
+        history.Keys.FirstOrDefault(k => !k.StartsWith("val_", StringComparison.Ordinal) && k.Contains("acc", StringComparison.Ordinal));
+
+    /// <summary>A line plot of <paramref name="key"/> and, if logged, "val_" + key against the epoch, as PNG bytes.</summary>
+    public static byte[] RenderPlot(History history, string key, string title)
+    {
+        if (!history.Contains(key))
+            throw new ArgumentException($"The history has no '{key}'; it has {string.Join(", ", history.Keys)}.");
+        double[] epochs = history.Epochs.Select(e => (double)e).ToArray();
+        using var plot = new Plot();
+        foreach (var series in new[] { key, "val_" + key }.Where(history.Contains))
+        {
+            var line = plot.Add.Scatter(epochs, history[series].ToArray());
+            line.LegendText = series;
+            line.LineWidth = 2;
+            line.MarkerSize = epochs.Length <= 30 ? 5 : 0;
+        }
+        // Epochs are whole numbers; the automatic ticks would also label 0.1, 0.2, … on a short run.
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
+        plot.Title(title);
+        plot.XLabel("epoch");
+        plot.YLabel(key);
+        plot.ShowLegend(Alignment.UpperRight);
+        return plot.GetImageBytes(PlotWidth, PlotHeight, ImageFormat.Png);
+    }
+
+    public static void WritePlot(History history, string key, string title, string path) =>
+        AtomicFile.WriteAllBytes(path, RenderPlot(history, key, title));
+}
