@@ -3,6 +3,7 @@ using System.Globalization;
 using ConvEngine.Import.Keras;
 using ConvEngine.Import.ModelFormats;
 using ConvEngine.Import.Onnx;
+using ConvEngine.Kernels;
 using ConvEngine.Models;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -16,12 +17,8 @@ namespace ConvEngine.Cli.Commands;
 /// </summary>
 public sealed class ExportCommand : Command<ExportCommand.Settings>
 {
-    public sealed class Settings : CommandSettings
+    public sealed class Settings : ModelSettings
     {
-        [CommandOption("-m|--model <MODEL>")]
-        [Description("The model: a `convengine train` output or model folder, a Keras .keras, .h5 or JSON config, a TF.js model.json, or an .onnx file.")]
-        public string ModelPath { get; init; } = "";
-
         [CommandOption("-w|--weights <FILE>")]
         [Description("Weights for --model (Keras .h5/.weights.h5, .keras, TF.js manifest, or .safetensors): for an architecture-only config, or to replace a model's own.")]
         public string? Weights { get; init; }
@@ -36,7 +33,8 @@ public sealed class ExportCommand : Command<ExportCommand.Settings>
 
         public override ValidationResult Validate()
         {
-            if (string.IsNullOrWhiteSpace(ModelPath)) return ValidationResult.Error("--model MODEL is required.");
+            var result = base.Validate();
+            if (!result.Successful) return result;
             if (string.IsNullOrWhiteSpace(Output)) return ValidationResult.Error("-o|--output FILE is required.");
             if (Target(this) is null)
                 return ValidationResult.Error(To is null
@@ -62,9 +60,10 @@ public sealed class ExportCommand : Command<ExportCommand.Settings>
         try
         {
             string to = Target(settings)!;
-            using var loaded = ModelFormats.Load(settings.ModelPath, settings.Weights);
+            using var backend = Backends.Create(settings.Backend);
+            using var loaded = ModelFormats.Load(settings.ModelPath!, settings.Weights, backend);
             // An ONNX input runs through the importer's inference graph; export needs it as engine layers.
-            using var converted = loaded.Model is null ? OnnxToModel.Convert(settings.ModelPath) : null;
+            using var converted = loaded.Model is null ? OnnxToModel.Convert(settings.ModelPath!, backend: backend) : null;
             Model model = loaded.Model ?? converted!;
             if (loaded.WeightsNote.Contains("random", StringComparison.Ordinal))
                 Console.Error.WriteLine($"convengine export: warning: {loaded.WeightsNote}");
