@@ -8,6 +8,7 @@ public sealed class KernelVariants
 {
     private readonly Dictionary<string, string[]> _available = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, string> _selected = new(StringComparer.OrdinalIgnoreCase);
+    private readonly HashSet<string> _chosen = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Registers an op's variants; the first is the default.</summary>
     public void Register(string op, params string[] variants)
@@ -17,6 +18,9 @@ public sealed class KernelVariants
     }
 
     public IReadOnlyDictionary<string, string[]> Available => _available;
+
+    /// <summary>True once <see cref="Select"/> chose the op's variant; until then a backend may pick one per shape (autotuning).</summary>
+    public bool IsSelected(string op) => _chosen.Contains(op);
 
     public string this[string op] => _selected.TryGetValue(op, out var v) ? v
         : throw new ArgumentException($"No kernel variants are registered for op '{op}'.");
@@ -28,5 +32,6 @@ public sealed class KernelVariants
         if (!names.Contains(variant, StringComparer.OrdinalIgnoreCase))
             throw new ArgumentException($"Op '{op}' has no variant '{variant}'; variants: {string.Join(", ", names)}.");
         _selected[op] = names.First(n => string.Equals(n, variant, StringComparison.OrdinalIgnoreCase));
+        _chosen.Add(op);
     }
 }

@@ -8,12 +8,16 @@ namespace ConvEngine.Kernels.Cpu;
 /// </summary>
 public sealed partial class CpuBackend : IBackend
 {
-    public CpuBackend(int? threads = null, SimdLevel? simd = null)
+    /// <param name="threads">Worker threads of every kernel; all logical processors by default.</param>
+    /// <param name="simd">The widest vectors to use; CONVENGINE_SIMD, else what the processor has.</param>
+    /// <param name="tuning">Whether conv shapes are timed once per machine (<see cref="CpuTuner"/>); CONVENGINE_TUNING, else on.</param>
+    public CpuBackend(int? threads = null, SimdLevel? simd = null, TuningMode? tuning = null)
     {
         Threads = threads ?? Environment.ProcessorCount;
         if (Threads <= 0) throw new ArgumentOutOfRangeException(nameof(threads), "The cpu backend needs at least one thread.");
         Simd = SimdSupport.Resolve(simd);
-        Device = new DeviceInfo("cpu", CpuName(), "CPU", TotalMemory(),
+        Tuning = new CpuTuner(tuning ?? CpuTuner.ModeFromEnvironment());
+        Device = new DeviceInfo("cpu", CpuIdentity.ModelName, "CPU", TotalMemory(),
             $"{Simd} ({SimdSupport.FloatsPerVector(Simd)} floats/vector), {Threads} threads");
         Variants.Register("conv2d", ImplicitGemmVariant, Im2colGemmVariant, ReferenceVariant);
         Variants.Register("dense", "gemm", ReferenceVariant);
@@ -26,6 +30,8 @@ public sealed partial class CpuBackend : IBackend
     public KernelVariants Variants { get; } = new();
     public int Threads { get; }
     public SimdLevel Simd { get; }
+    /// <summary>How conv shapes get their variant and GEMM blocking (timed once per machine, or the defaults).</summary>
+    public CpuTuner Tuning { get; }
 
     public DeviceBuffer Allocate(long length) => new CpuBuffer(this, length);
 
@@ -51,9 +57,16 @@ public sealed partial class CpuBackend : IBackend
         }
         float* x = Pointer(input, g.InputShape.Length, "Conv2D", "input"), f = Pointer(filter, g.FilterShape.Length, "Conv2D", "filter");
         float* b = bias is null ? null : Pointer(bias, g.OC, "Conv2D", "bias"), y = Pointer(output, g.OutputShape.Length, "Conv2D", "output");
-        if (CpuConvKernels.IsDepthwise(g)) CpuConvKernels.DepthwiseDirect(Simd, Threads, x, f, b, y, g, activation);
-        else if (variant == Im2colGemmVariant) CpuConvKernels.Im2colGemm(Simd, Threads, x, f, b, y, g, activation);
-        else CpuConvKernels.ImplicitGemm(Simd, Threads, x, f, b, y, g, activation);
+        if (CpuConvKernels.IsDepthwise(g))
+        {
+            CpuConvKernels.DepthwiseDirect(Simd, Threads, x, f, b, y, g, activation);
+            return;
+        }
+        var choice = Tuning.For(this, g);
+        if (!Variants.IsSelected("conv2d")) variant = choice.Variant;
+        var target = ConvTarget.Compact(y, g);
+        if (variant == Im2colGemmVariant) CpuConvKernels.Im2colGemm(Simd, choice.Blocking, Threads, x, f, null, b, target, g, activation);
+        else CpuConvKernels.ImplicitGemm(Simd, choice.Blocking, Threads, x, f, null, b, target, g, activation);
     }
 
     /// <summary>Variants "direct" (default) and "reference".</summary>
@@ -139,19 +152,6 @@ public sealed partial class CpuBackend : IBackend
     public const string ImplicitGemmVariant = "implicit-gemm";
     /// <summary>conv2d: im2col rows stored first, then the GEMM (<see cref="CpuConvKernels.Im2colGemm"/>).</summary>
     public const string Im2colGemmVariant = "im2col-gemm";
-
-    private static string CpuName()
-    {
-        try
-        {
-            foreach (string line in File.ReadLines("/proc/cpuinfo"))
-                if (line.StartsWith("model name", StringComparison.Ordinal))
-                    return line[(line.IndexOf(':') + 1)..].Trim();
-        }
-        catch (IOException) { }
-        catch (UnauthorizedAccessException) { }
-        return System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture.ToString();
-    }
 
     private static long TotalMemory() => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
 }

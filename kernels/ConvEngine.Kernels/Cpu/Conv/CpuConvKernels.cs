@@ -37,11 +37,15 @@ public static unsafe class CpuConvKernels
     /// </summary>
     public static void Im2colGemm(SimdLevel simd, int threads, float* input, float* filter, float* bias, float* output,
         Conv2DGeometry g, Activation activation) =>
-        Im2colGemm(simd, GemmBlocking.Default(simd), threads, input, filter, bias, output, g, activation);
+        Im2colGemm(simd, GemmBlocking.Default(simd), threads, input, filter, null, bias, ConvTarget.Compact(output, g), g, activation);
 
-    /// <summary><see cref="Im2colGemm(SimdLevel, int, float*, float*, float*, float*, Conv2DGeometry, Activation)"/> with an explicit GEMM blocking.</summary>
-    public static void Im2colGemm(SimdLevel simd, GemmBlocking blocking, int threads, float* input, float* filter, float* bias, float* output,
-        Conv2DGeometry g, Activation activation)
+    /// <summary>
+    /// <see cref="Im2colGemm(SimdLevel, int, float*, float*, float*, float*, Conv2DGeometry, Activation)"/> with an explicit
+    /// GEMM blocking, optionally a filter packed by <see cref="PackFilter"/> under that blocking (then
+    /// <paramref name="filter"/> is not read), and an output <paramref name="target"/>.
+    /// </summary>
+    public static void Im2colGemm(SimdLevel simd, GemmBlocking blocking, int threads, float* input, float* filter, float* packedFilter, float* bias,
+        ConvTarget target, Conv2DGeometry g, Activation activation)
     {
         int k = CpuIm2Col.RowLength(g), ocg = g.OutChannelsPerGroup, cg = g.InChannelsPerGroup;
         int rows = g.N * g.OH * g.OW;
@@ -50,11 +54,14 @@ public static unsafe class CpuConvKernels
         var (mr, nr) = GemmMicroKernels.TileShape(simd);
         int blockRows = Math.Clamp(ColumnBlockBytes / (k * sizeof(float)) / mr * mr, MinBlockRows / mr * mr, MaxBlockRows);
 
-        // A column split repeats the im2col in every part, so it must save a clear margin of tiles.
+        // A column split repeats the im2col in every part, so it must save a clear margin of tiles; a packed filter
+        // is laid out for whole rows of output channels, so it always splits rows.
         int rowPanels = (rows + mr - 1) / mr, columnPanels = (ocg + nr - 1) / nr;
         long work = (long)rows * g.OC * k;
         var (splitRows, parts) = CpuParallel.TileSplit(rowPanels, columnPanels, CpuParallel.Parts(threads, work, SerialWork), pointwise ? 1.0 : 1.05);
-        long inputLength = (long)g.N * g.H * g.W * g.C;
+        if (packedFilter != null && !splitRows) (splitRows, parts) = (true, Math.Min(parts, rowPanels));
+        long inputLength = (long)g.N * g.H * g.W * g.C, groupPacked = CpuGemm.PackedBLength(simd, k, ocg);
+        int stride = target.Stride;
 
         CpuParallel.For(parts, part =>
         {
@@ -83,9 +90,10 @@ public static unsafe class CpuConvKernels
                         lda = k;
                     }
                     int column0 = group * ocg + j0;
-                    var epilogue = new GemmEpilogue(bias == null ? null : bias + column0, activation);
-                    CpuGemm.Block(simd, blocking, new RowMajorA(a, lda), 0, false, count, j1 - j0, k, filter + column0, g.OC,
-                        output + (nint)rb * g.OC + column0, g.OC, false, epilogue, scratch);
+                    float* c = target.Output + (nint)rb * stride + column0;
+                    var epilogue = target.Epilogue(bias == null ? null : bias + column0, activation);
+                    CpuGemm.Block(simd, blocking, new RowMajorA(a, lda), 0, false, count, j1 - j0, k, filter == null ? null : filter + column0, g.OC,
+                        c, stride, false, epilogue, scratch, packedFilter == null ? null : packedFilter + group * groupPacked);
                 }
             }
         });
@@ -95,33 +103,41 @@ public static unsafe class CpuConvKernels
     /// The default, variant "implicit-gemm": im2col fused into the GEMM's A packing. Each A panel
     /// (MR output pixels × one K block) is gathered straight from the NHWC input by
     /// <see cref="Im2colPanels"/>, so no column matrix is stored and each value is copied once
-    /// instead of twice (measured 5–10% faster than <see cref="Im2colGemm"/> on VGG16 layers).
+    /// instead of twice (measured 5–10% faster than <see cref="Im2colGemm(SimdLevel, int, float*, float*, float*, float*, Conv2DGeometry, Activation)"/> on VGG16 layers).
     /// </summary>
     public static void ImplicitGemm(SimdLevel simd, int threads, float* input, float* filter, float* bias, float* output,
         Conv2DGeometry g, Activation activation) =>
-        ImplicitGemm(simd, GemmBlocking.Default(simd), threads, input, filter, bias, output, g, activation);
+        ImplicitGemm(simd, GemmBlocking.Default(simd), threads, input, filter, null, bias, ConvTarget.Compact(output, g), g, activation);
 
-    /// <summary><see cref="ImplicitGemm(SimdLevel, int, float*, float*, float*, float*, Conv2DGeometry, Activation)"/> with an explicit GEMM blocking.</summary>
-    public static void ImplicitGemm(SimdLevel simd, GemmBlocking blocking, int threads, float* input, float* filter, float* bias, float* output,
-        Conv2DGeometry g, Activation activation)
+    /// <summary>
+    /// <see cref="ImplicitGemm(SimdLevel, int, float*, float*, float*, float*, Conv2DGeometry, Activation)"/> with an explicit
+    /// GEMM blocking, optionally a filter packed by <see cref="PackFilter"/> under that blocking (then
+    /// <paramref name="filter"/> is not read), and an output <paramref name="target"/>.
+    /// </summary>
+    public static void ImplicitGemm(SimdLevel simd, GemmBlocking blocking, int threads, float* input, float* filter, float* packedFilter, float* bias,
+        ConvTarget target, Conv2DGeometry g, Activation activation)
     {
         int k = CpuIm2Col.RowLength(g), ocg = g.OutChannelsPerGroup, cg = g.InChannelsPerGroup;
         int rows = g.N * g.OH * g.OW;
         if (rows == 0 || ocg == 0) return;
+        int stride = target.Stride;
         if (g.Groups == 1)
         {
             // One GEMM: its parallel driver shares one packed filter between the threads and balances row chunks.
-            var epilogue = new GemmEpilogue(bias, activation);
+            var epilogue = target.Epilogue(bias, activation);
             if (IsPointwise(g))
-                CpuGemm.Parallel(simd, blocking, threads, new RowMajorA(input, g.C), false, rows, g.OC, k, filter, g.OC, output, g.OC, false, epilogue);
+                CpuGemm.Parallel(simd, blocking, threads, new RowMajorA(input, g.C), false, rows, g.OC, k, filter, g.OC, target.Output, stride, false, epilogue,
+                    prepackedB: packedFilter);
             else
-                CpuGemm.Parallel(simd, blocking, threads, new Im2colPanels(input, g, 0, 0), false, rows, g.OC, k, filter, g.OC, output, g.OC, false, epilogue,
-                    columnSplitCost: 1.05);
+                CpuGemm.Parallel(simd, blocking, threads, new Im2colPanels(input, g, 0, 0), false, rows, g.OC, k, filter, g.OC, target.Output, stride, false, epilogue,
+                    columnSplitCost: 1.05, prepackedB: packedFilter);
             return;
         }
         var (mr, nr) = GemmMicroKernels.TileShape(simd);
         int rowPanels = (rows + mr - 1) / mr, columnPanels = (ocg + nr - 1) / nr;
         var (splitRows, parts) = CpuParallel.TileSplit(rowPanels, columnPanels, CpuParallel.Parts(threads, (long)rows * g.OC * k, SerialWork));
+        if (packedFilter != null && !splitRows) (splitRows, parts) = (true, Math.Min(parts, rowPanels));
+        long groupPacked = CpuGemm.PackedBLength(simd, k, ocg);
 
         CpuParallel.For(parts, part =>
         {
@@ -132,16 +148,33 @@ public static unsafe class CpuConvKernels
             for (int group = 0; group < g.Groups; group++)
             {
                 int column0 = group * ocg + j0;
-                var epilogue = new GemmEpilogue(bias == null ? null : bias + column0, activation);
-                float* c = output + (nint)r0 * g.OC + column0;
+                float* c = target.Output + (nint)r0 * stride + column0;
+                var epilogue = target.Epilogue(bias == null ? null : bias + column0, activation);
+                float* b = filter == null ? null : filter + column0, packed = packedFilter == null ? null : packedFilter + group * groupPacked;
                 if (IsPointwise(g))
                     CpuGemm.Block(simd, blocking, new RowMajorA(input + (nint)r0 * g.C + group * cg, g.C), 0, false, r1 - r0, j1 - j0, k,
-                        filter + column0, g.OC, c, g.OC, false, epilogue, scratch);
+                        b, g.OC, c, stride, false, epilogue, scratch, packed);
                 else
                     CpuGemm.Block(simd, blocking, new Im2colPanels(input, g, group, r0), 0, false, r1 - r0, j1 - j0, k,
-                        filter + column0, g.OC, c, g.OC, false, epilogue, scratch);
+                        b, g.OC, c, stride, false, epilogue, scratch, packed);
             }
         });
+    }
+
+    /// <summary>Floats <see cref="PackFilter"/> writes for <paramref name="g"/>'s filter at <paramref name="simd"/>.</summary>
+    public static long PackedFilterLength(SimdLevel simd, in Conv2DGeometry g) =>
+        g.Groups * CpuGemm.PackedBLength(simd, CpuIm2Col.RowLength(g), g.OutChannelsPerGroup);
+
+    /// <summary>
+    /// Packs an HWIO filter once, group by group, into the GEMM's B layout under <paramref name="blocking"/>, for convs
+    /// that run it many times (inference plans); both GEMM variants take it in place of the filter.
+    /// </summary>
+    public static void PackFilter(SimdLevel simd, GemmBlocking blocking, int threads, float* filter, Conv2DGeometry g, float* packed)
+    {
+        int k = CpuIm2Col.RowLength(g), ocg = g.OutChannelsPerGroup;
+        long groupPacked = CpuGemm.PackedBLength(simd, k, ocg);
+        for (int group = 0; group < g.Groups; group++)
+            CpuGemm.PackB(simd, blocking, threads, false, filter + group * ocg, g.OC, k, ocg, packed + group * groupPacked);
     }
 
     /// <summary>im2col of global rows [row0, row0+count) (batch×pixel order), split where a block crosses into the next image.</summary>
@@ -158,93 +191,235 @@ public static unsafe class CpuConvKernels
     }
 
     /// <summary>
-    /// Depthwise conv (groups = C, OC = C·multiplier) without im2col: each output pixel sums its
-    /// in-bounds taps with the channels in vector lanes (multiplier 1), or one output channel at a
-    /// time otherwise. Parallel over (image, output row). A per-group GEMM would have N = multiplier
+    /// Depthwise conv (groups = C, OC = C·multiplier) without im2col. A per-group GEMM would have N = multiplier
     /// columns, almost all tile padding, so this is what <see cref="CpuBackend"/> runs for depthwise convs.
+    /// Multiplier 1: for each output row and each vector of channels, four output pixels at a time sum their taps
+    /// (four independent FMA chains, so the FMA latency is hidden; the filter vector is loaded once per tap for all
+    /// four), with the bounds checks left to the border pixels. Multiplier &gt; 1: one output channel at a time.
+    /// Parallel over chunks of (image, output row).
     /// </summary>
     public static void DepthwiseDirect(SimdLevel simd, int threads, float* input, float* filter, float* bias, float* output,
+        Conv2DGeometry g, Activation activation) =>
+        DepthwiseDirect(simd, threads, input, filter, bias, ConvTarget.Compact(output, g), g, activation);
+
+    /// <summary><see cref="DepthwiseDirect(SimdLevel, int, float*, float*, float*, float*, Conv2DGeometry, Activation)"/> into an output <paramref name="target"/>.</summary>
+    public static void DepthwiseDirect(SimdLevel simd, int threads, float* input, float* filter, float* bias, ConvTarget target,
         Conv2DGeometry g, Activation activation)
     {
         if (g.Groups != g.C)
             throw new ArgumentException($"DepthwiseDirect: needs groups = input channels, got groups {g.Groups} with {g.C} channels.");
         int rowCount = g.N * g.OH, windowSize = g.KH * g.KW;
-        int parts = Math.Min(rowCount, CpuParallel.Parts(threads, (long)rowCount * g.OW * g.OC * windowSize, SerialWork));
-        CpuParallel.For(parts, part =>
+        long work = (long)rowCount * g.OW * g.OC * windowSize;
+        int parts = Math.Min(rowCount, CpuParallel.Parts(threads, work, SerialWork));
+        int chunks = parts == 1 ? 1 : Math.Min(rowCount, 4 * parts);
+        // Output columns whose every tap is inside the input horizontally: [jStart, jEnd).
+        int jStart = Math.Min(g.OW, (g.PadLeft + g.StrideW - 1) / g.StrideW);
+        int jEnd = Math.Max(jStart, Math.Min(g.OW, (g.W - 1 - (g.KW - 1) * g.DilationW + g.PadLeft) / g.StrideW + 1));
+        if (g.W - 1 - (g.KW - 1) * g.DilationW + g.PadLeft < 0) jEnd = jStart;
+        CpuParallel.ForChunks(parts, chunks, chunk =>
         {
-            Span<int> tapSpace = windowSize <= 512 ? stackalloc int[2 * windowSize] : new int[2 * windowSize];
-            fixed (int* taps = tapSpace)
+            var (r0, r1) = CpuParallel.Range(rowCount, chunks, chunk);
+            for (int row = r0; row < r1; row++)
             {
-                var (r0, r1) = CpuParallel.Range(rowCount, parts, part);
-                for (int row = r0; row < r1; row++)
-                {
-                    int b = row / g.OH, i = row % g.OH;
-                    float* outRow = output + (nint)row * g.OW * g.OC;
-                    for (int j = 0; j < g.OW; j++)
-                    {
-                        // taps[2t]: input pixel offset, taps[2t+1]: filter tap offset.
-                        int count = 0;
-                        for (int p = 0; p < g.KH; p++)
-                        {
-                            int ih = i * g.StrideH + p * g.DilationH - g.PadTop;
-                            if (ih < 0 || ih >= g.H) continue;
-                            for (int q = 0; q < g.KW; q++)
-                            {
-                                int iw = j * g.StrideW + q * g.DilationW - g.PadLeft;
-                                if (iw < 0 || iw >= g.W) continue;
-                                taps[2 * count] = ((b * g.H + ih) * g.W + iw) * g.C;
-                                taps[2 * count + 1] = (p * g.KW + q) * g.OC;
-                                count++;
-                            }
-                        }
-                        float* dst = outRow + (nint)j * g.OC;
-                        if (g.OC == g.C) DepthwisePixel(simd, input, filter, bias, taps, count, dst, g.C);
-                        else MultiplierPixel(input, filter, bias, taps, count, dst, g.OC, g.OC / g.C);
-                    }
-                    var finished = new Span<float>(outRow, g.OW * g.OC);
-                    CpuElementwiseKernels.Activate(finished, finished, activation, simd);
-                }
+                int b = row / g.OH, i = row % g.OH;
+                if (g.OC == g.C) DepthwiseRow(simd, input, filter, bias, target, g, activation, b, i, jStart, jEnd);
+                else MultiplierRow(input, filter, bias, target, g, activation, b, i);
             }
         });
     }
 
-    private static void DepthwisePixel(SimdLevel simd, float* input, float* filter, float* bias, int* taps, int count, float* dst, int channels)
+    /// <summary>One output row of a multiplier-1 depthwise conv, channel vector by channel vector.</summary>
+    private static void DepthwiseRow(SimdLevel simd, float* input, float* filter, float* bias, in ConvTarget target, in Conv2DGeometry g,
+        Activation activation, int b, int i, int jStart, int jEnd)
     {
+        int channels = g.C, ihBase = i * g.StrideH - g.PadTop;
+        // Kernel rows inside the input for this output row.
+        int p0 = 0, p1 = g.KH;
+        while (p0 < p1 && ihBase + p0 * g.DilationH < 0) p0++;
+        while (p1 > p0 && ihBase + (p1 - 1) * g.DilationH >= g.H) p1--;
+        float* image = input + (nint)b * g.H * g.W * channels;
+        nint rowOffset = ((nint)b * g.OH + i) * g.OW;
         int c = 0;
         if (simd == SimdLevel.Avx512)
-            for (; c <= channels - 16; c += 16)
-            {
-                var acc = bias == null ? Vector512<float>.Zero : Vector512.Load(bias + c);
-                for (int t = 0; t < count; t++)
-                    acc = Avx512F.FusedMultiplyAdd(Vector512.Load(input + taps[2 * t] + c), Vector512.Load(filter + taps[2 * t + 1] + c), acc);
-                acc.Store(dst + c);
-            }
+            for (; c + 16 <= channels; c += 16)
+                DepthwiseVectors512(image, filter, bias, target, g, activation, rowOffset, ihBase, p0, p1, jStart, jEnd, c);
         if (simd >= SimdLevel.Avx2)
-            for (; c <= channels - 8; c += 8)
-            {
-                var acc = bias == null ? Vector256<float>.Zero : Vector256.Load(bias + c);
-                for (int t = 0; t < count; t++)
-                    acc = Fma.MultiplyAdd(Vector256.Load(input + taps[2 * t] + c), Vector256.Load(filter + taps[2 * t + 1] + c), acc);
-                acc.Store(dst + c);
-            }
+            for (; c + 8 <= channels; c += 8)
+                DepthwiseVectors256(image, filter, bias, target, g, activation, rowOffset, ihBase, p0, p1, jStart, jEnd, c);
         for (; c < channels; c++)
+            for (int j = 0; j < g.OW; j++)
+            {
+                float acc = bias == null ? 0f : bias[c];
+                for (int p = p0; p < p1; p++)
+                {
+                    int ih = ihBase + p * g.DilationH;
+                    for (int q = 0; q < g.KW; q++)
+                    {
+                        int iw = j * g.StrideW + q * g.DilationW - g.PadLeft;
+                        if ((uint)iw < (uint)g.W) acc += image[((nint)ih * g.W + iw) * channels + c] * filter[(p * g.KW + q) * channels + c];
+                    }
+                }
+                float* dst = target.Output + (rowOffset + j) * target.Stride + c;
+                if (target.Residual != null) acc += target.Residual[(rowOffset + j) * target.Stride + c];
+                *dst = activation.Apply(acc);
+            }
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static void DepthwiseVectors256(float* image, float* filter, float* bias, in ConvTarget target, in Conv2DGeometry g,
+        Activation activation, nint rowOffset, int ihBase, int p0, int p1, int jStart, int jEnd, int c)
+    {
+        int channels = g.C, kw = g.KW;
+        nint pixelStride = (nint)g.StrideW * channels, tapStride = (nint)g.DilationW * channels;
+        var initial = bias == null ? Vector256<float>.Zero : Vector256.Load(bias + c);
+        for (int j = 0; j < g.OW;)
         {
-            float acc = bias == null ? 0f : bias[c];
-            for (int t = 0; t < count; t++) acc += input[taps[2 * t] + c] * filter[taps[2 * t + 1] + c];
-            dst[c] = acc;
+            if (j >= jStart && j + 4 <= jEnd)
+            {
+                // Four pixels, every tap in bounds.
+                Vector256<float> a0 = initial, a1 = initial, a2 = initial, a3 = initial;
+                for (int p = p0; p < p1; p++)
+                {
+                    float* src = image + ((nint)(ihBase + p * g.DilationH) * g.W + j * g.StrideW - g.PadLeft) * channels + c;
+                    float* f = filter + (nint)p * kw * channels + c;
+                    for (int q = 0; q < kw; q++, src += tapStride, f += channels)
+                    {
+                        var w = Vector256.Load(f);
+                        a0 = Fma.MultiplyAdd(Vector256.Load(src), w, a0);
+                        a1 = Fma.MultiplyAdd(Vector256.Load(src + pixelStride), w, a1);
+                        a2 = Fma.MultiplyAdd(Vector256.Load(src + 2 * pixelStride), w, a2);
+                        a3 = Fma.MultiplyAdd(Vector256.Load(src + 3 * pixelStride), w, a3);
+                    }
+                }
+                Store256(target, rowOffset + j, c, a0, activation);
+                Store256(target, rowOffset + j + 1, c, a1, activation);
+                Store256(target, rowOffset + j + 2, c, a2, activation);
+                Store256(target, rowOffset + j + 3, c, a3, activation);
+                j += 4;
+                continue;
+            }
+            var acc = initial;
+            for (int p = p0; p < p1; p++)
+            {
+                int ih = ihBase + p * g.DilationH;
+                for (int q = 0; q < kw; q++)
+                {
+                    int iw = j * g.StrideW + q * g.DilationW - g.PadLeft;
+                    if ((uint)iw < (uint)g.W)
+                        acc = Fma.MultiplyAdd(Vector256.Load(image + ((nint)ih * g.W + iw) * channels + c), Vector256.Load(filter + (p * kw + q) * channels + c), acc);
+                }
+            }
+            Store256(target, rowOffset + j, c, acc, activation);
+            j++;
         }
     }
 
-    /// <summary>Depth multiplier &gt; 1: output channel o reads input channel o / multiplier.</summary>
-    private static void MultiplierPixel(float* input, float* filter, float* bias, int* taps, int count, float* dst, int outChannels, int multiplier)
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static void DepthwiseVectors512(float* image, float* filter, float* bias, in ConvTarget target, in Conv2DGeometry g,
+        Activation activation, nint rowOffset, int ihBase, int p0, int p1, int jStart, int jEnd, int c)
     {
-        for (int o = 0; o < outChannels; o++)
+        int channels = g.C, kw = g.KW;
+        nint pixelStride = (nint)g.StrideW * channels, tapStride = (nint)g.DilationW * channels;
+        var initial = bias == null ? Vector512<float>.Zero : Vector512.Load(bias + c);
+        for (int j = 0; j < g.OW;)
         {
-            int c = o / multiplier;
-            float acc = bias == null ? 0f : bias[o];
-            for (int t = 0; t < count; t++) acc += input[taps[2 * t] + c] * filter[taps[2 * t + 1] + o];
-            dst[o] = acc;
+            if (j >= jStart && j + 4 <= jEnd)
+            {
+                Vector512<float> a0 = initial, a1 = initial, a2 = initial, a3 = initial;
+                for (int p = p0; p < p1; p++)
+                {
+                    float* src = image + ((nint)(ihBase + p * g.DilationH) * g.W + j * g.StrideW - g.PadLeft) * channels + c;
+                    float* f = filter + (nint)p * kw * channels + c;
+                    for (int q = 0; q < kw; q++, src += tapStride, f += channels)
+                    {
+                        var w = Vector512.Load(f);
+                        a0 = Avx512F.FusedMultiplyAdd(Vector512.Load(src), w, a0);
+                        a1 = Avx512F.FusedMultiplyAdd(Vector512.Load(src + pixelStride), w, a1);
+                        a2 = Avx512F.FusedMultiplyAdd(Vector512.Load(src + 2 * pixelStride), w, a2);
+                        a3 = Avx512F.FusedMultiplyAdd(Vector512.Load(src + 3 * pixelStride), w, a3);
+                    }
+                }
+                Store512(target, rowOffset + j, c, a0, activation);
+                Store512(target, rowOffset + j + 1, c, a1, activation);
+                Store512(target, rowOffset + j + 2, c, a2, activation);
+                Store512(target, rowOffset + j + 3, c, a3, activation);
+                j += 4;
+                continue;
+            }
+            var acc = initial;
+            for (int p = p0; p < p1; p++)
+            {
+                int ih = ihBase + p * g.DilationH;
+                for (int q = 0; q < kw; q++)
+                {
+                    int iw = j * g.StrideW + q * g.DilationW - g.PadLeft;
+                    if ((uint)iw < (uint)g.W)
+                        acc = Avx512F.FusedMultiplyAdd(Vector512.Load(image + ((nint)ih * g.W + iw) * channels + c), Vector512.Load(filter + (p * kw + q) * channels + c), acc);
+                }
+            }
+            Store512(target, rowOffset + j, c, acc, activation);
+            j++;
         }
+    }
+
+    /// <summary>Adds the residual, applies the activation (as <see cref="Activation.Apply"/> defines it) and stores 8 channels of one pixel.</summary>
+    private static void Store256(in ConvTarget target, nint pixel, int c, Vector256<float> acc, Activation activation)
+    {
+        nint at = pixel * target.Stride + c;
+        if (target.Residual != null) acc += Vector256.Load(target.Residual + at);
+        acc = activation.Kind switch
+        {
+            ActivationKind.None => acc,
+            ActivationKind.Relu => Vector256.ConditionalSelect(Vector256.GreaterThan(acc, Vector256<float>.Zero), acc, Vector256<float>.Zero),
+            ActivationKind.LeakyRelu => Vector256.ConditionalSelect(Vector256.GreaterThan(acc, Vector256<float>.Zero), acc, acc * Vector256.Create(activation.Alpha)),
+            _ => acc,
+        };
+        acc.Store(target.Output + at);
+        if (activation.Kind is ActivationKind.Sigmoid or ActivationKind.Tanh)
+            CpuElementwiseKernels.Activate(new Span<float>(target.Output + at, 8), new Span<float>(target.Output + at, 8), activation, SimdLevel.Avx2);
+    }
+
+    /// <summary>The 16-channel twin of <see cref="Store256"/>.</summary>
+    private static void Store512(in ConvTarget target, nint pixel, int c, Vector512<float> acc, Activation activation)
+    {
+        nint at = pixel * target.Stride + c;
+        if (target.Residual != null) acc += Vector512.Load(target.Residual + at);
+        acc = activation.Kind switch
+        {
+            ActivationKind.None => acc,
+            ActivationKind.Relu => Vector512.ConditionalSelect(Vector512.GreaterThan(acc, Vector512<float>.Zero), acc, Vector512<float>.Zero),
+            ActivationKind.LeakyRelu => Vector512.ConditionalSelect(Vector512.GreaterThan(acc, Vector512<float>.Zero), acc, acc * Vector512.Create(activation.Alpha)),
+            _ => acc,
+        };
+        acc.Store(target.Output + at);
+        if (activation.Kind is ActivationKind.Sigmoid or ActivationKind.Tanh)
+            CpuElementwiseKernels.Activate(new Span<float>(target.Output + at, 16), new Span<float>(target.Output + at, 16), activation, SimdLevel.Avx512);
+    }
+
+    /// <summary>Depth multiplier &gt; 1: output channel o reads input channel o / multiplier.</summary>
+    private static void MultiplierRow(float* input, float* filter, float* bias, in ConvTarget target, in Conv2DGeometry g, Activation activation, int b, int i)
+    {
+        int multiplier = g.OC / g.C;
+        nint rowOffset = ((nint)b * g.OH + i) * g.OW;
+        for (int j = 0; j < g.OW; j++)
+            for (int o = 0; o < g.OC; o++)
+            {
+                int c = o / multiplier;
+                float acc = bias == null ? 0f : bias[o];
+                for (int p = 0; p < g.KH; p++)
+                {
+                    int ih = i * g.StrideH + p * g.DilationH - g.PadTop;
+                    if ((uint)ih >= (uint)g.H) continue;
+                    for (int q = 0; q < g.KW; q++)
+                    {
+                        int iw = j * g.StrideW + q * g.DilationW - g.PadLeft;
+                        if ((uint)iw < (uint)g.W) acc += input[(((nint)b * g.H + ih) * g.W + iw) * g.C + c] * filter[(p * g.KW + q) * g.OC + o];
+                    }
+                }
+                nint at = (rowOffset + j) * target.Stride + o;
+                if (target.Residual != null) acc += target.Residual[at];
+                target.Output[at] = activation.Apply(acc);
+            }
     }
 }
 
@@ -296,4 +471,33 @@ internal readonly unsafe struct Im2colPanels(float* input, Conv2DGeometry g, int
         else
             System.Runtime.CompilerServices.Unsafe.CopyBlockUnaligned(dst, src, (uint)count * sizeof(float));
     }
+}
+
+/// <summary>
+/// Where a conv writes its output (NHWC rows of <see cref="Stride"/> floats, so a conv can write straight into its
+/// channels of a concatenation) and an optional residual added before the activation (laid out like the output,
+/// e.g. a ResNet shortcut): output = act(conv + bias + residual).
+/// </summary>
+public readonly unsafe struct ConvTarget
+{
+    public ConvTarget(float* output, int stride, float* residual = null)
+    {
+        Output = output;
+        Stride = stride;
+        Residual = residual;
+    }
+
+    /// <summary>The first output channel of the first pixel.</summary>
+    public float* Output { get; }
+    /// <summary>Floats from one output pixel to the next (the conv's OC when compact).</summary>
+    public int Stride { get; }
+    /// <summary>Added to the output before the activation, with the output's stride; null for none.</summary>
+    public float* Residual { get; }
+
+    /// <summary>A compact output of <paramref name="g"/>'s shape, nothing added.</summary>
+    public static ConvTarget Compact(float* output, in Conv2DGeometry g) => new(output, g.OC);
+
+    /// <summary>The GEMM epilogue: bias and activation, and the residual at the same offset from every output element.</summary>
+    internal GemmEpilogue Epilogue(float* bias, Activation activation) =>
+        Residual == null ? new GemmEpilogue(bias, activation) : new GemmEpilogue(bias, activation, (nint)(Residual - Output));
 }

@@ -64,57 +64,89 @@ public static unsafe class CpuGemm
     /// out row chunks to whichever thread is free; without a shared B each thread packs its own and takes one part.
     /// </summary>
     internal static void Parallel<TA>(SimdLevel simd, GemmBlocking blocking, int threads, TA a, bool transposeB, int m, int n, int k,
-        float* b, nint ldb, float* c, nint ldc, bool accumulate, GemmEpilogue epilogue, double columnSplitCost = 1.0)
+        float* b, nint ldb, float* c, nint ldc, bool accumulate, GemmEpilogue epilogue, double columnSplitCost = 1.0, float* prepackedB = null)
         where TA : struct, IAPanelSource
     {
         var (mr, nr) = GemmMicroKernels.TileShape(simd);
+        var (_, nc) = Blocks(blocking, k, nr);
         int rowPanels = (m + mr - 1) / mr, columnPanels = (n + nr - 1) / nr;
         var (splitRows, parts) = CpuParallel.TileSplit(rowPanels, columnPanels, CpuParallel.Parts(threads, (long)m * n * k, SerialWork), columnSplitCost);
+        // A prepacked B is laid out in whole NC blocks, so a column split must cut between them.
+        int nBlocks = (n + nc - 1) / nc;
+        if (prepackedB != null && !splitRows && nBlocks < parts) (splitRows, parts) = (true, Math.Min(parts, rowPanels));
         if (parts == 1)
         {
-            Block(simd, blocking, a, 0, transposeB, m, n, k, b, ldb, c, ldc, accumulate, epilogue, CpuScratch.Current);
+            Block(simd, blocking, a, 0, transposeB, m, n, k, b, ldb, c, ldc, accumulate, epilogue, CpuScratch.Current, prepackedB);
             return;
         }
         if (!splitRows)
         {
             CpuParallel.For(parts, part =>
             {
-                var (j0, j1) = CpuParallel.Range(n, parts, part, nr);
+                int j0, j1;
+                if (prepackedB != null)
+                {
+                    var (b0, b1) = CpuParallel.Range(nBlocks, parts, part);
+                    (j0, j1) = (b0 * nc, Math.Min(n, b1 * nc));
+                }
+                else (j0, j1) = CpuParallel.Range(n, parts, part, nr);
                 if (j0 >= j1) return;
-                float* subB = transposeB ? b + (nint)j0 * ldb : b + j0;
-                Block(simd, blocking, a, 0, transposeB, m, j1 - j0, k, subB, ldb, c + j0, ldc, accumulate, epilogue.Shifted(j0), CpuScratch.Current);
+                float* subB = b == null ? null : transposeB ? b + (nint)j0 * ldb : b + j0;
+                Block(simd, blocking, a, 0, transposeB, m, j1 - j0, k, subB, ldb, c + j0, ldc, accumulate, epilogue.Shifted(j0), CpuScratch.Current,
+                    prepackedB == null ? null : prepackedB + (nint)j0 * k);
             });
             return;
         }
 
         long packedFloats = PackedBFloats(k, n, nr);
-        if (rowPanels / parts < PackBMinPanels || packedFloats > SharedPackFloats)
+        float* packed = prepackedB;
+        if (packed == null)
         {
-            CpuParallel.For(parts, part =>
+            if (rowPanels / parts < PackBMinPanels || packedFloats > SharedPackFloats)
             {
-                var (i0, i1) = CpuParallel.Range(m, parts, part, mr);
-                if (i0 < i1)
-                    Block(simd, blocking, a, i0, transposeB, i1 - i0, n, k, b, ldb, c + (nint)i0 * ldc, ldc, accumulate, epilogue, CpuScratch.Current);
-            });
-            return;
+                CpuParallel.For(parts, part =>
+                {
+                    var (i0, i1) = CpuParallel.Range(m, parts, part, mr);
+                    if (i0 < i1)
+                        Block(simd, blocking, a, i0, transposeB, i1 - i0, n, k, b, ldb, c + (nint)i0 * ldc, ldc, accumulate, epilogue, CpuScratch.Current);
+                });
+                return;
+            }
+            // One packed copy of B for every thread (packed in parallel, block by block), then row chunks on demand.
+            packed = CpuScratch.Current.SharedB.Get(packedFloats);
+            PackB(simd, blocking, parts, transposeB, b, ldb, k, n, packed);
         }
-
-        // One packed copy of B for every thread (packed in parallel, block by block), then row chunks on demand.
-        var (kc, nc) = Blocks(blocking, k, nr);
-        float* packed = CpuScratch.Current.SharedB.Get(packedFloats);
-        int kBlocks = (k + kc - 1) / kc, nBlocks = (n + nc - 1) / nc;
-        CpuParallel.ForChunks(parts, kBlocks * nBlocks, block =>
-        {
-            int jc = block / kBlocks * nc, pc = block % kBlocks * kc;
-            int width = Math.Min(nc, n - jc), padded = (width + nr - 1) / nr * nr;
-            GemmPacking.BPanels(transposeB, b, ldb, pc, jc, Math.Min(kc, k - pc), width, nr, packed + (nint)jc * k + (nint)pc * padded);
-        });
         int chunks = CpuParallel.Chunks(parts, rowPanels, RowPanelsPerChunk);
         CpuParallel.ForChunks(parts, chunks, chunk =>
         {
             var (i0, i1) = CpuParallel.Range(m, chunks, chunk, mr);
             if (i0 < i1)
                 Block(simd, blocking, a, i0, transposeB, i1 - i0, n, k, b, ldb, c + (nint)i0 * ldc, ldc, accumulate, epilogue, CpuScratch.Current, packed);
+        });
+    }
+
+    /// <summary>
+    /// Floats that <see cref="PackB"/> writes for a k×n op(B) at <paramref name="simd"/>: every N block padded to whole
+    /// micro-kernel panels.
+    /// </summary>
+    public static long PackedBLength(SimdLevel simd, int k, int n) => PackedBFloats(k, n, GemmMicroKernels.TileShape(simd).NR);
+
+    /// <summary>
+    /// Packs op(B) (k×n; stored k×n with <paramref name="ldb"/>, or n×k when <paramref name="transposeB"/>) once into the
+    /// layout the GEMM reads under <paramref name="blocking"/>: N blocks, each split into K blocks of NR-wide panels.
+    /// A constant B (a conv filter at inference) packed this way is passed to every later product instead of being
+    /// packed again; it is only valid for the same SIMD level, blocking and k.
+    /// </summary>
+    public static void PackB(SimdLevel simd, GemmBlocking blocking, int threads, bool transposeB, float* b, nint ldb, int k, int n, float* packed)
+    {
+        var (_, nr) = GemmMicroKernels.TileShape(simd);
+        var (kc, nc) = Blocks(blocking.Checked(), k, nr);
+        int kBlocks = (k + kc - 1) / kc, nBlocks = (n + nc - 1) / nc;
+        CpuParallel.ForChunks(Math.Max(1, threads), kBlocks * nBlocks, block =>
+        {
+            int jc = block / kBlocks * nc, pc = block % kBlocks * kc;
+            int width = Math.Min(nc, n - jc), padded = (width + nr - 1) / nr * nr;
+            GemmPacking.BPanels(transposeB, b, ldb, pc, jc, Math.Min(kc, k - pc), width, nr, packed + (nint)jc * k + (nint)pc * padded);
         });
     }
 
@@ -224,10 +256,15 @@ public static unsafe class CpuGemm
     {
         for (int i = 0; i < m; i++)
         {
-            var row = new Span<float>(c + (nint)i * ldc, n);
+            float* rowStart = c + (nint)i * ldc;
+            var row = new Span<float>(rowStart, n);
             if (!accumulate) row.Clear();
             for (int j = 0; j < n; j++)
-                row[j] = ep.ApplyInRegisterKind(ep.Bias == null ? row[j] : row[j] + ep.Bias[j]);
+            {
+                float x = ep.Bias == null ? row[j] : row[j] + ep.Bias[j];
+                if (ep.HasResidual) x += rowStart[j + ep.ResidualOffset];
+                row[j] = ep.ApplyInRegisterKind(x);
+            }
             ep.ApplyPostPass(row, simd);
         }
     }

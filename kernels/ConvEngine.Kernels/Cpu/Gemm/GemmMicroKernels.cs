@@ -218,7 +218,7 @@ internal static unsafe class GemmMicroKernels
         FinishEdgeTile(tile, NR, c, ldc, rows, cols, accumulate, ep);
     }
 
-    /// <summary>Copies the valid rows×cols of a computed tile into C, with accumulate, bias and the in-register activations.</summary>
+    /// <summary>Copies the valid rows×cols of a computed tile into C, with accumulate, bias, residual and the in-register activations.</summary>
     private static void FinishEdgeTile(float* tile, int nr, float* c, nint ldc, int rows, int cols, bool accumulate, in GemmEpilogue ep)
     {
         for (int r = 0; r < rows; r++)
@@ -229,23 +229,27 @@ internal static unsafe class GemmMicroKernels
                 float x = tile[r * nr + j];
                 if (accumulate) x += row[j];
                 if (ep.Bias != null) x += ep.Bias[j];
+                if (ep.HasResidual) x += row[j + ep.ResidualOffset];
                 row[j] = ep.ApplyInRegisterKind(x);
             }
         }
     }
 
-    /// <summary>Writes full AVX-512 tile rows: [C +] acc [+ bias], then ReLU/LeakyReLU as Activation.Apply defines them.</summary>
+    /// <summary>Writes full AVX-512 tile rows: [C +] acc [+ bias] [+ residual], then ReLU/LeakyReLU as Activation.Apply defines them.</summary>
     private readonly struct Store512
     {
         private readonly float* _bias;
         private readonly float _alpha;
-        private readonly bool _accumulate;
+        private readonly bool _accumulate, _residual;
+        private readonly nint _residualOffset;
         private readonly ActivationKind _kind;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Store512(bool accumulate, in GemmEpilogue ep)
         {
             _accumulate = accumulate;
+            _residual = ep.HasResidual;
+            _residualOffset = ep.ResidualOffset;
             _bias = ep.Bias;
             _kind = ep.Activation.Kind;
             _alpha = ep.Activation.Alpha;
@@ -256,6 +260,7 @@ internal static unsafe class GemmMicroKernels
         {
             if (_accumulate) { lo += Vector512.Load(p); hi += Vector512.Load(p + 16); }
             if (_bias != null) { lo += Vector512.Load(_bias); hi += Vector512.Load(_bias + 16); }
+            if (_residual) { lo += Vector512.Load(p + _residualOffset); hi += Vector512.Load(p + _residualOffset + 16); }
             if (_kind == ActivationKind.Relu)
             {
                 lo = Vector512.ConditionalSelect(Vector512.GreaterThan(lo, Vector512<float>.Zero), lo, Vector512<float>.Zero);
@@ -277,13 +282,16 @@ internal static unsafe class GemmMicroKernels
     {
         private readonly float* _bias;
         private readonly float _alpha;
-        private readonly bool _accumulate;
+        private readonly bool _accumulate, _residual;
+        private readonly nint _residualOffset;
         private readonly ActivationKind _kind;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Store256(bool accumulate, in GemmEpilogue ep)
         {
             _accumulate = accumulate;
+            _residual = ep.HasResidual;
+            _residualOffset = ep.ResidualOffset;
             _bias = ep.Bias;
             _kind = ep.Activation.Kind;
             _alpha = ep.Activation.Alpha;
@@ -294,6 +302,7 @@ internal static unsafe class GemmMicroKernels
         {
             if (_accumulate) { lo += Vector256.Load(p); hi += Vector256.Load(p + 8); }
             if (_bias != null) { lo += Vector256.Load(_bias); hi += Vector256.Load(_bias + 8); }
+            if (_residual) { lo += Vector256.Load(p + _residualOffset); hi += Vector256.Load(p + _residualOffset + 8); }
             if (_kind == ActivationKind.Relu)
             {
                 lo = Vector256.ConditionalSelect(Vector256.GreaterThan(lo, Vector256<float>.Zero), lo, Vector256<float>.Zero);

@@ -1,0 +1,120 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using ConvEngine.Kernels.Geometry;
+
+namespace ConvEngine.Kernels.Cpu;
+
+/// <summary>
+/// A conv filter prepared once for a cpu backend that will run it many times with the same weights (an inference
+/// plan): packed into the GEMM's panel layout under the blocking chosen for the conv's shape, or kept as it is for a
+/// depthwise conv. It holds a reference to the source filter for the variants that read it directly; the source must
+/// stay alive and unchanged while this is used (prepare it again after the weights change).
+/// </summary>
+public sealed unsafe class PackedConv2DFilter : IDisposable
+{
+    private float[]? _packed;
+
+    internal PackedConv2DFilter(DeviceBuffer source, SimdLevel simd, GemmBlocking blocking, long length)
+    {
+        Source = source;
+        Simd = simd;
+        Blocking = blocking;
+        if (length > 0)
+        {
+            if (length + 16 > Array.MaxLength) throw new OutOfMemoryException($"A packed conv filter of {length} floats does not fit one array.");
+            _packed = GC.AllocateUninitializedArray<float>((int)length + 16, pinned: true);
+            nint start = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_packed));
+            Data = (float*)((start + 63) & ~(nint)63);
+        }
+    }
+
+    /// <summary>The filter it was prepared from (KH, KW, C/groups, OC).</summary>
+    public DeviceBuffer Source { get; }
+    public SimdLevel Simd { get; }
+    /// <summary>The GEMM blocking the panels are laid out for.</summary>
+    public GemmBlocking Blocking { get; }
+    /// <summary>The packed panels (64-byte aligned), or null when the conv reads the source directly (depthwise).</summary>
+    internal float* Data { get; }
+
+    public void Dispose()
+    {
+        _packed = null;
+        GC.SuppressFinalize(this);
+    }
+}
+
+/// <summary>
+/// Where a fused inference conv writes: <see cref="ChannelOffset"/> into pixels of <see cref="ChannelStride"/> floats
+/// (0: the conv's own OC), so a conv can write its channels of a concatenation in place, and an optional
+/// <see cref="Residual"/> (laid out like the output) added before the activation.
+/// </summary>
+public readonly record struct Conv2DOutput(int ChannelOffset = 0, int ChannelStride = 0, DeviceBuffer? Residual = null);
+
+public sealed partial class CpuBackend
+{
+    /// <summary>The GEMM blocking this backend uses for <paramref name="g"/> (from the tuning cache when it holds the shape).</summary>
+    public GemmBlocking BlockingFor(in Conv2DGeometry g) => Tuning.BlockingFor(this, g);
+
+    /// <summary>The conv2d variant that runs <paramref name="g"/>: the selected one, else the tuner's choice for the shape.</summary>
+    public string Conv2DVariantFor(in Conv2DGeometry g) =>
+        Variants.IsSelected("conv2d") || CpuConvKernels.IsDepthwise(g) ? Variants["conv2d"] : Tuning.For(this, g).Variant;
+
+    /// <summary>
+    /// Prepares <paramref name="filter"/> (KH, KW, C/groups, OC) for repeated runs of <paramref name="g"/>'s conv through
+    /// <see cref="Conv2D(DeviceBuffer, PackedConv2DFilter, DeviceBuffer?, DeviceBuffer, in Conv2DGeometry, Activation, Conv2DOutput)"/>.
+    /// </summary>
+    public unsafe PackedConv2DFilter PackConv2DFilter(DeviceBuffer filter, in Conv2DGeometry g)
+    {
+        float* f = Pointer(filter, g.FilterShape.Length, "PackConv2DFilter", "filter");
+        if (CpuConvKernels.IsDepthwise(g)) return new PackedConv2DFilter(filter, Simd, default, 0);
+        var blocking = BlockingFor(g);
+        var packed = new PackedConv2DFilter(filter, Simd, blocking, CpuConvKernels.PackedFilterLength(Simd, g));
+        CpuConvKernels.PackFilter(Simd, blocking, Threads, f, g, packed.Data);
+        return packed;
+    }
+
+    /// <summary>
+    /// output = act(conv(input, filter) + bias [+ residual]) with a filter prepared by <see cref="PackConv2DFilter"/>, written
+    /// at <paramref name="target"/>'s channels. Runs the selected conv2d variant (the reference one reads the source filter).
+    /// </summary>
+    public unsafe void Conv2D(DeviceBuffer input, PackedConv2DFilter filter, DeviceBuffer? bias, DeviceBuffer output, in Conv2DGeometry g,
+        Activation activation, Conv2DOutput target)
+    {
+        const string Op = "Conv2D";
+        int stride = target.ChannelStride == 0 ? g.OC : target.ChannelStride;
+        if (target.ChannelOffset < 0 || target.ChannelOffset + g.OC > stride)
+            throw new ArgumentException($"{Op}: output channels {target.ChannelOffset}..{target.ChannelOffset + g.OC} do not fit pixels of {stride} channels.");
+        if (filter.Simd != Simd) throw new ArgumentException($"{Op}: the filter was packed for {filter.Simd}, the backend runs {Simd}.");
+        long outputLength = (long)g.N * g.OH * g.OW * stride;
+        float* x = Pointer(input, g.InputShape.Length, Op, "input");
+        float* b = bias is null ? null : Pointer(bias, g.OC, Op, "bias");
+        float* y = Pointer(output, outputLength, Op, "output") + target.ChannelOffset;
+        float* r = target.Residual is null ? null : Pointer(target.Residual, outputLength, Op, "residual") + target.ChannelOffset;
+        var view = new ConvTarget(y, stride, r);
+        string variant = Conv2DVariantFor(g);
+        if (variant == ReferenceVariant)
+        {
+            ReferenceInto(input, filter.Source, bias, view, g, activation);
+            return;
+        }
+        float* f = Pointer(filter.Source, g.FilterShape.Length, Op, "filter");
+        if (CpuConvKernels.IsDepthwise(g)) CpuConvKernels.DepthwiseDirect(Simd, Threads, x, f, b, view, g, activation);
+        else if (variant == Im2colGemmVariant) CpuConvKernels.Im2colGemm(Simd, filter.Blocking, Threads, x, f, filter.Data, b, view, g, activation);
+        else CpuConvKernels.ImplicitGemm(Simd, filter.Blocking, Threads, x, f, filter.Data, b, view, g, activation);
+    }
+
+    /// <summary>The reference conv into a compact scratch output, then moved to the target with the residual and activation.</summary>
+    private unsafe void ReferenceInto(DeviceBuffer input, DeviceBuffer filter, DeviceBuffer? bias, in ConvTarget view, in Conv2DGeometry g, Activation activation)
+    {
+        var compact = new float[g.OutputShape.Length];
+        CpuReferenceKernels.Conv2D(Buf(input), Buf(filter), Opt(bias), compact, g, Activation.None);
+        long pixels = (long)g.N * g.OH * g.OW;
+        for (long p = 0; p < pixels; p++)
+            for (int o = 0; o < g.OC; o++)
+            {
+                float v = compact[p * g.OC + o];
+                if (view.Residual != null) v += view.Residual[p * view.Stride + o];
+                view.Output[p * view.Stride + o] = activation.Apply(v);
+            }
+    }
+}
