@@ -35,7 +35,7 @@ public sealed class CpuConvRunner : IDisposable
     public unsafe void Run(GemmBlocking blocking)
     {
         fixed (float* x = ((CpuBuffer)_input).Data, f = ((CpuBuffer)_filter).Data, b = ((CpuBuffer)_bias).Data, y = ((CpuBuffer)_output).Data)
-            CpuConvKernels.ImplicitGemm(_backend.Simd, blocking, _backend.Threads, x, f, b, y, _geometry, Activation.Relu);
+            CpuConvKernels.ImplicitGemm(_backend.Simd, blocking, _backend.Threads, x, f, null, b, ConvTarget.Compact(y, _geometry), _geometry, Activation.Relu);
     }
 
     /// <summary>The last run's output, NHWC.</summary>

@@ -25,6 +25,10 @@ if (Array.IndexOf(args, "--probe-conv") is var probeConvAt and >= 0)
     return ConvProbe.Run(args[(probeConvAt + 1)..], Console.Out);
 if (Array.IndexOf(args, "--probe-gemm") is var probeGemmAt and >= 0)
     return GemmProbe.Run(args[(probeGemmAt + 1)..], Console.Out);
+if (Array.IndexOf(args, "--profile-model") is var profileModelAt and >= 0)
+    return ModelProbe.Profile(args[(profileModelAt + 1)..], Console.Out);
+if (Array.IndexOf(args, "--probe-pool") is var probePoolAt and >= 0)
+    return PoolProbe.Run(args[(probePoolAt + 1)..], Console.Out);
 if (Array.IndexOf(args, "--probe-models") is var probeAt and >= 0)
     return ModelProbe.Run(args[(probeAt + 1)..], Console.Out, time: true);
 if (args.Contains("--check-training"))

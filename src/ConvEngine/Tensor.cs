@@ -29,6 +29,17 @@ public sealed class Tensor : IDisposable
     public static Tensor Zeros(IBackend backend, TensorShape shape) =>
         new(backend, shape, backend.Allocate(shape.Length), ownsBuffer: true);
 
+    /// <summary>
+    /// A tensor of <paramref name="shape"/> over the first <c>shape.Length</c> floats of <paramref name="buffer"/>, which it
+    /// does not own: for buffer planners that give successive tensors of a run the same allocation.
+    /// </summary>
+    public static Tensor View(DeviceBuffer buffer, TensorShape shape)
+    {
+        if (shape.Length > buffer.Length)
+            throw new ArgumentException($"Tensor.View: shape {shape} needs {shape.Length} floats; the buffer holds {buffer.Length}.");
+        return new Tensor(buffer.Backend, shape, buffer, ownsBuffer: false);
+    }
+
     /// <summary>Copies host data (row-major, channels-last) to the backend.</summary>
     public static Tensor FromArray(IBackend backend, ReadOnlySpan<float> data, params int[] dims)
     {

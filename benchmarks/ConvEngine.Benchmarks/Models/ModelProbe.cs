@@ -15,6 +15,22 @@ public static class ModelProbe
     /// <summary>Pass threshold of the cross-check: the largest difference relative to the largest output.</summary>
     public const double Tolerance = 1e-4;
 
+    /// <summary>`--profile-model id [runs]`: every plan step of an OnnxImporter case with its median time, slowest first.</summary>
+    public static int Profile(string[] args, TextWriter output)
+    {
+        var c = ModelCase.Select([args[0]]).First();
+        int runs = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5;
+        using var pair = ModelPair.Create(c, "cpu", BenchmarkThreads.Count, ort: false);
+        var onnx = pair.Ours!.Onnx ?? throw new ArgumentException($"{c.Id} runs as engine layers; profiles are for OnnxImporter cases.");
+        var steps = onnx.ProfileChannelsLast(pair.Ours.Input, runs);
+        double total = steps.Sum(s => s.Milliseconds);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"# {c.Id}: {steps.Count} steps, {total:F2} ms in steps; load {File.ReadAllText("/proc/loadavg").Trim()}"));
+        foreach (var s in steps.OrderByDescending(s => s.Milliseconds).Take(40))
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{s.Milliseconds,8:F3} ms {100 * s.Milliseconds / total,5:F1} % {(s.Flops > 0 ? $"{s.Flops / s.Milliseconds / 1e6,7:F1} GFLOP/s" : ""),-15} {s.Label}"));
+        return 0;
+    }
+
     public static int Run(string[] args, TextWriter output, bool time)
     {
         int rounds = 7;
@@ -48,14 +64,14 @@ public static class ModelProbe
             }
             var ours = new List<double>();
             var ort = new List<double>();
-            pair.Ours!.Run();
-            pair.Ort!.Run();
+            // Warm-up: enough runs for the JIT to finish tiering up both engines' managed code.
+            for (int w = 0; w < 3; w++) { pair.Ours!.Run(); pair.Ort!.Run(); }
             for (int r = 0; r < rounds; r++)
             {
                 ProbeClock.Settle();
-                ours.Add(ProbeClock.Milliseconds(pair.Ours.Run, threads));
+                ours.Add(ProbeClock.Milliseconds(pair.Ours!.Run, threads));
                 ProbeClock.Settle();
-                ort.Add(ProbeClock.Milliseconds(pair.Ort.Run, threads));
+                ort.Add(ProbeClock.Milliseconds(pair.Ort!.Run, threads));
             }
             double oursMs = Median(ours), ortMs = Median(ort), flops = c.Flops;
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -42,6 +42,9 @@ public sealed class OurModelRunner : IDisposable
     }
 
     public IBackend Backend { get; }
+    /// <summary>The imported model (OnnxImporter cases), for per-step profiles.</summary>
+    public OnnxModel? Onnx => _onnx;
+    public Tensor Input => _input;
 
     public void Run()
     {

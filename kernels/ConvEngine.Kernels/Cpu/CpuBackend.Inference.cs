@@ -103,6 +103,15 @@ public sealed partial class CpuBackend
         else CpuConvKernels.ImplicitGemm(Simd, filter.Blocking, Threads, x, f, filter.Data, b, view, g, activation);
     }
 
+    /// <summary>Copies (pixels, channels) into channels offset.. of (pixels, stride): a concatenation's input that was not written in place.</summary>
+    public unsafe void CopyChannels(DeviceBuffer input, DeviceBuffer output, long pixels, int channels, int offset, int stride)
+    {
+        if (offset < 0 || channels < 0 || offset + channels > stride)
+            throw new ArgumentException($"CopyChannels: channels {offset}..{offset + channels} do not fit pixels of {stride} channels.");
+        CpuElementwiseKernels.CopyChannels(Threads, Pointer(input, pixels * channels, "CopyChannels", "input"),
+            Pointer(output, pixels * stride, "CopyChannels", "output"), pixels, channels, offset, stride);
+    }
+
     /// <summary>The reference conv into a compact scratch output, then moved to the target with the residual and activation.</summary>
     private unsafe void ReferenceInto(DeviceBuffer input, DeviceBuffer filter, DeviceBuffer? bias, in ConvTarget view, in Conv2DGeometry g, Activation activation)
     {

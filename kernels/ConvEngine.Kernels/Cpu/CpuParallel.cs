@@ -2,8 +2,8 @@ namespace ConvEngine.Kernels.Cpu;
 
 /// <summary>
 /// The one way cpu kernels split work over threads: a few contiguous parts, decided only by the sizes (never by
-/// timing), one parallel split per op, each part on its own thread (<see cref="CpuWorkers"/>); the calling thread
-/// takes part 0. Because the split is fixed, a reduction
+/// timing), one parallel split per op; the calling thread and the workers (<see cref="CpuWorkers"/>) each take the
+/// next part nobody has taken. Because the split is fixed, a reduction
 /// that sums per-part results in part order is bit-identical run to run.
 /// </summary>
 internal static class CpuParallel
@@ -17,14 +17,13 @@ internal static class CpuParallel
             body(0);
             return;
         }
-        CpuWorkers.Run(parts, body);
+        CpuWorkers.Run(parts, parts, body);
     }
 
     /// <summary>
     /// Runs <paramref name="body"/>(chunk) for every chunk in [0, chunks) on up to <paramref name="threads"/> threads,
-    /// each taking the next unclaimed chunk (see <see cref="CpuWorkers.RunChunks"/>). For ops whose chunks write
-    /// disjoint outputs computed the same way whichever thread runs them (GEMM and conv tiles), so the result does
-    /// not depend on the schedule.
+    /// each taking the next unclaimed chunk (see <see cref="CpuWorkers"/>): more chunks than threads, so a thread the
+    /// OS holds back costs the op little.
     /// </summary>
     public static void ForChunks(int threads, int chunks, Action<int> body)
     {
@@ -34,7 +33,7 @@ internal static class CpuParallel
             for (int chunk = 0; chunk < chunks; chunk++) body(chunk);
             return;
         }
-        CpuWorkers.RunChunks(threads, chunks, body);
+        CpuWorkers.Run(threads, chunks, body);
     }
 
     /// <summary>
@@ -89,13 +88,10 @@ internal static class CpuParallel
             if (count > 0) body(0, count);
             return;
         }
-        CpuWorkers.Run(parts, part => body(Start(count, parts, part), Start(count, parts, part + 1)));
+        CpuWorkers.Run(parts, parts, part => body(Start(count, parts, part), Start(count, parts, part + 1)));
     }
 
-    /// <summary>
-    /// Runs <paramref name="body"/>(part) for every part in [0, parts) on at most <paramref name="threads"/> threads:
-    /// thread t takes parts t, t + threads, … in order.
-    /// </summary>
+    /// <summary>Runs <paramref name="body"/>(part) for every part in [0, parts) on at most <paramref name="threads"/> threads.</summary>
     public static void ForEachPart(int threads, int parts, Action<int> body)
     {
         if (parts <= 1 || threads <= 1)
@@ -103,10 +99,6 @@ internal static class CpuParallel
             for (int part = 0; part < parts; part++) body(part);
             return;
         }
-        int used = Math.Min(threads, parts);
-        CpuWorkers.Run(used, t =>
-        {
-            for (int part = t; part < parts; part += used) body(part);
-        });
+        CpuWorkers.Run(threads, parts, body);
     }
 }

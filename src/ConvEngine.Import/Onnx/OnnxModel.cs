@@ -77,7 +77,31 @@ public sealed class OnnxModel : IDisposable
     /// <summary>Runs on engine-layout tensors ((N,H,W,C) for 4-D, (N,L,C) for 3-D); outputs in engine layout.</summary>
     public Dictionary<string, Tensor> RunChannelsLast(IReadOnlyDictionary<string, Tensor> inputs) => RunCore(inputs, channelsLast: true);
 
-    private Dictionary<string, Tensor> RunCore(IReadOnlyDictionary<string, Tensor> inputs, bool channelsLast)
+    /// <summary>
+    /// Runs a single-input model <paramref name="runs"/> times on an engine-layout input and returns each plan step
+    /// with its median time: what `convengine bench --model` prints. Steps are labelled as <see cref="PlanSteps"/> are.
+    /// </summary>
+    public IReadOnlyList<OnnxStepProfile> ProfileChannelsLast(Tensor input, int runs = 5)
+    {
+        if (runs <= 0) throw new ArgumentOutOfRangeException(nameof(runs), $"ProfileChannelsLast: runs must be positive, got {runs}.");
+        var inputs = new Dictionary<string, Tensor> { [SingleInput()] = input };
+        RunChannelsLast(input).Dispose();
+        var plan = _plans[PlanKey(ShapesOf(inputs, channelsLast: true), channelsLast: true)];
+        var times = new double[runs][];
+        for (int r = 0; r < runs; r++)
+        {
+            times[r] = new double[plan.Steps.Count];
+            foreach (var t in plan.Run(inputs, times[r]).Values) t.Dispose();
+        }
+        return plan.Steps.Select((step, s) => new OnnxStepProfile(step.IsView ? step.Label + " [view]" : step.Label,
+            times.Select(t => t[s]).Order().ElementAt(runs / 2), step.Flops)).ToList();
+    }
+
+    private Dictionary<string, Tensor> RunCore(IReadOnlyDictionary<string, Tensor> inputs, bool channelsLast) =>
+        PlanFor(ShapesOf(inputs, channelsLast), channelsLast).Run(inputs);
+
+    /// <summary>Checks the inputs against the graph's and returns their ONNX dims.</summary>
+    private Dictionary<string, int[]> ShapesOf(IReadOnlyDictionary<string, Tensor> inputs, bool channelsLast)
     {
         var dims = new Dictionary<string, int[]>();
         foreach (var input in _graph.Inputs)
@@ -97,12 +121,15 @@ public sealed class OnnxModel : IDisposable
         foreach (var name in inputs.Keys)
             if (_graph.Inputs.All(i => i.Name != name))
                 throw new ArgumentException($"{_graph.Context}: the model has no input '{name}' (inputs: {string.Join(", ", _graph.Inputs)}).");
-        return PlanFor(dims, channelsLast).Run(inputs);
+        return dims;
     }
+
+    private string PlanKey(IReadOnlyDictionary<string, int[]> dims, bool channelsLast) =>
+        (channelsLast ? "nhwc|" : "nchw|") + string.Join("|", _graph.Inputs.Select(i => string.Join(",", dims[i.Name])));
 
     private OnnxPlan PlanFor(IReadOnlyDictionary<string, int[]> dims, bool channelsLast)
     {
-        string key = (channelsLast ? "nhwc|" : "nchw|") + string.Join("|", _graph.Inputs.Select(i => string.Join(",", dims[i.Name])));
+        string key = PlanKey(dims, channelsLast);
         if (!_plans.TryGetValue(key, out var plan))
             _plans[key] = plan = OnnxPlanBuilder.Build(_graph, Backend, _weights, dims, channelsLast);
         return plan;
@@ -125,3 +152,6 @@ public sealed class OnnxModel : IDisposable
         _weights.Dispose();
     }
 }
+
+/// <summary>One step of an imported model's plan in a profile: its label, median wall time and floating-point operations (0 when not a conv or matrix product).</summary>
+public sealed record OnnxStepProfile(string Label, double Milliseconds, double Flops);

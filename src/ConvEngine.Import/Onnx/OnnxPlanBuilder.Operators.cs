@@ -120,7 +120,8 @@ internal sealed partial class OnnxPlanBuilder
         var filter = _weights.Get(w, "OIHW→HWIO", () => (OnnxConstantFolding.Transpose(w.Floats ?? w.ToFloats(), [oc, cg, kh, kw], [2, 3, 1, 0]), [kh, kw, cg, oc]));
         var bias = b is null ? null : _weights.Get(b, "vector", () => (b.ToFloats(), [oc]));
         int[] outDims = oneD ? [g.N, oc, g.OW] : [g.N, oc, g.OH, g.OW];
-        Set(0, Emit(outDims, [x], a => Ops.Conv2D(a[0], filter, bias, options)));
+        if (bias is not null && (bias.Shape.Rank != 1 || bias.Shape[0] != g.OC)) throw Invalid($"bias dims must be ({g.OC}).");
+        Set(0, EmitConv(outDims, x, g, filter, bias, options.Activation));
     }
 
     // ---------------------------------------------------------------- pooling
@@ -151,7 +152,7 @@ internal sealed partial class OnnxPlanBuilder
         };
         var g = Pool2DGeometry.Create($"{_node.OpType} ({_node.Name})", new TensorShape(TensorDims(x.Dims)), options);
         int[] outDims = oneD ? [g.N, g.C, g.OW] : [g.N, g.C, g.OH, g.OW];
-        Set(0, Emit(outDims, [x], a => kind == PoolKind.Max ? Ops.MaxPool2D(a[0], options) : Ops.AveragePool2D(a[0], options)));
+        Set(0, EmitInto(outDims, [x], (a, y) => a[0].Backend.Pool2D(a[0].Buffer, y.Buffer, g, kind)));
     }
 
     /// <summary>(N,C,spatial…) → (N,C,1…): the kernel's (N,C) result is already the storage of (N,C,1,1).</summary>
@@ -161,13 +162,7 @@ internal sealed partial class OnnxPlanBuilder
         int n = x.Dims[0], c = x.Dims[1];
         int spatial = x.Dims[2..].Aggregate(1, (p, d) => p * d);
         int[] outDims = [n, c, .. Enumerable.Repeat(1, x.Dims.Length - 2)];
-        int[] tensorDims = TensorDims(outDims);
-        Set(0, Emit(outDims, [x], a =>
-        {
-            var output = Tensor.Zeros(a[0].Backend, tensorDims);
-            a[0].Backend.GlobalPool(a[0].Buffer, output.Buffer, n, spatial, c, kind);
-            return output;
-        }));
+        Set(0, EmitInto(outDims, [x], (a, y) => a[0].Backend.GlobalPool(a[0].Buffer, y.Buffer, n, spatial, c, kind)));
     }
 
     // ---------------------------------------------------------------- dense
@@ -235,10 +230,15 @@ internal sealed partial class OnnxPlanBuilder
             }
         }
 
+        var activation = _node.FusedActivation;
         RunValue y = kernelRuntime is null
-            ? Emit([m, n], [a], t => Ops.Dense(t[0], kernelConstant!, bias))
-            : Emit([m, n], [a, kernelRuntime], t => Ops.Dense(t[0], t[1], bias));
-        if (addend is not null) y = Emit([m, n], [y, addend], t => Ops.Add(t[0], t[1]));
+            ? EmitInto([m, n], [a], (t, o) => t[0].Backend.Dense(t[0].Buffer, kernelConstant!.Buffer, bias?.Buffer, o.Buffer, m, k, n, addend is null ? activation : default))
+            : EmitInto([m, n], [a, kernelRuntime], (t, o) => t[0].Backend.Dense(t[0].Buffer, t[1].Buffer, bias?.Buffer, o.Buffer, m, k, n, addend is null ? activation : default));
+        if (addend is not null)
+        {
+            y = EmitInto([m, n], [y, addend], (t, o) => t[0].Backend.Add(t[0].Buffer, t[1].Buffer, o.Buffer, o.Length));
+            if (activation.Kind != ActivationKind.None) y = EmitInto([m, n], [y], (t, o) => t[0].Backend.Activate(t[0].Buffer, o.Buffer, o.Length, activation));
+        }
         Set(0, y);
     }
 
@@ -258,10 +258,10 @@ internal sealed partial class OnnxPlanBuilder
         if (bValue is ConstValue bc)
         {
             var kernel = _weights.Get(bc.Data, "matrix", () => (bc.Data.ToFloats(), [k, n]));
-            Set(0, Emit([m, n], [a], t => Ops.Dense(t[0], kernel, null)));
+            Set(0, EmitInto([m, n], [a], (t, o) => t[0].Backend.Dense(t[0].Buffer, kernel.Buffer, null, o.Buffer, m, k, n, default)));
         }
         else
-            Set(0, Emit([m, n], [a, bValue], t => Ops.Dense(t[0], t[1], null)));
+            Set(0, EmitInto([m, n], [a, bValue], (t, o) => t[0].Backend.Dense(t[0].Buffer, t[1].Buffer, null, o.Buffer, m, k, n, default)));
     }
 
     // ---------------------------------------------------------------- normalisation and activations
@@ -286,14 +286,25 @@ internal sealed partial class OnnxPlanBuilder
         var (scale, shift) = Ops.BatchNormToAffine(parameters[0].ToFloats(), parameters[1].ToFloats(), parameters[2].ToFloats(), parameters[3].ToFloats(), epsilon);
         var scaleTensor = _weights.Get(parameters[0], $"bn-scale {_node.Index}", () => (scale, [c]));
         var shiftTensor = _weights.Get(parameters[1], $"bn-shift {_node.Index}", () => (shift, [c]));
-        Set(0, Emit(x.Dims, [x], t => Ops.ChannelAffine(t[0], scaleTensor, shiftTensor)));
+        Set(0, Affine(x, scaleTensor, shiftTensor));
     }
 
     private void Activate(Activation activation)
     {
         var x = Runtime(Input(0));
-        Set(0, Emit(x.Dims, [x], t => Ops.Activate(t[0], activation)));
+        if (TryFuseActivation(activation)) return;
+        Set(0, EmitInto(x.Dims, [x], (t, y) => t[0].Backend.Activate(t[0].Buffer, y.Buffer, y.Length, activation)));
     }
+
+    /// <summary>y = x·scale + shift per channel (the storage's last axis).</summary>
+    private RunValue Affine(OnnxValue x, Tensor scale, Tensor shift)
+    {
+        int channels = ChannelCount(x);
+        return EmitInto(x.Dims, [x], (t, y) => t[0].Backend.ChannelAffine(t[0].Buffer, scale.Buffer, shift.Buffer, y.Buffer, y.Length / channels, channels));
+    }
+
+    private RunValue AddValues(OnnxValue a, OnnxValue b) =>
+        EmitInto(a.Dims, [a, b], (t, y) => t[0].Backend.Add(t[0].Buffer, t[1].Buffer, y.Buffer, y.Length));
 
     /// <summary>
     /// Opset &lt; 13: the input is coerced to 2-D (prod of dims before axis, prod from axis on) and
@@ -308,7 +319,7 @@ internal sealed partial class OnnxPlanBuilder
         bool channelsAxisOnly = rank >= 3 && axis == 1 && (_graph.Opset >= 13 || x.Dims[2..].All(d => d == 1));
         if (rank < 3 ? axis == rank - 1 : channelsAxisOnly)
         {
-            Set(0, Emit(x.Dims, [x], t => log ? Ops.LogSoftmax(t[0]) : Ops.Softmax(t[0])));
+            Set(0, SoftmaxInto(x, log));
             return;
         }
         if (_graph.Opset >= 13 && axis != rank - 1)
@@ -316,8 +327,16 @@ internal sealed partial class OnnxPlanBuilder
         // Softmax over the trailing dims from axis on, in plain ONNX order.
         int rows = x.Dims[..axis].Aggregate(1, (p, d) => p * d), cols = x.Dims[axis..].Aggregate(1, (p, d) => p * d);
         var flat = Reorder(x, Enumerable.Range(0, rank).ToArray(), [rows, cols]);
-        var y = Emit([rows, cols], [flat], t => log ? Ops.LogSoftmax(t[0]) : Ops.Softmax(t[0]));
+        var y = SoftmaxInto(flat, log);
         Set(0, Reorder(y, [0, 1], x.Dims));
+    }
+
+    /// <summary>Softmax over the storage's last axis.</summary>
+    private RunValue SoftmaxInto(RunValue x, bool log)
+    {
+        int[] tensorDims = TensorDims(x.Dims);
+        int cols = tensorDims[^1];
+        return EmitInto(x.Dims, [x], (t, y) => t[0].Backend.Softmax(t[0].Buffer, y.Buffer, (int)(y.Length / cols), cols, log));
     }
 
     private void Lrn()
@@ -327,8 +346,8 @@ internal sealed partial class OnnxPlanBuilder
         if (!OnnxAttributes.Has(_node, "size")) throw Invalid("attribute size is required.");
         int size = checked((int)OnnxAttributes.Int(_node, "size", 1));
         float alpha = OnnxAttributes.Float(_node, "alpha", 1e-4f), beta = OnnxAttributes.Float(_node, "beta", 0.75f), bias = OnnxAttributes.Float(_node, "bias", 1f);
-        LrnGeometry.Create($"LRN ({_node.Name})", new TensorShape(TensorDims(x.Dims)), size, alpha, beta, bias);
-        Set(0, Emit(x.Dims, [x], t => Ops.Lrn(t[0], size, alpha, beta, bias)));
+        var g = LrnGeometry.Create($"LRN ({_node.Name})", new TensorShape(TensorDims(x.Dims)), size, alpha, beta, bias);
+        Set(0, EmitInto(x.Dims, [x], (t, y) => t[0].Backend.Lrn(t[0].Buffer, y.Buffer, g)));
     }
 
     private void Dropout()
@@ -362,12 +381,17 @@ internal sealed partial class OnnxPlanBuilder
         {
             if (!left.Dims.SequenceEqual(right.Dims))
                 throw Unsupported($"{op} of run-time tensors of different shapes ({string.Join(", ", left.Dims)}) and ({string.Join(", ", right.Dims)}); broadcasting is supported for constants only.");
-            if (op == "Add") { Set(0, Emit(left.Dims, [left, right], t => Ops.Add(t[0], t[1]))); return; }
+            if (op == "Add")
+            {
+                if (TryFuseResidual(0, (RunValue)right) || TryFuseResidual(1, (RunValue)left)) return;
+                Set(0, AddValues(left, right));
+                return;
+            }
             if (op == "Sub")
             {
                 var (minusOne, zero) = AffineTensors(Enumerable.Repeat(-1f, ChannelCount(right)).ToArray(), new float[ChannelCount(right)], "negate");
-                var negated = Emit(right.Dims, [right], t => Ops.ChannelAffine(t[0], minusOne, zero));
-                Set(0, Emit(left.Dims, [left, negated], t => Ops.Add(t[0], t[1])));
+                var negated = Affine(right, minusOne, zero);
+                Set(0, AddValues(left, negated));
                 return;
             }
             throw Unsupported($"{op} of two run-time tensors; only Add and Sub are supported between run-time tensors.");
@@ -392,7 +416,7 @@ internal sealed partial class OnnxPlanBuilder
                 };
             }
             var (scaleTensor, shiftTensor) = AffineTensors(scale, shift, $"{op} {_node.Index}");
-            Set(0, Emit(x.Dims, [x], t => Ops.ChannelAffine(t[0], scaleTensor, shiftTensor)));
+            Set(0, Affine(x, scaleTensor, shiftTensor));
             return;
         }
         if (k.Dims.SequenceEqual(x.Dims) && op is "Add" or "Sub")
@@ -403,11 +427,11 @@ internal sealed partial class OnnxPlanBuilder
             if (op == "Sub" && !constantOnRight)
             {
                 var (minusOne, zero) = AffineTensors(Enumerable.Repeat(-1f, channels).ToArray(), new float[channels], "negate");
-                var negated = Emit(x.Dims, [x], t => Ops.ChannelAffine(t[0], minusOne, zero));
-                Set(0, Emit(x.Dims, [negated, addend], t => Ops.Add(t[0], t[1])));
+                var negated = Affine(x, minusOne, zero);
+                Set(0, AddValues(negated, addend));
             }
             else
-                Set(0, Emit(x.Dims, [x, addend], t => Ops.Add(t[0], t[1])));
+                Set(0, AddValues(x, addend));
             return;
         }
         throw Unsupported($"{op} of a run-time ({string.Join(", ", x.Dims)}) and a constant ({string.Join(", ", k.Dims)}); constants must be one value, one per channel, or the same shape.");
@@ -432,13 +456,13 @@ internal sealed partial class OnnxPlanBuilder
                     int channels = ChannelCount(x);
                     var (scale, shift) = AffineTensors(Enumerable.Repeat(1f, channels).ToArray(),
                         Enumerable.Range(0, channels).Select(c => perChannel[perChannel.Length == 1 ? 0 : c]).ToArray(), $"sum {_node.Index}:{i}");
-                    total = Emit(x.Dims, [x], t => Ops.ChannelAffine(t[0], scale, shift));
+                    total = Affine(x, scale, shift);
                     continue;
                 }
             }
             if (!total.Dims.SequenceEqual(next.Dims))
                 throw Unsupported($"Sum of shapes ({string.Join(", ", total.Dims)}) and ({string.Join(", ", next.Dims)}); only same-shape inputs and per-channel constants are supported.");
-            total = Emit(total.Dims, [total, next], t => Ops.Add(t[0], t[1]));
+            total = AddValues(total, next);
         }
         Set(0, total);
     }
@@ -495,7 +519,9 @@ internal sealed partial class OnnxPlanBuilder
             throw Unsupported($"Concat along axis {axis} of rank-{rank} tensors; only the channel axis (1) is supported.", "axis");
         int[] outDims = (int[])inputs[0].Dims.Clone();
         outDims[axis] = inputs.Sum(v => v.Dims[axis]);
-        Set(0, Emit(outDims, inputs, t => Ops.Concat(t)));
+        if (TryConcatInPlace(inputs, outDims)) return;
+        int[] channels = inputs.Select(v => v.Dims.Length >= 3 ? v.Dims[1] : v.Dims[^1]).ToArray();
+        Set(0, EmitInto(outDims, inputs, (t, y) => t[0].Backend.Concat(t.Select(i => i.Buffer).ToArray(), channels, y.Buffer, y.Length / channels.Sum())));
     }
 
     private void Flatten()
@@ -617,7 +643,7 @@ internal sealed partial class OnnxPlanBuilder
         int left = (int)pads[rank - 1], right = (int)pads[2 * rank - 1];
         var g = Pad2DGeometry.Create($"Pad ({_node.Name})", new TensorShape(TensorDims(x.Dims)), top, bottom, left, right, padMode);
         int[] outDims = oneD ? [x.Dims[0], x.Dims[1], g.OW] : [x.Dims[0], x.Dims[1], g.OH, g.OW];
-        Set(0, Emit(outDims, [x], t => Ops.Pad2D(t[0], top, bottom, left, right, padMode)));
+        Set(0, EmitInto(outDims, [x], (t, y) => t[0].Backend.Pad2D(t[0].Buffer, y.Buffer, g, padMode)));
     }
 
     // ---------------------------------------------------------------- constant folding

@@ -29,6 +29,7 @@ internal sealed partial class OnnxPlanBuilder
     private readonly List<OnnxStep> _steps = [];
     private readonly List<int> _owner = [];
     private readonly Dictionary<int, Tensor> _constantSlots = [];
+    private readonly List<IDisposable> _owned = [];
     private readonly Dictionary<string, OnnxValue> _values = [];
     private OnnxNode _node = null!;
 
@@ -54,6 +55,7 @@ internal sealed partial class OnnxPlanBuilder
         catch
         {
             foreach (var t in builder._constantSlots.Values) t.Dispose();
+            foreach (var d in builder._owned) d.Dispose();
             throw;
         }
     }
@@ -103,6 +105,7 @@ internal sealed partial class OnnxPlanBuilder
         {
             Backend = _backend, Steps = [.. _steps], SlotCount = _owner.Count, InputSlots = inputSlots,
             ConstantSlots = new Dictionary<int, Tensor>(_constantSlots), OutputSlots = outputSlots, Owner = [.. _owner], OutputOnnxDims = outputDims,
+            Owned = [.. _owned],
         };
     }
 
@@ -115,16 +118,31 @@ internal sealed partial class OnnxPlanBuilder
         return slot;
     }
 
-    /// <summary>Appends a step; a view step's output shares its first input's buffer.</summary>
+    /// <summary>Appends a step that returns its output; a view step's output shares its first input's buffer.</summary>
     private int Emit(string label, int[] inputs, bool isView, Func<Tensor[], Tensor> run)
     {
         int output = NewSlot(isView ? _owner[inputs[0]] : -1);
-        _steps.Add(new OnnxStep(label, inputs, output, isView, run));
+        _steps.Add(new OnnxStep
+        {
+            Label = label, Inputs = inputs, Output = output, Kind = isView ? OnnxStepKind.View : OnnxStepKind.Allocating, Produce = run, Target = output,
+        });
         return output;
     }
 
     private RunValue Emit(int[] dims, OnnxValue[] inputs, Func<Tensor[], Tensor> run, bool isView = false) =>
         new(dims, Emit(_node.Label, inputs.Select(v => Runtime(v).Slot).ToArray(), isView, run));
+
+    /// <summary>Appends a step that writes a planned output tensor of engine dims <paramref name="tensorDims"/>.</summary>
+    private int EmitInto(string label, int[] inputs, int[] tensorDims, Action<Tensor[], Tensor> into)
+    {
+        int output = NewSlot();
+        _steps.Add(new OnnxStep { Label = label, Inputs = inputs, Output = output, Kind = OnnxStepKind.Into, Into = into, Target = output, OutputDims = tensorDims });
+        return output;
+    }
+
+    /// <summary>The current node's step writing a planned output of ONNX dims <paramref name="dims"/>.</summary>
+    private RunValue EmitInto(int[] dims, OnnxValue[] inputs, Action<Tensor[], Tensor> into) =>
+        new(dims, EmitInto(_node.Label, inputs.Select(v => Runtime(v).Slot).ToArray(), TensorDims(dims), into));
 
     /// <summary>The value an input names, or null for an absent optional input.</summary>
     private OnnxValue? Optional(int index)
@@ -205,12 +223,7 @@ internal sealed partial class OnnxPlanBuilder
         if (moving.Zip(moving.Skip(1)).All(pair => pair.First < pair.Second))
             return Emit(label, [slot], true, a => a[0].Reshape(tensorDims));
         var g = TransposeGeometry.Create(label, compactDims, perm);
-        return Emit(label, [slot], false, a =>
-        {
-            var output = Tensor.Zeros(a[0].Backend, tensorDims);
-            a[0].Backend.Transpose(a[0].Buffer, output.Buffer, g);
-            return output;
-        });
+        return EmitInto(label, [slot], tensorDims, (a, output) => a[0].Backend.Transpose(a[0].Buffer, output.Buffer, g));
     }
 
     /// <summary>A slot holding data in plain ONNX order (any rank) as a value in storage layout.</summary>

@@ -139,6 +139,22 @@ public static unsafe class CpuElementwiseKernels
         });
     }
 
+    /// <summary>
+    /// Copies (pixels, <paramref name="channels"/>) into channels <paramref name="offset"/>.. of (pixels, <paramref name="stride"/>):
+    /// one input of a concatenation whose other inputs were written in place.
+    /// </summary>
+    public static void CopyChannels(int threads, float* input, float* output, long pixels, int channels, int offset, int stride)
+    {
+        int parts = CpuParallel.Parts(threads, pixels * channels, MinFloatsPerPart);
+        CpuParallel.For(parts, part =>
+        {
+            var (p0, p1) = CpuParallel.Range((int)pixels, parts, part);
+            float* src = input + (nint)p0 * channels, dst = output + (nint)p0 * stride + offset;
+            for (int p = p0; p < p1; p++, src += channels, dst += stride)
+                Unsafe.CopyBlockUnaligned(dst, src, (uint)channels * sizeof(float));
+        });
+    }
+
     /// <summary>Pads (N,H,W,C) spatially: the interior of each row is one copy; pad cells copy a source pixel or are zero.</summary>
     public static void Pad2D(int threads, float* input, float* output, Pad2DGeometry g, PadMode mode)
     {
@@ -217,6 +233,7 @@ public static unsafe class CpuElementwiseKernels
     }
 
     /// <summary>x &gt; 0 ? x : 0 (ReLU) or x &gt; 0 ? x : slope·x (leaky), exactly as Activation.Apply defines them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Rectify(ReadOnlySpan<float> input, Span<float> output, bool leaky, float slope, SimdLevel simd)
     {
         int i = 0;
