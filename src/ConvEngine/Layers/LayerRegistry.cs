@@ -32,6 +32,17 @@ public static class LayerRegistry
         ["LRN"] = LRN.FromConfig,
         ["ZeroPadding2D"] = ZeroPadding2D.FromConfig,
         ["Softmax"] = Softmax.FromConfig,
+        ["DepthwiseConv2D"] = DepthwiseConv2D.FromConfig,
+        ["SeparableConv2D"] = SeparableConv2D.FromConfig,
+        ["SeparableConvolution2D"] = SeparableConv2D.FromConfig,
+        ["ReLU"] = ReLU.FromConfig,
+        ["GlobalMaxPooling2D"] = GlobalMaxPooling2D.FromConfig,
+        ["GlobalMaxPool2D"] = GlobalMaxPooling2D.FromConfig,
+        ["Multiply"] = Multiply.FromConfig,
+        ["Reshape"] = Reshape.FromConfig,
+        ["Cropping2D"] = Cropping2D.FromConfig,
+        ["Conv2DTranspose"] = Conv2DTranspose.FromConfig,
+        ["Convolution2DTranspose"] = Conv2DTranspose.FromConfig,
     };
     private static readonly Lock Gate = new();
 
