@@ -27,6 +27,8 @@ public enum ActivationKind
     Softsign,
     /// <summary>eˣ.</summary>
     Exponential,
+    /// <summary>x·tanh(softplus(x)) (Misra 2019; Keras and TF.js "mish").</summary>
+    Mish,
 }
 
 /// <summary>An elementwise activation; the first five kinds fuse into conv and dense kernels.</summary>
@@ -58,6 +60,7 @@ public readonly record struct Activation(ActivationKind Kind, float Alpha = 0f, 
     public static Activation Softplus => new(ActivationKind.Softplus);
     public static Activation Softsign => new(ActivationKind.Softsign);
     public static Activation Exponential => new(ActivationKind.Exponential);
+    public static Activation Mish => new(ActivationKind.Mish);
 
     /// <summary>
     /// Whether conv and dense kernels apply it in their epilogue (none, relu, leaky relu, sigmoid, tanh), and
@@ -67,7 +70,7 @@ public readonly record struct Activation(ActivationKind Kind, float Alpha = 0f, 
     public bool Fuses => Kind <= ActivationKind.Tanh;
 
     /// <summary>Scalar definition of each activation: the reference every kernel is checked against.</summary>
-    public float Apply(float x) => Kind <= ActivationKind.Exponential ? ActivationMath.Apply(x, this)
+    public float Apply(float x) => Kind <= ActivationKind.Mish ? ActivationMath.Apply(x, this)
         : throw new ArgumentOutOfRangeException(nameof(Kind));
 
     /// <summary>Keras-style name: "linear", "relu", "leaky_relu", "sigmoid", "tanh", "relu6", "swish", …</summary>
@@ -91,6 +94,7 @@ public readonly record struct Activation(ActivationKind Kind, float Alpha = 0f, 
         ActivationKind.Softplus => "softplus",
         ActivationKind.Softsign => "softsign",
         ActivationKind.Exponential => "exponential",
+        ActivationKind.Mish => "mish",
         _ => Kind.ToString(),
     };
 }
@@ -123,9 +127,10 @@ internal static class ActivationMath
             case ActivationKind.HardSigmoid: return Clamp01(0.2f * x + 0.5f);
             case ActivationKind.HardSigmoidKeras3: return Clamp01(x / 6f + 0.5f);
             case ActivationKind.HardSwish: return x * Clamp01(x / 6f + 0.5f);
-            case ActivationKind.Softplus: return MathF.Max(x, 0f) + MathF.Log(1f + MathF.Exp(-MathF.Abs(x)));
+            case ActivationKind.Softplus: return Softplus(x);
             case ActivationKind.Softsign: return x / (1f + MathF.Abs(x));
             case ActivationKind.Exponential: return MathF.Exp(x);
+            case ActivationKind.Mish: return x * MathF.Tanh(Softplus(x));
             default: return x;
         }
     }
@@ -155,11 +160,15 @@ internal static class ActivationMath
             case ActivationKind.Softplus: return Sigmoid(x);
             case ActivationKind.Softsign: { float d = 1f + MathF.Abs(x); return 1f / (d * d); }
             case ActivationKind.Exponential: return MathF.Exp(x);
+            case ActivationKind.Mish: { float t = MathF.Tanh(Softplus(x)); return t + x * (1f - t * t) * Sigmoid(x); }
             default: return 1f;
         }
     }
 
     public static float Sigmoid(float x) => 1f / (1f + MathF.Exp(-x));
+
+    /// <summary>log(1 + eˣ) without overflow: max(x, 0) + log(1 + e^−|x|).</summary>
+    private static float Softplus(float x) => MathF.Max(x, 0f) + MathF.Log(1f + MathF.Exp(-MathF.Abs(x)));
 
     private static float Clamp01(float v) => MathF.Min(MathF.Max(v, 0f), 1f);
 

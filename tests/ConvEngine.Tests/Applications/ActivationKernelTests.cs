@@ -21,7 +21,7 @@ public class ActivationKernelTests
     [
         Activation.Relu6, Activation.ClippedRelu(4f, 0.1f, 0.5f), Activation.ClippedRelu(float.PositiveInfinity, 0f, 1f), Activation.Elu(),
         Activation.Elu(0.5f), Activation.Selu, Activation.Swish, Activation.Gelu, Activation.GeluTanh, Activation.HardSigmoid,
-        Activation.HardSigmoidKeras3, Activation.HardSwish, Activation.Softplus, Activation.Softsign, Activation.Exponential,
+        Activation.HardSigmoidKeras3, Activation.HardSwish, Activation.Softplus, Activation.Softsign, Activation.Exponential, Activation.Mish,
     ];
 
     private static IEnumerable<TestCaseData> ForwardCases() => BackendCases.Cross("activation",

@@ -17,7 +17,7 @@ public static partial class DoubleReference
     /// (x·[x &gt; threshold] clipped to [0, max_value], minus negative_slope·relu(threshold − x)); elu α(eˣ − 1) below 0;
     /// selu with λ = 1.0507009873554805, α = 1.6732632423543772; swish x·σ(x); gelu x·Φ(x) exact or its tanh form;
     /// hard_sigmoid Keras 2 clip(0.2x + 0.5) and Keras 3 clip(x/6 + 0.5); hard_silu x·relu6(x + 3)/6; softplus
-    /// log(1 + eˣ); softsign x/(1 + |x|); exponential eˣ.
+    /// log(1 + eˣ); softsign x/(1 + |x|); exponential eˣ; mish x·tanh(log(1 + eˣ)).
     /// </summary>
     private static double KerasActivation(double x, Activation a) => a.Kind switch
     {
@@ -33,6 +33,7 @@ public static partial class DoubleReference
         ActivationKind.Softplus => Math.Log(1 + Math.Exp(x)),
         ActivationKind.Softsign => x / (1 + Math.Abs(x)),
         ActivationKind.Exponential => Math.Exp(x),
+        ActivationKind.Mish => x * Math.Tanh(Math.Log(1 + Math.Exp(x))),
         _ => throw new ArgumentOutOfRangeException(nameof(a)),
     };
 

@@ -9,7 +9,7 @@ namespace ConvEngine.Layers;
 /// relu6, elu, selu, swish/silu, gelu (exact, erf: Keras 2's and Keras 3's default), gelu_approximate (tanh form),
 /// hard_sigmoid (Keras 2 and TF.js: clamp(0.2x + 0.5, 0, 1)), hard_sigmoid_keras3 (Keras 3: clamp(x/6 + 0.5, 0, 1);
 /// Keras 3 configs call it hard_sigmoid and are renamed on import), hard_silu/hard_swish (Keras 3), softplus,
-/// softsign, exponential.
+/// softsign, exponential, mish.
 /// </summary>
 public readonly record struct ActivationFunction
 {
@@ -43,7 +43,7 @@ public readonly record struct ActivationFunction
     public static IReadOnlyList<string> Names { get; } =
     [
         "linear", "relu", "sigmoid", "tanh", "softmax", "leaky_relu", "relu6", "elu", "selu", "swish", "silu", "gelu",
-        "gelu_approximate", "hard_sigmoid", "hard_sigmoid_keras3", "hard_silu", "hard_swish", "softplus", "softsign", "exponential",
+        "gelu_approximate", "hard_sigmoid", "hard_sigmoid_keras3", "hard_silu", "hard_swish", "softplus", "softsign", "exponential", "mish",
     ];
 
     /// <summary>Parses a Keras activation name; null or "" mean linear.</summary>
@@ -70,6 +70,7 @@ public readonly record struct ActivationFunction
             "softplus" => Of(key, KernelActivation.Softplus),
             "softsign" => Of(key, KernelActivation.Softsign),
             "exponential" => Of(key, KernelActivation.Exponential),
+            "mish" => Of(key, KernelActivation.Mish),
             _ => throw new ArgumentException($"Unknown activation '{name}'; known: {string.Join(", ", Names)}."),
         };
     }
