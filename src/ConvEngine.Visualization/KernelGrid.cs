@@ -64,7 +64,7 @@ public static class KernelGrid
         {
             case KernelView.Rgb:
             {
-                legend.Add($"RGB: one colour tile per filter ({filtersText}), its weights on the R, G, B inputs as colour, scaled together from min to max");
+                legend.Add($"RGB: one colour tile per filter ({filtersText}), its weights on input channels 0, 1, 2 drawn as R, G, B, scaled together from min to max");
                 var tiles = new List<GridTile>();
                 for (int o = 0; o < filters; o++)
                 {
@@ -82,14 +82,17 @@ public static class KernelGrid
             case KernelView.PerInputChannel:
             {
                 int channels = Math.Min(cin, 16);
-                legend.Add($"per input channel: a row per filter ({filtersText}), a tile per input channel ({(channels < cin ? $"the first {channels} of {cin}" : $"{cin}")}); grey: black −{FeatureMapGrid.Number(absMax)}, mid-grey 0, white +{FeatureMapGrid.Number(absMax)}");
+                string layout = cin == 1 ? $"one tile per filter ({filtersText}; one input channel)"
+                    : $"a row per filter ({filtersText}), a tile per input channel ({(channels < cin ? $"the first {channels} of {cin}" : $"{cin}")})";
+                legend.Add($"per input channel: {layout}; grey: black −{FeatureMapGrid.Number(absMax)}, mid-grey 0, white +{FeatureMapGrid.Number(absMax)}");
+                var tiles = new List<GridTile>();
                 for (int o = 0; o < filters; o++)
-                {
-                    var row = new List<GridTile?>();
                     for (int c = 0; c < channels; c++)
-                        row.Add(new GridTile(TileColors.SymmetricGrey(Slice(W, kh, kw, band, (y, x) => W(y, x, c, o)), absMax), kh * band, kw, $"f{o} c{c}"));
-                    rows.Add(row);
-                }
+                        tiles.Add(new GridTile(TileColors.SymmetricGrey(Slice(W, kh, kw, band, (y, x) => W(y, x, c, o)), absMax), kh * band, kw,
+                            channels == 1 ? $"{o}" : $"f{o} c{c}"));
+                // One input channel: the filters in a square grid rather than a column of rows of one.
+                int perRow = channels == 1 ? (int)Math.Ceiling(Math.Sqrt(filters)) : channels;
+                rows.AddRange(tiles.Chunk(perRow).Select(r => (IReadOnlyList<GridTile?>)r));
                 break;
             }
             default:
