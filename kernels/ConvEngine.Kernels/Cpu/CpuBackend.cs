@@ -15,9 +15,10 @@ public sealed partial class CpuBackend : IBackend
         Simd = SimdSupport.Resolve(simd);
         Device = new DeviceInfo("cpu", CpuName(), "CPU", TotalMemory(),
             $"{Simd} ({SimdSupport.FloatsPerVector(Simd)} floats/vector), {Threads} threads");
-        Variants.Register("conv2d", "im2col-gemm", Im2colBufferedVariant, ReferenceVariant);
+        Variants.Register("conv2d", DefaultConvVariant, Im2colBufferedVariant, DirectConvVariant, ReferenceVariant);
         Variants.Register("dense", "gemm", ReferenceVariant);
         Variants.Register("pool2d", "direct", ReferenceVariant);
+        RegisterTrainingVariants();
     }
 
     public string Name => "cpu";
@@ -38,7 +39,9 @@ public sealed partial class CpuBackend : IBackend
     /// <see cref="CpuConvKernels.ImplicitGemm"/>), "im2col-buffered" (CpuIm2Col rows into a per-thread
     /// buffer, then the GEMM, <see cref="CpuConvKernels.Im2colGemm"/>) and "reference". Under both GEMM
     /// variants a depthwise conv (groups = C) runs <see cref="CpuConvKernels.DepthwiseDirect"/>,
-    /// since its per-group GEMM would be almost all tile padding.
+    /// since its per-group GEMM would be almost all tile padding, and the default runs a conv with at most
+    /// <see cref="CpuConvDirect.MaxDefaultChannels"/> input channels per group (an image's first layer) on
+    /// <see cref="CpuConvDirect"/>, variant "direct", since gathering 1-3 floats per tap costs more than the GEMM.
     /// </summary>
     public unsafe void Conv2D(DeviceBuffer input, DeviceBuffer filter, DeviceBuffer? bias, DeviceBuffer output, in Conv2DGeometry g, Activation activation)
     {
@@ -50,7 +53,9 @@ public sealed partial class CpuBackend : IBackend
         }
         float* x = Pointer(input, g.InputShape.Length, "Conv2D", "input"), f = Pointer(filter, g.FilterShape.Length, "Conv2D", "filter");
         float* b = bias is null ? null : Pointer(bias, g.OC, "Conv2D", "bias"), y = Pointer(output, g.OutputShape.Length, "Conv2D", "output");
-        if (CpuConvKernels.IsDepthwise(g)) CpuConvKernels.DepthwiseDirect(Simd, Threads, x, f, b, y, g, activation);
+        if (variant == DirectConvVariant || (variant == DefaultConvVariant && CpuConvDirect.PreferredFor(g)))
+            CpuConvDirect.Run(Simd, Threads, x, f, b, y, g, activation);
+        else if (CpuConvKernels.IsDepthwise(g)) CpuConvKernels.DepthwiseDirect(Simd, Threads, x, f, b, y, g, activation);
         else if (variant == Im2colBufferedVariant) CpuConvKernels.Im2colGemm(Simd, Threads, x, f, b, y, g, activation);
         else CpuConvKernels.ImplicitGemm(Simd, Threads, x, f, b, y, g, activation);
     }
@@ -135,6 +140,9 @@ public sealed partial class CpuBackend : IBackend
     /// <summary>The readable loop version of each op, kept selectable (CpuReferenceKernels).</summary>
     public const string ReferenceVariant = "reference";
     private const string Im2colBufferedVariant = "im2col-buffered";
+    private const string DefaultConvVariant = "im2col-gemm";
+    /// <summary>The direct kernel (<see cref="CpuConvDirect"/>), which the default variant also runs for convs with few input channels.</summary>
+    private const string DirectConvVariant = "direct";
 
     private static string CpuName()
     {
