@@ -8,7 +8,8 @@ namespace ConvEngine.Tests.Training;
 /// <summary>
 /// The model's backward pass hands a pool the activation backward and bias gradient of the layer it pools (one fused
 /// kernel) only when that layer's output feeds nothing else; these models take each path, and every trainable weight's
-/// gradient is checked against central finite differences of the loss.
+/// gradient is checked against central finite differences of the loss. (A nudge of h can move a max-pool window's
+/// winner when two cells are within about h·|x| of each other; the seeds here leave every winner where it is.)
 /// </summary>
 public class FusedBackwardGraphTests
 {
@@ -68,12 +69,12 @@ public class FusedBackwardGraphTests
     public void ConvFeedingTwoPools_IsNotFused_AndSumsBothGradients()
     {
         var input = new Input([6, 6, 2], "img");
-        var conv = new Conv2D(3, 3, padding: "same", activation: "tanh", name: "conv").Apply(input);
+        var conv = new Conv2D(3, 3, padding: "same", activation: "relu", name: "conv").Apply(input);
         var joined = new SumOfTwo("join").Apply(new MaxPool2D(name: "max").Apply(conv), new AveragePooling2D(name: "avg").Apply(conv));
         var output = new Dense(2, name: "out").Apply(new Flatten(name: "flat").Apply(joined));
-        using var model = new Model(input, output, backend: TestBackend.Instance, seed: 22);
+        using var model = new Model(input, output, backend: TestBackend.Instance, seed: 2);
         model.Compile("sgd", "mse");
-        var batch = new Batch(TestData.Uniform(2 * 72, 22), [2, 6, 6, 2], TestData.Uniform(4, 23), [2, 2]);
+        var batch = new Batch(TestData.Uniform(2 * 72, 2), [2, 6, 6, 2], TestData.Uniform(4, 11), [2, 2]);
         CheckTrainableWeights(model, batch);
     }
 
