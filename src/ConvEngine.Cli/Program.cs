@@ -14,6 +14,7 @@ app.Configure(config =>
     config.AddCommand<PredictCommand>("predict").WithDescription("Class and probabilities of each image (files or folders) from a trained model; text, csv or json.");
     config.AddCommand<FilterCommand>("filter").WithDescription("The course's feature-extraction demo: convolve a greyscale image with a kernel, ReLU, max-pool; writes each stage as a PNG.");
     config.AddCommand<ConformanceCommand>("conformance").WithDescription("Run ONNX backend-test cases (model.onnx + test_data_set_0) through the ONNX importer; table of case, ops, status, max abs error.");
+    config.AddCommand<ExportCommand>("export").WithDescription("Write a model as ONNX (opset 13, NCHW) or as a Keras 3 .keras file; refuses, naming the layer, what the format cannot hold.");
     WeightsCommands.Configure(config);
 });
 return app.Run(args);

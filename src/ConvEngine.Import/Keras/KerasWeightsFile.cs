@@ -11,7 +11,7 @@ namespace ConvEngine.Import.Keras;
 /// file name them "block1_conv1_W_1:0" (directly under <c>block1_conv1/</c>). Full-model files (<c>model.save</c>)
 /// hold the same structure under <c>model_weights/</c> plus the architecture in the root attribute <c>model_config</c>.
 /// </summary>
-public sealed class KerasWeightsFile
+public sealed partial class KerasWeightsFile
 {
     /// <summary>Deflate cannot shrink data by more than about 1032:1, so a chunked dataset declaring more is corrupt.</summary>
     private const long MaxCompressionRatio = 1032;
@@ -72,8 +72,11 @@ public sealed class KerasWeightsFile
                 backend ??= ReadString(weightsRoot, "backend", path, prefix);
             }
 
-            var layerNames = ReadStrings(weightsRoot, "layer_names", path, "/" + prefix)
-                ?? throw new KerasImportException($"{path}: no 'layer_names' attribute at /{prefix}: this is not a Keras HDF5 weights file.");
+            var layerNames = ReadStrings(weightsRoot, "layer_names", path, "/" + prefix);
+            if (layerNames is null && prefix.Length == 0 && IsKeras3Layout(file))
+                return ReadKeras3(file, path, fileLength);
+            if (layerNames is null)
+                throw new KerasImportException($"{path}: no 'layer_names' attribute at /{prefix} (Keras 2) and no layers/ or vars/ groups (Keras 3): this is not a Keras HDF5 weights file.");
             var duplicate = layerNames.GroupBy(n => n).FirstOrDefault(g => g.Count() > 1);
             if (duplicate is not null)
                 throw new KerasImportException($"{path}: layer '{duplicate.Key}' is listed twice in layer_names.");
@@ -112,29 +115,38 @@ public sealed class KerasWeightsFile
                 string datasetPath = $"/{prefix}{layerName}/{weightName}";
                 if (!group.LinkExists(weightName) || group.Get(weightName) is not IH5Dataset dataset)
                     throw new KerasImportException($"{path}: dataset {datasetPath} is missing (layer '{layerName}' lists '{weightName}' in weight_names).");
-                if (dataset.Type.Class != H5DataTypeClass.FloatingPoint || dataset.Type.Size != 4)
-                    throw new KerasImportException($"{path}: dataset {datasetPath} holds {DescribeType(dataset.Type)}; only float32 weights are supported.");
-                var shape = ShapeOf(dataset, datasetPath, path);
-                long count = 1;
-                foreach (int d in shape)
-                    count = d == 0 || count <= Array.MaxLength / d ? count * d
-                        : throw new KerasImportException($"{path}: dataset {datasetPath} declares shape {KerasWeight.FormatShape(shape)}, more values than one array can hold.");
-                long bytes = count * sizeof(float);
-                if (count > Array.MaxLength)
-                    throw new KerasImportException($"{path}: dataset {datasetPath} declares shape {KerasWeight.FormatShape(shape)} = {count} values, more than one array can hold.");
-                bool chunked = dataset.Layout.Class == H5DataLayoutClass.Chunked;
-                long room = chunked ? fileLength * MaxCompressionRatio : fileLength;
-                if (bytes > room)
-                    throw new KerasImportException($"{path}: dataset {datasetPath} declares shape {KerasWeight.FormatShape(shape)} = {bytes} bytes " +
-                        $"but the file is only {fileLength} bytes long: the file is truncated or its header is corrupt.");
-                if (!chunked && (storedBytes += bytes) > fileLength)
-                    throw new KerasImportException($"{path}: the datasets up to {datasetPath} declare {storedBytes} bytes of data " +
-                        $"but the file is only {fileLength} bytes long: the file is truncated or its header is corrupt.");
-                datasets.Add(new DatasetPlan(weightName, datasetPath, dataset, shape, count));
+                datasets.Add(PlanDataset(weightName, datasetPath, dataset, path, fileLength, ref storedBytes));
             }
             plans.Add(new LayerPlan(layerName, datasets));
         }
         return plans;
+    }
+
+    /// <summary>
+    /// Checks one dataset before it is read: float32, a shape one array can hold, and a size the file can hold
+    /// (contiguous data adds up to at most the file; chunked data at most what deflate could expand the file to).
+    /// </summary>
+    private static DatasetPlan PlanDataset(string weightName, string datasetPath, IH5Dataset dataset, string path, long fileLength, ref long storedBytes)
+    {
+        if (dataset.Type.Class != H5DataTypeClass.FloatingPoint || dataset.Type.Size != 4)
+            throw new KerasImportException($"{path}: dataset {datasetPath} holds {DescribeType(dataset.Type)}; only float32 weights are supported.");
+        var shape = ShapeOf(dataset, datasetPath, path);
+        long count = 1;
+        foreach (int d in shape)
+            count = d == 0 || count <= Array.MaxLength / d ? count * d
+                : throw new KerasImportException($"{path}: dataset {datasetPath} declares shape {KerasWeight.FormatShape(shape)}, more values than one array can hold.");
+        long bytes = count * sizeof(float);
+        if (count > Array.MaxLength)
+            throw new KerasImportException($"{path}: dataset {datasetPath} declares shape {KerasWeight.FormatShape(shape)} = {count} values, more than one array can hold.");
+        bool chunked = dataset.Layout.Class == H5DataLayoutClass.Chunked;
+        long room = chunked ? fileLength * MaxCompressionRatio : fileLength;
+        if (bytes > room)
+            throw new KerasImportException($"{path}: dataset {datasetPath} declares shape {KerasWeight.FormatShape(shape)} = {bytes} bytes " +
+                $"but the file is only {fileLength} bytes long: the file is truncated or its header is corrupt.");
+        if (!chunked && (storedBytes += bytes) > fileLength)
+            throw new KerasImportException($"{path}: the datasets up to {datasetPath} declare {storedBytes} bytes of data " +
+                $"but the file is only {fileLength} bytes long: the file is truncated or its header is corrupt.");
+        return new DatasetPlan(weightName, datasetPath, dataset, shape, count);
     }
 
     private static KerasWeight ReadDataset(DatasetPlan plan, string path)
