@@ -54,12 +54,13 @@ public sealed unsafe partial class CpuBackend
     }
 
     private const string BackwardFilterOp = "conv2d-backward-filter", BackwardDataOp = "conv2d-backward-data";
-    private const string DirectVariant = "direct", Im2colGemmVariant = "im2col-gemm", FlippedFilterVariant = "flipped-filter-conv";
+    /// <summary>conv2d-backward-data: the input gradient as the forward conv of gradOut with the flipped filter (<see cref="CpuConvDataGradient"/>).</summary>
+    public const string FlippedFilterVariant = "flipped-filter-conv";
 
     /// <summary>The training ops' variants; the first of each is the default.</summary>
     private void RegisterTrainingVariants()
     {
-        Variants.Register(BackwardFilterOp, DirectVariant, Im2colGemmVariant, ReferenceVariant);
+        Variants.Register(BackwardFilterOp, DirectConvVariant, Im2colGemmVariant, ReferenceVariant);
         Variants.Register(BackwardDataOp, FlippedFilterVariant, Im2colGemmVariant, ReferenceVariant);
     }
 
