@@ -19,6 +19,7 @@ public sealed partial class CpuBackend : IBackend
         Variants.Register("dense", "gemm", ReferenceVariant);
         Variants.Register("pool2d", "direct", ReferenceVariant);
         RegisterTrainingVariants();
+        Variants.Register("conv-transpose2d", ConvTransposeVariants);
         RegisterAugmentVariants();
     }
 
