@@ -44,7 +44,7 @@ public static class ModelFormats
             if (FindConfigInFolder(path) is not null) return ModelFormat.EngineModel;
             throw new FileNotFoundException($"Folder '{path}' holds no model: neither {ModelFiles.ConfigFile} nor model/{ModelFiles.ConfigFile} (a Model.Save folder or a `convengine train` output).");
         }
-        if (!File.Exists(path)) throw new FileNotFoundException($"Model '{path}' does not exist.", path);
+        InputFile.Check(path, "Model");
 
         byte[] head = ReadHead(path, 4096);
         if (IsHdf5(path, head)) return ModelFormat.KerasH5;
@@ -69,7 +69,7 @@ public static class ModelFormats
     {
         TransferLayers.Register();
         var format = Detect(path);
-        if (weights is not null && !File.Exists(weights)) throw new FileNotFoundException($"Weights file '{weights}' does not exist.", weights);
+        if (weights is not null) InputFile.Check(weights, "Weights file");
         switch (format)
         {
             case ModelFormat.Onnx:
@@ -98,7 +98,7 @@ public static class ModelFormats
             }
             case ModelFormat.KerasJson:
             {
-                var model = KerasModels.FromJson(File.ReadAllText(path), backend, seed: null, source: path);
+                var model = KerasModels.FromJson(JsonFile.ReadObject(path, "Keras model config"), backend, seed: null, source: path);
                 return WithWeights(model, weights, format, path, null);
             }
             default:
@@ -108,7 +108,7 @@ public static class ModelFormats
                 string ownWeights = Path.Combine(directory, ModelFiles.WeightsFile);
                 if (Path.GetFileName(configPath) == ModelFiles.ConfigFile && File.Exists(ownWeights) && weights is null)
                     return new LoadedModel(ModelFormat.EngineModel, path, Model.Load(directory, backend), null, $"weights from {ownWeights}");
-                var model = Model.FromJson(File.ReadAllText(configPath), backend);
+                var model = Model.FromJsonFile(configPath, backend);
                 return WithWeights(model, weights, format, path, null);
             }
         }
@@ -167,15 +167,8 @@ public static class ModelFormats
 
     private static bool IsEngineConfig(string path)
     {
-        try
-        {
-            return JsonNode.Parse(File.ReadAllText(path, Encoding.UTF8)) is JsonObject o
-                && o["format"] is JsonValue v && v.TryGetValue(out string? tag) && tag == "convengine.model";
-        }
-        catch (JsonException e)
-        {
-            throw new FormatException($"'{path}' starts like JSON but is not valid JSON: {e.Message}", e);
-        }
+        var json = JsonFile.ReadObject(path, "Model config");
+        return json["format"] is JsonValue v && v.TryGetValue(out string? tag) && tag == ModelFiles.FormatName;
     }
 
     /// <summary>A file without the .onnx extension is taken as ONNX only if it parses as a model with a graph of nodes.</summary>

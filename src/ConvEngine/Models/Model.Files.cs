@@ -24,7 +24,25 @@ public partial class Model
     /// <summary>The architecture as Keras-like JSON (Keras's model.to_json()).</summary>
     public string ToJson() => ModelConfig.ToJson(this).ToJsonString(JsonConfig.Indented);
 
+    /// <summary>
+    /// A model from a JSON config file (<see cref="ToJson"/>'s format, or config.json of a saved model), read strictly
+    /// (<see cref="JsonFile"/>); a "format" stamp, when present, must be this engine's. Errors name the file.
+    /// </summary>
+    public static Model FromJsonFile(string path, IBackend? backend = null, ulong? seed = null)
+    {
+        var json = JsonFile.ReadObject(path, "Model config");
+        JsonFile.RequireFormat(json, path, ModelFiles.FormatName, ModelFiles.FormatVersion, required: false);
+        try
+        {
+            return ModelConfig.FromJson(json, backend, seed);
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException)
+        {
+            throw new FormatException($"Model config '{path}': {e.Message}", e);
+        }
+    }
+
     /// <summary>A model from <see cref="ToJson"/>'s text (Keras's model_from_json); weights start uninitialized.</summary>
     public static Model FromJson(string json, IBackend? backend = null, ulong? seed = null) =>
-        ModelConfig.FromJson(JsonNode.Parse(json) as JsonObject ?? throw new FormatException("Model JSON must be an object."), backend, seed);
+        ModelConfig.FromJson(JsonFile.ParseObject(System.Text.Encoding.UTF8.GetBytes(json), "Model JSON"), backend, seed);
 }

@@ -11,8 +11,8 @@ public static class CommandErrors
     /// an absent backend, a diverged loss); anything else is a bug and keeps its stack trace.
     /// </summary>
     public static bool IsUserError(Exception e) =>
-        e is ArgumentException or FormatException or IOException or UnauthorizedAccessException
-            or BackendUnavailableException or TrainingDivergedException or NotImplementedException;
+        e is ArgumentException or FormatException or IOException or InvalidDataException or UnauthorizedAccessException
+            or BackendUnavailableException or TrainingDivergedException or MemoryLimitException or NotSupportedException;
 
     public static int Report(string command, Exception e)
     {

@@ -264,18 +264,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         {
             if (!File.Exists(name))
                 throw new FileNotFoundException($"--model '{name}' is neither a built-in model ({string.Join(", ", BuiltInModels.Names)}) nor a JSON config file.", name);
-            try
-            {
-                model = Model.FromJson(File.ReadAllText(name), backend, seed);
-            }
-            catch (System.Text.Json.JsonException e)
-            {
-                throw new FormatException($"Model config '{name}' is not valid JSON: {e.Message}", e);
-            }
-            catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException)
-            {
-                throw new FormatException($"Model config '{name}': {e.Message}", e);
-            }
+            model = Model.FromJsonFile(name, backend, seed);
             RequireOptionsMatchInput(settings, model, $"model config '{name}'");
         }
 

@@ -46,16 +46,7 @@ public sealed record TransferOptions
 
     private static TransferOptions FromJsonFile(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"--transfer-config '{path}' does not exist.", path);
-        JsonObject json;
-        try
-        {
-            json = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new FormatException("not a JSON object");
-        }
-        catch (System.Text.Json.JsonException e)
-        {
-            throw new FormatException($"--transfer-config '{path}' is not valid JSON: {e.Message}", e);
-        }
+        var json = ConvEngine.Serialization.JsonFile.ReadObject(path, "--transfer-config");
         var known = new[] { "base", "base_weights", "freeze_base", "head", "unfreeze_top", "fine_tune_epochs", "fine_tune_learning_rate", "feature_cache" };
         if (json.Select(kv => kv.Key).FirstOrDefault(k => !known.Contains(k)) is { } unknown)
             throw new FormatException($"--transfer-config '{path}': unknown key '{unknown}' (known: {string.Join(", ", known)}).");
