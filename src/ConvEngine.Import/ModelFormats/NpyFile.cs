@@ -32,9 +32,7 @@ public static class NpyFile
     /// <exception cref="FormatException">Not a .npy file, a dtype other than '&lt;f4', Fortran order, or a length that does not match the shape.</exception>
     public static NpyArray Read(string path)
     {
-        var info = new FileInfo(path);
-        if (!info.Exists) throw new FileNotFoundException($"NumPy file '{path}' does not exist.", path);
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        using var stream = InputFile.OpenRead(path, "NumPy file");
         return Read(stream, path);
     }
 
@@ -82,7 +80,9 @@ public static class NpyFile
             throw new FormatException($"'{source}' is in Fortran (column-major) order; save it in C order: np.save(path, np.ascontiguousarray(array)).");
 
         long count = 1;
-        foreach (int d in shape) count = checked(count * d);
+        foreach (int d in shape)
+            count = d == 0 || count <= long.MaxValue / sizeof(float) / d ? count * d
+                : throw new FormatException($"'{source}': shape {FormatShape(shape)} holds more values than a 64-bit count.");
         long dataLength = fileLength - prefixLength - headerLength;
         if (count * sizeof(float) != dataLength)
             throw new FormatException($"'{source}': shape {FormatShape(shape)} needs {count * sizeof(float)} bytes of float32 data but the file holds {dataLength}.");

@@ -10,7 +10,17 @@ public partial class Model
     /// Saves the model into a folder: config.json (architecture and, if compiled, loss/metrics/optimizer
     /// config) and model.safetensors. The folder is written aside and renamed into place.
     /// </summary>
-    public void Save(string directory) => AtomicDirectory.Write(directory, temp => ModelFiles.WriteInto(temp, this));
+    public void Save(string directory) => Save(directory, null);
+
+    /// <summary>
+    /// As <see cref="Save(string)"/>, with <paramref name="writeExtraFiles"/> adding files of its own (e.g. the class
+    /// names the model was trained with) into the same folder before it is renamed into place, so they change together.
+    /// </summary>
+    public void Save(string directory, Action<string>? writeExtraFiles) => AtomicDirectory.Write(directory, temp =>
+    {
+        ModelFiles.WriteInto(temp, this);
+        writeExtraFiles?.Invoke(temp);
+    });
 
     /// <summary>Loads a model saved by <see cref="Save"/>, compiled again if it was compiled (optimizer state starts fresh).</summary>
     public static Model Load(string directory, IBackend? backend = null) => ModelFiles.ReadFrom(directory, backend);

@@ -76,6 +76,7 @@ public sealed class FilterCommand : Command<FilterCommand.Settings>
     {
         try
         {
+            ConvEngine.Serialization.AtomicDirectory.CheckTarget(settings.Out);
             var kernel = FilterKernel.Parse(RawKernelText(context.Arguments, settings.Kernel));
             var options = new FilterOptions(settings.Stride, Kernels.Geometry.Padding.Parse(settings.Padding), settings.Pool, settings.Repeat);
             var greyscale = ImageIO.Load(settings.Image, ColorMode.Grayscale, settings.MaxPixels);
@@ -98,12 +99,10 @@ public sealed class FilterCommand : Command<FilterCommand.Settings>
             WriteSummary(settings, kernel, options, device, stages);
             return 0;
         }
-        catch (Exception e) when (e is ImageLoadException or BackendUnavailableException or ArgumentException or ShapeException or IOException or UnauthorizedAccessException
-            or NotImplementedException)
+        catch (Exception e) when (CommandErrors.IsUserError(e))
         {
             // Bad input is the user's to fix: the message names the file, backend or shapes; no stack trace.
-            Console.Error.WriteLine($"convengine filter: {e.Message}");
-            return 1;
+            return CommandErrors.Report("filter", e);
         }
     }
 
