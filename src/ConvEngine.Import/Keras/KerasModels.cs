@@ -36,6 +36,7 @@ public static class KerasModels
         var normalised = (JsonObject)root.DeepClone();
         Normalise(normalised, where);
         CheckLayers(normalised, where);
+        CheckGraph(normalised, where);
         try
         {
             return ModelConfig.FromJson(normalised, backend, seed);
@@ -97,6 +98,31 @@ public static class KerasModels
                 layerConfig["batch_input_shape"] = batchShape.DeepClone();   // Keras 3
             if (layer["inbound_nodes"] is JsonArray inbound) layer["inbound_nodes"] = InboundKeras2(inbound, where);
         }
+        RenumberSingleCallNodes(config);
+    }
+
+    /// <summary>
+    /// A nested model's own graph counts as its node 0, so Keras 2 and TF.js refer to its one call in the outer
+    /// graph as node 1 (["inner", 1, 0]); the engine numbers a layer's calls in this config from 0. Rewrites the
+    /// node index of every reference to a layer called once here.
+    /// </summary>
+    private static void RenumberSingleCallNodes(JsonObject config)
+    {
+        var layers = ((JsonArray)config["layers"]!).OfType<JsonObject>().ToList();
+        var calledOnce = layers.Where(l => l["inbound_nodes"] is JsonArray { Count: 1 })
+            .Select(EntryName).OfType<string>().ToHashSet(StringComparer.Ordinal);
+        void Renumber(JsonNode? reference)
+        {
+            if (reference is JsonArray { Count: >= 3 } r && r[0] is JsonValue v && v.TryGetValue(out string? source)
+                && calledOnce.Contains(source) && r[1] is JsonValue i && i.TryGetValue(out int index) && index != 0)
+                r[1] = 0;
+        }
+        foreach (var layer in layers)
+            if (layer["inbound_nodes"] is JsonArray calls)
+                foreach (var call in calls.OfType<JsonArray>())
+                    foreach (var reference in call) Renumber(reference);
+        if (config["output_layers"] is JsonArray outputs)
+            foreach (var reference in outputs) Renumber(reference);
     }
 
     /// <summary>
@@ -155,6 +181,68 @@ public static class KerasModels
             }
         }
     }
+
+    /// <summary>
+    /// A functional graph must be closed and acyclic: every inbound reference names a layer of the same model, and
+    /// following them from any layer ends at inputs. Checked on the names, before any layer is built.
+    /// </summary>
+    private static void CheckGraph(JsonObject model, string where)
+    {
+        var layers = ((JsonArray)model["config"]!["layers"]!).OfType<JsonObject>().ToList();
+        foreach (var nested in layers.Where(l => ModelClasses.Contains(ClassOf(l, where)))) CheckGraph(nested, where);
+        if (ClassOf(model, where) == "Sequential") return;
+        string modelName = ModelName(model);
+        var inputsOf = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        foreach (var layer in layers)
+        {
+            string name = EntryName(layer) ?? "(unnamed)";
+            inputsOf[name] = (layer["inbound_nodes"] as JsonArray ?? []).OfType<JsonArray>().SelectMany(call => call.OfType<JsonArray>())
+                .Select(r => r.Count > 0 && r[0] is JsonValue v && v.TryGetValue(out string? source) ? source : "").ToList();
+        }
+        foreach (var (layer, sources) in inputsOf)
+            foreach (string source in sources)
+                if (!inputsOf.ContainsKey(source))
+                    throw new FormatException($"{where}: layer '{layer}' of model '{modelName}' takes its input from '{source}', which is not a layer of that model (a dangling reference).");
+        // Depth-first search with an explicit stack (graphs may be deep); a layer met again while on the path closes a cycle.
+        var state = new Dictionary<string, int>(StringComparer.Ordinal);
+        var path = new List<string>();
+        foreach (string start in inputsOf.Keys)
+        {
+            if (state.ContainsKey(start)) continue;
+            var stack = new Stack<(string Layer, int Next)>();
+            stack.Push((start, 0));
+            state[start] = 1;
+            path.Add(start);
+            while (stack.Count > 0)
+            {
+                var (layer, next) = stack.Pop();
+                var sources = inputsOf[layer];
+                if (next == sources.Count)
+                {
+                    state[layer] = 2;
+                    path.RemoveAt(path.Count - 1);
+                    continue;
+                }
+                stack.Push((layer, next + 1));
+                string source = sources[next];
+                if (state.TryGetValue(source, out int seen))
+                {
+                    if (seen == 1)
+                        throw new FormatException($"{where}: the layers of model '{modelName}' form a cycle: " +
+                            string.Join(" <- ", path.SkipWhile(l => l != source).Append(source).Select(l => $"'{l}'")) + ".");
+                    continue;
+                }
+                state[source] = 1;
+                path.Add(source);
+                stack.Push((source, 0));
+            }
+        }
+    }
+
+    /// <summary>A functional entry's name: its own "name", else its config's.</summary>
+    private static string? EntryName(JsonObject layer) =>
+        layer["name"] is JsonValue v && v.TryGetValue(out string? name) ? name
+        : layer["config"] is JsonObject c && c["name"] is JsonValue cv && cv.TryGetValue(out string? configName) ? configName : null;
 
     private static string ClassOf(JsonObject node, string where) =>
         node["class_name"] is JsonValue v && v.TryGetValue(out string? name) ? name

@@ -12,24 +12,22 @@ namespace ConvEngine.Cli.Commands;
 /// </summary>
 public sealed class ConformanceCommand : Command<ConformanceCommand.Settings>
 {
-    public sealed class Settings : CommandSettings
+    public sealed class Settings : CommonSettings
     {
         [CommandArgument(0, "<dir>")]
         [Description("Folder of cases, each with model.onnx and test_data_set_0/input_0.pb, output_0.pb (e.g. shared/conformance/onnx-pytorch-converted).")]
         public string Directory { get; init; } = "";
 
-        [CommandOption("--backend <NAME>")]
-        [Description("cpu, ilgpu-cpu, cuda, opencl or auto.")]
-        [DefaultValue("cpu")]
-        public string Backend { get; init; } = "cpu";
-
         [CommandOption("--details")]
         [Description("Add a column with the reason of each failure or refusal.")]
         public bool Details { get; init; }
 
-        public override ValidationResult Validate() => System.IO.Directory.Exists(Directory)
-            ? ValidationResult.Success()
-            : ValidationResult.Error($"Folder '{Directory}' does not exist.");
+        public override ValidationResult Validate()
+        {
+            var result = base.Validate();
+            if (!result.Successful) return result;
+            return System.IO.Directory.Exists(Directory) ? ValidationResult.Success() : ValidationResult.Error($"Folder '{Directory}' does not exist.");
+        }
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)

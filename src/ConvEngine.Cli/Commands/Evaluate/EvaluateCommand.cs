@@ -16,12 +16,8 @@ namespace ConvEngine.Cli.Commands;
 /// <summary>`convengine evaluate`: Keras's model.evaluate of a trained model on an image folder or Fashion-MNIST's test set.</summary>
 public sealed class EvaluateCommand : Command<EvaluateCommand.Settings>
 {
-    public sealed class Settings : CommandSettings
+    public sealed class Settings : ReportSettings
     {
-        [CommandOption("-m|--model <DIR>")]
-        [Description("The --out folder of `convengine train`, or a model folder (config.json + model.safetensors).")]
-        public string ModelPath { get; init; } = "";
-
         [CommandOption("-d|--data <DIR>")]
         [Description("A folder of class folders; one with train/ and valid/ is evaluated on valid/.")]
         public string? Data { get; init; }
@@ -30,27 +26,14 @@ public sealed class EvaluateCommand : Command<EvaluateCommand.Settings>
         [Description("Evaluate on Fashion-MNIST's 10,000 test images; DIR defaults to /usr/share/datasets/fashion-mnist.")]
         public FlagValue<string>? FashionMnist { get; init; }
 
-        [CommandOption("-b|--batch-size <N>")]
-        [DefaultValue(64)]
-        public int BatchSize { get; init; } = 64;
-
-        [CommandOption("--backend <NAME>")]
-        [Description("cpu, cuda, opencl, ilgpu-cpu or auto.")]
-        [DefaultValue("cpu")]
-        public string Backend { get; init; } = "cpu";
-
-        [CommandOption("--format <FORMAT>")]
-        [Description("text or json.")]
-        [DefaultValue("text")]
-        public string Format { get; init; } = "text";
+        protected override IReadOnlyList<string> Formats => ["text", "json"];
 
         public override ValidationResult Validate()
         {
-            if (string.IsNullOrWhiteSpace(ModelPath)) return ValidationResult.Error("--model DIR is required.");
+            var result = base.Validate();
+            if (!result.Successful) return result;
             bool fashion = FashionMnist?.IsSet == true;
             if (fashion == (Data is not null)) return ValidationResult.Error("Give the data to evaluate on: --data DIR or --fashion-mnist [DIR] (one of them).");
-            if (BatchSize < 1) return ValidationResult.Error($"--batch-size must be at least 1; got {BatchSize}.");
-            if (Format.Trim().ToLowerInvariant() is not ("text" or "json")) return ValidationResult.Error($"--format must be text or json; got '{Format}'.");
             return ValidationResult.Success();
         }
     }
@@ -59,7 +42,7 @@ public sealed class EvaluateCommand : Command<EvaluateCommand.Settings>
     {
         try
         {
-            var (modelDirectory, dataset) = TrainingOutput.LocateModel(settings.ModelPath);
+            var (modelDirectory, dataset) = TrainingOutput.LocateModel(settings.ModelPath!);
             using var backend = Backends.Create(settings.Backend);
             using var model = Model.Load(modelDirectory, backend);
             var head = ModelHead.Of(model);
@@ -69,7 +52,7 @@ public sealed class EvaluateCommand : Command<EvaluateCommand.Settings>
             var (data, description, classNames) = OpenData(settings, model, dataset, labelMode);
             head.RequireFits(classNames, description);
             var results = model.Evaluate(data, cancellationToken);
-            Write(settings.Format, model, description, data.SampleCount, results);
+            Write(settings.FormatName, model, description, data.SampleCount, results);
             return 0;
         }
         catch (Exception e) when (CommandErrors.IsUserError(e))

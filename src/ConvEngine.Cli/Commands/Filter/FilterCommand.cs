@@ -14,7 +14,7 @@ namespace ConvEngine.Cli.Commands;
 /// </summary>
 public sealed class FilterCommand : Command<FilterCommand.Settings>
 {
-    public sealed class Settings : CommandSettings
+    public sealed class Settings : CommonSettings
     {
         [CommandArgument(0, "<image>")]
         [Description("Image to filter (png, jpeg, bmp, gif); read as greyscale and scaled to 0..1.")]
@@ -50,17 +50,14 @@ public sealed class FilterCommand : Command<FilterCommand.Settings>
         [DefaultValue(ImageIO.DefaultMaxPixels)]
         public long MaxPixels { get; init; } = ImageIO.DefaultMaxPixels;
 
-        [CommandOption("--backend <NAME>")]
-        [Description("cpu, ilgpu-cpu, cuda, opencl or auto.")]
-        [DefaultValue("cpu")]
-        public string Backend { get; init; } = "cpu";
-
         [CommandOption("-o|--out <DIR>")]
         [Description("Folder for kernel.png, image.png, filtered.png, detected.png, condensed*.png. Feature maps are min–max normalised to 0..255, as plt.imshow shows them.")]
         public string Out { get; init; } = "";
 
         public override ValidationResult Validate()
         {
+            var result = base.Validate();
+            if (!result.Successful) return result;
             if (string.IsNullOrWhiteSpace(Out)) return ValidationResult.Error("--out DIR is required.");
             if (Pool < 1) return ValidationResult.Error($"--pool must be at least 1; got {Pool}.");
             if (Stride < 1) return ValidationResult.Error($"--stride must be at least 1; got {Stride}.");

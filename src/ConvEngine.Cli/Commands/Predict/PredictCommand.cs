@@ -22,33 +22,15 @@ public sealed record ImagePrediction(string File, int ClassIndex, float[] Probab
 /// </summary>
 public sealed class PredictCommand : Command<PredictCommand.Settings>
 {
-    public sealed class Settings : CommandSettings
+    public sealed class Settings : ReportSettings
     {
         [CommandArgument(0, "<INPUT>")]
         [Description("Image files, NumPy .npy files (float32), or folders searched recursively for png, jpg, jpeg, bmp and gif files.")]
         public string[] Inputs { get; init; } = [];
 
-        [CommandOption("-m|--model <DIR>")]
-        [Description("The --out folder of `convengine train`, a model folder (config.json + model.safetensors) or config.json, a Keras JSON config or full-model .h5, or an .onnx file.")]
-        public string ModelPath { get; init; } = "";
-
-        [CommandOption("--format <FORMAT>")]
-        [Description("text, csv or json.")]
-        [DefaultValue("text")]
-        public string Format { get; init; } = "text";
-
         [CommandOption("-o|--output <FILE>")]
         [Description("Write the predictions to FILE (atomically) instead of the console.")]
         public string? Output { get; init; }
-
-        [CommandOption("-b|--batch-size <N>")]
-        [DefaultValue(64)]
-        public int BatchSize { get; init; } = 64;
-
-        [CommandOption("--backend <NAME>")]
-        [Description("cpu, cuda, opencl, ilgpu-cpu or auto.")]
-        [DefaultValue("cpu")]
-        public string Backend { get; init; } = "cpu";
 
         // Any model format (TransferPrediction): --model may also be a config.json, a Keras JSON or .h5, or an .onnx file.
         [CommandOption("-w|--weights <FILE>")]
@@ -63,13 +45,13 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
         [Description("Refuse images whose size differs from the model's input instead of resizing them.")]
         public bool NoResize { get; init; }
 
+        protected override IReadOnlyList<string> Formats => ["text", "csv", "json"];
+
         public override ValidationResult Validate()
         {
-            if (string.IsNullOrWhiteSpace(ModelPath)) return ValidationResult.Error("--model DIR is required.");
+            var result = base.Validate();
+            if (!result.Successful) return result;
             if (Inputs.Length == 0) return ValidationResult.Error("Give at least one image file or folder to predict.");
-            if (BatchSize < 1) return ValidationResult.Error($"--batch-size must be at least 1; got {BatchSize}.");
-            if (Format.Trim().ToLowerInvariant() is not ("text" or "csv" or "json"))
-                return ValidationResult.Error($"--format must be text, csv or json; got '{Format}'.");
             return ValidationResult.Success();
         }
     }
@@ -81,10 +63,10 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
             // Output targets are checked before any work, so a refused one costs nothing and overwrites nothing.
             if (settings.Output is not null) ConvEngine.Serialization.AtomicFile.CheckTarget(settings.Output);
             if (settings.SaveOutputs is not null) ConvEngine.Serialization.AtomicDirectory.CheckTarget(settings.SaveOutputs);
-            if (TransferPrediction.Handles(settings.ModelPath, settings.Inputs, settings.Weights, settings.SaveOutputs, settings.NoResize))
-                return TransferPrediction.Run(settings.ModelPath, settings.Weights, settings.Inputs, settings.Format, settings.Output, settings.SaveOutputs,
+            if (TransferPrediction.Handles(settings.ModelPath!, settings.Inputs, settings.Weights, settings.SaveOutputs, settings.NoResize))
+                return TransferPrediction.Run(settings.ModelPath!, settings.Weights, settings.Inputs, settings.Format, settings.Output, settings.SaveOutputs,
                     settings.NoResize, settings.BatchSize, settings.Backend, AnsiConsole.Console.Profile.Out.Writer, Console.Error, cancellationToken);
-            var (modelDirectory, dataset) = TrainingOutput.LocateModel(settings.ModelPath);
+            var (modelDirectory, dataset) = TrainingOutput.LocateModel(settings.ModelPath!);
             var files = ExpandInputs(settings.Inputs);
             using var backend = Backends.Create(settings.Backend);
             using var model = Model.Load(modelDirectory, backend);
@@ -93,7 +75,7 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
             head.RequireFits(classNames, dataset is null ? "the default class list" : "the model's dataset.json");
 
             var predictions = Predict(model, head, files, settings.BatchSize, cancellationToken);
-            string text = settings.Format.Trim().ToLowerInvariant() switch
+            string text = settings.FormatName switch
             {
                 "csv" => ToCsv(predictions, classNames),
                 "json" => ToJson(model, predictions, classNames),

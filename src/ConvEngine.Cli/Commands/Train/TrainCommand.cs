@@ -21,11 +21,10 @@ namespace ConvEngine.Cli.Commands;
 /// </summary>
 public sealed class TrainCommand : Command<TrainCommand.Settings>
 {
-    public sealed class Settings : CommandSettings
+    public sealed class Settings : BatchSettings
     {
-        [CommandOption("-m|--model <MODEL>")]
-        [Description("custom-convnet (default), custom-convnet-improved, custom-convnet-softmax, or a model JSON config file (Keras's model.to_json() format).")]
-        public string? Model { get; init; }
+        // train builds its model, so --model may be left out.
+        protected override bool RequiresModel => false;
 
         [CommandOption("-d|--data <DIR>")]
         [Description("Image folder with train/ and valid/ sub-folders of class folders (or class folders and --validation-split). Default: the bundled fashion-mnist-shoes sample.")]
@@ -43,10 +42,6 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         [Description("Train up to this epoch count (with --resume: the total, counting the epochs already done, as Keras's epochs with initial_epoch).")]
         [DefaultValue(10)]
         public int Epochs { get; init; } = 10;
-
-        [CommandOption("-b|--batch-size <N>")]
-        [DefaultValue(64)]
-        public int BatchSize { get; init; } = 64;
 
         [CommandOption("--image-size <HxW>")]
         [Description("Resize images to this size, e.g. 128x128 or 28. Default: the size of the first training image (or the JSON model's input).")]
@@ -74,11 +69,6 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         [Description("Seeds the weights, dropout and the data's shuffles.")]
         [DefaultValue(1)]
         public int Seed { get; init; } = 1;
-
-        [CommandOption("--backend <NAME>")]
-        [Description("cpu, cuda, opencl, ilgpu-cpu or auto.")]
-        [DefaultValue("cpu")]
-        public string Backend { get; init; } = "cpu";
 
         [CommandOption("-o|--out <DIR>")]
         [Description("Output folder: model/ (config.json + model.safetensors), dataset.json, history.csv, loss.png, accuracy.png, checkpoints/.")]
@@ -148,9 +138,10 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
 
         public override ValidationResult Validate()
         {
+            var result = base.Validate();
+            if (!result.Successful) return result;
             if (TransferTraining.Validate(this) is { } transferError) return ValidationResult.Error(transferError);
             if (Epochs < 1) return ValidationResult.Error($"--epochs must be at least 1; got {Epochs}.");
-            if (BatchSize < 1) return ValidationResult.Error($"--batch-size must be at least 1; got {BatchSize}.");
             if (ValidationSplit is { } split && !(split > 0 && split < 1))
                 return ValidationResult.Error($"--validation-split must be between 0 and 1 (exclusive); got {split}.");
             if (FashionMnist?.IsSet == true && (Data is not null || ValidationSplit is not null))
@@ -168,7 +159,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
                 return ValidationResult.Error($"--color-mode must be auto, grayscale or rgb; got '{ColorMode}'.");
             if (ImageSize is not null && ParseImageSize(ImageSize) is null)
                 return ValidationResult.Error($"--image-size must be HxW or one number, e.g. 128x128 or 28; got '{ImageSize}'.");
-            if (Resume && Model is not null)
+            if (Resume && ModelPath is not null)
                 return ValidationResult.Error("--resume continues the model saved in the checkpoint; leave out --model.");
             return ValidationResult.Success();
         }
@@ -261,7 +252,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
 
     private static Model BuildModel(Settings settings, TrainingDataset dataset, IBackend backend)
     {
-        string name = settings.Model ?? BuiltInModels.CustomConvnet;
+        string name = settings.ModelPath ?? BuiltInModels.CustomConvnet;
         ulong seed = (ulong)settings.Seed;
         Model model;
         if (BuiltInModels.IsBuiltIn(name))

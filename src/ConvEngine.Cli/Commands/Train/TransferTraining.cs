@@ -97,7 +97,7 @@ public static class TransferTraining
                 || settings.UnfreezeTop is not null || settings.FineTuneEpochs is not null || settings.FineTuneLearningRate is not null || settings.FeatureCache is not null;
             return transferOnly ? "--base-weights, --freeze-base, --train-base, --head, --unfreeze-top, --fine-tune-* and --feature-cache go with --base (or --transfer-config)." : null;
         }
-        if (settings.Model is not null) return "--base builds the model (base + head); leave out --model.";
+        if (settings.ModelPath is not null) return "--base builds the model (base + head); leave out --model.";
         if (settings.FreezeBaseFlag && settings.TrainBaseFlag) return "--freeze-base and --train-base contradict each other; give one.";
         if (settings.Resume) return "--resume is not available with --base; run the transfer training again (its features can be cached with --feature-cache).";
         if (settings.FashionMnist?.IsSet == true) return "--base trains on an image folder (--data, default the bundled sample); --fashion-mnist is not supported with it.";
