@@ -16,4 +16,5 @@ app.Configure(config =>
     config.AddCommand<ConformanceCommand>("conformance").WithDescription("Run ONNX backend-test cases (model.onnx + test_data_set_0) through the ONNX importer; table of case, ops, status, max abs error.");
     WeightsCommands.Configure(config);
 });
-return app.Run(args);
+// Strict parsing and one error format for every command, whatever it throws (Commands/Common/CommandLine.cs).
+return CommandLine.Run(app, args);

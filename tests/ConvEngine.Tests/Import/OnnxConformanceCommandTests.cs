@@ -16,11 +16,10 @@ public class OnnxConformanceCommandTests
     [SetUp]
     public void SetUp()
     {
-        string? source = OnnxTestFiles.ConformanceDirectory();
-        Assume.That(source is not null && Directory.Exists(source), "shared/conformance not found");
+        string source = SharedFiles.Require("conformance/onnx-pytorch-converted");
         _dir = Directory.CreateTempSubdirectory("convengine-conformance-").FullName;
         foreach (string name in new[] { "test_Conv2d", "test_ConvTranspose2d", "test_Sigmoid" })
-            CopyDirectory(Path.Combine(source!, name), Path.Combine(_dir, name));
+            CopyDirectory(Path.Combine(source, name), Path.Combine(_dir, name));
     }
 
     [TearDown]

@@ -16,7 +16,7 @@ public static class CommandErrors
 
     public static int Report(string command, Exception e)
     {
-        Console.Error.WriteLine($"convengine {command}: {e.Message}");
+        Console.Error.WriteLine($"convengine {command}: {e.Message.ReplaceLineEndings(" ")}");
         return 1;
     }
 }
