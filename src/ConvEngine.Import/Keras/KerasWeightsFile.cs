@@ -107,7 +107,7 @@ public sealed class KerasWeightsFile
         catch (Exception e) when (e is not (KerasImportException or OutOfMemoryException or OperationCanceledException))
         {
             // PureHDF reports truncation and format problems with bare exceptions that do not name the file.
-            throw new KerasImportException($"{path}: cannot read it as a Keras HDF5 file ({e.GetType().Name}: {e.Message}). " +
+            throw new KerasImportException($"{path}: cannot read it as a Keras HDF5 file ({e.GetType().Name}: {Printable(e.Message)}). " +
                 "The file may be truncated, corrupt or not HDF5.", e);
         }
     }
@@ -176,7 +176,7 @@ public sealed class KerasWeightsFile
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             throw new KerasImportException($"{path}: cannot read dataset {plan.DatasetPath} {KerasWeight.FormatShape(plan.Shape)} " +
-                $"({e.GetType().Name}: {e.Message}); the file may be truncated or corrupt.", e);
+                $"({e.GetType().Name}: {Printable(e.Message)}); the file may be truncated or corrupt.", e);
         }
         if (values.Length != plan.ValueCount)
             throw new KerasImportException($"{path}: dataset {plan.DatasetPath} declares {plan.ValueCount} values but {values.Length} were read.");
@@ -196,6 +196,9 @@ public sealed class KerasWeightsFile
         return dataset.Space.Dimensions.Select(d => d <= int.MaxValue ? (int)d
             : throw new KerasImportException($"{path}: dataset {datasetPath} has a dimension of {d}, too large to address.")).ToArray();
     }
+
+    /// <summary>PureHDF quotes bytes of the file in some messages; control characters become '?' so the message stays one line.</summary>
+    private static string Printable(string message) => new(message.Select(c => char.IsControl(c) ? '?' : c).ToArray());
 
     private static string DescribeType(IH5DataType type) => type.Class switch
     {

@@ -185,9 +185,16 @@ public static class NpyFile
         private int _position;
 
         public FormatException Error(string what) =>
-            new($"'{source}': the .npy header {Abbreviate(text.TrimEnd())} is not valid: {what}.");
+            new($"'{source}': the .npy header {Abbreviate(text.TrimEnd())} is not valid: {Printable(what)}.");
 
-        private static string Abbreviate(string s) => s.Length <= 120 ? s : s[..120] + "…";
+        private static string Printable(string s) => new(s.Select(c => c is >= ' ' and <= '~' ? c : '?').ToArray());
+
+        // The header is quoted as read; control and non-ASCII bytes are shown as '?', so the message stays one line.
+        private static string Abbreviate(string s)
+        {
+            string printable = Printable(s);
+            return printable.Length <= 120 ? printable : printable[..120] + "…";
+        }
 
         private void SkipSpace()
         {

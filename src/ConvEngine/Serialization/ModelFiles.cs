@@ -58,10 +58,18 @@ public static class ModelFiles
         LoadWeights(model, Path.Combine(directory, WeightsFile));
         if (json["training_config"] is JsonObject training)
         {
-            var loss = Loss.FromJson(training["loss"] ?? throw new FormatException($"{configPath}: training_config has no loss."));
-            var metrics = (training["metrics"] as JsonArray ?? []).Select(m => Metric.FromJson(m!)).ToList();
-            var optimizer = Optimizer.FromJson(training["optimizer_config"] ?? throw new FormatException($"{configPath}: training_config has no optimizer_config."));
-            model.Compile(optimizer, loss, metrics);
+            try
+            {
+                var loss = Loss.FromJson(training["loss"] ?? throw new FormatException("training_config has no loss."));
+                var metrics = (training["metrics"] as JsonArray ?? []).Select(m => Metric.FromJson(m!)).ToList();
+                var optimizer = Optimizer.FromJson(training["optimizer_config"] ?? throw new FormatException("training_config has no optimizer_config."));
+                model.Compile(optimizer, loss, metrics);
+            }
+            catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException)
+            {
+                model.Dispose();
+                throw new FormatException($"{configPath}: {e.Message}", e);
+            }
         }
         return model;
     }

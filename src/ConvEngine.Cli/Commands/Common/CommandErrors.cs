@@ -16,7 +16,7 @@ public static class CommandErrors
 
     public static int Report(string command, Exception e)
     {
-        Console.Error.WriteLine($"convengine {command}: {e.Message.ReplaceLineEndings(" ")}");
+        Console.Error.WriteLine($"convengine {command}: {CommandLine.OneLine(e.Message)}");
         return 1;
     }
 }

@@ -175,7 +175,9 @@ public static partial class CommandLine
         return previous[b.Length];
     }
 
-    private static string OneLine(string text) => Regex.Replace(text.ReplaceLineEndings(" "), @"\s{2,}", " ").Trim();
+    /// <summary>One line without control characters (a message may quote bytes of a corrupt file).</summary>
+    internal static string OneLine(string text) =>
+        Regex.Replace(new string(text.ReplaceLineEndings(" ").Select(c => char.IsControl(c) ? '?' : c).ToArray()), @"\s{2,}", " ").Trim();
 
     [GeneratedRegex(@"^(Unknown|Unexpected) option '(?<name>[^']*)'")]
     private static partial Regex UnknownOption();
