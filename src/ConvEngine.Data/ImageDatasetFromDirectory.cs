@@ -90,7 +90,7 @@ public sealed class ImageDatasetFromDirectory : IBatchSource
 
     public int SampleCount => filePaths.Length;
     public int BatchCount => (filePaths.Length + Options.BatchSize - 1) / Options.BatchSize;
-    public int[] SampleShape => [height, width, channels];
+    public int[] SampleShape => Options.Transform is { } transform ? transform.OutputSampleShape([height, width, channels]) : [height, width, channels];
     /// <summary>The shape of one sample's targets: (1) for int and binary, (K) for categorical, (0) for none.</summary>
     public int[] TargetSampleShape => [targetWidth];
 
@@ -101,7 +101,10 @@ public sealed class ImageDatasetFromDirectory : IBatchSource
     public IEnumerable<Batch> GetBatches(int epoch, CancellationToken cancellationToken)
     {
         var order = SampleOrder(epoch);
-        return Prefetch.Run(BatchCount, (b, ct) => BuildBatch(order, b, ct), Options.PrefetchBatches, cancellationToken);
+        // The transform stage runs here, on the prefetch task, ahead of the training step.
+        return Prefetch.Run(BatchCount, (b, ct) => Options.Transform is { } transform
+            ? transform.Apply(BuildBatch(order, b, ct), epoch, b)
+            : BuildBatch(order, b, ct), Options.PrefetchBatches, cancellationToken);
     }
 
     /// <summary>The order in which <paramref name="epoch"/> visits the samples (indices into <see cref="FilePaths"/>).</summary>

@@ -65,6 +65,12 @@ public sealed record ImageDatasetOptions
     /// <summary>Images with more pixels are refused before decoding.</summary>
     public long MaxPixels { get; init; } = ImageIO.DefaultMaxPixels;
 
+    /// <summary>
+    /// A transform stage (e.g. <see cref="LayerAugmentation"/>) applied to every batch on the prefetch task, after decoding;
+    /// <see cref="ImageDatasetFromDirectory.SampleShape"/> is then its output's shape.
+    /// </summary>
+    public IBatchTransform? Transform { get; init; }
+
     /// <summary>Receives warnings (skipped files); default writes them to standard error.</summary>
     public Action<string>? Warning { get; init; }
 }

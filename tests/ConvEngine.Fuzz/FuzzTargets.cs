@@ -75,6 +75,7 @@ internal static class FuzzTargets
         new("keras-json", true, _ => KerasJson(), p => ModelFormats.Load(p).Dispose()),
         new("keras-h5-weights", false, KerasWeightsH5, p => KerasWeightsFile.Read(p)),
         new("keras-h5-model", false, _ => KerasModelH5(), p => ModelFormats.Load(p).Dispose()),
+        new("keras-archive", false, _ => KerasArchive(), p => KerasFiles.Load(p).Dispose()),
         new("onnx", false, Onnx, ReadOnnx),
         new("onnx-pb", false, OnnxTensors, p => OnnxTensorData.ReadFile(p)),
         new("tfjs", true, Tfjs, p => TfjsModels.Load(p).Dispose()),
@@ -315,6 +316,31 @@ internal static class FuzzTargets
         model.Initialize();
         string config = KerasConfig();
         return [Single("full model", "model.h5", WrittenBy("model.h5", p => WriteKerasH5(p, model, config)))];
+    }
+
+    private static List<SeedCase> KerasArchive()
+    {
+        using var model = SmallModel();
+        model.Initialize();
+        byte[] saved = WrittenBy("model.keras", p => KerasFiles.Save(model, p));
+        // The same members with a fixed timestamp, so the seed (and every case made from it) is the same on every run.
+        var output = new MemoryStream();
+        using (var from = new ZipArchive(new MemoryStream(saved), ZipArchiveMode.Read))
+        using (var to = new ZipArchive(output, ZipArchiveMode.Create, leaveOpen: true))
+            foreach (var entry in from.Entries)
+            {
+                var copy = to.CreateEntry(entry.FullName, CompressionLevel.NoCompression);
+                copy.LastWriteTime = new DateTimeOffset(2026, 12, 3, 0, 0, 0, TimeSpan.Zero);
+                using var source = entry.Open();
+                using var target = copy.Open();
+                var bytes = new MemoryStream();
+                source.CopyTo(bytes);
+                // metadata.json's date_saved is the clock; fixed too.
+                byte[] content = entry.FullName != KerasFiles.MetadataMember ? bytes.ToArray() : Encoding.UTF8.GetBytes(
+                    System.Text.RegularExpressions.Regex.Replace(Encoding.UTF8.GetString(bytes.ToArray()), "\"date_saved\":\"[^\"]*\"", "\"date_saved\":\"2026-12-03@00:00:00\""));
+                target.Write(content);
+            }
+        return [Single("model.keras", "model.keras", output.ToArray())];
     }
 
     // ---------------------------------------------------------------- ONNX and TF.js

@@ -20,6 +20,7 @@ return options.Mode switch
     "worker" => Worker.Run(options),
     "replay" => Replay(options),
     "list" => List(),
+    "seeds" => Seeds(options),
     "run" => Parent.Run(options),
     _ => Usage(),
 };
@@ -27,6 +28,17 @@ return options.Mode switch
 static int List()
 {
     foreach (var t in FuzzTargets.All) Console.WriteLine(t.Name);
+    return 0;
+}
+
+// Each seed's files and hashes: two runs must print the same, or cases are not reproducible.
+static int Seeds(Options options)
+{
+    var sources = SeedSources.Find();
+    foreach (var name in options.Formats)
+        foreach (var seed in FuzzTargets.Named(name).Seeds(sources))
+            foreach (var (file, bytes) in seed.Files.OrderBy(f => f.Key, StringComparer.Ordinal))
+                Console.WriteLine($"{name}\t{seed.Name}\t{file}\t{bytes.Length}\t{Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(bytes))[..16]}");
     return 0;
 }
 

@@ -156,10 +156,21 @@ async function fixture(name, build, { inputShape, batch = 2, inputScale = 1, see
     const input = uniform(next, n, -inputScale, inputScale);
     const x = tf.tensor(input, [batch, ...inputShape]);
     const y = loaded.predict(x);
+    // Every layer's input and output shapes (nested models' layers too), for writers of other formats' configs.
+    const layerShapes = {};
+    // A nested model's last inbound node is its call in the outer graph (node 0 is its own input).
+    const shapeOf = x => Array.isArray(x) ? x.map(t => t.shape) : x.shape;
+    const walk = m => m.layers.forEach(l => {
+      const node = l.inboundNodes.length - 1;
+      layerShapes[l.name] = { input: shapeOf(l.getInputAt(node)), output: shapeOf(l.getOutputAt(node)) };
+      if (l.layers) walk(l);
+    });
+    walk(loaded);
     const expected = {
       generated_by: `@tensorflow/tfjs ${tf.version.tfjs} (tests/tfjs/models.mjs)`,
       quantization: quantization ?? 'none',
       layers: loaded.layers.map(l => l.getClassName()),
+      layer_shapes: layerShapes,
       input_shape: [batch, ...inputShape],
       input: round(input),
       output_shape: y.shape,
@@ -279,6 +290,18 @@ await fixture('mobilenet_block', () => {
   const out = L.dense({ units: 5, activation: 'softmax' }).apply(x);
   return tf.model({ inputs: input, outputs: out });
 }, { inputShape: [10, 10, 3], variants: [null, 'uint8'] });
+
+// A graph whose Keras 3 layer order (by depth from the output, then traversal order) differs from a plain
+// topological order: conv_a → conv_a2 is the longer branch, conv_b the shorter one, and Add takes conv_b first.
+await fixture('functional_depth_order', () => {
+  const input = tf.input({ shape: [6, 6, 2] });
+  const a = L.conv2d({ filters: 3, kernelSize: 3, padding: 'same', activation: 'relu', name: 'conv_a' }).apply(input);
+  const a2 = L.conv2d({ filters: 3, kernelSize: 1, name: 'conv_a2' }).apply(a);
+  const b = L.conv2d({ filters: 3, kernelSize: 3, padding: 'same', name: 'conv_b' }).apply(input);
+  const sum = L.add({ name: 'sum' }).apply([b, a2]);
+  const pooled = L.globalAveragePooling2d({ name: 'pool' }).apply(sum);
+  return tf.model({ inputs: input, outputs: L.dense({ units: 2, name: 'head' }).apply(pooled), name: 'depth_order' });
+}, { inputShape: [6, 6, 2] });
 
 // 5. A weights manifest of every dtype the format has (float32, int32, bool) and each quantisation, decoded by tfjs.
 {

@@ -141,5 +141,18 @@ public sealed class TimingBackend(IBackend inner) : IBackend
     public void Transpose(DeviceBuffer input, DeviceBuffer output, in TransposeGeometry g)
     { var t = Start(); Inner.Transpose(input, output, g); Stop(t, "Transpose", $"{g.Out0}x{g.Out1}x{g.Out2}x{g.Out3}", g.Length, output); }
 
+    // ---- augmentation ----
+
+    public void ImageTransform(DeviceBuffer input, DeviceBuffer transforms, DeviceBuffer output, in ImageTransformGeometry g)
+    { var t = Start(); Inner.ImageTransform(input, transforms, output, g); Stop(t, "ImageTransform", $"{g.N}x{g.H}x{g.W}x{g.C} {g.Fill} {g.Interpolation}", g.OutputShape.Length, output); }
+    public void Flip(DeviceBuffer input, DeviceBuffer flags, DeviceBuffer output, int n, int height, int width, int channels)
+    { var t = Start(); Inner.Flip(input, flags, output, n, height, width, channels); Stop(t, "Flip", $"{n}x{height}x{width}x{channels}", (long)n * height * width * channels, output); }
+    public void AdjustContrast(DeviceBuffer input, DeviceBuffer factors, DeviceBuffer means, DeviceBuffer output, in ContrastGeometry g)
+    { var t = Start(); Inner.AdjustContrast(input, factors, means, output, g); Stop(t, "AdjustContrast", $"{g.N}x{g.Pixels}x{g.C}", g.Length, output); }
+    public void AdjustBrightness(DeviceBuffer input, DeviceBuffer deltas, DeviceBuffer output, int n, long sampleLength, float low, float high)
+    { var t = Start(); Inner.AdjustBrightness(input, deltas, output, n, sampleLength, low, high); Stop(t, "AdjustBrightness", $"{n}x{sampleLength}", n * sampleLength, output); }
+    public void Resize(DeviceBuffer input, DeviceBuffer output, in ResizeGeometry g)
+    { var t = Start(); Inner.Resize(input, output, g); Stop(t, "Resize", $"{g.N}x{g.H}x{g.W}x{g.C} -> {g.OH}x{g.OW}", g.OutputShape.Length, output); }
+
     public void Dispose() => Inner.Dispose();
 }

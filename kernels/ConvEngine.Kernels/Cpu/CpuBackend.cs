@@ -18,6 +18,7 @@ public sealed partial class CpuBackend : IBackend
         Variants.Register("conv2d", "im2col-gemm", Im2colBufferedVariant, ReferenceVariant);
         Variants.Register("dense", "gemm", ReferenceVariant);
         Variants.Register("pool2d", "direct", ReferenceVariant);
+        RegisterAugmentVariants();
     }
 
     public string Name => "cpu";

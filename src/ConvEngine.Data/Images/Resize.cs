@@ -1,3 +1,5 @@
+using ConvEngine.Kernels.Geometry;
+
 namespace ConvEngine.Data.Images;
 
 /// <summary>Resampling method, named as tf.image.resize names them.</summary>
@@ -39,12 +41,7 @@ public static class Resize
     /// TF's resize_nearest_neighbor with half_pixel_centers=True: source index = floor((dst + 0.5)·scale),
     /// clamped to [0, in − 1], scale = in / out in float32.
     /// </summary>
-    public static int NearestSourceIndex(int dst, int inSize, int outSize)
-    {
-        float scale = (float)inSize / outSize;
-        int src = (int)MathF.Floor((dst + 0.5f) * scale);
-        return Math.Clamp(src, 0, inSize - 1);
-    }
+    public static int NearestSourceIndex(int dst, int inSize, int outSize) => ResizeGeometry.NearestSource(dst, inSize, outSize);
 
     /// <summary>
     /// TF's bilinear weights with half-pixel centres: centre = (dst + 0.5)·scale − 0.5; the neighbours floor and
@@ -52,12 +49,9 @@ public static class Resize
     /// </summary>
     public static (int Lower, int Upper, float Lerp) BilinearSource(int dst, int inSize, int outSize)
     {
-        float scale = (float)inSize / outSize;
-        float centre = (dst + 0.5f) * scale - 0.5f;
-        float floor = MathF.Floor(centre);
-        int lower = Math.Max((int)floor, 0);
-        int upper = Math.Min((int)MathF.Ceiling(centre), inSize - 1);
-        return (lower, upper, centre - floor);
+        // One definition of the arithmetic for the cpu family: the augmentation kernels read the same geometry.
+        float centre = ResizeGeometry.BilinearCentre(dst, inSize, outSize);
+        return (ResizeGeometry.BilinearLower(centre), ResizeGeometry.BilinearUpper(centre, inSize), ResizeGeometry.BilinearLerp(centre));
     }
 
     private static void Nearest(ReadOnlySpan<float> input, int inHeight, int inWidth, int channels,

@@ -3,7 +3,7 @@ using ConvEngine.Models;
 
 namespace ConvEngine.Import.Applications;
 
-/// <summary>Loads a weights file into an application model, by its extension: Keras HDF5 or the engine's safetensors.</summary>
+/// <summary>Loads a weights file into a model, by its extension: Keras HDF5 (either layout), a Keras 3 .keras, a TF.js manifest, or the engine's safetensors.</summary>
 public static class PretrainedWeights
 {
     public static void Load(Model model, string path)
@@ -17,8 +17,15 @@ public static class PretrainedWeights
             case ".safetensors":
                 model.LoadWeights(path);
                 break;
+            case ".keras":
+                KerasFiles.LoadWeights(model, path);
+                break;
+            case ".json":
+                TfJs.TfjsModels.LoadWeights(model, path);
+                break;
             default:
-                throw new ArgumentException($"{model.Name}: cannot tell the format of weights file {path}; expected .h5/.hdf5 (Keras) or .safetensors (engine).");
+                throw new ArgumentException($"{model.Name}: cannot tell the format of weights file {path}; expected .h5/.hdf5 (Keras 2 or 3), " +
+                    ".keras (Keras 3), .json (a TF.js model.json or weights manifest) or .safetensors (engine).");
         }
     }
 }

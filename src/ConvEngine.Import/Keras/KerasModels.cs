@@ -94,6 +94,8 @@ public static class KerasModels
                 if (layer["inbound_nodes"] is JsonArray inboundOfModel) layer["inbound_nodes"] = InboundKeras2(inboundOfModel, where);
                 continue;
             }
+            // tf.keras 2.2–2.5 spellings such as "preprocessing.RandomFlip" name the same layer.
+            layer["class_name"] = PreprocessingLayers.CanonicalName(ClassOf(layer, where));
             if (layer["config"] is JsonObject layerConfig && layerConfig["batch_shape"] is JsonNode batchShape && layerConfig["batch_input_shape"] is null)
                 layerConfig["batch_input_shape"] = batchShape.DeepClone();   // Keras 3
             if (layer["inbound_nodes"] is JsonArray inbound) layer["inbound_nodes"] = InboundKeras2(inbound, where);

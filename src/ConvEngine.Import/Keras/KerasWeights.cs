@@ -43,6 +43,8 @@ public static class KerasWeights
     /// <summary>Loads an already read file into <paramref name="model"/> (built: every layer applied to its input).</summary>
     public static KerasLoadReport Load(Model model, KerasWeightsFile file, KerasWeightMatching matching = KerasWeightMatching.Auto)
     {
+        // Keras 3 files locate weights by path, not by layer_names order.
+        if (file.IsKeras3) return Keras3Weights.Load(model, file);
         var modelLayers = WeightedLayers(model);
         var fileLayers = file.WeightedLayers;
         if (matching == KerasWeightMatching.Auto)

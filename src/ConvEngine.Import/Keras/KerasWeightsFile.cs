@@ -12,7 +12,7 @@ namespace ConvEngine.Import.Keras;
 /// file name them "block1_conv1_W_1:0" (directly under <c>block1_conv1/</c>). Full-model files (<c>model.save</c>)
 /// hold the same structure under <c>model_weights/</c> plus the architecture in the root attribute <c>model_config</c>.
 /// </summary>
-public sealed class KerasWeightsFile
+public sealed partial class KerasWeightsFile
 {
     /// <summary>Deflate cannot shrink data by more than about 1032:1, so a chunked dataset declaring more is corrupt.</summary>
     private const long MaxCompressionRatio = 1032;
@@ -93,8 +93,11 @@ public sealed class KerasWeightsFile
                 backend ??= ReadString(weightsRoot, "backend", path, prefix);
             }
 
-            var layerNames = ReadStrings(weightsRoot, "layer_names", path, "/" + prefix)
-                ?? throw new KerasImportException($"{path}: no 'layer_names' attribute at /{prefix}: this is not a Keras HDF5 weights file.");
+            var layerNames = ReadStrings(weightsRoot, "layer_names", path, "/" + prefix);
+            if (layerNames is null && prefix.Length == 0 && IsKeras3Layout(file))
+                return ReadKeras3(file, path, fileLength, stream);
+            if (layerNames is null)
+                throw new KerasImportException($"{path}: no 'layer_names' attribute at /{prefix} (Keras 2) and no layers/ or vars/ groups (Keras 3): this is not a Keras HDF5 weights file.");
             var duplicate = layerNames.GroupBy(n => n).FirstOrDefault(g => g.Count() > 1);
             if (duplicate is not null)
                 throw new KerasImportException($"{path}: layer '{duplicate.Key}' is listed twice in layer_names.");
@@ -134,35 +137,44 @@ public sealed class KerasWeightsFile
                 string datasetPath = $"/{prefix}{layerName}/{weightName}";
                 if (!group.LinkExists(weightName) || group.Get(weightName) is not IH5Dataset dataset)
                     throw new KerasImportException($"{path}: dataset {datasetPath} is missing (layer '{layerName}' lists '{weightName}' in weight_names).");
-                if (dataset.Type.Class != H5DataTypeClass.FloatingPoint || dataset.Type.Size != 4)
-                    throw new KerasImportException($"{path}: dataset {datasetPath} holds {DescribeType(dataset.Type)}; only float32 weights are supported.");
-                var shape = ShapeOf(dataset, datasetPath, path);
-                long count = 1;
-                foreach (int d in shape)
-                    count = d == 0 || count <= Array.MaxLength / d ? count * d
-                        : throw new KerasImportException($"{path}: dataset {datasetPath} declares shape {KerasWeight.FormatShape(shape)}, more values than one array can hold.");
-                long bytes = count * sizeof(float);
-                if (count > Array.MaxLength)
-                    throw new KerasImportException($"{path}: dataset {datasetPath} declares shape {KerasWeight.FormatShape(shape)} = {count} values, more than one array can hold.");
-                if (dataset.Layout.Class == H5DataLayoutClass.VirtualStorage || Hdf5DatasetFacts.HasExternalStorage(dataset))
-                    throw new KerasImportException($"{path}: dataset {datasetPath} keeps its values in other files (HDF5 " +
-                        $"{(dataset.Layout.Class == H5DataLayoutClass.VirtualStorage ? "virtual dataset" : "external storage")}); only values stored in the file itself are read.");
-                var layout = dataset.Layout.Class;
-                // Only a filter (deflate) lets a dataset take fewer bytes in the file than its values need.
-                long ratio = layout == H5DataLayoutClass.Chunked && Hdf5DatasetFacts.MayBeCompressed(dataset) ? MaxCompressionRatio : 1;
-                long stored = (bytes + ratio - 1) / ratio;
-                if (stored > fileLength)
-                    throw new KerasImportException($"{path}: dataset {datasetPath} declares shape {KerasWeight.FormatShape(shape)} = {bytes} bytes " +
-                        $"but the file is only {fileLength} bytes long: the file is truncated or its header is corrupt.");
-                if (layout != H5DataLayoutClass.Compact && (storedBytes += stored) > fileLength)
-                    throw new KerasImportException($"{path}: the datasets up to {datasetPath} declare at least {storedBytes} bytes of data " +
-                        $"but the file is only {fileLength} bytes long: the file is truncated or its header is corrupt.");
-                Kernels.MemoryBudget.Check(bytes, () => $"{path}: dataset {datasetPath} {KerasWeight.FormatShape(shape)}");
-                datasets.Add(new DatasetPlan(weightName, datasetPath, dataset, shape, count, stored));
+                datasets.Add(PlanDataset(weightName, datasetPath, dataset, path, fileLength, ref storedBytes));
             }
             plans.Add(new LayerPlan(layerName, datasets));
         }
         return plans;
+    }
+
+    /// <summary>
+    /// Checks one dataset before it is read: float32, a shape one array can hold, and a size the file can hold
+    /// (contiguous data adds up to at most the file; chunked data at most what deflate could expand the file to).
+    /// </summary>
+    private static DatasetPlan PlanDataset(string weightName, string datasetPath, IH5Dataset dataset, string path, long fileLength, ref long storedBytes)
+    {
+        if (dataset.Type.Class != H5DataTypeClass.FloatingPoint || dataset.Type.Size != 4)
+            throw new KerasImportException($"{path}: dataset {datasetPath} holds {DescribeType(dataset.Type)}; only float32 weights are supported.");
+        var shape = ShapeOf(dataset, datasetPath, path);
+        long count = 1;
+        foreach (int d in shape)
+            count = d == 0 || count <= Array.MaxLength / d ? count * d
+                : throw new KerasImportException($"{path}: dataset {datasetPath} declares shape {KerasWeight.FormatShape(shape)}, more values than one array can hold.");
+        long bytes = count * sizeof(float);
+        if (count > Array.MaxLength)
+            throw new KerasImportException($"{path}: dataset {datasetPath} declares shape {KerasWeight.FormatShape(shape)} = {count} values, more than one array can hold.");
+        if (dataset.Layout.Class == H5DataLayoutClass.VirtualStorage || Hdf5DatasetFacts.HasExternalStorage(dataset))
+            throw new KerasImportException($"{path}: dataset {datasetPath} keeps its values in other files (HDF5 " +
+                $"{(dataset.Layout.Class == H5DataLayoutClass.VirtualStorage ? "virtual dataset" : "external storage")}); only values stored in the file itself are read.");
+        var layout = dataset.Layout.Class;
+        // Only a filter (deflate) lets a dataset take fewer bytes in the file than its values need.
+        long ratio = layout == H5DataLayoutClass.Chunked && Hdf5DatasetFacts.MayBeCompressed(dataset) ? MaxCompressionRatio : 1;
+        long stored = (bytes + ratio - 1) / ratio;
+        if (stored > fileLength)
+            throw new KerasImportException($"{path}: dataset {datasetPath} declares shape {KerasWeight.FormatShape(shape)} = {bytes} bytes " +
+                $"but the file is only {fileLength} bytes long: the file is truncated or its header is corrupt.");
+        if (layout != H5DataLayoutClass.Compact && (storedBytes += stored) > fileLength)
+            throw new KerasImportException($"{path}: the datasets up to {datasetPath} declare at least {storedBytes} bytes of data " +
+                $"but the file is only {fileLength} bytes long: the file is truncated or its header is corrupt.");
+        Kernels.MemoryBudget.Check(bytes, () => $"{path}: dataset {datasetPath} {KerasWeight.FormatShape(shape)}");
+        return new DatasetPlan(weightName, datasetPath, dataset, shape, count, stored);
     }
 
     private static KerasWeight ReadDataset(DatasetPlan plan, string path, GuardedHdf5Stream stream)

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using ConvEngine.Import.Applications;
 using ConvEngine.Import.Keras;
 using ConvEngine.Import.Onnx;
+using ConvEngine.Import.TfJs;
 using ConvEngine.Import.Transfer;
 using ConvEngine.Kernels;
 using ConvEngine.Models;
@@ -22,12 +23,17 @@ public enum ModelFormat
     KerasH5,
     /// <summary>An ONNX model (run by the ONNX importer's inference graph).</summary>
     Onnx,
+    /// <summary>A Keras 3 .keras file (a zip of config.json, metadata.json and model.weights.h5): architecture and weights.</summary>
+    KerasArchive,
+    /// <summary>A TensorFlow.js Layers model.json (modelTopology + weightsManifest, shards beside it): architecture and weights.</summary>
+    TfjsLayers,
 }
 
 /// <summary>
 /// Recognises and loads any model the engine can run, by content rather than by name: a folder holding config.json
-/// (or model/config.json, a training output); a file starting with HDF5's signature (Keras .h5); a JSON object (the
-/// engine's config when it says "format": "convengine.model", else a Keras to_json() config); an ONNX protobuf
+/// (or model/config.json, a training output); a file starting with HDF5's signature (Keras .h5); a zip (Keras 3 .keras);
+/// a JSON object (the engine's config when it says "format": "convengine.model", a TF.js model.json when it has
+/// modelTopology or weightsManifest, else a Keras to_json() config); an ONNX protobuf
 /// (.onnx, or a file that parses as one). Weights for an architecture-only config come from a Keras .h5 or a
 /// safetensors file.
 /// </summary>
@@ -48,9 +54,10 @@ public static class ModelFormats
 
         byte[] head = ReadHead(path, 4096);
         if (IsHdf5(path, head)) return ModelFormat.KerasH5;
+        if (KerasFiles.LooksLikeZip(head)) return ModelFormat.KerasArchive;
         int first = FirstNonSpace(head);
         if (first >= 0 && head[first] == (byte)'{')
-            return IsEngineConfig(path) ? ModelFormat.EngineModel : ModelFormat.KerasJson;
+            return JsonKind(path);
         if (LooksLikeSafeTensors(head))
             throw new FormatException($"'{path}' is a safetensors weights file, not a model: give the architecture as --model (a config.json or Keras JSON) and this file as --weights.");
         string extension = Path.GetExtension(path).ToLowerInvariant();
@@ -58,7 +65,7 @@ public static class ModelFormats
         if (extension == ".npy")
             throw new FormatException($"'{path}' is a NumPy array, not a model.");
         throw new FormatException($"'{path}' is not a model the engine reads: expected a model folder (config.json + model.safetensors), " +
-            "a Keras .h5 full-model file, a Keras or engine JSON config, or an .onnx file.");
+            "a Keras .h5 full-model file, a Keras 3 .keras file, a TF.js model.json, a Keras or engine JSON config, or an .onnx file.");
     }
 
     /// <summary>
@@ -95,6 +102,16 @@ public static class ModelFormats
             {
                 var model = KerasModels.LoadH5(path, backend);
                 return WithWeights(model, weights, format, path, $"weights from {path}");
+            }
+            case ModelFormat.KerasArchive:
+            {
+                var model = KerasFiles.Load(path, backend);
+                return WithWeights(model, weights, format, path, $"weights from {path}");
+            }
+            case ModelFormat.TfjsLayers:
+            {
+                var model = TfjsModels.Load(path, backend);
+                return WithWeights(model, weights, format, path, $"weights from {path} and its shards");
             }
             case ModelFormat.KerasJson:
             {
@@ -165,10 +182,13 @@ public static class ModelFormats
     private static bool LooksLikeSafeTensors(byte[] head) =>
         head.Length >= 9 && BitConverter.ToUInt64(head, 0) is > 1 and < 100_000_000 && head[8] == (byte)'{';
 
-    private static bool IsEngineConfig(string path)
+    /// <summary>The engine's config says "format": "convengine.model"; a TF.js model.json has modelTopology or weightsManifest; else a Keras to_json() config.</summary>
+    private static ModelFormat JsonKind(string path)
     {
-        var json = JsonFile.ReadObject(path, "Model config");
-        return json["format"] is JsonValue v && v.TryGetValue(out string? tag) && tag == ModelFiles.FormatName;
+        // Strict and bounded (a regular file, UTF-8, no duplicate keys, at most JsonFile.MaxBytes): the engine's one JSON reader.
+        var o = JsonFile.ReadObject(path, "Model config");
+        if (o["format"] is JsonValue v && v.TryGetValue(out string? tag) && tag == ModelFiles.FormatName) return ModelFormat.EngineModel;
+        return TfjsModels.IsModelJson(o) ? ModelFormat.TfjsLayers : ModelFormat.KerasJson;
     }
 
     /// <summary>A file without the .onnx extension is taken as ONNX only if it parses as a model with a graph of nodes.</summary>

@@ -32,6 +32,18 @@ public static class LayerRegistry
         ["LRN"] = LRN.FromConfig,
         ["ZeroPadding2D"] = ZeroPadding2D.FromConfig,
         ["Softmax"] = Softmax.FromConfig,
+        // Image preprocessing (Layers/Preprocessing); older qualified spellings go through PreprocessingLayers.CanonicalName.
+        ["RandomFlip"] = RandomFlip.FromConfig,
+        ["RandomContrast"] = RandomContrast.FromConfig,
+        ["RandomBrightness"] = RandomBrightness.FromConfig,
+        ["RandomRotation"] = RandomRotation.FromConfig,
+        ["RandomTranslation"] = RandomTranslation.FromConfig,
+        ["RandomZoom"] = RandomZoom.FromConfig,
+        ["RandomWidth"] = RandomWidth.FromConfig,
+        ["RandomHeight"] = RandomHeight.FromConfig,
+        ["RandomCrop"] = RandomCrop.FromConfig,
+        ["Resizing"] = Resizing.FromConfig,
+        ["CenterCrop"] = CenterCrop.FromConfig,
     };
     private static readonly Lock Gate = new();
 
@@ -50,7 +62,7 @@ public static class LayerRegistry
     public static Layer Create(string className, JsonObject config)
     {
         Func<JsonObject, Layer>? factory;
-        lock (Gate) Factories.TryGetValue(className, out factory);
+        lock (Gate) Factories.TryGetValue(PreprocessingLayers.CanonicalName(className), out factory);
         if (factory is null)
             throw new FormatException($"Unknown layer class '{className}'; known: {string.Join(", ", ClassNames.Order())}.");
         return factory(config);

@@ -21,7 +21,7 @@ public class IlgpuKernelCompilationTests
 {
     private static readonly Type[] KernelClasses =
         [typeof(IlgpuConvKernels), typeof(IlgpuPoolKernels), typeof(IlgpuElementwiseKernels), typeof(IlgpuGemmKernels), typeof(IlgpuTrainingKernels),
-         typeof(IlgpuNormalizationKernels), typeof(IlgpuBatchNormKernels)];
+         typeof(IlgpuNormalizationKernels), typeof(IlgpuBatchNormKernels), typeof(IlgpuAugmentKernels)];
 
     /// <summary>Every kernel entry point: implicitly grouped ones take an Index1D first; the tiled GEMM per operand type.</summary>
     private static IEnumerable<TestCaseData> Kernels()
