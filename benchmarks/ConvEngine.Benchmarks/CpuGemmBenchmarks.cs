@@ -65,7 +65,7 @@ public class CpuGemmConvBenchmarks
     [Params(2)]
     public int Threads { get; set; }
 
-    [Params("im2col-gemm", "im2col-buffered")]
+    [Params("implicit-gemm", "im2col-gemm")]
     public string Variant { get; set; } = "";
 
     private CpuBackend _cpu = null!;

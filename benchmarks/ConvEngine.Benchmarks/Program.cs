@@ -3,10 +3,15 @@ using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using ConvEngine.Benchmarks;
+using ConvEngine.Benchmarks.Models;
 using ConvEngine.Benchmarks.Training;
 
 // Extra options, read before BenchmarkDotNet sees the rest of the command line:
 //   --check  run every conv shape once in ConvEngine and ONNX Runtime and compare outputs, then exit
+//   --check-models [ids]  run every model case (Models/ModelCase.cs) once in both engines and compare outputs
+//   --probe-conv [N,S,Cin,Cout …] [--rounds N]  a quick Stopwatch pass over 3x3 conv shapes (development only)
+//   --probe-gemm M,N,K … [--blocking KC,NC,MC] [--threads T]  a quick Stopwatch pass of CpuGemm (development only)
+//   --probe-models [ids] [--rounds N]  a quick Stopwatch pass over the model cases (development only)
 //   --quick  one launch, 2 warm-up and 5 measured iterations per benchmark (instead of BDN's adaptive default);
 //            in this process with --inProcess
 //   --check-training  train both nets of TrainingStepBenchmarks a few steps in ConvEngine and TorchSharp from the
@@ -14,6 +19,14 @@ using ConvEngine.Benchmarks.Training;
 //   --profile-training [a|b] [steps]  time each kernel of our training step by layer (default: net b, 5 steps), then exit
 if (args.Contains("--check"))
     return ConvCrossCheck.Run(Console.Out);
+if (Array.IndexOf(args, "--check-models") is var checkModelsAt and >= 0)
+    return ModelProbe.Run(args[(checkModelsAt + 1)..], Console.Out, time: false);
+if (Array.IndexOf(args, "--probe-conv") is var probeConvAt and >= 0)
+    return ConvProbe.Run(args[(probeConvAt + 1)..], Console.Out);
+if (Array.IndexOf(args, "--probe-gemm") is var probeGemmAt and >= 0)
+    return GemmProbe.Run(args[(probeGemmAt + 1)..], Console.Out);
+if (Array.IndexOf(args, "--probe-models") is var probeAt and >= 0)
+    return ModelProbe.Run(args[(probeAt + 1)..], Console.Out, time: true);
 if (args.Contains("--check-training"))
     return TrainingCrossCheck.Run(Console.Out);
 if (Array.IndexOf(args, "--profile-training") is var profileAt and >= 0)

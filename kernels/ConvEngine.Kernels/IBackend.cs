@@ -12,7 +12,7 @@ public partial interface IBackend : IDisposable
     /// <summary>"cpu", "cuda", "opencl" or "ilgpu-cpu".</summary>
     string Name { get; }
     DeviceInfo Device { get; }
-    /// <summary>Implementations per op, selectable by name (e.g. conv2d: reference, im2col-gemm).</summary>
+    /// <summary>Implementations per op, selectable by name (e.g. conv2d: implicit-gemm, im2col-gemm, reference).</summary>
     KernelVariants Variants { get; }
 
     /// <summary>A zero-filled buffer of <paramref name="length"/> floats.</summary>

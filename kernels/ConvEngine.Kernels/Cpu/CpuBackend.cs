@@ -15,7 +15,7 @@ public sealed partial class CpuBackend : IBackend
         Simd = SimdSupport.Resolve(simd);
         Device = new DeviceInfo("cpu", CpuName(), "CPU", TotalMemory(),
             $"{Simd} ({SimdSupport.FloatsPerVector(Simd)} floats/vector), {Threads} threads");
-        Variants.Register("conv2d", "im2col-gemm", Im2colBufferedVariant, ReferenceVariant);
+        Variants.Register("conv2d", ImplicitGemmVariant, Im2colGemmVariant, ReferenceVariant);
         Variants.Register("dense", "gemm", ReferenceVariant);
         Variants.Register("pool2d", "direct", ReferenceVariant);
         RegisterAugmentVariants();
@@ -35,8 +35,8 @@ public sealed partial class CpuBackend : IBackend
     public void Synchronize() { }
 
     /// <summary>
-    /// Variants: "im2col-gemm" (default; im2col gathered straight into the GEMM's packed A panels,
-    /// <see cref="CpuConvKernels.ImplicitGemm"/>), "im2col-buffered" (CpuIm2Col rows into a per-thread
+    /// Variants: "implicit-gemm" (default; im2col gathered straight into the GEMM's packed A panels,
+    /// <see cref="CpuConvKernels.ImplicitGemm"/>), "im2col-gemm" (CpuIm2Col rows into a per-thread
     /// buffer, then the GEMM, <see cref="CpuConvKernels.Im2colGemm"/>) and "reference". Under both GEMM
     /// variants a depthwise conv (groups = C) runs <see cref="CpuConvKernels.DepthwiseDirect"/>,
     /// since its per-group GEMM would be almost all tile padding.
@@ -52,7 +52,7 @@ public sealed partial class CpuBackend : IBackend
         float* x = Pointer(input, g.InputShape.Length, "Conv2D", "input"), f = Pointer(filter, g.FilterShape.Length, "Conv2D", "filter");
         float* b = bias is null ? null : Pointer(bias, g.OC, "Conv2D", "bias"), y = Pointer(output, g.OutputShape.Length, "Conv2D", "output");
         if (CpuConvKernels.IsDepthwise(g)) CpuConvKernels.DepthwiseDirect(Simd, Threads, x, f, b, y, g, activation);
-        else if (variant == Im2colBufferedVariant) CpuConvKernels.Im2colGemm(Simd, Threads, x, f, b, y, g, activation);
+        else if (variant == Im2colGemmVariant) CpuConvKernels.Im2colGemm(Simd, Threads, x, f, b, y, g, activation);
         else CpuConvKernels.ImplicitGemm(Simd, Threads, x, f, b, y, g, activation);
     }
 
@@ -135,7 +135,10 @@ public sealed partial class CpuBackend : IBackend
 
     /// <summary>The readable loop version of each op, kept selectable (CpuReferenceKernels).</summary>
     public const string ReferenceVariant = "reference";
-    private const string Im2colBufferedVariant = "im2col-buffered";
+    /// <summary>conv2d: im2col gathered into the GEMM's A panels (<see cref="CpuConvKernels.ImplicitGemm"/>).</summary>
+    public const string ImplicitGemmVariant = "implicit-gemm";
+    /// <summary>conv2d: im2col rows stored first, then the GEMM (<see cref="CpuConvKernels.Im2colGemm"/>).</summary>
+    public const string Im2colGemmVariant = "im2col-gemm";
 
     private static string CpuName()
     {

@@ -2,7 +2,8 @@ namespace ConvEngine.Kernels.Cpu;
 
 /// <summary>
 /// The one way cpu kernels split work over threads: a few contiguous parts, decided only by the sizes (never by
-/// timing), one parallel split per op; the calling thread takes a part too. Because the split is fixed, a reduction
+/// timing), one parallel split per op, each part on its own thread (<see cref="CpuWorkers"/>); the calling thread
+/// takes part 0. Because the split is fixed, a reduction
 /// that sums per-part results in part order is bit-identical run to run.
 /// </summary>
 internal static class CpuParallel
@@ -16,8 +17,32 @@ internal static class CpuParallel
             body(0);
             return;
         }
-        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, body);
+        CpuWorkers.Run(parts, body);
     }
+
+    /// <summary>
+    /// Runs <paramref name="body"/>(chunk) for every chunk in [0, chunks) on up to <paramref name="threads"/> threads,
+    /// each taking the next unclaimed chunk (see <see cref="CpuWorkers.RunChunks"/>). For ops whose chunks write
+    /// disjoint outputs computed the same way whichever thread runs them (GEMM and conv tiles), so the result does
+    /// not depend on the schedule.
+    /// </summary>
+    public static void ForChunks(int threads, int chunks, Action<int> body)
+    {
+        if (chunks <= 0) return;
+        if (chunks == 1 || threads <= 1)
+        {
+            for (int chunk = 0; chunk < chunks; chunk++) body(chunk);
+            return;
+        }
+        CpuWorkers.RunChunks(threads, chunks, body);
+    }
+
+    /// <summary>
+    /// How many chunks to cut <paramref name="units"/> tiles into for <paramref name="threads"/> threads: about four per
+    /// thread (so a held-back thread's share is small), but none under <paramref name="minUnitsPerChunk"/> tiles.
+    /// </summary>
+    public static int Chunks(int threads, long units, long minUnitsPerChunk) =>
+        threads <= 1 ? 1 : (int)Math.Clamp(units / Math.Max(1, minUnitsPerChunk), 1, 4L * threads);
 
     /// <summary>
     /// Part <paramref name="part"/> of [0, count) cut into <paramref name="parts"/> near-equal chunks
@@ -64,11 +89,13 @@ internal static class CpuParallel
             if (count > 0) body(0, count);
             return;
         }
-        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts },
-            part => body(Start(count, parts, part), Start(count, parts, part + 1)));
+        CpuWorkers.Run(parts, part => body(Start(count, parts, part), Start(count, parts, part + 1)));
     }
 
-    /// <summary>Runs <paramref name="body"/>(part) for every part in [0, parts), at most <paramref name="threads"/> at a time.</summary>
+    /// <summary>
+    /// Runs <paramref name="body"/>(part) for every part in [0, parts) on at most <paramref name="threads"/> threads:
+    /// thread t takes parts t, t + threads, … in order.
+    /// </summary>
     public static void ForEachPart(int threads, int parts, Action<int> body)
     {
         if (parts <= 1 || threads <= 1)
@@ -76,6 +103,10 @@ internal static class CpuParallel
             for (int part = 0; part < parts; part++) body(part);
             return;
         }
-        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = threads }, body);
+        int used = Math.Min(threads, parts);
+        CpuWorkers.Run(used, t =>
+        {
+            for (int part = t; part < parts; part += used) body(part);
+        });
     }
 }

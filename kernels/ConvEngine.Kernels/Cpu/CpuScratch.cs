@@ -18,6 +18,8 @@ internal sealed unsafe class CpuScratch
 
     public Slot APanel { get; } = new();
     public Slot BBlock { get; } = new();
+    /// <summary>A B packed once by the thread that starts a GEMM and read by every thread of its split.</summary>
+    public Slot SharedB { get; } = new();
     public Slot Columns { get; } = new();
 
     /// <summary>One growable pinned buffer.</summary>

@@ -190,6 +190,7 @@ public partial class Model : Layer
     internal Tensor RunGraph(Tensor input, ForwardContext context)
     {
         _values[_inputNode] = input;
+        context.Observer?.Invoke(_nodes[_inputNode], input);
         for (int i = 0; i < _nodes.Count; i++)
         {
             if (i == _inputNode) continue;
@@ -197,6 +198,7 @@ public partial class Model : Layer
             var inputs = new Tensor[from.Length];
             for (int k = 0; k < from.Length; k++) inputs[k] = _values[from[k]]!;
             _values[i] = _nodes[i].Layer.RunForward(inputs, context.ForNode(i));
+            context.Observer?.Invoke(_nodes[i], _values[i]!);
         }
         return _values[_outputNode]!;
     }

@@ -94,3 +94,56 @@ public sealed class TfjsModelTests
         Assert.That(weights["int32"].Values, Is.EqualTo(new float[] { -7, 0, 3, 2147483647, -2147483648 }));
     }
 }
+
+/// <summary>`convengine predict` takes a TF.js model.json like any other model, recognised by its content.</summary>
+[TestFixture, NonParallelizable]
+public sealed class TfjsPredictCommandTests
+{
+    [Test]
+    public void Predict_OnATfjsModelJson_SavesTfjssOutputs()
+    {
+        string name = "functional_branches";
+        var expected = TfjsFixtures.ExpectedOf(name);
+        string dir = Directory.CreateTempSubdirectory("convengine-tfjs-predict-").FullName;
+        try
+        {
+            string model = Path.Combine(dir, "renamed.txt");
+            foreach (string file in Directory.GetFiles(TfjsFixtures.ModelDir(name))) File.Copy(file, Path.Combine(dir, Path.GetFileName(file)));
+            File.Move(Path.Combine(dir, "model.json"), model);
+            Assert.That(ConvEngine.Import.ModelFormats.ModelFormats.Detect(model), Is.EqualTo(ConvEngine.Import.ModelFormats.ModelFormat.TfjsLayers));
+            string input = Path.Combine(dir, "batch.npy");
+            ConvEngine.Import.ModelFormats.NpyFile.Write(input, expected.Input, expected.InputShape);
+            var run = ConvEngine.Tests.Cli.CliHarness.Run<ConvEngine.Cli.Commands.PredictCommand>(
+                "--model", model, input, "--save-outputs", Path.Combine(dir, "out"), "--format", "json");
+            Assert.That(run.ExitCode, Is.EqualTo(0), run.Error);
+            var saved = ConvEngine.Import.ModelFormats.NpyFile.Read(Path.Combine(dir, "out", "batch.npy"));
+            Assert.That(saved.Shape, Is.EqualTo(expected.OutputShape));
+            TfjsFixtures.AssertClose(saved.Data, expected.Output, 2e-5, 2e-4, "predict --save-outputs");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Test]
+    public void Predict_OnAModelWithALayerTheEngineLacks_IsOneLineNamingLayerClassAndFile()
+    {
+        string dir = TfjsFixtures.CopyToTemp("functional_branches");
+        try
+        {
+            string model = Path.Combine(dir, "model.json");
+            File.WriteAllText(model, File.ReadAllText(model).Replace("\"class_name\":\"Add\"", "\"class_name\":\"FancyMerge\""));
+            string input = Path.Combine(dir, "x.npy");
+            ConvEngine.Import.ModelFormats.NpyFile.Write(input, new float[8 * 8 * 2], [8, 8, 2]);
+            var run = ConvEngine.Tests.Cli.CliHarness.Run<ConvEngine.Cli.Commands.PredictCommand>("--model", model, input);
+            Assert.That(run.ExitCode, Is.EqualTo(1));
+            Assert.That(run.Error.Trim().Split('\n'), Has.Length.EqualTo(1), run.Error);
+            Assert.That(run.Error, Does.Contain("FancyMerge").And.Contain("add_Add1").And.Contain(model));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}

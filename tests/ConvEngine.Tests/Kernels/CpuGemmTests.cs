@@ -72,6 +72,62 @@ public unsafe class CpuGemmTests
         }
     }
 
+    // Small explicit blockings cut these sizes into several K, N and M blocks; 601 rows on 2 threads take the
+    // shared-packed-B path (row chunks handed out on demand), 50×301 the column split.
+    public static IEnumerable<TestCaseData> BlockingCases() =>
+        from level in Levels()
+        from blocking in new[] { new GemmBlocking(32, 32, 36), new GemmBlocking(48, 80, 60), new GemmBlocking(512, 1024, 4096), GemmBlocking.Default(level) }
+        from tb in new[] { false, true }
+        select new TestCaseData(level, blocking, tb);
+
+    [TestCaseSource(nameof(BlockingCases))]
+    public void Multiply_WithAnyBlocking_EqualsDoublePrecisionProduct(SimdLevel simd, GemmBlocking blocking, bool transposeB)
+    {
+        var rng = new Random(29);
+        foreach (var (m, n, k) in new[] { (601, 47, 131), (50, 301, 97), (300, 33, 40) })
+        {
+            var p = GemmProblem.Random(rng, m, n, k, false, transposeB, lda: 1, ldb: 3, ldc: 2);
+            float[] bias = GemmProblem.RandomArray(rng, n);
+            var (expected, scale) = p.Expected(accumulate: true, bias, Activation.Relu);
+            p.Run(simd, threads: 2, accumulate: true, bias, Activation.Relu, blocking);
+            p.AssertClose(expected, scale, $"{simd} {blocking} {m}x{n}x{k} transB={transposeB}");
+        }
+    }
+
+    // Row chunks go to whichever thread is free, but each tile is summed the same way by any thread.
+    [TestCaseSource(nameof(Levels))]
+    public void Multiply_WithDynamicRowChunks_DoesNotDependOnThreadCount(SimdLevel simd)
+    {
+        var one = GemmProblem.Random(new Random(8), 1500, 70, 260, false, false, 0, 0, 0);
+        var three = GemmProblem.Random(new Random(8), 1500, 70, 260, false, false, 0, 0, 0);
+        one.Run(simd, threads: 1, accumulate: false, bias: null, Activation.None);
+        three.Run(simd, threads: 3, accumulate: false, bias: null, Activation.None);
+        Assert.That(three.C, Is.EqualTo(one.C));
+    }
+
+    [Test]
+    public void Blocking_FromCaches_FitsTheBBlockInHalfOfL2()
+    {
+        var zen3 = new CpuCaches(32 << 10, 512 << 10, 32 << 20, "test");
+        var zen5 = new CpuCaches(48 << 10, 1 << 20, 32 << 20, "test");
+        foreach (var caches in new[] { zen3, zen5 })
+        {
+            var b = GemmBlocking.For(SimdLevel.Avx2, caches);
+            Assert.That((long)b.KC * b.NC * sizeof(float), Is.LessThanOrEqualTo(caches.L2 / 2), caches.ToString());
+            Assert.That(b.NC % 16, Is.Zero, "whole AVX2 panels of 16 columns");
+            Assert.That(b.KC, Is.InRange(16, GemmBlocking.PanelStride));
+        }
+        Assert.That(GemmBlocking.For(SimdLevel.Avx2, zen5).NC, Is.GreaterThan(GemmBlocking.For(SimdLevel.Avx2, zen3).NC));
+    }
+
+    [Test]
+    public void Blocking_AboveThePanelStride_IsRefused()
+    {
+        var p = GemmProblem.Random(new Random(1), 7, 7, 7, false, false, 0, 0, 0);
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => p.Run(SimdLevel.Scalar, 1, false, null, Activation.None, new GemmBlocking(GemmBlocking.PanelStride + 16, 64, 64)));
+        Assert.That(ex!.Message, Does.Contain("KC=528"));
+    }
+
     // An empty sum is 0: C = act([C] + bias) when k = 0.
     [Test]
     public void Multiply_WithEmptyK_LeavesBiasAndActivationOnly()
@@ -154,10 +210,11 @@ public unsafe class CpuGemmTests
             return (values, scale);
         }
 
-        public void Run(SimdLevel simd, int threads, bool accumulate, float[]? bias, Activation act)
+        public void Run(SimdLevel simd, int threads, bool accumulate, float[]? bias, Activation act, GemmBlocking? blocking = null)
         {
             fixed (float* a = A, b = B, c = C, pb = bias)
-                CpuGemm.Multiply(simd, threads, TransposeA, TransposeB, M, N, K, a, Lda, b, Ldb, c, Ldc, accumulate, new GemmEpilogue(pb, act));
+                CpuGemm.Multiply(simd, blocking ?? GemmBlocking.Default(simd), threads, TransposeA, TransposeB, M, N, K, a, Lda, b, Ldb, c, Ldc,
+                    accumulate, new GemmEpilogue(pb, act));
         }
 
         /// <summary>

@@ -19,10 +19,10 @@ public unsafe class CpuKernelVariantTests
     public void Variants_AreRegistered_FastOneFirst()
     {
         using var cpu = new CpuBackend();
-        Assert.That(cpu.Variants.Available["conv2d"], Is.EqualTo(new[] { "im2col-gemm", "im2col-buffered", "reference" }));
+        Assert.That(cpu.Variants.Available["conv2d"], Is.EqualTo(new[] { "implicit-gemm", "im2col-gemm", "reference" }));
         Assert.That(cpu.Variants.Available["dense"], Is.EqualTo(new[] { "gemm", "reference" }));
         Assert.That(cpu.Variants.Available["pool2d"], Is.EqualTo(new[] { "direct", "reference" }));
-        Assert.That(cpu.Variants["conv2d"], Is.EqualTo("im2col-gemm"));
+        Assert.That(cpu.Variants["conv2d"], Is.EqualTo("implicit-gemm"));
     }
 
     // The fast kernels write through pointers, so a short buffer must be refused up front.
@@ -68,7 +68,7 @@ public unsafe class CpuKernelVariantTests
     ];
 
     public static IEnumerable<TestCaseData> ConvCaseData() =>
-        from variant in new[] { "im2col-gemm", "im2col-buffered" } from level in Levels() from c in ConvCases
+        from variant in new[] { "implicit-gemm", "im2col-gemm" } from level in Levels() from c in ConvCases
         select new TestCaseData(variant, level, c).SetArgDisplayNames(variant, level.ToString(), c.ToString());
 
     [TestCaseSource(nameof(ConvCaseData))]

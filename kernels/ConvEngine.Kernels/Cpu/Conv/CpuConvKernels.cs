@@ -15,11 +15,11 @@ namespace ConvEngine.Kernels.Cpu;
 public static unsafe class CpuConvKernels
 {
     /// <summary>
-    /// im2col rows a thread builds at a time: about 1 MiB (L2), but never fewer than one GEMM M block,
+    /// im2col rows a thread builds at a time: about 1 MiB, but never fewer than 192,
     /// since every row block streams the whole filter once.
     /// </summary>
     private const int ColumnBlockBytes = 1 << 20;
-    private const int MaxBlockRows = 768;
+    private const int MaxBlockRows = 768, MinBlockRows = 192;
     private const long SerialWork = 1L << 18;
 
     /// <summary>A 1×1, stride-1, unpadded conv: its column matrix is the NHWC input itself (row stride C).</summary>
@@ -30,12 +30,17 @@ public static unsafe class CpuConvKernels
     public static bool IsDepthwise(in Conv2DGeometry g) => g.Groups == g.C && g.Groups > 1;
 
     /// <summary>
-    /// The textbook (Darknet) way, variant "im2col-buffered": each thread writes CpuIm2Col rows for a
+    /// The textbook (Darknet) way, variant "im2col-gemm": each thread writes CpuIm2Col rows for a
     /// block of output pixels into its scratch (about 1 MiB, so memory stays bounded for any input),
     /// then runs the blocked GEMM on them for every group. A 1×1, stride-1, unpadded conv skips
     /// im2col: the NHWC input already is the column matrix.
     /// </summary>
     public static void Im2colGemm(SimdLevel simd, int threads, float* input, float* filter, float* bias, float* output,
+        Conv2DGeometry g, Activation activation) =>
+        Im2colGemm(simd, GemmBlocking.Default(simd), threads, input, filter, bias, output, g, activation);
+
+    /// <summary><see cref="Im2colGemm(SimdLevel, int, float*, float*, float*, float*, Conv2DGeometry, Activation)"/> with an explicit GEMM blocking.</summary>
+    public static void Im2colGemm(SimdLevel simd, GemmBlocking blocking, int threads, float* input, float* filter, float* bias, float* output,
         Conv2DGeometry g, Activation activation)
     {
         int k = CpuIm2Col.RowLength(g), ocg = g.OutChannelsPerGroup, cg = g.InChannelsPerGroup;
@@ -43,7 +48,7 @@ public static unsafe class CpuConvKernels
         if (rows == 0 || ocg == 0) return;
         bool pointwise = IsPointwise(g);
         var (mr, nr) = GemmMicroKernels.TileShape(simd);
-        int blockRows = Math.Clamp(ColumnBlockBytes / (k * sizeof(float)) / mr * mr, GemmBlocking.MC / mr * mr, MaxBlockRows);
+        int blockRows = Math.Clamp(ColumnBlockBytes / (k * sizeof(float)) / mr * mr, MinBlockRows / mr * mr, MaxBlockRows);
 
         // A column split repeats the im2col in every part, so it must save a clear margin of tiles.
         int rowPanels = (rows + mr - 1) / mr, columnPanels = (ocg + nr - 1) / nr;
@@ -79,7 +84,7 @@ public static unsafe class CpuConvKernels
                     }
                     int column0 = group * ocg + j0;
                     var epilogue = new GemmEpilogue(bias == null ? null : bias + column0, activation);
-                    CpuGemm.Block(simd, new RowMajorA(a, lda), false, count, j1 - j0, k, filter + column0, g.OC,
+                    CpuGemm.Block(simd, blocking, new RowMajorA(a, lda), 0, false, count, j1 - j0, k, filter + column0, g.OC,
                         output + (nint)rb * g.OC + column0, g.OC, false, epilogue, scratch);
                 }
             }
@@ -87,17 +92,33 @@ public static unsafe class CpuConvKernels
     }
 
     /// <summary>
-    /// The default, variant "im2col-gemm": im2col fused into the GEMM's A packing. Each A panel
+    /// The default, variant "implicit-gemm": im2col fused into the GEMM's A packing. Each A panel
     /// (MR output pixels × one K block) is gathered straight from the NHWC input by
     /// <see cref="Im2colPanels"/>, so no column matrix is stored and each value is copied once
     /// instead of twice (measured 5–10% faster than <see cref="Im2colGemm"/> on VGG16 layers).
     /// </summary>
     public static void ImplicitGemm(SimdLevel simd, int threads, float* input, float* filter, float* bias, float* output,
+        Conv2DGeometry g, Activation activation) =>
+        ImplicitGemm(simd, GemmBlocking.Default(simd), threads, input, filter, bias, output, g, activation);
+
+    /// <summary><see cref="ImplicitGemm(SimdLevel, int, float*, float*, float*, float*, Conv2DGeometry, Activation)"/> with an explicit GEMM blocking.</summary>
+    public static void ImplicitGemm(SimdLevel simd, GemmBlocking blocking, int threads, float* input, float* filter, float* bias, float* output,
         Conv2DGeometry g, Activation activation)
     {
         int k = CpuIm2Col.RowLength(g), ocg = g.OutChannelsPerGroup, cg = g.InChannelsPerGroup;
         int rows = g.N * g.OH * g.OW;
         if (rows == 0 || ocg == 0) return;
+        if (g.Groups == 1)
+        {
+            // One GEMM: its parallel driver shares one packed filter between the threads and balances row chunks.
+            var epilogue = new GemmEpilogue(bias, activation);
+            if (IsPointwise(g))
+                CpuGemm.Parallel(simd, blocking, threads, new RowMajorA(input, g.C), false, rows, g.OC, k, filter, g.OC, output, g.OC, false, epilogue);
+            else
+                CpuGemm.Parallel(simd, blocking, threads, new Im2colPanels(input, g, 0, 0), false, rows, g.OC, k, filter, g.OC, output, g.OC, false, epilogue,
+                    columnSplitCost: 1.05);
+            return;
+        }
         var (mr, nr) = GemmMicroKernels.TileShape(simd);
         int rowPanels = (rows + mr - 1) / mr, columnPanels = (ocg + nr - 1) / nr;
         var (splitRows, parts) = CpuParallel.TileSplit(rowPanels, columnPanels, CpuParallel.Parts(threads, (long)rows * g.OC * k, SerialWork));
@@ -114,10 +135,10 @@ public static unsafe class CpuConvKernels
                 var epilogue = new GemmEpilogue(bias == null ? null : bias + column0, activation);
                 float* c = output + (nint)r0 * g.OC + column0;
                 if (IsPointwise(g))
-                    CpuGemm.Block(simd, new RowMajorA(input + (nint)r0 * g.C + group * cg, g.C), false, r1 - r0, j1 - j0, k,
+                    CpuGemm.Block(simd, blocking, new RowMajorA(input + (nint)r0 * g.C + group * cg, g.C), 0, false, r1 - r0, j1 - j0, k,
                         filter + column0, g.OC, c, g.OC, false, epilogue, scratch);
                 else
-                    CpuGemm.Block(simd, new Im2colPanels(input, g, group, r0), false, r1 - r0, j1 - j0, k,
+                    CpuGemm.Block(simd, blocking, new Im2colPanels(input, g, group, r0), 0, false, r1 - r0, j1 - j0, k,
                         filter + column0, g.OC, c, g.OC, false, epilogue, scratch);
             }
         });
@@ -246,7 +267,7 @@ internal readonly unsafe struct Im2colPanels(float* input, Conv2DGeometry g, int
         int firstTap = k0 / cg, firstChannel = k0 - firstTap * cg;
         for (int r = 0; r < rows; r++)
         {
-            float* dst = panel + r * (nint)GemmBlocking.KC;
+            float* dst = panel + r * (nint)GemmBlocking.PanelStride;
             float* imageBase = input + (nint)image * g.H * g.W * g.C + group * cg;
             int ihBase = oh * g.StrideH - g.PadTop, iwBase = ow * g.StrideW - g.PadLeft;
             int p = firstTap / g.KW, q = firstTap - p * g.KW, c = firstChannel;
@@ -264,7 +285,7 @@ internal readonly unsafe struct Im2colPanels(float* input, Conv2DGeometry g, int
             if (++ow == g.OW) { ow = 0; if (++oh == g.OH) { oh = 0; image++; } }
         }
         for (int r = rows; r < mr; r++)
-            new Span<float>(panel + r * (nint)GemmBlocking.KC, kc).Clear();
+            new Span<float>(panel + r * (nint)GemmBlocking.PanelStride, kc).Clear();
     }
 
     /// <summary>A few floats (the 3 channels of an RGB tap) are cheaper to move one by one than through memmove.</summary>

@@ -9,17 +9,24 @@ namespace ConvEngine.Kernels.Cpu;
 /// </summary>
 /// <remarks>
 /// GotoBLAS structure: B in blocks of KC×NC (packed into NR-wide panels, or read in place when it is
-/// untransposed), A in MR-row panels packed per K block, a register-blocked micro-kernel per
+/// untransposed and there are few rows), A in MR-row panels packed per K block, a register-blocked micro-kernel per
 /// SIMD level (AVX-512 12×32, AVX2 6×16, scalar 4×4). One parallel split per call, over row
-/// panels or column panels, whichever leaves the busiest thread fewer tiles; each thread packs
-/// into its own reusable scratch, so a call allocates nothing but the split's closure.
+/// panels or column panels, whichever leaves the busiest thread fewer tiles; B and the A panels are packed
+/// into reusable scratch, so a call allocates nothing but the split's closures. Blocking comes from
+/// <see cref="GemmBlocking"/> (the machine's caches) unless the caller passes one.
 /// </remarks>
 public static unsafe class CpuGemm
 {
     /// <summary>Below this many multiply-adds a second thread costs more than it saves.</summary>
     private const long SerialWork = 1L << 18;
-    /// <summary>Largest transposed B (floats) packed whole per column block; bigger ones are packed per K block.</summary>
+    /// <summary>Largest B (floats) packed whole per column block; bigger ones are packed per K block.</summary>
     private const long PackWholeFloats = 1L << 22;
+    /// <summary>Fewer A panels than this read an untransposed B in place: packing it would cost more than it saves.</summary>
+    private const int PackBMinPanels = 24;
+    /// <summary>Largest B (floats) packed once for all threads of a row split.</summary>
+    private const long SharedPackFloats = 1L << 22;
+    /// <summary>Row chunks handed out in a row split have at least this many A panels, so each pays for reading B.</summary>
+    private const int RowPanelsPerChunk = 16;
 
     public static void Multiply(SimdLevel simd, int threads, bool transposeA, bool transposeB,
         int m, int n, int k, float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate) =>
@@ -30,8 +37,14 @@ public static unsafe class CpuGemm
     /// each output tile is still in registers or L1.
     /// </summary>
     public static void Multiply(SimdLevel simd, int threads, bool transposeA, bool transposeB,
+        int m, int n, int k, float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate, GemmEpilogue epilogue) =>
+        Multiply(simd, GemmBlocking.Default(simd), threads, transposeA, transposeB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, epilogue);
+
+    /// <summary>The same with an explicit cache blocking (the tuner times candidates through this).</summary>
+    public static void Multiply(SimdLevel simd, GemmBlocking blocking, int threads, bool transposeA, bool transposeB,
         int m, int n, int k, float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate, GemmEpilogue epilogue)
     {
+        blocking = blocking.Checked();
         CheckArguments(transposeA, transposeB, m, n, k, lda, ldb, ldc, threads);
         if (m == 0 || n == 0) return;
         if (k == 0)
@@ -40,40 +53,83 @@ public static unsafe class CpuGemm
             return;
         }
 
+        if (transposeA) Parallel(simd, blocking, threads, new TransposedA(a, lda), transposeB, m, n, k, b, ldb, c, ldc, accumulate, epilogue);
+        else Parallel(simd, blocking, threads, new RowMajorA(a, lda), transposeB, m, n, k, b, ldb, c, ldc, accumulate, epilogue);
+    }
+
+    /// <summary>
+    /// The parallel GEMM over any A source (k ≥ 1): one split over row panels or column panels, whichever leaves the
+    /// busiest thread fewer tiles (<paramref name="columnSplitCost"/> weighs what a column split repeats, such as a
+    /// conv's im2col). A row split packs B once for all threads when there are enough rows to pay for it, then hands
+    /// out row chunks to whichever thread is free; without a shared B each thread packs its own and takes one part.
+    /// </summary>
+    internal static void Parallel<TA>(SimdLevel simd, GemmBlocking blocking, int threads, TA a, bool transposeB, int m, int n, int k,
+        float* b, nint ldb, float* c, nint ldc, bool accumulate, GemmEpilogue epilogue, double columnSplitCost = 1.0)
+        where TA : struct, IAPanelSource
+    {
         var (mr, nr) = GemmMicroKernels.TileShape(simd);
         int rowPanels = (m + mr - 1) / mr, columnPanels = (n + nr - 1) / nr;
-        var (splitRows, parts) = CpuParallel.TileSplit(rowPanels, columnPanels, CpuParallel.Parts(threads, (long)m * n * k, SerialWork));
+        var (splitRows, parts) = CpuParallel.TileSplit(rowPanels, columnPanels, CpuParallel.Parts(threads, (long)m * n * k, SerialWork), columnSplitCost);
         if (parts == 1)
         {
-            BlockOf(simd, transposeA, transposeB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, epilogue, CpuScratch.Current);
+            Block(simd, blocking, a, 0, transposeB, m, n, k, b, ldb, c, ldc, accumulate, epilogue, CpuScratch.Current);
             return;
         }
-
-        CpuParallel.For(parts, part =>
+        if (!splitRows)
         {
-            var scratch = CpuScratch.Current;
-            if (splitRows)
-            {
-                var (i0, i1) = CpuParallel.Range(m, parts, part, mr);
-                if (i0 >= i1) return;
-                float* subA = transposeA ? a + i0 : a + (nint)i0 * lda;
-                BlockOf(simd, transposeA, transposeB, i1 - i0, n, k, subA, lda, b, ldb, c + (nint)i0 * ldc, ldc, accumulate, epilogue, scratch);
-            }
-            else
+            CpuParallel.For(parts, part =>
             {
                 var (j0, j1) = CpuParallel.Range(n, parts, part, nr);
                 if (j0 >= j1) return;
                 float* subB = transposeB ? b + (nint)j0 * ldb : b + j0;
-                BlockOf(simd, transposeA, transposeB, m, j1 - j0, k, a, lda, subB, ldb, c + j0, ldc, accumulate, epilogue.Shifted(j0), scratch);
-            }
+                Block(simd, blocking, a, 0, transposeB, m, j1 - j0, k, subB, ldb, c + j0, ldc, accumulate, epilogue.Shifted(j0), CpuScratch.Current);
+            });
+            return;
+        }
+
+        long packedFloats = PackedBFloats(k, n, nr);
+        if (rowPanels / parts < PackBMinPanels || packedFloats > SharedPackFloats)
+        {
+            CpuParallel.For(parts, part =>
+            {
+                var (i0, i1) = CpuParallel.Range(m, parts, part, mr);
+                if (i0 < i1)
+                    Block(simd, blocking, a, i0, transposeB, i1 - i0, n, k, b, ldb, c + (nint)i0 * ldc, ldc, accumulate, epilogue, CpuScratch.Current);
+            });
+            return;
+        }
+
+        // One packed copy of B for every thread (packed in parallel, block by block), then row chunks on demand.
+        var (kc, nc) = Blocks(blocking, k, nr);
+        float* packed = CpuScratch.Current.SharedB.Get(packedFloats);
+        int kBlocks = (k + kc - 1) / kc, nBlocks = (n + nc - 1) / nc;
+        CpuParallel.ForChunks(parts, kBlocks * nBlocks, block =>
+        {
+            int jc = block / kBlocks * nc, pc = block % kBlocks * kc;
+            int width = Math.Min(nc, n - jc), padded = (width + nr - 1) / nr * nr;
+            GemmPacking.BPanels(transposeB, b, ldb, pc, jc, Math.Min(kc, k - pc), width, nr, packed + (nint)jc * k + (nint)pc * padded);
+        });
+        int chunks = CpuParallel.Chunks(parts, rowPanels, RowPanelsPerChunk);
+        CpuParallel.ForChunks(parts, chunks, chunk =>
+        {
+            var (i0, i1) = CpuParallel.Range(m, chunks, chunk, mr);
+            if (i0 < i1)
+                Block(simd, blocking, a, i0, transposeB, i1 - i0, n, k, b, ldb, c + (nint)i0 * ldc, ldc, accumulate, epilogue, CpuScratch.Current, packed);
         });
     }
 
-    private static void BlockOf(SimdLevel simd, bool transposeA, bool transposeB, int m, int n, int k,
-        float* a, nint lda, float* b, nint ldb, float* c, nint ldc, bool accumulate, in GemmEpilogue epilogue, CpuScratch scratch)
+    /// <summary>Floats of a whole packed B: every column block padded to whole NR panels.</summary>
+    private static long PackedBFloats(int k, int n, int nr) => (long)k * ((n + nr - 1) / nr * nr);
+
+    /// <summary>
+    /// The K and N block sizes of one GEMM: K cut into blocks of near-equal depth (multiples of 16, so no shallow
+    /// last block pays a full pass over C), N in blocks of whole panels.
+    /// </summary>
+    private static (int KC, int NC) Blocks(in GemmBlocking blocking, int k, int nr)
     {
-        if (transposeA) Block(simd, new TransposedA(a, lda), transposeB, m, n, k, b, ldb, c, ldc, accumulate, epilogue, scratch);
-        else Block(simd, new RowMajorA(a, lda), transposeB, m, n, k, b, ldb, c, ldc, accumulate, epilogue, scratch);
+        int kBlocks = (k + blocking.KC - 1) / blocking.KC;
+        int kc = Math.Min(blocking.KC, ((k + kBlocks - 1) / kBlocks + 15) / 16 * 16);
+        return (kc, Math.Max(nr, blocking.NC / nr * nr));
     }
 
     /// <summary>
@@ -81,33 +137,34 @@ public static unsafe class CpuGemm
     /// Kernels that split the work themselves (conv over pixel rows) call this from inside their own parallel part.
     /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    internal static void Block<TA>(SimdLevel simd, in TA a, bool transposeB, int m, int n, int k,
-        float* b, nint ldb, float* c, nint ldc, bool accumulate, in GemmEpilogue epilogue, CpuScratch scratch)
+    internal static void Block<TA>(SimdLevel simd, in GemmBlocking blocking, in TA a, int aRow0, bool transposeB, int m, int n, int k,
+        float* b, nint ldb, float* c, nint ldc, bool accumulate, in GemmEpilogue epilogue, CpuScratch scratch, float* packedB = null)
         where TA : struct, IAPanelSource
     {
         bool kMajorA = a.KMajor;
         var (mr, nr) = GemmMicroKernels.TileShape(simd);
-        const int KC = GemmBlocking.KC, NC = GemmBlocking.NC;
-        const int MC = GemmBlocking.MC;
-        float* aPanel = scratch.APanel.Get(GemmMicroKernels.MaxMR * KC);
+        var (KC, NC) = Blocks(blocking, k, nr);
+        int MC = Math.Max(mr, blocking.MC / mr * mr);
+        float* aPanel = scratch.APanel.Get(GemmMicroKernels.MaxMR * GemmBlocking.PanelStride);
+        // B is packed into contiguous NR-wide panels (aligned, so its KC × NC block sits in L2 without set conflicts)
+        // unless there are too few A panels to pay for the copy; then an untransposed B is read in place and only its
+        // ragged last panel is packed.
+        bool packB = packedB != null || transposeB || m >= PackBMinPanels * mr;
 
         for (int jc = 0; jc < n; jc += NC)
         {
             int nc = Math.Min(NC, n - jc);
             int fullColumns = nc / nr * nr, paddedColumns = (nc + nr - 1) / nr * nr;
-            // An untransposed B is already NR floats per k row: its full panels are read in place
-            // (measured as fast as packed ones here, and free) and only the ragged last one is packed.
-            // A transposed B is packed, once per column block for all of K when that fits so every
-            // M block reuses it, else per K block.
-            bool packB = transposeB;
-            bool packWhole = packB && (long)k * paddedColumns <= PackWholeFloats;
-            float* bPacked = scratch.BBlock.Get(packWhole ? (long)k * paddedColumns : (long)KC * paddedColumns);
-            if (packWhole)
+            // Packed once per column block for all of K when that fits (every M block then reuses it), else per K block.
+            int mBlocks = (m + MC - 1) / MC;
+            bool packWhole = packedB != null || (packB && mBlocks > 1 && (long)k * paddedColumns <= PackWholeFloats);
+            float* bPacked = packedB != null ? packedB + (nint)jc * k : scratch.BBlock.Get(packWhole ? (long)k * paddedColumns : (long)KC * paddedColumns);
+            if (packWhole && packedB == null)
                 for (int pc = 0; pc < k; pc += KC)
                     GemmPacking.BPanels(transposeB, b, ldb, pc, jc, Math.Min(KC, k - pc), nc, nr, bPacked + (nint)pc * paddedColumns);
 
-            // M blocks of near-equal height (whole panels), so no thin last block streams B again for a few rows.
-            int mBlocks = (m + MC - 1) / MC;
+            // M blocks of near-equal height (whole panels). Inside one, each K block's B block stays in L2 while every
+            // A panel of the M block meets it; the C rows of the M block stay in L3 from one K block to the next.
             int blockHeight = ((m + mBlocks - 1) / mBlocks + mr - 1) / mr * mr;
             for (int ic = 0; ic < m; ic += blockHeight)
             {
@@ -125,7 +182,7 @@ public static unsafe class CpuGemm
                     for (int ir = ic; ir < ic + mRows; ir += mr)
                     {
                         int rows = Math.Min(mr, ic + mRows - ir);
-                        a.Pack(ir, pc, rows, kc, mr, aPanel);
+                        a.Pack(aRow0 + ir, pc, rows, kc, mr, aPanel);
 
                         float* cRow = c + ir * ldc + jc;
                         for (int jr = 0; jr < nc; jr += nr)

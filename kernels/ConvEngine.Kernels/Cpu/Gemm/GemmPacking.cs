@@ -3,23 +3,6 @@ using System.Runtime.CompilerServices;
 namespace ConvEngine.Kernels.Cpu;
 
 /// <summary>
-/// Cache blocking of the GEMM (Zen 5: 48 KiB L1D, 1 MiB L2 per core). Chosen by measurement on
-/// VGG16 layers; KC 256–512 and NC 256–512 were within a few percent of each other.
-/// </summary>
-internal static class GemmBlocking
-{
-    /// <summary>
-    /// K block: one A panel (12 rows × KC = 18 KiB) stays in L1 while the B block streams past it.
-    /// Also the row stride of <see cref="RowPanel"/>, so it must be a constant.
-    /// </summary>
-    public const int KC = 384;
-    /// <summary>N block: the B block (KC × NC) that every A panel of an M block meets, from L2.</summary>
-    public const int NC = 512;
-    /// <summary>M block: the C rows (MC × NC) that stay in cache while every K block adds into them.</summary>
-    public const int MC = 192;
-}
-
-/// <summary>
 /// Copies pieces of op(A) and op(B) into the layouts the micro-kernels stream: A panels of MR rows
 /// (zero rows below the matrix edge), B panels of NR columns, k-major (zero columns past the edge).
 /// Transposes happen here, so the micro-kernels never see them.
@@ -34,9 +17,9 @@ internal static unsafe class GemmPacking
     public static void ARows(float* a, nint lda, int i0, int k0, int rows, int kc, int mr, float* panel)
     {
         for (int r = 0; r < rows; r++)
-            Unsafe.CopyBlockUnaligned(panel + r * (nint)GemmBlocking.KC, a + (i0 + r) * lda + k0, (uint)kc * sizeof(float));
+            Unsafe.CopyBlockUnaligned(panel + r * (nint)GemmBlocking.PanelStride, a + (i0 + r) * lda + k0, (uint)kc * sizeof(float));
         for (int r = rows; r < mr; r++)
-            Unsafe.InitBlockUnaligned(panel + r * (nint)GemmBlocking.KC, 0, (uint)kc * sizeof(float));
+            Unsafe.InitBlockUnaligned(panel + r * (nint)GemmBlocking.PanelStride, 0, (uint)kc * sizeof(float));
     }
 
     /// <summary>

@@ -34,46 +34,49 @@ public static partial class CommandLine
         }
         catch (Exception e)
         {
-            var (code, message) = Describe(e, rest);
-            errors.WriteLine($"convengine{Label(rest)}: {message}");
+            var commands = RegisteredCommands(app);
+            var (code, message) = Describe(e, rest, commands);
+            errors.WriteLine($"convengine{Label(rest, commands)}: {message}");
             if (debug) errors.WriteLine(e.ToString());
             return code;
         }
     }
 
     /// <summary>The exit code and the one-line message for an exception that left a command.</summary>
-    public static (int Code, string Message) Describe(Exception e, IReadOnlyList<string> args)
+    /// <param name="commands">The app's commands ("train", "weights convert") and their settings types, for suggestions.</param>
+    public static (int Code, string Message) Describe(Exception e, IReadOnlyList<string> args, IReadOnlyList<(string Name, Type Settings)> commands)
     {
         string message = OneLine(e.Message);
+        string label = Label(args, commands);
         switch (e)
         {
             case CommandParseException when UnknownOption().Match(message) is { Success: true } m:
             {
                 string given = m.Groups["name"].Value;
                 string shown = given.StartsWith('-') ? given : (given.Length == 1 ? "-" : "--") + given;
-                var options = OptionsOf(args);
-                string hint = Closest(shown, options) is { } best ? $"; did you mean {best}?" : "";
-                return (UsageExitCode, $"unknown option '{shown}'{hint} (convengine{Label(args)} --help lists the options)");
+                string hint = Closest(shown, OptionsOf(label.Trim(), commands)) is { } best ? $"; did you mean {best}?" : "";
+                return (UsageExitCode, $"unknown option '{shown}'{hint} (convengine{label} --help lists the options)");
             }
             case CommandParseException when CouldNotMatch().Match(message) is { Success: true } m:
-                return (UsageExitCode, $"unexpected argument '{m.Groups["value"].Value}' (convengine{Label(args)} --help lists what it takes)");
+                return (UsageExitCode, $"unexpected argument '{m.Groups["value"].Value}' (convengine{label} --help lists what it takes)");
             case CommandParseException when UnknownCommand().Match(message) is { Success: true } m:
             {
-                string name = m.Groups["name"].Value, label = Label(args).Trim();
-                var names = CommandNames();
-                if (names.Contains(label))   // a command without arguments given one ("devices extra")
-                    return (UsageExitCode, $"unexpected argument '{name}' (convengine {label} --help lists what it takes)");
+                string name = m.Groups["name"].Value, parent = label.Trim();
+                var names = commands.Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
+                bool branch = names.Any(n => n.StartsWith(parent + " ", StringComparison.Ordinal));
+                if (parent.Length > 0 && !branch)   // a command without arguments given one ("devices extra")
+                    return (UsageExitCode, $"unexpected argument '{name}' (convengine {parent} --help lists what it takes)");
                 // Under a branch ("weights lst") the candidates are its sub-commands.
-                var candidates = label.Length == 0 ? names.Select(n => n.Split(' ')[0]).Distinct()
-                    : names.Where(n => n.StartsWith(label + " ", StringComparison.Ordinal)).Select(n => n[(label.Length + 1)..]);
+                var candidates = parent.Length == 0 ? names.Where(n => !n.Contains(' '))
+                    : names.Where(n => n.StartsWith(parent + " ", StringComparison.Ordinal)).Select(n => n[(parent.Length + 1)..]);
                 string hint = Closest(name, candidates) is { } best ? $"; did you mean '{best}'?" : "";
-                return (UsageExitCode, $"unknown command '{name}'{hint} (convengine{(label.Length == 0 ? "" : " " + label)} --help lists the commands)");
+                return (UsageExitCode, $"unknown command '{name}'{hint} (convengine{label} --help lists the commands)");
             }
             case CommandRuntimeException when FailedToConvert().Match(message) is { Success: true } m:
             {
                 string value = m.Groups["value"].Value;
                 string option = OptionGiven(args, value) ?? "a value";
-                return (UsageExitCode, $"{option} got '{value}', which is not {Expected(args, option)}");
+                return (UsageExitCode, $"{option} got '{value}', which is not {Expected(label.Trim(), option, commands)}");
             }
             case CommandAppException:   // the other parse and binding failures, a validation error, a missing argument
                 return (UsageExitCode, message.TrimEnd('.'));
@@ -86,31 +89,55 @@ public static partial class CommandLine
         }
     }
 
-    /// <summary>" train", " weights convert": the command words at the start of the arguments.</summary>
-    private static string Label(IReadOnlyList<string> args)
+    /// <summary>" train", " weights convert": the command words at the start of the arguments ("" when they name none).</summary>
+    private static string Label(IReadOnlyList<string> args, IReadOnlyList<(string Name, Type Settings)> commands)
     {
-        var names = CommandNames();
-        var branches = names.Where(n => n.Contains(' ')).Select(n => n.Split(' ')[0]).ToHashSet(StringComparer.Ordinal);
-        if (args.Count == 0 || !(names.Contains(args[0]) || branches.Contains(args[0]))) return "";
+        var names = commands.Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
+        if (args.Count == 0 || !names.Contains(args[0])) return "";
         // A second word belongs to the command only under a branch ("weights convert"), not as an argument ("filter img").
         return args.Count > 1 && names.Contains($"{args[0]} {args[1]}") ? $" {args[0]} {args[1]}" : $" {args[0]}";
     }
 
-    /// <summary>The commands, from the command types' names: TrainCommand is "train", WeightsConvertCommand "weights convert".</summary>
-    private static HashSet<string> CommandNames() => CommandTypes().Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
-
-    private static IEnumerable<(string Name, Type Type)> CommandTypes() =>
-        typeof(CommandLine).Assembly.GetTypes()
-            .Where(t => !t.IsAbstract && typeof(ICommand).IsAssignableFrom(t) && t.Name.EndsWith("Command", StringComparison.Ordinal))
-            .Select(t => (string.Join(' ', Words().Matches(t.Name[..^"Command".Length]).Select(w => w.Value.ToLowerInvariant())), t));
-
-    /// <summary>Every option of the command the arguments name ("--epochs", "-e"); every command's when it is not known.</summary>
-    private static List<string> OptionsOf(IReadOnlyList<string> args)
+    /// <summary>
+    /// The commands the app registered ("train", "weights", "weights convert") with their settings types. Spectre keeps
+    /// them in its internal configurator, read here by reflection (for messages only); failing that, the command types
+    /// of this assembly by name (TrainCommand is "train").
+    /// </summary>
+    private static List<(string Name, Type Settings)> RegisteredCommands(ICommandApp app)
     {
-        string label = Label(args).Trim();
-        var types = CommandTypes().Where(c => c.Name == label).Select(c => c.Type).ToList();
-        if (types.Count == 0) types = CommandTypes().Select(c => c.Type).ToList();
-        return types.SelectMany(t => OptionProperties(SettingsType(t))).SelectMany(o => o.Attribute.LongNames.Select(n => "--" + n)
+        const BindingFlags Private = BindingFlags.Instance | BindingFlags.NonPublic;
+        var found = new List<(string, Type)>();
+        try
+        {
+            object inner = app.GetType().GetField("_app", Private)?.GetValue(app) ?? app;
+            object? configurator = inner.GetType().GetField("_configurator", Private)?.GetValue(inner);
+            void Walk(System.Collections.IEnumerable? list, string prefix)
+            {
+                foreach (object command in list ?? Array.Empty<object>())
+                {
+                    var type = command.GetType();
+                    string name = type.GetProperty("Name")?.GetValue(command) as string ?? "";
+                    if (name.Length == 0 || name.StartsWith("__", StringComparison.Ordinal)) continue;   // default and hidden built-ins
+                    found.Add((prefix + name, type.GetProperty("SettingsType")?.GetValue(command) as Type ?? typeof(CommandSettings)));
+                    Walk(type.GetProperty("Children")?.GetValue(command) as System.Collections.IEnumerable, prefix + name + " ");
+                }
+            }
+            Walk(configurator?.GetType().GetProperty("Commands")?.GetValue(configurator) as System.Collections.IEnumerable, "");
+        }
+        catch (Exception e) when (e is TargetException or MemberAccessException or InvalidCastException) { found.Clear(); }
+        if (found.Count > 0) return found;
+        return typeof(CommandLine).Assembly.GetTypes()
+            .Where(t => !t.IsAbstract && typeof(ICommand).IsAssignableFrom(t) && t.Name.EndsWith("Command", StringComparison.Ordinal))
+            .Select(t => (string.Join(' ', Words().Matches(t.Name[..^"Command".Length]).Select(w => w.Value.ToLowerInvariant())), SettingsType(t)))
+            .ToList();
+    }
+
+    /// <summary>Every option of the named command ("--epochs", "-e"); every command's when none is named.</summary>
+    private static List<string> OptionsOf(string command, IReadOnlyList<(string Name, Type Settings)> commands)
+    {
+        var types = commands.Where(c => c.Name == command).Select(c => c.Settings).ToList();
+        if (types.Count == 0) types = commands.Select(c => c.Settings).ToList();
+        return types.SelectMany(OptionProperties).SelectMany(o => o.Attribute.LongNames.Select(n => "--" + n)
             .Concat(o.Attribute.ShortNames.Select(n => "-" + n))).Append("--help").Distinct().ToList();
     }
 
@@ -138,10 +165,9 @@ public static partial class CommandLine
     }
 
     /// <summary>"a number", "an integer", "true or false": what the option's property takes.</summary>
-    private static string Expected(IReadOnlyList<string> args, string option)
+    private static string Expected(string command, string option, IReadOnlyList<(string Name, Type Settings)> commands)
     {
-        string label = Label(args).Trim();
-        var property = CommandTypes().Where(c => c.Name == label).SelectMany(c => OptionProperties(SettingsType(c.Type)))
+        var property = commands.Where(c => c.Name == command).SelectMany(c => OptionProperties(c.Settings))
             .FirstOrDefault(o => o.Attribute.LongNames.Select(n => "--" + n).Concat(o.Attribute.ShortNames.Select(n => "-" + n)).Contains(option)).Property;
         var type = property is null ? null : Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
         return type == typeof(int) || type == typeof(long) ? "an integer"

@@ -33,7 +33,8 @@ public abstract class ModelSettings : CommonSettings
 {
     /// <summary>The model as given; null when left out (allowed only where <see cref="RequiresModel"/> is false).</summary>
     [CommandOption("-m|--model <MODEL>")]
-    [Description("A model folder (a `convengine train` output or Model.Save folder) or its config.json, a Keras JSON config or full-model .h5, or an .onnx file; " +
+    [Description("A model folder (a `convengine train` output or Model.Save folder) or its config.json, a Keras JSON config, full-model .h5 or Keras 3 .keras, " +
+        "a TF.js model.json, or an .onnx file (recognised by content); " +
         "evaluate takes model folders only. train builds custom-convnet (default), custom-convnet-improved, custom-convnet-softmax or a model JSON config.")]
     public string? ModelPath { get; init; }
 

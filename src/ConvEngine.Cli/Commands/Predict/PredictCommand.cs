@@ -34,7 +34,7 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
 
         // Any model format (TransferPrediction): --model may also be a config.json, a Keras JSON or .h5, or an .onnx file.
         [CommandOption("-w|--weights <FILE>")]
-        [Description("Weights for --model (a Keras .h5 or a .safetensors file): for a Keras JSON or engine config, or to replace a model's own.")]
+        [Description("Weights for --model (Keras .h5 or .weights.h5 in either layout, a .keras, a TF.js model.json or manifest, or .safetensors): for a Keras JSON or engine config, or to replace a model's own.")]
         public string? Weights { get; init; }
 
         [CommandOption("--save-outputs <DIR>")]

@@ -9,7 +9,8 @@ namespace ConvEngine.Cli.Commands;
 
 /// <summary>
 /// `convengine weights list`: every known pretrained file (size, checksum, preprocessing) and whether it is here,
-/// under the weights folder or in the NuGet cache; then the other files of the weights folder (converted safetensors).
+/// under the weights folder or in the NuGet cache; then the other files of the weights folder (converted safetensors),
+/// then every file format the engine reads and writes.
 /// </summary>
 public sealed class WeightsListCommand : Command<WeightsListCommand.Settings>
 {
@@ -48,6 +49,7 @@ public sealed class WeightsListCommand : Command<WeightsListCommand.Settings>
                 AnsiConsole.WriteLine($"  here: {LocalStatus(entry, settings, manifest)}");
             }
             ListOtherFiles(settings.Dir, manifest);
+            ListFormats();
             return 0;
         }
         catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException)
@@ -93,6 +95,20 @@ public sealed class WeightsListCommand : Command<WeightsListCommand.Settings>
         AnsiConsole.MarkupLineInterpolated($"[bold]Other files in {dir}[/]");
         foreach (string file in others)
             AnsiConsole.WriteLine($"  {Path.GetFileName(file)}  {Size(new FileInfo(file).Length)}  {Describe(file)}");
+    }
+
+    /// <summary>Every file format, recognised by content: what is read, what is written, what is refused.</summary>
+    private static void ListFormats()
+    {
+        AnsiConsole.WriteLine();
+        AnsiConsole.MarkupLine("[bold]File formats[/] (recognised by content, not by extension)");
+        foreach (var format in ConvEngine.Import.ModelFormats.FileFormatCatalog.Formats)
+        {
+            AnsiConsole.WriteLine($"  {format.Name}: {format.Recognised}");
+            AnsiConsole.WriteLine($"    reads: {format.Reads}");
+            AnsiConsole.WriteLine($"    writes: {format.Writes}");
+            AnsiConsole.WriteLine($"    refuses: {format.Refuses}");
+        }
     }
 
     private static string Describe(string file)
