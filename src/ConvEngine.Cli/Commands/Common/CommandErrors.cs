@@ -19,6 +19,7 @@ public static class CommandErrors
     public static int Report(string command, Exception e)
     {
         Console.Error.WriteLine($"convengine {command}: {CommandLine.OneLine(e.Message)}");
+        if (CommandLine.Debug) Console.Error.WriteLine(e.ToString());
         return 1;
     }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Reflection;
 using System.Text.RegularExpressions;
+using Spectre.Console;
 using Spectre.Console.Cli;
 
 namespace ConvEngine.Cli.Commands;
@@ -17,16 +18,22 @@ public static partial class CommandLine
 {
     public const int UsageExitCode = 2, InterruptedExitCode = 130;
 
+    /// <summary>--debug was given: errors a command reports itself (<see cref="CommandErrors.Report"/>) add their stack trace too.</summary>
+    public static bool Debug { get; private set; }
+
     /// <summary>Runs <paramref name="app"/> (its commands configured) on <paramref name="args"/> with the rules above.</summary>
     public static int Run(ICommandApp app, string[] args, TextWriter? errors = null, CancellationToken cancellationToken = default)
     {
         errors ??= Console.Error;
         bool debug = args.Contains("--debug");
         string[] rest = args.Where(a => a != "--debug").ToArray();
+        Debug = debug;
         app.Configure(config =>
         {
             config.UseStrictParsing();
             config.PropagateExceptions();
+            // Help and errors go where the commands write (AnsiConsole.Console), one console for all.
+            config.ConfigureConsole(AnsiConsole.Console);
         });
         try
         {
@@ -180,25 +187,24 @@ public static partial class CommandLine
     public static string? Closest(string given, IEnumerable<string> candidates)
     {
         var best = candidates.Select(c => (Name: c, Distance: EditDistance(given.ToLowerInvariant(), c.ToLowerInvariant())))
-            .OrderBy(x => x.Distance).ThenBy(x => x.Name, StringComparer.Ordinal).FirstOrDefault();
+            .OrderBy(x => x.Distance).ThenBy(x => Math.Abs(x.Name.Length - given.Length)).ThenBy(x => x.Name, StringComparer.Ordinal).FirstOrDefault();
         // Far from everything (more than half its letters wrong): no suggestion is better than a random one.
         return best.Name is not null && best.Distance <= Math.Max(2, given.TrimStart('-').Length / 2) ? best.Name : null;
     }
 
-    /// <summary>Levenshtein distance: insertions, deletions and substitutions.</summary>
+    /// <summary>Edit distance with adjacent transpositions (optimal string alignment): "--modle" is one edit from "--model".</summary>
     public static int EditDistance(string a, string b)
     {
-        var previous = new int[b.Length + 1];
-        var current = new int[b.Length + 1];
-        for (int j = 0; j <= b.Length; j++) previous[j] = j;
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (int i = 0; i <= a.Length; i++) d[i, 0] = i;
+        for (int j = 0; j <= b.Length; j++) d[0, j] = j;
         for (int i = 1; i <= a.Length; i++)
-        {
-            current[0] = i;
             for (int j = 1; j <= b.Length; j++)
-                current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
-            (previous, current) = (current, previous);
-        }
-        return previous[b.Length];
+            {
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
+            }
+        return d[a.Length, b.Length];
     }
 
     /// <summary>One line without control characters (a message may quote bytes of a corrupt file).</summary>
