@@ -23,7 +23,7 @@ public sealed record KernelCall(string Kernel, string Shape, long Elements, Devi
 /// asynchronous backend is timed too). Calls are kept in order until <see cref="TakeCalls"/>. For profiling only:
 /// it adds a few hundred nanoseconds per call.
 /// </summary>
-public sealed class TimingBackend(IBackend inner) : IBackend
+public sealed partial class TimingBackend(IBackend inner) : IBackend
 {
     private readonly List<KernelCall> _calls = [];
 

@@ -18,6 +18,7 @@ public sealed partial class CpuBackend : IBackend
         Variants.Register("conv2d", ImplicitGemmVariant, Im2colGemmVariant, ReferenceVariant);
         Variants.Register("dense", "gemm", ReferenceVariant);
         Variants.Register("pool2d", "direct", ReferenceVariant);
+        Variants.Register("conv-transpose2d", ConvTransposeVariants);
         RegisterAugmentVariants();
     }
 

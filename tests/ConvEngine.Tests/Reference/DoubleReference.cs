@@ -10,7 +10,7 @@ namespace ConvEngine.Tests.Reference;
 /// kernels to these, and differentiate these by finite differences.
 /// Layouts match the engine: images (N,H,W,C), conv filters (KH,KW,C/groups,OC), dense kernels (in,units).
 /// </summary>
-public static class DoubleReference
+public static partial class DoubleReference
 {
     // ---------------------------------------------------------------- window arithmetic
 
@@ -348,7 +348,7 @@ public static class DoubleReference
         ActivationKind.LeakyRelu => x > 0 ? x : activation.Alpha * x,
         ActivationKind.Sigmoid => 1 / (1 + Math.Exp(-x)),
         ActivationKind.Tanh => Math.Tanh(x),
-        _ => throw new ArgumentOutOfRangeException(nameof(activation)),
+        _ => KerasActivation(x, activation),
     };
 
     public static double[] Activate(double[] x, Activation activation) => Array.ConvertAll(x, v => Activate(v, activation));

@@ -6,14 +6,17 @@ namespace ConvEngine.Layers;
 
 /// <summary>
 /// A layer that computes a linear part then an activation (Conv2D, Conv1D, Dense, Activation).
-/// Elementwise activations run fused in the layer's kernel. When a loss is computed from the logits
+/// The fusable activations (relu, sigmoid, tanh, leaky relu) run in the layer's kernel; the others run after it
+/// on the kept pre-activation values, which their backward pass reads. When a loss is computed from the logits
 /// (sigmoid + binary cross-entropy, softmax + categorical cross-entropy, as Keras 2 does), the pass's
 /// <see cref="ForwardContext"/> names the output layer, which then keeps its pre-activation values, and its
 /// backward pass receives d(loss)/d(logits). The choice is per pass, so no flag outlives a compile.
 /// </summary>
 public abstract class ActivatedLayer : Layer
 {
-    protected ActivatedLayer(string? name, string? activation) : base(name) => Activation = ActivationFunction.Parse(activation);
+    protected ActivatedLayer(string? name, string? activation) : this(name, ActivationFunction.Parse(activation)) { }
+
+    protected ActivatedLayer(string? name, ActivationFunction activation) : base(name) => Activation = activation;
 
     public ActivationFunction Activation { get; }
 
@@ -37,7 +40,7 @@ public abstract class ActivatedLayer : Layer
         var shape = OutputShapeFor(inputs);
         var output = Workspace("output", backend, shape);
         _keptLogits = ReferenceEquals(context.LogitsOf, this);
-        if (!_keptLogits && !Activation.IsSoftmax)
+        if (!_keptLogits && Activation.Fuses)
         {
             Logits = null;
             ForwardLinear(inputs, output, Activation.Kernel);
@@ -55,8 +58,11 @@ public abstract class ActivatedLayer : Layer
         var gradPre = gradOutput;
         if (!_keptLogits && !Activation.IsLinear)
         {
-            gradPre = Workspace("grad_pre_activation", gradOutput.Backend, gradOutput.Shape);
-            Activation.Backward(gradOutput.Backend, LastOutput, gradOutput, gradPre);
+            var backend = gradOutput.Backend;
+            gradPre = Workspace("grad_pre_activation", backend, gradOutput.Shape);
+            // Activations that do not fuse are differentiated from their input, the logits the forward pass kept.
+            var preActivation = Activation.Fuses ? null : Workspace("logits", backend, gradOutput.Shape);
+            Activation.Backward(backend, preActivation, LastOutput, gradOutput, gradPre);
         }
         return BackwardLinear(gradPre, needInputGradient);
     }

@@ -46,6 +46,9 @@ public sealed class Dense : ActivatedLayer
     protected override void ForwardLinear(IReadOnlyList<Tensor> inputs, Tensor output, KernelActivation fused)
     {
         var x = inputs[0];
+        // The symbolic shape was checked when built; a batch can still differ when RandomWidth/RandomHeight resized it.
+        if (x.Shape[-1] != Kernel!.Shape[0])
+            throw new Kernels.Geometry.ShapeException($"Dense '{Name}' expects {Kernel.Shape[0]} features but receives a batch of shape {x.Shape}; a layer before it changed the size while running (RandomWidth or RandomHeight before a Flatten).");
         x.Backend.Dense(x.Buffer, Kernel!.Value!.Buffer, Bias?.Value!.Buffer, output.Buffer, Rows(x), x.Shape[-1], Units, fused);
     }
 
