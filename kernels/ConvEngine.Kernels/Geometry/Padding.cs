@@ -42,8 +42,16 @@ public readonly record struct Padding(PaddingMode Mode, int Top = 0, int Bottom 
 /// </summary>
 public static class WindowMath
 {
-    /// <summary>Extent of a dilated window: k + (k−1)(d−1) (keras conv_utils), in 64 bits.</summary>
-    public static long DilatedExtent(int kernel, int dilation) => (long)(kernel - 1) * dilation + 1;
+    /// <summary>Extent of a dilated window: k + (k−1)(d−1) (keras conv_utils).</summary>
+    /// <exception cref="ShapeException">It does not fit in 32 bits (a geometry that passed <see cref="Resolve"/> always fits).</exception>
+    public static int DilatedExtent(int kernel, int dilation)
+    {
+        long extent = DilatedExtent64(kernel, dilation);
+        return extent <= int.MaxValue ? (int)extent
+            : throw new ShapeException($"window: kernel {kernel} with dilation {dilation} spans {extent}, beyond the 32-bit range the kernels index with.");
+    }
+
+    private static long DilatedExtent64(int kernel, int dilation) => (long)(kernel - 1) * dilation + 1;
 
     /// <summary>
     /// Resolves one axis. Returns the output length and the pads actually applied before and after.
@@ -58,7 +66,7 @@ public static class WindowMath
         int n, int kernel, int stride, int dilation, PaddingMode mode,
         int explicitBefore = 0, int explicitAfter = 0, bool ceilMode = false, string op = "window")
     {
-        long dk = DilatedExtent(kernel, dilation);
+        long dk = DilatedExtent64(kernel, dilation);
         long before, after, output;
         switch (mode)
         {

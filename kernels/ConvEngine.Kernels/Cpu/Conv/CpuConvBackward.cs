@@ -135,7 +135,7 @@ public static unsafe class CpuConvBackward
     public static int ChunksPerImage(int threads, in Conv2DGeometry g)
     {
         if (threads == 1 || g.N >= 2 * threads) return 1;
-        int dilatedKernel = (int)WindowMath.DilatedExtent(g.KH, g.DilationH);   // the geometry checked it fits
+        int dilatedKernel = WindowMath.DilatedExtent(g.KH, g.DilationH);
         int minRows = Math.Max(1, (dilatedKernel + g.StrideH - 1) / g.StrideH - 1);
         int wanted = (2 * threads + g.N - 1) / g.N;
         int chunks = Math.Min(2 * ((wanted + 1) / 2), g.OH / minRows);
