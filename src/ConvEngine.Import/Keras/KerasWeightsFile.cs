@@ -145,19 +145,21 @@ public sealed partial class KerasWeightsFile
     }
 
     /// <summary>
-    /// Checks one dataset before it is read: float32, a shape one array can hold, and a size the file can hold
-    /// (contiguous data adds up to at most the file; chunked data at most what deflate could expand the file to).
+    /// Checks one dataset before it is read: float32 (or an integer scalar, such as a Normalization layer's count,
+    /// read as a float), a shape one array can hold, and a size the file can hold (contiguous data adds up to at most
+    /// the file; chunked data at most what deflate could expand the file to).
     /// </summary>
     private static DatasetPlan PlanDataset(string weightName, string datasetPath, IH5Dataset dataset, string path, long fileLength, ref long storedBytes)
     {
-        if (dataset.Type.Class != H5DataTypeClass.FloatingPoint || dataset.Type.Size != 4)
-            throw new KerasImportException($"{path}: dataset {datasetPath} holds {DescribeType(dataset.Type)}; only float32 weights are supported.");
         var shape = ShapeOf(dataset, datasetPath, path);
+        bool integerScalar = IsIntegerScalar(dataset, shape);
+        if (!integerScalar && (dataset.Type.Class != H5DataTypeClass.FloatingPoint || dataset.Type.Size != 4))
+            throw new KerasImportException($"{path}: dataset {datasetPath} holds {DescribeType(dataset.Type)}; only float32 weights (and integer scalars) are supported.");
         long count = 1;
         foreach (int d in shape)
             count = d == 0 || count <= Array.MaxLength / d ? count * d
                 : throw new KerasImportException($"{path}: dataset {datasetPath} declares shape {KerasWeight.FormatShape(shape)}, more values than one array can hold.");
-        long bytes = count * sizeof(float);
+        long bytes = count * dataset.Type.Size;
         if (count > Array.MaxLength)
             throw new KerasImportException($"{path}: dataset {datasetPath} declares shape {KerasWeight.FormatShape(shape)} = {count} values, more than one array can hold.");
         if (dataset.Layout.Class == H5DataLayoutClass.VirtualStorage || Hdf5DatasetFacts.HasExternalStorage(dataset))
@@ -183,7 +185,9 @@ public sealed partial class KerasWeightsFile
         long before = stream.BytesRead;
         try
         {
-            values = plan.ValueCount == 0 ? [] : plan.Dataset.Read<float[]>();
+            values = plan.ValueCount == 0 ? []
+                : IsIntegerScalar(plan.Dataset, plan.Shape) ? [plan.Dataset.Type.Size == 8 ? plan.Dataset.Read<long[]>()[0] : plan.Dataset.Read<int[]>()[0]]
+                : plan.Dataset.Read<float[]>();
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -200,6 +204,10 @@ public sealed partial class KerasWeightsFile
                 $"{plan.StoredBytes} bytes stored in the file (its storage was never written, or lies elsewhere): the file is truncated or corrupt.");
         return new KerasWeight(plan.WeightName, plan.Shape, values);
     }
+
+    /// <summary>A signed or unsigned 32/64-bit integer with one value (Keras's Normalization count, an int64 scalar).</summary>
+    private static bool IsIntegerScalar(IH5Dataset dataset, int[] shape) =>
+        dataset.Type.Class == H5DataTypeClass.FixedPoint && dataset.Type.Size is 4 or 8 && shape.Aggregate(1L, (a, d) => a * d) == 1;
 
     private static int[] ShapeOf(IH5Dataset dataset, string datasetPath, string path)
     {
