@@ -1,7 +1,8 @@
 namespace ConvEngine.Kernels;
 
 /// <summary>
-/// The dimensions of a tensor, rank 1 to 4. Image tensors are channels-last: (N, H, W, C).
+/// The dimensions of a tensor, rank 1 to 6 (the kernels see ranks up to 4; ranks 5 and 6 are for reshapes and
+/// transposes such as a channel shuffle). Image tensors are channels-last: (N, H, W, C).
 /// </summary>
 public readonly struct TensorShape : IEquatable<TensorShape>
 {
@@ -9,8 +10,8 @@ public readonly struct TensorShape : IEquatable<TensorShape>
 
     public TensorShape(params int[] dims)
     {
-        if (dims.Length is < 1 or > 4)
-            throw new ArgumentException($"A tensor has rank 1 to 4; got rank {dims.Length} ({string.Join(", ", dims)}).");
+        if (dims.Length is < 1 or > 6)
+            throw new ArgumentException($"A tensor has rank 1 to 6; got rank {dims.Length} ({string.Join(", ", dims)}).");
         foreach (int d in dims)
             if (d <= 0)
                 throw new ArgumentException($"Every dimension must be positive; got ({string.Join(", ", dims)}).");

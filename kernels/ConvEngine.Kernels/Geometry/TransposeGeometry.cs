@@ -1,9 +1,10 @@
 namespace ConvEngine.Kernels.Geometry;
 
 /// <summary>
-/// A permutation of the axes of a tensor of rank ≤ 4, padded to rank 4 with leading 1s:
-/// output axis i is input axis Perm_i, so output (o0,o1,o2,o3) = input at Σ o_i · InStride_i.
-/// NHWC ↔ NCHW (the ONNX import boundary) are the common cases.
+/// A permutation of the axes of a tensor of rank ≤ 6, reduced to rank 4: unit axes are dropped and input axes that
+/// stay next to each other in order are merged (a channel shuffle's (N, g, C/g, H, W) → (N, C/g, g, H, W) moves three
+/// blocks), then leading 1s pad it to rank 4. Output axis i is input axis Perm_i, so output (o0,o1,o2,o3) = input at
+/// Σ o_i · InStride_i. NHWC ↔ NCHW (the ONNX import boundary) are the common cases.
 /// </summary>
 public readonly record struct TransposeGeometry(
     int Out0, int Out1, int Out2, int Out3,
@@ -21,13 +22,16 @@ public readonly record struct TransposeGeometry(
     /// <summary>(N,C,H,W) → (N,H,W,C).</summary>
     public static TransposeGeometry NchwToNhwc(int n, int c, int h, int w) => Create("Transpose", [n, c, h, w], [0, 2, 3, 1]);
 
-    /// <summary>Output axis i takes input axis <paramref name="perm"/>[i]; ranks 1 to 4.</summary>
+    /// <summary>
+    /// Output axis i takes input axis <paramref name="perm"/>[i]; ranks 1 to 6, as long as at most four blocks of
+    /// axes move independently (after dropping unit axes and merging neighbours that stay together).
+    /// </summary>
     public static TransposeGeometry Create(string op, ReadOnlySpan<int> inputDims, ReadOnlySpan<int> perm)
     {
         string Describe(ReadOnlySpan<int> dims, ReadOnlySpan<int> p) => $"input ({string.Join(", ", dims.ToArray())}), perm ({string.Join(", ", p.ToArray())})";
         int rank = inputDims.Length;
-        if (rank is < 1 or > 4 || perm.Length != rank)
-            throw new ShapeException($"{op}: needs rank 1 to 4 and one perm entry per axis; got {Describe(inputDims, perm)}.");
+        if (rank is < 1 or > 6 || perm.Length != rank)
+            throw new ShapeException($"{op}: needs rank 1 to 6 and one perm entry per axis; got {Describe(inputDims, perm)}.");
         Span<bool> seen = stackalloc bool[rank];
         foreach (int p in perm)
         {
@@ -35,25 +39,56 @@ public readonly record struct TransposeGeometry(
                 throw new ShapeException($"{op}: perm must list each axis 0..{rank - 1} once; got {Describe(inputDims, perm)}.");
             seen[p] = true;
         }
+        long total = 1;
         foreach (int d in inputDims)
+        {
             if (d <= 0) throw new ShapeException($"{op}: every dimension must be positive; got {Describe(inputDims, perm)}.");
+            total *= d;
+        }
+        if (total > int.MaxValue)
+            throw new ShapeException($"{op}: {total} elements exceed 2^31−1; {Describe(inputDims, perm)}.");
 
-        // Pad to rank 4: leading unit axes map to themselves.
+        // Blocks: runs of output axes (unit axes skipped) whose input axes are consecutive and ascending move as one.
+        Span<int> blockStart = stackalloc int[rank];   // first input axis of each block, in output order
+        Span<int> blockLength = stackalloc int[rank];  // elements in the block
+        int blocks = 0, last = -2;
+        foreach (int p in perm)
+        {
+            if (inputDims[p] == 1) continue;
+            if (blocks > 0 && p == NextAxis(inputDims, last)) blockLength[blocks - 1] *= inputDims[p];
+            else
+            {
+                blockStart[blocks] = p;
+                blockLength[blocks] = inputDims[p];
+                blocks++;
+            }
+            last = p;
+        }
+        if (blocks > 4)
+            throw new ShapeException($"{op}: the permutation moves {blocks} separate blocks of axes; the transpose kernels move at most 4; {Describe(inputDims, perm)}.");
+
+        // Input strides of each block: the product of the sizes of the input axes after its first.
         Span<int> dims = stackalloc int[4];
-        Span<int> fullPerm = stackalloc int[4];
-        int pad = 4 - rank;
+        Span<int> stride = stackalloc int[4];
+        int pad = 4 - blocks;
         for (int i = 0; i < 4; i++)
         {
-            dims[i] = i < pad ? 1 : inputDims[i - pad];
-            fullPerm[i] = i < pad ? i : perm[i - pad] + pad;
+            if (i < pad) { dims[i] = 1; stride[i] = 0; continue; }
+            int b = i - pad;
+            dims[i] = blockLength[b];
+            long s = 1;
+            for (int a = blockStart[b] + 1; a < rank; a++) s *= inputDims[a];
+            s /= blockLength[b] / inputDims[blockStart[b]];
+            stride[i] = (int)s;
         }
-        Span<long> stride = stackalloc long[4];
-        stride[3] = 1;
-        for (int i = 2; i >= 0; i--) stride[i] = stride[i + 1] * dims[i + 1];
-        if (stride[0] * dims[0] > int.MaxValue)
-            throw new ShapeException($"{op}: {stride[0] * dims[0]} elements exceed 2^31−1; {Describe(inputDims, perm)}.");
-        return new TransposeGeometry(
-            dims[fullPerm[0]], dims[fullPerm[1]], dims[fullPerm[2]], dims[fullPerm[3]],
-            (int)stride[fullPerm[0]], (int)stride[fullPerm[1]], (int)stride[fullPerm[2]], (int)stride[fullPerm[3]]);
+        return new TransposeGeometry(dims[0], dims[1], dims[2], dims[3], stride[0], stride[1], stride[2], stride[3]);
+    }
+
+    /// <summary>The next input axis after <paramref name="axis"/> that is longer than 1 (unit axes do not break a block).</summary>
+    private static int NextAxis(ReadOnlySpan<int> dims, int axis)
+    {
+        for (int a = axis + 1; a < dims.Length; a++)
+            if (dims[a] > 1) return a;
+        return -1;
     }
 }

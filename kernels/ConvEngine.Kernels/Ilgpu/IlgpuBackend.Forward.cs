@@ -85,6 +85,11 @@ public sealed partial class IlgpuBackend
         const string op = "Activate";
         int count = Count(length, op);
         var (x, y) = (View(input, count, op, "input"), View(output, count, op, "output"));
+        if (!activation.Fuses)
+        {
+            ActivateUnfused(x, y, count, activation);
+            return;
+        }
         _activate ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, View, View, Activation>(IlgpuElementwiseKernels.Activate);
         if (count > 0) _activate(count, x, y, activation);
     }

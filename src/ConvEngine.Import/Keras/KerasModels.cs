@@ -15,7 +15,8 @@ namespace ConvEngine.Import.Keras;
 /// pool_size, rate, scale/offset, batch_input_shape …) by the engine's layer registry; a class the engine has no
 /// layer for is an <see cref="UnsupportedLayerException"/> naming the layer, its class and the model.
 /// Older and newer spellings are normalised first: Keras ≤ 2.2 Sequential configs that are a bare list of layers,
-/// and Keras 3's InputLayer "batch_shape" and dict-style inbound_nodes.
+/// and Keras 3's InputLayer "batch_shape" and dict-style inbound_nodes; a Keras 3 config's "hard_sigmoid" (relu6(x + 3)/6,
+/// not Keras 2's clamp(0.2x + 0.5, 0, 1)) is read as the engine's "hard_sigmoid_keras3".
 /// </summary>
 public static class KerasModels
 {
@@ -25,15 +26,7 @@ public static class KerasModels
     /// <param name="source">Where the JSON came from (a file name), for error messages.</param>
     public static Model FromJson(string json, IBackend? backend = null, ulong? seed = null, string? source = null)
     {
-        JsonObject root;
-        try
-        {
-            root = JsonNode.Parse(json) as JsonObject ?? throw new FormatException("the model config is not a JSON object");
-        }
-        catch (JsonException e)
-        {
-            throw new FormatException($"{source ?? "Keras model config"}: not valid JSON ({e.Message}).", e);
-        }
+        var root = JsonFile.ParseObject(System.Text.Encoding.UTF8.GetBytes(json), source ?? "Keras model config");
         return FromJson(root, backend, seed, source);
     }
 
@@ -42,7 +35,7 @@ public static class KerasModels
     {
         string where = source ?? "Keras model config";
         var normalised = (JsonObject)root.DeepClone();
-        Normalise(normalised, where);
+        Normalise(normalised, where, IsKeras3(normalised));
         CheckLayers(normalised, where);
         CheckGraph(normalised, where);
         try
@@ -77,7 +70,7 @@ public static class KerasModels
         : model["class_name"]?.ToString() ?? "model";
 
     /// <summary>Rewrites older and newer Keras spellings into the Keras 2 form the engine reads, in place.</summary>
-    private static void Normalise(JsonObject model, string where)
+    private static void Normalise(JsonObject model, string where, bool keras3)
     {
         string className = ClassOf(model, where);
         if (!ModelClasses.Contains(className))
@@ -98,7 +91,7 @@ public static class KerasModels
             if (node is not JsonObject layer) continue;
             if (ModelClasses.Contains(ClassOf(layer, where)))
             {
-                Normalise(layer, where);
+                Normalise(layer, where, keras3);
                 if (layer["inbound_nodes"] is JsonArray inboundOfModel) layer["inbound_nodes"] = InboundKeras2(inboundOfModel, where);
                 continue;
             }
@@ -107,6 +100,10 @@ public static class KerasModels
             if (layer["config"] is JsonObject layerConfig && layerConfig["batch_shape"] is JsonNode batchShape && layerConfig["batch_input_shape"] is null)
                 layerConfig["batch_input_shape"] = batchShape.DeepClone();   // Keras 3
             if (layer["inbound_nodes"] is JsonArray inbound) layer["inbound_nodes"] = InboundKeras2(inbound, where);
+            // Keras 3's hard_sigmoid is relu6(x + 3)/6, Keras 2's (and TF.js's) clamp(0.2x + 0.5, 0, 1): keep each file's meaning.
+            if (keras3 && layer["config"] is JsonObject { } withActivation && withActivation["activation"] is JsonValue a
+                && a.TryGetValue(out string? activation) && activation == "hard_sigmoid")
+                withActivation["activation"] = "hard_sigmoid_keras3";
         }
         RenumberSingleCallNodes(config);
     }
@@ -133,6 +130,23 @@ public static class KerasModels
                     foreach (var reference in call) Renumber(reference);
         if (config["output_layers"] is JsonArray outputs)
             foreach (var reference in outputs) Renumber(reference);
+    }
+
+    /// <summary>
+    /// Whether a config was written by Keras 3, from what only Keras 3 writes: an InputLayer's "batch_shape" (Keras 2
+    /// writes "batch_input_shape") or a call in inbound_nodes as {"args", "kwargs"} (Keras 2 writes lists).
+    /// </summary>
+    private static bool IsKeras3(JsonObject model)
+    {
+        if (model["config"] is not JsonObject { } config || config["layers"] is not JsonArray layers) return false;
+        foreach (var node in layers)
+        {
+            if (node is not JsonObject layer) continue;
+            if (layer["config"] is JsonObject c && c["batch_shape"] is not null && c["batch_input_shape"] is null) return true;
+            if (layer["inbound_nodes"] is JsonArray calls && calls.Any(call => call is JsonObject)) return true;
+            if (layer["class_name"] is JsonValue v && v.TryGetValue(out string? name) && ModelClasses.Contains(name) && IsKeras3(layer)) return true;
+        }
+        return false;
     }
 
     /// <summary>

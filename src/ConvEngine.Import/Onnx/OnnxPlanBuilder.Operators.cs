@@ -9,7 +9,7 @@ internal sealed partial class OnnxPlanBuilder
     /// <summary>The operators the importer runs; everything else is refused by name.</summary>
     public static readonly IReadOnlySet<string> SupportedOps = new HashSet<string>
     {
-        "Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Gemm", "MatMul",
+        "Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Gemm", "MatMul",
         "BatchNormalization", "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Softmax", "LogSoftmax",
         "Add", "Sub", "Mul", "Div", "Sum", "Concat", "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Transpose",
         "Dropout", "LRN", "Pad", "Identity", "Constant", "ConstantOfShape", "Shape", "Gather", "Cast",
@@ -22,6 +22,7 @@ internal sealed partial class OnnxPlanBuilder
         switch (node.OpType)
         {
             case "Conv": Conv(); break;
+            case "ConvTranspose": ConvTranspose(); break;
             case "MaxPool": Pool(PoolKind.Max); break;
             case "AveragePool": Pool(PoolKind.Average); break;
             case "GlobalAveragePool": GlobalPool(PoolKind.Average); break;

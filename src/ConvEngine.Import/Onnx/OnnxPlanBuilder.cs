@@ -31,6 +31,7 @@ internal sealed partial class OnnxPlanBuilder
     private readonly Dictionary<int, Tensor> _constantSlots = [];
     private readonly List<IDisposable> _owned = [];
     private readonly Dictionary<string, OnnxValue> _values = [];
+    /// <summary>The node being converted; null while the graph inputs are set up.</summary>
     private OnnxNode _node = null!;
 
     private OnnxPlanBuilder(OnnxGraph graph, IBackend backend, OnnxWeightCache weights)
@@ -68,6 +69,8 @@ internal sealed partial class OnnxPlanBuilder
         foreach (var input in _graph.Inputs)
         {
             int[] dims = inputDims[input.Name];
+            if (dims.Length is 0 or > 4)
+                throw new OnnxUnsupportedException($"{Context}: graph input '{input.Name}' has rank {dims.Length} ({string.Join(", ", dims)}); the engine holds tensors of rank 1 to 4.");
             int fed = NewSlot();
             inputSlots[input.Name] = fed;
             _values[input.Name] = dims.Length < 3 ? new RunValue(dims, fed)
@@ -180,10 +183,11 @@ internal sealed partial class OnnxPlanBuilder
         if (output < _node.Outputs.Length && _node.Outputs[output].Length > 0) _values[_node.Outputs[output]] = value;
     }
 
-    private OnnxUnsupportedException Unsupported(string why, string? attribute = null) =>
-        new($"{Context}: {_node.Label} is not supported: {why}", _node.Name, _node.Index, _node.OpType, attribute);
+    private OnnxUnsupportedException Unsupported(string why, string? attribute = null) => _node is null
+        ? new($"{Context}: {why}")
+        : new($"{Context}: {_node.Label} is not supported: {why}", _node.Name, _node.Index, _node.OpType, attribute);
 
-    private OnnxFormatException Invalid(string why) => new($"{Context}: {_node.Label}: {why}");
+    private OnnxFormatException Invalid(string why) => new($"{Context}: {(_node is null ? "" : _node.Label + ": ")}{why}");
 
     // ---------------------------------------------------------------- layout
 
@@ -198,8 +202,8 @@ internal sealed partial class OnnxPlanBuilder
     /// <summary>The engine tensor's shape: as compact storage, but (N,L,C) becomes (N,1,L,C) so 1-D ops run as 2-D ones.</summary>
     private int[] TensorDims(int[] dims)
     {
-        if (dims.Length > 4)
-            throw Unsupported($"a tensor of rank {dims.Length} ({string.Join(", ", dims)}); the engine holds ranks 1 to 4.");
+        if (dims.Length > 6)
+            throw Unsupported($"a tensor of rank {dims.Length} ({string.Join(", ", dims)}); the engine holds ranks 1 to 6.");
         if (dims.Any(d => d <= 0))
             throw Unsupported($"an empty tensor ({string.Join(", ", dims)}) at run time.");
         return dims.Length == 3 ? [dims[0], 1, dims[2], dims[1]] : CompactStorageDims(dims);
@@ -222,7 +226,15 @@ internal sealed partial class OnnxPlanBuilder
         var moving = perm.Where(p => compactDims[p] > 1).ToArray();
         if (moving.Zip(moving.Skip(1)).All(pair => pair.First < pair.Second))
             return Emit(label, [slot], true, a => a[0].Reshape(tensorDims));
-        var g = TransposeGeometry.Create(label, compactDims, perm);
+        TransposeGeometry g;
+        try
+        {
+            g = TransposeGeometry.Create(label, compactDims, perm);
+        }
+        catch (ShapeException e)
+        {
+            throw Unsupported(e.Message);   // a permutation beyond the kernels (more than four moving blocks of axes)
+        }
         return EmitInto(label, [slot], tensorDims, (a, output) => a[0].Backend.Transpose(a[0].Buffer, output.Buffer, g));
     }
 
@@ -235,7 +247,7 @@ internal sealed partial class OnnxPlanBuilder
     private int ToPlain(RunValue v, string label)
     {
         if (v.Dims.Length < 3) return v.Slot;
-        if (v.Dims.Length > 4) throw Unsupported($"a tensor of rank {v.Dims.Length}.");
+        if (v.Dims.Length > 6) throw Unsupported($"a tensor of rank {v.Dims.Length}; the engine holds ranks 1 to 6.");
         int[] inverse = Inverse(StorageOrder(v.Dims.Length));
         return Permute(v.Slot, CompactStorageDims(v.Dims), inverse, v.Dims, label);
     }
@@ -256,8 +268,8 @@ internal sealed partial class OnnxPlanBuilder
             int[] direct = orderOut.Select(j => inverseIn[perm[j]]).ToArray();
             return new RunValue(outDims, Permute(v.Slot, CompactStorageDims(v.Dims), direct, TensorDims(outDims), _node.Label));
         }
-        if (permuted.Length > 4 || outDims.Length > 4)
-            throw Unsupported($"reshaping ({string.Join(", ", v.Dims)}) to ({string.Join(", ", outDims)}) needs a tensor of rank above 4.");
+        if (permuted.Length > 6 || outDims.Length > 6)
+            throw Unsupported($"reshaping ({string.Join(", ", v.Dims)}) to ({string.Join(", ", outDims)}) needs a tensor of rank above 6.");
         int plain = Permute(v.Slot, CompactStorageDims(v.Dims), perm.Select(p => inverseIn[p]).ToArray(), permuted.Length == 0 ? [1] : permuted, _node.Label);
         int reshaped = Emit(_node.Label, [plain], true, a => a[0].Reshape(outDims.Length == 0 ? [1] : outDims));
         return FromPlain(reshaped, outDims, _node.Label);

@@ -29,7 +29,7 @@ public static partial class OnnxToModel
     }
 
     /// <summary>Walks the graph in file order (ONNX's topological order), applying one or two layers per node.</summary>
-    private sealed class Builder(OnnxGraph graph)
+    private sealed partial class Builder(OnnxGraph graph)
     {
         private readonly Dictionary<string, Value> _values = new(StringComparer.Ordinal);
         private readonly List<(Layer Layer, string Weight, float[] Values)> _weights = [];
@@ -78,6 +78,7 @@ public static partial class OnnxToModel
             switch (_node.OpType)
             {
                 case "Conv": Conv(); break;
+                case "ConvTranspose": ConvTranspose(); break;
                 case "BatchNormalization": BatchNorm(); break;
                 case "Relu": ActivationNode("relu"); break;
                 case "Sigmoid": ActivationNode("sigmoid"); break;

@@ -30,6 +30,7 @@ public sealed record OnnxToModelOptions
 /// <list type="bullet">
 /// <item>Conv → Conv2D. Explicit pads equal to TensorFlow's SAME split become padding "same"; other pads (CNTK's
 /// asymmetric [1,1,0,0], the stem's [3,3,2,2]) become a ZeroPadding2D before a "valid" Conv2D, which is exact.</item>
+/// <item>ConvTranspose (2-D) → Conv2DTranspose with the node's pads, output_padding, dilations and group.</item>
 /// <item>BatchNormalization → folded into the conv (default) or a BatchNormalization layer (ε as in the file).</item>
 /// <item>Relu, Sigmoid, Tanh → the conv's activation, or an Activation layer; Softmax on (N, K) → Activation softmax.</item>
 /// <item>MaxPool, AveragePool → MaxPooling2D / AveragePooling2D ("valid", "same" or explicit pads, ceil_mode);

@@ -40,16 +40,30 @@ public sealed class TransferModel : IDisposable
     public Metric CreateAccuracy() => ClassCount == 2 ? new BinaryAccuracy() : new SparseCategoricalAccuracy();
 
     /// <summary>Builds the head on <paramref name="base"/> for <paramref name="classCount"/> classes and freezes the base.</summary>
-    public static TransferModel Create(TransferBase @base, HeadSpec headSpec, int classCount, ulong seed)
+    /// <param name="augmentation">Preprocessing layers (RandomFlip, RandomContrast …) between the image and the base, as the course
+    /// places them: active in training only, so <see cref="HasAugmentation"/> models train on images, never on cached features.
+    /// Their output must be the base's input.</param>
+    public static TransferModel Create(TransferBase @base, HeadSpec headSpec, int classCount, ulong seed, IReadOnlyList<Layer>? augmentation = null)
     {
         var backend = @base.Model.Backend;
         var featuresInput = new InputLayer(@base.FeatureShape, "features");
         var head = new Model(featuresInput, headSpec.Apply(featuresInput, classCount), "head", backend, seed);
         var image = new InputLayer([.. @base.Model.InputShape], "image");
-        var full = new Model(image, head.Apply(@base.Model.Apply(image)), $"{@base.Name}_transfer", backend, seed);
+        SymbolicTensor x = image;
+        foreach (var layer in augmentation ?? []) x = layer.Apply(x);
+        if (!x.Shape.SequenceEqual(@base.Model.InputShape))
+            throw new ArgumentException($"The augmentation before base '{@base.Name}' turns its {SymbolicTensor.FormatShape(@base.Model.InputShape)} images into " +
+                $"{x.ShapeText}; the base takes {SymbolicTensor.FormatShape(@base.Model.InputShape)}: leave out the layers that change the size.");
+        var full = new Model(image, head.Apply(@base.Model.Apply(x)), $"{@base.Name}_transfer", backend, seed);
         @base.Model.Trainable = false;
-        return new TransferModel(@base, headSpec, classCount, head, full);
+        return new TransferModel(@base, headSpec, classCount, head, full) { Augmentation = augmentation ?? [] };
     }
+
+    /// <summary>The preprocessing layers between the image and the base (none by default).</summary>
+    public IReadOnlyList<Layer> Augmentation { get; private init; } = [];
+
+    /// <summary>Whether something random comes before the base: then its input changes every step and features cannot be cached.</summary>
+    public bool HasAugmentation => Augmentation.OfType<RandomPreprocessingLayer>().Any();
 
     /// <summary>Compiles the head (Adam at <paramref name="learningRate"/>, the loss and accuracy for the class count).</summary>
     public void CompileHead(double learningRate) => Head.Compile(new Adam(learningRate), CreateLoss(), [CreateAccuracy()]);

@@ -12,6 +12,9 @@ public readonly record struct ForwardContext(bool Training, ulong Seed)
     /// <summary>The layer whose pre-activation values the loss reads in this pass (sigmoid/softmax fused into the loss), if any.</summary>
     internal ActivatedLayer? LogitsOf { get; init; }
 
+    /// <summary>Sees every node's output as the graph computes it (nested models' nodes too); set by FeatureMaps.</summary>
+    internal Action<Node, Tensor>? Observer { get; init; }
+
     public static ForwardContext Inference => new(false, 0);
 
     /// <summary>The context for the node at <paramref name="index"/> of a graph run under this context.</summary>

@@ -79,6 +79,29 @@ internal static class JsonConfig
         return AsInt(node, owner, key);
     }
 
+    /// <summary>
+    /// Keras's per-side 2-D amounts (ZeroPadding2D's padding, Cropping2D's cropping): an int for all four sides,
+    /// [height, width] for symmetric ones, or [[top, bottom], [left, right]].
+    /// </summary>
+    public static (int Top, int Bottom, int Left, int Right) Sides(JsonObject config, string owner, string key, int fallback)
+    {
+        var node = config[key];
+        if (node is JsonArray { Count: 2 } pair && pair[0] is JsonArray && pair[1] is JsonArray)
+        {
+            var (top, bottom) = SidePair(pair[0], owner, key, node);
+            var (left, right) = SidePair(pair[1], owner, key, node);
+            return (top, bottom, left, right);
+        }
+        var both = node is JsonArray or JsonValue ? Pair(config, owner, key) : node is null ? new Size2D(fallback, fallback)
+            : throw new FormatException($"{owner} config: '{key}' must be an int, [height, width] or [[top, bottom], [left, right]]; got {Describe(node)}.");
+        return (both.Height, both.Height, both.Width, both.Width);
+    }
+
+    private static (int, int) SidePair(JsonNode? side, string owner, string key, JsonNode whole) =>
+        side is JsonArray { Count: 2 } a && a[0] is JsonValue x && x.TryGetValue(out int first) && a[1] is JsonValue y && y.TryGetValue(out int second)
+            ? (first, second)
+            : throw new FormatException($"{owner} config: '{key}' must be an int, [height, width] or [[top, bottom], [left, right]]; got {whole.ToJsonString()}.");
+
     /// <summary>A Keras 1-D value: an int or a list of one int.</summary>
     public static int Single(JsonObject config, string owner, string key, int? fallback = null)
     {

@@ -1,6 +1,6 @@
 using ConvEngine.Cli.Commands;
-using ConvEngine.Cli.Rendering;
 using ConvEngine.Data.Images;
+using ConvEngine.Visualization;
 using NUnit.Framework;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
@@ -139,7 +139,7 @@ public class FilterCommandTests
         var result = Run(path, "--out", Path.Combine(_dir, "out"));
         Assert.That(result.ExitCode, Is.EqualTo(1));
         Assert.That(result.Error, Does.Contain(path));
-        Assert.That(result.Error, Does.Not.Contain(" at "), "no stack trace");
+        Assert.That(result.Error, Does.Not.Contain("   at "), "no stack trace");
         Assert.That(Directory.Exists(Path.Combine(_dir, "out")), Is.False, "nothing written for a bad input");
     }
 
@@ -181,20 +181,20 @@ public class FilterCommandTests
     public void MinMaxTo255_MapsMinToZeroAndMaxTo255()
     {
         // (v − (−1)) / 4 · 255: −1 → 0, 0 → 63.75, 3 → 255.
-        Assert.That(FeatureMapImage.MinMaxTo255([-1f, 0f, 3f]), Is.EqualTo(new[] { 0f, 63.75f, 255f }));
+        Assert.That(TileColors.MinMaxTo255([-1f, 0f, 3f]), Is.EqualTo(new[] { 0f, 63.75f, 255f }));
     }
 
     // matplotlib's Normalize maps everything to 0 when vmin = vmax.
     [Test]
     public void MinMaxTo255_ConstantMap_IsBlack() =>
-        Assert.That(FeatureMapImage.MinMaxTo255([0.5f, 0.5f]), Is.EqualTo(new[] { 0f, 0f }));
+        Assert.That(TileColors.MinMaxTo255([0.5f, 0.5f]), Is.EqualTo(new[] { 0f, 0f }));
 
     // Headless rendering through ScottPlot/SkiaSharp: row 0 of bottom_sobel (−1 −2 −1) sits at the top and
     // is darker than row 2 (1 2 1) under the Blues colour map, and the numbers are drawn in the cells.
     [Test]
     public void KernelHeatmap_PutsRowZeroAtTheTop_AndWritesTheNumbers()
     {
-        using var image = Image.Load<Rgb24>(KernelHeatmap.RenderPng(FilterKernel.Parse("bottom_sobel")));
+        using var image = Image.Load<Rgb24>(KernelHeatmap.RenderPng(FilterKernel.Parse("bottom_sobel").Values, 3));
         Assert.That(image.Width, Is.EqualTo(image.Height));
         int cell = image.Width / 3;
         static double Luma(Rgb24 p) => 0.299 * p.R + 0.587 * p.G + 0.114 * p.B;
@@ -204,7 +204,7 @@ public class FilterCommandTests
 
         // A constant kernel: every cell has the background colour of its corner, so contrasting
         // pixels in the middle of each cell can only be the label's ink.
-        using var constant = Image.Load<Rgb24>(KernelHeatmap.RenderPng(FilterKernel.Parse("1 1 1 1")));
+        using var constant = Image.Load<Rgb24>(KernelHeatmap.RenderPng(FilterKernel.Parse("1 1 1 1").Values, 2));
         int half = constant.Width / 2;
         double background = Luma(constant[2, 2]);
         foreach (var (cx, cy) in new[] { (0, 0), (half, 0), (0, half), (half, half) })
@@ -223,6 +223,69 @@ public class FilterCommandTests
     [TestCase(1f / 9, "0.1111")]
     public void KernelHeatmap_Labels_KeepFourSignificantDigits(float value, string label) =>
         Assert.That(KernelHeatmap.Label(value), Is.EqualTo(label));
+
+    // --color-mode rgb runs the kernel on each channel on its own: each channel of filtered equals the greyscale pipeline
+    // on that channel alone (a depthwise convolution), and the PNGs keep 3 channels.
+    [Test]
+    public void ColourImage_IsFilteredPerChannel()
+    {
+        var random = new Random(3);
+        var rgb = Enumerable.Range(0, 7 * 8 * 3).Select(_ => (float)random.Next(256)).ToArray();
+        var image = new ImageData(7, 8, 3, rgb);
+        using var cpu = new ConvEngine.Kernels.Cpu.CpuBackend(threads: 1);
+        var kernel = FilterKernel.Parse("sharpen");
+        var colour = FilterPipeline.Run(cpu, image, kernel, new FilterOptions());
+        Assert.That(colour.Filtered.Shape.ToArray(), Is.EqualTo(new[] { 1, 7, 8, 3 }));
+        for (int c = 0; c < 3; c++)
+        {
+            var channel = new ImageData(7, 8, 1, Enumerable.Range(0, 56).Select(p => rgb[p * 3 + c]).ToArray());
+            var grey = FilterPipeline.Run(cpu, channel, kernel, new FilterOptions());
+            var mine = Enumerable.Range(0, 56).Select(p => colour.Filtered.Values[p * 3 + c]);
+            Assert.That(mine, Is.EqualTo(grey.Filtered.Values).Within(1e-6f), $"channel {c}");
+        }
+
+        string input = Path.Combine(_dir, "colour.png");
+        ImageIO.SavePng(input, rgb, 7, 8, 3);
+        string outDir = Path.Combine(_dir, "out");
+        var result = Run(input, "--color-mode", "rgb", "--out", outDir);
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.Error);
+        Assert.That(result.Out, Does.Contain("RGB, per channel").And.Contain("(1, 7, 8, 3)"));
+        using var filtered = Image.Load<Rgb24>(Path.Combine(outDir, "filtered.png"));
+        Assert.That((filtered.Height, filtered.Width), Is.EqualTo((7, 8)));
+        Assert.That(Image.Identify(Path.Combine(outDir, "filtered.png")).PixelType.BitsPerPixel, Is.EqualTo(24), "an RGB PNG");
+    }
+
+    // Pool padding valid drops the odd last row and column (7 → 3), same keeps it (7 → 4); the table shows the arithmetic.
+    [TestCase("valid", 3, "ceil((7-2+1)/2)=3")]
+    [TestCase("same", 4, "ceil(7/2)=4")]
+    public void PoolPadding_ChangesTheCondensedSize_AndTheTableShowsWhy(string padding, int size, string arithmetic)
+    {
+        string outDir = Path.Combine(_dir, "out");
+        var result = Run(WriteStepPng(7, 7), "--pool-padding", padding, "--out", outDir);
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.Error);
+        Assert.That(SizeOf(Path.Combine(outDir, "condensed.png")), Is.EqualTo((size, size)));
+        Assert.That(result.Out, Does.Contain(arithmetic));
+    }
+
+    // Strides show on the output size: stride 2, same → ceil(9/2) = 5 rows, ceil(12/2) = 6 columns.
+    [Test]
+    public void Stride_IsShownOnTheOutputSize()
+    {
+        var result = Run(WriteStepPng(9, 12), "--stride", "2", "--out", Path.Combine(_dir, "out"));
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.Error);
+        Assert.That(result.Out, Does.Contain("ceil(9/2)=5 x ceil(12/2)=6"));
+    }
+
+    [Test]
+    public void ImageSize_ResizesBeforeFiltering()
+    {
+        string outDir = Path.Combine(_dir, "out");
+        var result = Run(WriteStepPng(9, 12), "--image-size", "6x4", "--out", outDir);
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.Error);
+        Assert.That(SizeOf(Path.Combine(outDir, "image.png")), Is.EqualTo((6, 4)));
+        Assert.That(SizeOf(Path.Combine(outDir, "filtered.png")), Is.EqualTo((6, 4)));
+        Assert.That(result.Out, Does.Contain("resized from 9x12"));
+    }
 
     [Test]
     public void BundledPhoto_IsCopiedNextToTheExecutable_AndDecodes()

@@ -29,7 +29,7 @@ public class FilterPipelineTests
         return grid;
     }
 
-    private static void AssertClose(FeatureMap actual, double[,] expected, double tolerance = 1e-5)
+    private static void AssertClose(FilterStage actual, double[,] expected, double tolerance = 1e-5)
     {
         Assert.That((actual.Height, actual.Width), Is.EqualTo((expected.GetLength(0), expected.GetLength(1))), $"{actual.Name} shape");
         Assert.That(ToGrid(actual.Values, actual.Height, actual.Width), Is.EqualTo(expected).Within(tolerance), actual.Name);

@@ -14,16 +14,6 @@ namespace ConvEngine.Tests.Import;
 [TestFixture]
 public sealed class TfjsModelTests
 {
-    /// <summary>
-    /// Fixtures whose layers issue 9 adds (DepthwiseConv2D, SeparableConv2D, ReLU max_value, Cropping2D, …): while the
-    /// engine cannot build one, the test says so and is skipped; once it builds, its numbers must match.
-    /// </summary>
-    private static readonly string[] NeedsIssue9Layers =
-    [
-        "depthwise_conv2d", "separable_conv2d", "relu_max_value", "zero_padding_asymmetric", "cropping2d", "global_max_pooling2d",
-        "multiply", "squeeze_excite", "reshape", "conv2d_transpose", "activation_", "mobilenet_block",
-    ];
-
     private static IEnumerable<string> Models => TfjsFixtures.ModelNames;
 
     [TestCaseSource(nameof(Models))]
@@ -31,16 +21,8 @@ public sealed class TfjsModelTests
     {
         var expected = TfjsFixtures.ExpectedOf(name);
         using var backend = new CpuBackend();
-        ConvEngine.Models.Model model;
-        try
-        {
-            model = TfjsModels.Load(Path.Combine(TfjsFixtures.ModelDir(name), "model.json"), backend);
-        }
-        catch (Exception e) when (e is UnsupportedLayerException or FormatException && NeedsIssue9Layers.Any(name.StartsWith))
-        {
-            Assert.Ignore($"{name} ({string.Join(" ", expected.Layers)}) needs a layer the engine does not have yet: {e.Message}");
-            return;
-        }
+        // Every fixture's layers exist now (issue 9's keras.applications layers included): a load failure is a failure.
+        var model = TfjsModels.Load(Path.Combine(TfjsFixtures.ModelDir(name), "model.json"), backend);
         using (model)
         {
             Assert.That(model.InputShape, Is.EqualTo(expected.InputShape[1..]), "input shape from the topology");

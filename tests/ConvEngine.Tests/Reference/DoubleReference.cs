@@ -10,7 +10,7 @@ namespace ConvEngine.Tests.Reference;
 /// kernels to these, and differentiate these by finite differences.
 /// Layouts match the engine: images (N,H,W,C), conv filters (KH,KW,C/groups,OC), dense kernels (in,units).
 /// </summary>
-public static class DoubleReference
+public static partial class DoubleReference
 {
     // ---------------------------------------------------------------- window arithmetic
 
@@ -256,6 +256,37 @@ public static class DoubleReference
         return gradInput;
     }
 
+    /// <summary>
+    /// Keras MaxPooling1D / AveragePooling1D on (N, L, C), written over the one axis on its own: window <paramref name="pool"/>,
+    /// step <paramref name="stride"/>, valid or same padding (TF's split, padded cells never win a max and are left out of
+    /// an average's divisor).
+    /// </summary>
+    public static Nd Pool1D(Nd x, int pool, int stride, PaddingMode mode, PoolKind kind)
+    {
+        int n = x.Shape[0], length = x.Shape[1], c = x.Shape[2];
+        var (before, _, output) = Axis(length, pool, stride, 1, mode);
+        if (output <= 0) throw new ArgumentException($"reference Pool1D: no window fits input {x}.");
+        var y = Nd.Zeros(n, output, c);
+        for (int b = 0; b < n; b++)
+        for (int t = 0; t < output; t++)
+        for (int ch = 0; ch < c; ch++)
+        {
+            double max = double.NegativeInfinity, sum = 0;
+            int count = 0;
+            for (int i = 0; i < pool; i++)
+            {
+                int at = t * stride - before + i;
+                if (at < 0 || at >= length) continue;
+                double v = x.At(b, at, ch);
+                max = Math.Max(max, v);
+                sum += v;
+                count++;
+            }
+            y.At(b, t, ch) = kind == PoolKind.Max ? max : sum / count;
+        }
+        return y;
+    }
+
     /// <summary>(N, spatial…, C) → (N, C): mean or max over every position.</summary>
     public static Nd GlobalPool(Nd x, PoolKind kind)
     {
@@ -317,7 +348,7 @@ public static class DoubleReference
         ActivationKind.LeakyRelu => x > 0 ? x : activation.Alpha * x,
         ActivationKind.Sigmoid => 1 / (1 + Math.Exp(-x)),
         ActivationKind.Tanh => Math.Tanh(x),
-        _ => throw new ArgumentOutOfRangeException(nameof(activation)),
+        _ => KerasActivation(x, activation),
     };
 
     public static double[] Activate(double[] x, Activation activation) => Array.ConvertAll(x, v => Activate(v, activation));

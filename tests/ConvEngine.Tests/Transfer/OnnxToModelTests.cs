@@ -18,7 +18,7 @@ namespace ConvEngine.Tests.Transfer;
 /// global pooling, Gemm after a 4-D Flatten), then the real ImageNet ResNet18 against our ONNX importer on a photo.
 /// </summary>
 [NonParallelizable]
-public class OnnxToModelTests
+public partial class OnnxToModelTests
 {
     private CpuBackend _cpu = null!;
     private readonly List<string> _files = [];

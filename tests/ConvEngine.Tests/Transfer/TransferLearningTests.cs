@@ -227,7 +227,7 @@ public class TransferLearningTests
     [TestCase("dense:x", "units must be a positive integer")]
     [TestCase("conv:3", "not understood")]
     [TestCase("dropout:1.5", "rate must be in [0, 1)")]
-    [TestCase("dense:8:swish", "unknown activation 'swish'")]
+    [TestCase("dense:8:hard_tanh", "unknown activation 'hard_tanh'")]
     public void HeadSpec_BadItem_IsRefusedNamingIt(string text, string why) =>
         Assert.That(() => HeadSpec.Parse(text), Throws.TypeOf<FormatException>().With.Message.Contains($"'{text}'").And.Message.Contains(why));
 

@@ -41,7 +41,8 @@ public static unsafe class CpuElementwiseKernels
                 TensorPrimitives.Tanh(input, output);
                 break;
             default:
-                throw new ArgumentOutOfRangeException(nameof(act), $"Activation {act} has no cpu kernel.");
+                CpuActivationKernels.Apply(input, output, act);
+                break;
         }
     }
 

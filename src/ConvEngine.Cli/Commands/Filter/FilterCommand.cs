@@ -1,5 +1,6 @@
 using System.ComponentModel;
-using ConvEngine.Cli.Rendering;
+using System.Globalization;
+using ConvEngine.Visualization;
 using ConvEngine.Data.Images;
 using ConvEngine.Kernels;
 using ConvEngine.Kernels.Geometry;
@@ -10,14 +11,14 @@ namespace ConvEngine.Cli.Commands;
 
 /// <summary>
 /// `convengine filter`: the course's feature-extraction demo (filter → detect → condense) on one
-/// greyscale image, each stage written as a PNG.
+/// image, greyscale or per colour channel, each stage written as a PNG.
 /// </summary>
 public sealed class FilterCommand : Command<FilterCommand.Settings>
 {
     public sealed class Settings : CommonSettings
     {
         [CommandArgument(0, "<image>")]
-        [Description("Image to filter (png, jpeg, bmp, gif); read as greyscale and scaled to 0..1.")]
+        [Description("Image to filter (png, jpeg, bmp, gif); read as greyscale (or RGB with --color-mode rgb) and scaled to 0..1.")]
         public string Image { get; init; } = "";
 
         [CommandOption("-k|--kernel <KERNEL>")]
@@ -26,9 +27,23 @@ public sealed class FilterCommand : Command<FilterCommand.Settings>
         public string Kernel { get; init; } = "edge";
 
         [CommandOption("--pool <N>")]
-        [Description("Max-pool window and stride of the condense step (padding same).")]
+        [Description("Max-pool window and stride of the condense step.")]
         [DefaultValue(2)]
         public int Pool { get; init; } = 2;
+
+        [CommandOption("--pool-padding <MODE>")]
+        [Description("Max-pool padding: same (the course's) or valid.")]
+        [DefaultValue("same")]
+        public string PoolPadding { get; init; } = "same";
+
+        [CommandOption("--color-mode <MODE>")]
+        [Description("grayscale (the course's: one channel, BT.601 luma) or rgb (the kernel runs on each channel on its own; the maps keep 3 channels).")]
+        [DefaultValue("grayscale")]
+        public string ColorMode { get; init; } = "grayscale";
+
+        [CommandOption("--image-size <HxW>")]
+        [Description("Resize the image to this size first (bilinear, half-pixel centres as tf.image.resize), e.g. 128x128 or 64.")]
+        public string? ImageSize { get; init; }
 
         [CommandOption("--stride <N>")]
         [Description("Convolution stride.")]
@@ -51,7 +66,7 @@ public sealed class FilterCommand : Command<FilterCommand.Settings>
         public long MaxPixels { get; init; } = ImageIO.DefaultMaxPixels;
 
         [CommandOption("-o|--out <DIR>")]
-        [Description("Folder for kernel.png, image.png, filtered.png, detected.png, condensed*.png. Feature maps are min–max normalised to 0..255, as plt.imshow shows them.")]
+        [Description("Folder for kernel.png, image.png, filtered.png, detected.png, condensed*.png. Feature maps are min–max normalised to 0..255, as plt.imshow shows them (RGB maps: one range over the three channels).")]
         public string Out { get; init; } = "";
 
         public override ValidationResult Validate()
@@ -65,6 +80,12 @@ public sealed class FilterCommand : Command<FilterCommand.Settings>
             if (MaxPixels < 1) return ValidationResult.Error($"--max-pixels must be at least 1; got {MaxPixels}.");
             if (Padding.Trim().ToLowerInvariant() is not ("same" or "valid"))
                 return ValidationResult.Error($"--padding must be same or valid; got '{Padding}'.");
+            if (PoolPadding.Trim().ToLowerInvariant() is not ("same" or "valid"))
+                return ValidationResult.Error($"--pool-padding must be same or valid; got '{PoolPadding}'.");
+            if (ColorMode.Trim().ToLowerInvariant() is not ("grayscale" or "greyscale" or "rgb"))
+                return ValidationResult.Error($"--color-mode must be grayscale or rgb; got '{ColorMode}'.");
+            if (ImageSize is not null && TrainCommand.ParseImageSize(ImageSize) is null)
+                return ValidationResult.Error($"--image-size must be HxW or one number, e.g. 128x128 or 64; got '{ImageSize}'.");
             return ValidationResult.Success();
         }
     }
@@ -73,66 +94,72 @@ public sealed class FilterCommand : Command<FilterCommand.Settings>
     {
         try
         {
-            var kernel = FilterKernel.Parse(RawKernelText(context.Arguments, settings.Kernel));
-            var options = new FilterOptions(settings.Stride, Kernels.Geometry.Padding.Parse(settings.Padding), settings.Pool, settings.Repeat);
-            var greyscale = ImageIO.Load(settings.Image, ColorMode.Grayscale, settings.MaxPixels);
+            ConvEngine.Serialization.AtomicDirectory.CheckTarget(settings.Out);
+            var kernel = FilterKernel.Parse(RawOptionText.Of(context.Arguments, settings.Kernel, "--kernel", "-k"));
+            var options = new FilterOptions(settings.Stride, Kernels.Geometry.Padding.Parse(settings.Padding), settings.Pool, settings.Repeat,
+                Kernels.Geometry.Padding.Parse(settings.PoolPadding));
+            bool rgb = settings.ColorMode.Trim().ToLowerInvariant() == "rgb";
+            var image = ImageIO.Load(settings.Image, rgb ? ColorMode.Rgb : ColorMode.Grayscale, settings.MaxPixels);
+            var (readHeight, readWidth) = (image.Height, image.Width);
+            if (settings.ImageSize is { } sizeText && TrainCommand.ParseImageSize(sizeText) is var (h, w) && (h, w) != (image.Height, image.Width))
+                image = Resize.Apply(image, h, w, Interpolation.Bilinear);
 
             FilterStages stages;
             string device;
             using (var backend = Backends.Create(settings.Backend))
             {
                 device = $"{backend.Name}: {backend.Device.Name}";
-                stages = FilterPipeline.Run(backend, greyscale, kernel, options);
+                stages = FilterPipeline.Run(backend, image, kernel, options);
             }
 
             Directory.CreateDirectory(settings.Out);
-            KernelHeatmap.Save(Path.Combine(settings.Out, "kernel.png"), kernel);
-            // The input as read (0..255 grey); every later stage is a feature map, shown min–max normalised.
-            ImageIO.SavePng(Path.Combine(settings.Out, "image.png"), greyscale.Pixels, greyscale.Height, greyscale.Width, 1);
+            KernelHeatmap.Save(Path.Combine(settings.Out, "kernel.png"), kernel.Values, kernel.Size);
+            // The input as read (0..255); every later stage is a feature map, shown min–max normalised.
+            ImageIO.SavePng(Path.Combine(settings.Out, "image.png"), image.Pixels, image.Height, image.Width, image.Channels);
             foreach (var map in stages.All.Skip(1))
-                FeatureMapImage.SaveNormalised(Path.Combine(settings.Out, map.Name + ".png"), map.Values, map.Height, map.Width);
+                ImageIO.SavePng(Path.Combine(settings.Out, map.Name + ".png"), TileColors.MinMaxTo255(map.Values), map.Height, map.Width, map.Channels);
 
-            WriteSummary(settings, kernel, options, device, stages);
+            WriteSummary(settings, kernel, options, device, stages, (readHeight, readWidth));
             return 0;
         }
-        catch (Exception e) when (e is ImageLoadException or BackendUnavailableException or ArgumentException or ShapeException or IOException or UnauthorizedAccessException
-            or NotImplementedException)
+        catch (Exception e) when (CommandErrors.IsUserError(e))
         {
             // Bad input is the user's to fix: the message names the file, backend or shapes; no stack trace.
-            Console.Error.WriteLine($"convengine filter: {e.Message}");
-            return 1;
+            return CommandErrors.Report("filter", e);
         }
     }
 
-    /// <summary>
-    /// The --kernel text exactly as given. Spectre's tokenizer reads a value that starts with a minus and a
-    /// digit as one negative number and silently drops the rest: "-1 -2 -1; 0 0 0; 1 2 1" arrives as "-1".
-    /// </summary>
-    internal static string RawKernelText(IReadOnlyList<string> arguments, string parsed)
+    private static void WriteSummary(Settings settings, FilterKernel kernel, FilterOptions options, string device, FilterStages stages, (int Height, int Width) read)
     {
-        string? raw = null;
-        for (int i = 0; i < arguments.Count; i++)
+        string colour = stages.Image.Channels == 3 ? "RGB, per channel" : "greyscale";
+        string resized = (read.Height, read.Width) == (stages.Image.Height, stages.Image.Width) ? "" : $", resized from {read.Height}x{read.Width}";
+        AnsiConsole.MarkupLineInterpolated($"[bold]filter[/] {settings.Image} ({colour}{resized}) with kernel {kernel.Name} ({kernel.Size}x{kernel.Size}), stride {options.Stride}, padding {options.ConvPadding}, max pool {options.Pool} (stride {options.Pool}, padding {options.CondensePadding}) x{options.Repeat}, on {device}");
+        var table = new Table().AddColumns("stage", "shape (N, H, W, C)", "output size", "min", "max", "file");
+        table.AddRow("kernel", $"({kernel.Size}, {kernel.Size}, 1, {stages.Image.Channels})", "", Markup.Escape(KernelHeatmap.Label(kernel.Values.Min())), Markup.Escape(KernelHeatmap.Label(kernel.Values.Max())), "kernel.png");
+        var all = stages.All.ToList();
+        for (int i = 0; i < all.Count; i++)
         {
-            string a = arguments[i];
-            if (a is "--kernel" or "-k" && i + 1 < arguments.Count) raw = arguments[++i];
-            else if (a.StartsWith("--kernel=", StringComparison.Ordinal) || a.StartsWith("--kernel:", StringComparison.Ordinal)) raw = a["--kernel=".Length..];
-            else if (a.StartsWith("-k=", StringComparison.Ordinal) || a.StartsWith("-k:", StringComparison.Ordinal)) raw = a["-k=".Length..];
-        }
-        // Trust the raw text only where it is what Spectre truncated, so its own syntax keeps its meaning elsewhere.
-        return raw is not null && raw != parsed && raw.StartsWith(parsed, StringComparison.Ordinal) ? raw : parsed;
-    }
-
-    private static void WriteSummary(Settings settings, FilterKernel kernel, FilterOptions options, string device, FilterStages stages)
-    {
-        AnsiConsole.MarkupLineInterpolated($"[bold]filter[/] {settings.Image} with kernel {kernel.Name} ({kernel.Size}x{kernel.Size}), stride {options.Stride}, padding {options.ConvPadding}, pool {options.Pool} x{options.Repeat}, on {device}");
-        var table = new Table().AddColumns("stage", "shape (N, H, W, C)", "min", "max", "file");
-        table.AddRow("kernel", $"({kernel.Size}, {kernel.Size}, 1, 1)", Markup.Escape(KernelHeatmap.Label(kernel.Values.Min())), Markup.Escape(KernelHeatmap.Label(kernel.Values.Max())), "kernel.png");
-        foreach (var map in stages.All)
-        {
-            var (min, max) = (map.Values.Min(), map.Values.Max());
-            table.AddRow(map.Name, map.Shape.ToString(), KernelHeatmap.Label(min), KernelHeatmap.Label(max), map.Name + ".png");
+            var map = all[i];
+            var (min, max) = TileColors.Range(map.Values);
+            string size = i switch
+            {
+                0 => "",
+                1 => SizeText(all[0], map, kernel.Size, options.Stride, options.ConvPadding),
+                2 => "as filtered",
+                _ => SizeText(all[i - 1], map, options.Pool, options.Pool, options.CondensePadding),
+            };
+            table.AddRow(map.Name, map.Shape.ToString(), Markup.Escape(size), KernelHeatmap.Label(min), KernelHeatmap.Label(max), map.Name + ".png");
         }
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLineInterpolated($"Wrote {stages.Condensed.Count + 4} PNGs to {Path.GetFullPath(settings.Out)}; feature maps are min–max normalised to 0..255.");
+    }
+
+    /// <summary>How a window of <paramref name="k"/> at stride <paramref name="s"/> made this size (keras conv_output_length), with the numbers filled in.</summary>
+    private static string SizeText(FilterStage from, FilterStage to, int k, int s, Kernels.Geometry.Padding padding)
+    {
+        string Axis(int n, int output) => padding.Mode == PaddingMode.Same
+            ? $"ceil({n}/{s})={output}"
+            : $"ceil(({n}-{k}+1)/{s})={output}";
+        return $"{Axis(from.Height, to.Height)} x {Axis(from.Width, to.Width)}";
     }
 }

@@ -9,54 +9,62 @@ namespace ConvEngine.Cli.Commands;
 /// <param name="Padding">Convolution padding (the course uses same).</param>
 /// <param name="Pool">Max-pool window and stride along both axes (the course uses 2).</param>
 /// <param name="Repeat">How many times the condense step is applied.</param>
-public sealed record FilterOptions(int Stride = 1, Padding? Padding = null, int Pool = 2, int Repeat = 1)
+/// <param name="PoolPadding">The max pool's padding (the course uses same).</param>
+public sealed record FilterOptions(int Stride = 1, Padding? Padding = null, int Pool = 2, int Repeat = 1, Padding? PoolPadding = null)
 {
     public Padding ConvPadding => Padding ?? Kernels.Geometry.Padding.Same;
+    public Padding CondensePadding => PoolPadding ?? Kernels.Geometry.Padding.Same;
 }
 
-/// <summary>One stage's result copied to the host: shape (1, H, W, 1) and its values.</summary>
-public sealed record FeatureMap(string Name, TensorShape Shape, float[] Values)
+/// <summary>One stage's result copied to the host: shape (1, H, W, C) and its values.</summary>
+public sealed record FilterStage(string Name, TensorShape Shape, float[] Values)
 {
     public int Height => Shape[1];
     public int Width => Shape[2];
+    public int Channels => Shape[3];
 }
 
 /// <summary>Every stage of the demo, in order.</summary>
-public sealed record FilterStages(FeatureMap Image, FeatureMap Filtered, FeatureMap Detected, IReadOnlyList<FeatureMap> Condensed)
+public sealed record FilterStages(FilterStage Image, FilterStage Filtered, FilterStage Detected, IReadOnlyList<FilterStage> Condensed)
 {
-    public IEnumerable<FeatureMap> All => [Image, Filtered, Detected, .. Condensed];
+    public IEnumerable<FilterStage> All => [Image, Filtered, Detected, .. Condensed];
 }
 
 /// <summary>
 /// The course's feature-extraction demo (learntools visiontools; keras-semantics.md A):
 /// filter = conv2d(image, kernel) with one filter and no bias; detect = ReLU; condense =
-/// max pool (pool × pool, strides = pool, padding same), optionally repeated.
+/// max pool (pool × pool, strides = pool, padding same unless told otherwise), optionally repeated.
+/// A colour image is filtered per channel: the kernel runs on each channel on its own (a depthwise
+/// convolution, groups = channels), so the output keeps the image's channels.
 /// </summary>
 public static class FilterPipeline
 {
     /// <summary>
-    /// Runs the stages on <paramref name="backend"/>. <paramref name="greyscale"/> is one channel
-    /// in [0, 255] as ImageIO loads it; it is scaled to [0, 1] first, as tf.image.convert_image_dtype does for uint8.
+    /// Runs the stages on <paramref name="backend"/>. <paramref name="image"/> is one (greyscale) or more channels
+    /// in [0, 255] as ImageIO loads them; it is scaled to [0, 1] first, as tf.image.convert_image_dtype does for uint8.
     /// </summary>
-    public static FilterStages Run(IBackend backend, ImageData greyscale, FilterKernel kernel, FilterOptions options)
+    public static FilterStages Run(IBackend backend, ImageData image, FilterKernel kernel, FilterOptions options)
     {
-        if (greyscale.Channels != 1)
-            throw new ArgumentException($"The filter demo works on one greyscale channel; got an image with {greyscale.Channels} channels.");
         if (options.Repeat < 1)
             throw new ArgumentOutOfRangeException(nameof(options), $"The condense step must run at least once; got repeat {options.Repeat}.");
 
-        int h = greyscale.Height, w = greyscale.Width;
-        var unit = new float[greyscale.Pixels.Length];
-        for (int i = 0; i < unit.Length; i++) unit[i] = greyscale.Pixels[i] / 255f;
+        int h = image.Height, w = image.Width, c = image.Channels;
+        var unit = new float[image.Pixels.Length];
+        for (int i = 0; i < unit.Length; i++) unit[i] = image.Pixels[i] / 255f;
 
-        using var image = Tensor.FromArray(backend, unit, 1, h, w, 1);
-        using var filter = Tensor.FromArray(backend, kernel.Values, kernel.Size, kernel.Size, 1, 1);
-        var convOptions = new Conv2DOptions { Padding = options.ConvPadding }.WithStrides(options.Stride);
-        using var filtered = Ops.Conv2D(image, filter, bias: null, convOptions);
+        // (K, K, 1, C) with groups C: filter k of the depthwise kernel reads channel k only.
+        var weights = new float[kernel.Values.Length * c];
+        for (int i = 0; i < kernel.Values.Length; i++)
+            for (int k = 0; k < c; k++) weights[i * c + k] = kernel.Values[i];
+
+        using var input = Tensor.FromArray(backend, unit, 1, h, w, c);
+        using var filter = Tensor.FromArray(backend, weights, kernel.Size, kernel.Size, 1, c);
+        var convOptions = new Conv2DOptions { Padding = options.ConvPadding, Groups = c }.WithStrides(options.Stride);
+        using var filtered = Ops.Conv2D(input, filter, bias: null, convOptions);
         using var detected = Ops.Relu(filtered);
 
-        var poolOptions = Pool2DOptions.Square(options.Pool, options.Pool, Padding.Same);
-        var condensed = new List<FeatureMap>(options.Repeat);
+        var poolOptions = Pool2DOptions.Square(options.Pool, options.Pool, options.CondensePadding);
+        var condensed = new List<FilterStage>(options.Repeat);
         Tensor current = detected;
         try
         {
@@ -73,8 +81,8 @@ public static class FilterPipeline
             if (!ReferenceEquals(current, detected)) current.Dispose();
         }
 
-        return new FilterStages(ToHost("image", image), ToHost("filtered", filtered), ToHost("detected", detected), condensed);
+        return new FilterStages(ToHost("image", input), ToHost("filtered", filtered), ToHost("detected", detected), condensed);
     }
 
-    private static FeatureMap ToHost(string name, Tensor t) => new(name, t.Shape, t.ToArray());
+    private static FilterStage ToHost(string name, Tensor t) => new(name, t.Shape, t.ToArray());
 }

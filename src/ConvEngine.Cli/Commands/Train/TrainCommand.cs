@@ -132,6 +132,16 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         [Description("Also keep the frozen base's features on disk in DIR (safetensors keyed by the file list and the base), for later runs.")]
         public string? FeatureCache { get; init; }
 
+        // Augmentation (Common/AugmentationSpec.cs, Train/ModelAugmentation.cs): Keras preprocessing layers, active in training only.
+        [CommandOption("--augment <LAYERS>")]
+        [Description("Augmentation layers in the course's Python spelling, e.g. \"RandomFlip('horizontal'), RandomContrast(0.5)\", or a JSON file of Keras layer configs. They go into the model after its input (before --base's base), active only in training.")]
+        public string? Augment { get; init; }
+
+        [CommandOption("--augment-in <WHERE>")]
+        [Description("model (default: the layers are part of the model and saved with it) or pipeline (they run on the training batches in the data pipeline, as ImageDataGenerator does; the saved model has none).")]
+        [DefaultValue("model")]
+        public string AugmentIn { get; init; } = "model";
+
         [CommandOption("--transfer-config <FILE>")]
         [Description("The transfer options as JSON: base, base_weights, freeze_base, head, unfreeze_top, fine_tune_epochs, fine_tune_learning_rate, feature_cache.")]
         public string? TransferConfig { get; init; }
@@ -161,6 +171,10 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
                 return ValidationResult.Error($"--image-size must be HxW or one number, e.g. 128x128 or 28; got '{ImageSize}'.");
             if (Resume && ModelPath is not null)
                 return ValidationResult.Error("--resume continues the model saved in the checkpoint; leave out --model.");
+            if (AugmentIn.Trim().ToLowerInvariant() is not ("model" or "pipeline"))
+                return ValidationResult.Error($"--augment-in must be model or pipeline; got '{AugmentIn}'.");
+            if (Resume && Augment is not null)
+                return ValidationResult.Error("--resume continues the checkpoint's model, augmentation included; leave out --augment.");
             return ValidationResult.Success();
         }
     }
@@ -188,33 +202,53 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
     {
         // Plain text written as is: Spectre's renderer would wrap long lines at the console width.
         var writer = console.Profile.Out.Writer;
+        AtomicDirectory.CheckTarget(settings.Out);
         var output = new TrainingOutput(settings.Out);
         var dataset = settings.FashionMnist?.IsSet == true
             ? TrainingDataset.FromFashionMnist(settings.FashionMnist.Value ?? FashionMnist.DefaultDirectory)
             : TrainingDataset.FromDirectory(settings.Data ?? SampleData.FindDefault(), settings.ValidationSplit);
 
+        // Parsed (and each layer built once) before anything loads, so a bad layer, argument or value stops here.
+        var augmentation = settings.Augment is { } layers ? AugmentationSpec.Parse(layers) : null;
+        bool inPipeline = augmentation is not null && settings.AugmentIn.Trim().ToLowerInvariant() == "pipeline";
+
         using var backend = Backends.Create(settings.Backend);
-        using var model = settings.Resume ? RestoreCheckpoint(settings, output, dataset, backend) : BuildModel(settings, dataset, backend);
+        using var model = settings.Resume ? RestoreCheckpoint(settings, output, dataset, backend)
+            : BuildModel(settings, dataset, backend, inPipeline ? null : augmentation);
         var head = ModelHead.Of(model);
         head.RequireFits(dataset.ClassNames, dataset.Name);
         var (imageSize, colorMode) = InputImage(model);
         var batches = dataset.Open(head.LabelMode, imageSize, colorMode, settings.BatchSize, settings.Seed);
-        IBatchSource train = settings.StepsPerEpoch is { } steps ? new FirstBatches(batches.Train, steps, settings.BatchSize) : batches.Train;
+        using var stage = inPipeline ? PipelineStage(augmentation!, model, backend, (ulong)settings.Seed) : null;
+        IBatchSource trainSource = stage is null ? batches.Train : new TransformedBatches(batches.Train, stage);
+        IBatchSource train = settings.StepsPerEpoch is { } steps ? new FirstBatches(trainSource, steps, settings.BatchSize) : trainSource;
         IBatchSource? validation = batches.Validation is { } v && settings.ValidationSteps is { } vSteps
             ? new FirstBatches(v, vSteps, settings.BatchSize) : batches.Validation;
 
         writer.WriteLine(batches.Summary);
+        if (augmentation is not null)
+            writer.WriteLine(inPipeline
+                ? $"Augmentation in the data pipeline, on the training batches only (the saved model has none): {augmentation.Description}."
+                : $"Augmentation in the model after its input, active in training only (identity at inference): {augmentation.Description}.");
         writer.WriteLine(model.Summary());
         writer.WriteLine($"Loss {model.Loss!.Name}, metric {string.Join(", ", model.Metrics.Select(m => m.Name))}, " +
                           $"optimizer {model.Optimizer!.ToJson()["config"]!.ToJsonString()}, backend {backend.Name} ({backend.Device.Name}), " +
                           $"{train.BatchCount} steps of {settings.BatchSize} per epoch.");
-        Directory.CreateDirectory(output.Directory);
-        new DatasetInfo(dataset.ClassNames, imageSize.Height, imageSize.Width, colorMode, dataset.Name).Write(output.DatasetFile);
+        // Nothing goes into the output folder until an epoch has run (every image decoded once): a run that fails
+        // before leaves an earlier output, and the class names beside its model, as they were.
+        var datasetInfo = new DatasetInfo(dataset.ClassNames, imageSize.Height, imageSize.Width, colorMode, dataset.Name);
 
         var progress = new ProgressBarCallback(writer, live: console.Profile.Out.IsTerminal && console.Profile.Capabilities.Ansi,
             width: console.Profile.Width);
         // The history files follow each epoch, so an interrupted or long run can be looked at as it goes.
-        var historyFiles = new LambdaCallback { EpochEnd = (_, _) => WriteHistoryFiles(model.History!, output) };
+        var historyFiles = new LambdaCallback
+        {
+            EpochEnd = (_, _) =>
+            {
+                datasetInfo.Write(output.DatasetFile);
+                WriteHistoryFiles(model.History!, output);
+            },
+        };
         bool trains = model.EpochsCompleted < settings.Epochs;
         if (trains)
             model.Fit(train, validation, settings.Epochs, [progress, historyFiles], output.CheckpointDirectory, initialEpoch: model.EpochsCompleted,
@@ -223,7 +257,8 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
             writer.WriteLine($"The checkpoint has already trained {model.EpochsCompleted} epochs (--epochs {settings.Epochs}); nothing to train.");
 
         var history = model.History ?? throw new InvalidOperationException("Fit left no history.");
-        model.Save(output.ModelDirectory);
+        model.Save(output.ModelDirectory, directory => datasetInfo.Write(Path.Combine(directory, TrainingOutput.DatasetFileName)));
+        datasetInfo.Write(output.DatasetFile);
         string? accuracyKey = trains ? HistoryFiles.AccuracyKey(history) : WriteHistoryFiles(history, output);
         ReportResults(writer, output, history, accuracyKey, progress.Timings);
         writer.Flush();
@@ -240,7 +275,19 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         return accuracyKey;
     }
 
-    private static Model BuildModel(Settings settings, TrainingDataset dataset, IBackend backend)
+    /// <summary>--augment-in pipeline: the layers on the training batches, on the prefetch task; they must keep the image size the model takes.</summary>
+    private static LayerAugmentation PipelineStage(AugmentationSpec augmentation, Model model, IBackend backend, ulong seed)
+    {
+        var shape = ModelAugmentation.OutputShape(augmentation, model.InputShape, backend);
+        var resizing = augmentation.ClassNames.Where(c => c is "RandomWidth" or "RandomHeight").ToList();
+        if (!shape.SequenceEqual(model.InputShape) || resizing.Count > 0)
+            throw new ArgumentException($"--augment-in pipeline: {augmentation.Description} changes the image size " +
+                $"({(resizing.Count > 0 ? string.Join(" and ", resizing) + " in training" : $"{SymbolicTensor.FormatShape(model.InputShape)} to {SymbolicTensor.FormatShape(shape)}")}), " +
+                "but every batch must fit the model's input; use --augment-in model.");
+        return new LayerAugmentation(augmentation.CreateLayers(), model.InputShape, seed);
+    }
+
+    private static Model BuildModel(Settings settings, TrainingDataset dataset, IBackend backend, AugmentationSpec? augmentation)
     {
         string name = settings.ModelPath ?? BuiltInModels.CustomConvnet;
         ulong seed = (ulong)settings.Seed;
@@ -249,25 +296,27 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         {
             var size = settings.ImageSize is { } text ? ParseImageSize(text)!.Value : dataset.NativeSize;
             var colour = ParseColorMode(settings.ColorMode) ?? dataset.NativeColorMode;
-            model = BuiltInModels.Create(name, [size.Height, size.Width, colour == ColorMode.Rgb ? 3 : 1], dataset.ClassNames.Count, backend, seed);
+            int[] imageShape = [size.Height, size.Width, colour == ColorMode.Rgb ? 3 : 1];
+            // A built-in model takes what the augmentation gives (RandomCrop's crop, Resizing's size).
+            var modelShape = augmentation is null ? imageShape : ModelAugmentation.OutputShape(augmentation, imageShape, backend);
+            model = BuiltInModels.Create(name, modelShape, dataset.ClassNames.Count, backend, seed);
+            if (augmentation is not null)
+            {
+                using var plain = model;
+                model = ModelAugmentation.Insert(plain, augmentation, imageShape, backend, seed, $"model '{name}'");
+            }
         }
         else
         {
             if (!File.Exists(name))
                 throw new FileNotFoundException($"--model '{name}' is neither a built-in model ({string.Join(", ", BuiltInModels.Names)}) nor a JSON config file.", name);
-            try
-            {
-                model = Model.FromJson(File.ReadAllText(name), backend, seed);
-            }
-            catch (System.Text.Json.JsonException e)
-            {
-                throw new FormatException($"Model config '{name}' is not valid JSON: {e.Message}", e);
-            }
-            catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException)
-            {
-                throw new FormatException($"Model config '{name}': {e.Message}", e);
-            }
+            model = Model.FromJsonFile(name, backend, seed);
             RequireOptionsMatchInput(settings, model, $"model config '{name}'");
+            if (augmentation is not null)
+            {
+                using var plain = model;
+                model = ModelAugmentation.Insert(plain, augmentation, plain.InputShape, backend, seed, $"model config '{name}'");
+            }
         }
 
         var head = ModelHead.Of(model);

@@ -46,16 +46,7 @@ public sealed record TransferOptions
 
     private static TransferOptions FromJsonFile(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"--transfer-config '{path}' does not exist.", path);
-        JsonObject json;
-        try
-        {
-            json = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new FormatException("not a JSON object");
-        }
-        catch (System.Text.Json.JsonException e)
-        {
-            throw new FormatException($"--transfer-config '{path}' is not valid JSON: {e.Message}", e);
-        }
+        var json = ConvEngine.Serialization.JsonFile.ReadObject(path, "--transfer-config");
         var known = new[] { "base", "base_weights", "freeze_base", "head", "unfreeze_top", "fine_tune_epochs", "fine_tune_learning_rate", "feature_cache" };
         if (json.Select(kv => kv.Key).FirstOrDefault(k => !known.Contains(k)) is { } unknown)
             throw new FormatException($"--transfer-config '{path}': unknown key '{unknown}' (known: {string.Join(", ", known)}).");
@@ -122,6 +113,7 @@ public static class TransferTraining
         var writer = console.Profile.Out.Writer;
         var options = TransferOptions.From(settings);
         var head = HeadSpec.Parse(options.Head);
+        ConvEngine.Serialization.AtomicDirectory.CheckTarget(settings.Out);
         var output = new TrainingOutput(settings.Out);
         var dataset = TrainingDataset.FromDirectory(settings.Data ?? SampleData.FindDefault(), settings.ValidationSplit);
         ulong seed = (ulong)settings.Seed;
@@ -132,7 +124,10 @@ public static class TransferTraining
         using var backend = Backends.Create(settings.Backend);
         var clock = Stopwatch.StartNew();
         var @base = TransferBases.Create(options.Base, options.BaseWeights, imageSize, backend, seed);
-        using var transfer = TransferModel.Create(@base, head, dataset.ClassNames.Count, seed);
+        // --augment goes between the image and the base; --augment-in pipeline runs it on the training batches instead.
+        var augmentation = settings.Augment is { } augmentText ? AugmentationSpec.Parse(augmentText) : null;
+        bool inPipeline = augmentation is not null && settings.AugmentIn.Trim().ToLowerInvariant() == "pipeline";
+        using var transfer = TransferModel.Create(@base, head, dataset.ClassNames.Count, seed, inPipeline ? null : augmentation?.CreateLayers());
         writer.WriteLine($"Base {@base.Name}: {@base.WeightsDescription}. Input {@base.ImageSize.Height}x{@base.ImageSize.Width}x3 (RGB 0-255, preprocessing inside the model), features {Layers.SymbolicTensor.FormatShape(@base.FeatureShape)}; built in {clock.Elapsed.TotalSeconds:F1} s.");
         if (!@base.Pretrained)
             writer.WriteLine($"WARNING: the {@base.Name} base has NO pretrained weights here (random initialisation); what the head learns shows the mechanics of transfer learning, not ImageNet features.");
@@ -145,13 +140,30 @@ public static class TransferTraining
         var trainImages = batches.Train as ImageDatasetFromDirectory ?? throw new InvalidOperationException("Transfer training needs an image folder.");
         var validImages = batches.Validation as ImageDatasetFromDirectory;
         writer.WriteLine(batches.Summary);
-        Directory.CreateDirectory(output.Directory);
-        new DatasetInfo(dataset.ClassNames, @base.ImageSize.Height, @base.ImageSize.Width, ColorMode.Rgb, dataset.Name).Write(output.DatasetFile);
+        // Written with the model at the end, never before: a run that fails leaves an earlier output's labels alone.
+        var datasetInfo = new DatasetInfo(dataset.ClassNames, @base.ImageSize.Height, @base.ImageSize.Width, ColorMode.Rgb, dataset.Name);
 
         double learningRate = settings.LearningRate ?? 1e-3;
         var progress = new ProgressBarCallback(writer, live: console.Profile.Out.IsTerminal && console.Profile.Capabilities.Ansi, width: console.Profile.Width);
         History history;
-        if (options.FreezeBase)
+        using var stage = inPipeline ? new LayerAugmentation(augmentation!.CreateLayers(), [.. @base.Model.InputShape], seed) : null;
+        if (stage is not null && !stage.OutputSampleShape([.. @base.Model.InputShape]).SequenceEqual(@base.Model.InputShape))
+            throw new ArgumentException($"--augment-in pipeline: {augmentation!.Description} changes the {@base.ImageSize.Height}x{@base.ImageSize.Width} images the base takes; leave out the layers that change the size.");
+        bool augmented = transfer.HasAugmentation || stage is not null;
+        if (augmented)
+        {
+            // Random layers before a frozen base change its input every step, so its output cannot be computed once.
+            writer.WriteLine($"Augmentation {(stage is null ? "in the model, before the base" : "in the data pipeline")} ({augmentation!.Description}) changes the base's input every batch: " +
+                             "the feature cache is not used" + (options.FeatureCache is null ? "" : $" (--feature-cache {options.FeatureCache} is ignored)") +
+                             $" and the {(options.FreezeBase ? "frozen " : "")}base runs on every batch of every epoch.");
+        }
+        if (options.FreezeBase && augmented)
+        {
+            writer.WriteLine($"The base is frozen ({@base.Model.ParameterCount:N0} weights): only the head's weights train.");
+            transfer.CompileFull(learningRate);
+            history = FitImages(transfer, stage is null ? trainImages : new TransformedBatches(trainImages, stage), validImages, settings, progress, 0, settings.Epochs, cancellationToken);
+        }
+        else if (options.FreezeBase)
         {
             writer.WriteLine($"The base is frozen ({@base.Model.ParameterCount:N0} weights) and nothing random comes before it: its features are computed once per image" +
                              (options.FeatureCache is null ? " (in memory)" : $" (cached in {Path.GetFullPath(options.FeatureCache)})") + ", then the head trains on them.");
@@ -176,7 +188,7 @@ public static class TransferTraining
             writer.WriteLine($"The base is NOT frozen: all {@base.Model.ParameterCount:N0} of its weights train with the head, on the images, every epoch (--train-base; slow: the default --freeze-base trains the head on cached features).");
             @base.Model.Trainable = true;
             transfer.CompileFull(learningRate);
-            history = FitImages(transfer, trainImages, validImages, settings, progress, 0, settings.Epochs, cancellationToken);
+            history = FitImages(transfer, stage is null ? trainImages : new TransformedBatches(trainImages, stage), validImages, settings, progress, 0, settings.Epochs, cancellationToken);
         }
 
         if (options.UnfreezeTop > 0)
@@ -187,12 +199,13 @@ public static class TransferTraining
                 $"Fine-tuning: unfroze the top {options.UnfreezeTop} block(s) of {@base.Name} ({string.Join(", ", unfrozen.Select(b => b.Name))}; " +
                 $"{transfer.Full.TrainableParameterCount:N0} trainable weights with the head), Adam at {options.FineTuneLearningRate:G3}, {options.FineTuneEpochs} epoch(s) on the images."));
             int first = history.Count;
-            var fineTune = FitImages(transfer, trainImages, validImages, settings, progress, first, first + options.FineTuneEpochs, cancellationToken);
+            var fineTune = FitImages(transfer, stage is null ? trainImages : new TransformedBatches(trainImages, stage), validImages, settings, progress, first, first + options.FineTuneEpochs, cancellationToken);
             history = Concatenate(history, fineTune);
         }
 
         if (!transfer.Full.IsCompiled) transfer.CompileFull(learningRate);
-        transfer.Full.Save(output.ModelDirectory);
+        transfer.Full.Save(output.ModelDirectory, directory => datasetInfo.Write(Path.Combine(directory, TrainingOutput.DatasetFileName)));
+        datasetInfo.Write(output.DatasetFile);
         HistoryFiles.WriteCsv(history, output.HistoryCsv);
         HistoryFiles.WritePlot(history, "loss", $"Loss ({@base.Name} base + head)", output.LossPlot);
         string? accuracyKey = HistoryFiles.AccuracyKey(history);
@@ -209,7 +222,7 @@ public static class TransferTraining
     }
 
     /// <summary>Trains the whole model on the images from epoch <paramref name="from"/> up to <paramref name="to"/> (no checkpoints: --resume is not offered).</summary>
-    private static History FitImages(TransferModel transfer, ImageDatasetFromDirectory train, ImageDatasetFromDirectory? validation,
+    private static History FitImages(TransferModel transfer, IBatchSource train, ImageDatasetFromDirectory? validation,
         TrainCommand.Settings settings, ProgressBarCallback progress, int from, int to, CancellationToken cancellationToken)
     {
         IBatchSource trainSource = settings.StepsPerEpoch is { } steps ? new FirstBatches(train, steps, settings.BatchSize) : train;

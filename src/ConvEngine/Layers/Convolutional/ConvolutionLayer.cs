@@ -95,13 +95,18 @@ public abstract class ConvolutionLayer : ActivatedLayer
 
     private Conv2DGeometry GeometryFor(Tensor input)
     {
-        int batch = input.Shape[0];
-        if (_geometry.N != batch || _geometry.OC == 0)
-            _geometry = Conv2DGeometry.Create($"{ClassName} '{Name}'", AsImageShape(batch, input.Shape.Dims[1..].ToArray()), FilterImageShape(input.Shape[-1]), Options());
+        var image = AsImageShape(input.Shape[0], input.Shape.Dims[1..].ToArray());
+        if (_geometry.N != image[0] || _geometry.H != image[1] || _geometry.W != image[2] || _geometry.OC == 0)
+            _geometry = Conv2DGeometry.Create($"{ClassName} '{Name}'", image, FilterImageShape(input.Shape[-1]), Options());
         return _geometry;
     }
 
-    protected override TensorShape OutputShapeFor(IReadOnlyList<Tensor> inputs) => BatchShape(inputs[0].Shape[0], OutputShape);
+    /// <summary>From the batch's own size: after RandomWidth or RandomHeight a training batch differs from the symbolic shape.</summary>
+    protected override TensorShape OutputShapeFor(IReadOnlyList<Tensor> inputs)
+    {
+        var g = GeometryFor(inputs[0]);
+        return SpatialRank == 2 ? new TensorShape(g.N, g.OH, g.OW, g.OC) : new TensorShape(g.N, g.OW, g.OC);
+    }
 
     protected override void ForwardLinear(IReadOnlyList<Tensor> inputs, Tensor output, KernelActivation fused)
     {
@@ -110,6 +115,8 @@ public abstract class ConvolutionLayer : ActivatedLayer
         x.Backend.Conv2D(x.Buffer, Kernel!.Value!.Buffer, Bias?.Value!.Buffer, output.Buffer, g, fused);
     }
 
+    internal override Tensor? BiasGradient => Bias is null ? null : GradientOf(Bias);
+
     protected override Tensor?[] BackwardLinear(Tensor gradPreActivation, IReadOnlyList<bool> needInputGradient)
     {
         var x = LastInput;
@@ -117,7 +124,7 @@ public abstract class ConvolutionLayer : ActivatedLayer
         var g = GeometryFor(x);
         if (GradientOf(Kernel!) is { } gradKernel)
             backend.Conv2DBackwardFilter(x.Buffer, gradPreActivation.Buffer, gradKernel.Buffer, g);
-        if (Bias is not null && GradientOf(Bias) is { } gradBias)
+        if (Bias is not null && !BiasGradientWritten && GradientOf(Bias) is { } gradBias)
             backend.BiasBackward(gradPreActivation.Buffer, gradBias.Buffer, (long)g.N * g.OH * g.OW, g.OC);
         if (!needInputGradient[0]) return [null];
         var gradInput = Workspace("grad_input", backend, x.Shape);

@@ -5,7 +5,7 @@ using KernelActivation = ConvEngine.Kernels.Activation;
 
 namespace ConvEngine.Layers;
 
-/// <summary>Keras Activation layer: relu, sigmoid, tanh, softmax (last axis), leaky_relu or linear, applied elementwise.</summary>
+/// <summary>Keras Activation layer: any <see cref="ActivationFunction"/> name (relu, swish, gelu, hard_sigmoid, softmax over the last axis, …).</summary>
 public sealed class Activation : ActivatedLayer
 {
     public Activation(string activation, string? name = null) : base(name, activation) { }

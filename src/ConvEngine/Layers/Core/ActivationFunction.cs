@@ -4,8 +4,12 @@ using KernelActivation = ConvEngine.Kernels.Activation;
 namespace ConvEngine.Layers;
 
 /// <summary>
-/// A Keras activation by name: linear, relu, sigmoid, tanh, softmax (over the last axis) or
-/// leaky_relu (slope 0.3, Keras 2's LeakyReLU default). All but softmax fuse into conv and dense kernels.
+/// A Keras activation by name. linear, relu, sigmoid, tanh and leaky_relu (slope 0.3, Keras 2's LeakyReLU default)
+/// fuse into conv and dense kernels; softmax runs over the last axis; the others run as a pass of their own:
+/// relu6, elu, selu, swish/silu, gelu (exact, erf: Keras 2's and Keras 3's default), gelu_approximate (tanh form),
+/// hard_sigmoid (Keras 2 and TF.js: clamp(0.2x + 0.5, 0, 1)), hard_sigmoid_keras3 (Keras 3: clamp(x/6 + 0.5, 0, 1);
+/// Keras 3 configs call it hard_sigmoid and are renamed on import), hard_silu/hard_swish (Keras 3), softplus,
+/// softsign, exponential, mish.
 /// </summary>
 public readonly record struct ActivationFunction
 {
@@ -16,13 +20,15 @@ public readonly record struct ActivationFunction
         IsSoftmax = isSoftmax;
     }
 
-    /// <summary>Keras name: "linear", "relu", "sigmoid", "tanh", "softmax", "leaky_relu".</summary>
+    /// <summary>Keras name, as the config spells it: "linear", "relu", "swish", "silu", …</summary>
     public string Name { get; }
     /// <summary>The elementwise kernel activation (None for linear and softmax).</summary>
     public KernelActivation Kernel { get; }
     public bool IsSoftmax { get; }
     public bool IsLinear => !IsSoftmax && Kernel.Kind == ActivationKind.None;
     public bool IsSigmoid => Kernel.Kind == ActivationKind.Sigmoid;
+    /// <summary>Applied inside the conv or dense kernel (and differentiated from the output).</summary>
+    public bool Fuses => !IsSoftmax && Kernel.Fuses;
 
     public static ActivationFunction Linear => new("linear", KernelActivation.None, false);
     public static ActivationFunction Relu => new("relu", KernelActivation.Relu, false);
@@ -31,19 +37,43 @@ public readonly record struct ActivationFunction
     public static ActivationFunction Softmax => new("softmax", KernelActivation.None, true);
     public static ActivationFunction LeakyRelu => new("leaky_relu", KernelActivation.LeakyRelu(), false);
 
-    public static IReadOnlyList<string> Names { get; } = ["linear", "relu", "sigmoid", "tanh", "softmax", "leaky_relu"];
+    /// <summary>An activation the kernels define, under a name a config will carry (Keras's ReLU layer names its own).</summary>
+    internal static ActivationFunction Of(string name, KernelActivation kernel) => new(name, kernel, false);
+
+    public static IReadOnlyList<string> Names { get; } =
+    [
+        "linear", "relu", "sigmoid", "tanh", "softmax", "leaky_relu", "relu6", "elu", "selu", "swish", "silu", "gelu",
+        "gelu_approximate", "hard_sigmoid", "hard_sigmoid_keras3", "hard_silu", "hard_swish", "softplus", "softsign", "exponential", "mish",
+    ];
 
     /// <summary>Parses a Keras activation name; null or "" mean linear.</summary>
-    public static ActivationFunction Parse(string? name) => (name ?? "linear").Trim().ToLowerInvariant() switch
+    public static ActivationFunction Parse(string? name)
     {
-        "" or "linear" or "none" => Linear,
-        "relu" => Relu,
-        "sigmoid" => Sigmoid,
-        "tanh" => Tanh,
-        "softmax" => Softmax,
-        "leaky_relu" => LeakyRelu,
-        _ => throw new ArgumentException($"Unknown activation '{name}'; known: {string.Join(", ", Names)}."),
-    };
+        string key = (name ?? "linear").Trim().ToLowerInvariant();
+        return key switch
+        {
+            "" or "linear" or "none" => Linear,
+            "relu" => Relu,
+            "sigmoid" => Sigmoid,
+            "tanh" => Tanh,
+            "softmax" => Softmax,
+            "leaky_relu" => LeakyRelu,
+            "relu6" => Of(key, KernelActivation.Relu6),
+            "elu" => Of(key, KernelActivation.Elu()),
+            "selu" => Of(key, KernelActivation.Selu),
+            "swish" or "silu" => Of(key, KernelActivation.Swish),
+            "gelu" => Of(key, KernelActivation.Gelu),
+            "gelu_approximate" => Of(key, KernelActivation.GeluTanh),
+            "hard_sigmoid" => Of(key, KernelActivation.HardSigmoid),
+            "hard_sigmoid_keras3" => Of(key, KernelActivation.HardSigmoidKeras3),
+            "hard_silu" or "hard_swish" => Of(key, KernelActivation.HardSwish),
+            "softplus" => Of(key, KernelActivation.Softplus),
+            "softsign" => Of(key, KernelActivation.Softsign),
+            "exponential" => Of(key, KernelActivation.Exponential),
+            "mish" => Of(key, KernelActivation.Mish),
+            _ => throw new ArgumentException($"Unknown activation '{name}'; known: {string.Join(", ", Names)}."),
+        };
+    }
 
     /// <summary>output = act(input); softmax runs over the last axis of (rows, cols).</summary>
     internal void Forward(IBackend backend, Tensor input, Tensor output)
@@ -56,15 +86,23 @@ public readonly record struct ActivationFunction
         else backend.Activate(input.Buffer, output.Buffer, input.Length, Kernel);
     }
 
-    /// <summary>gradInput = d(loss)/d(pre-activation), from the activation's output and d(loss)/d(output).</summary>
-    internal void Backward(IBackend backend, Tensor output, Tensor gradOutput, Tensor gradInput)
+    /// <summary>
+    /// gradInput = d(loss)/d(pre-activation), from d(loss)/d(output) and the activation's output, or its input
+    /// (<paramref name="preActivation"/>) for the activations that do not fuse, whose derivative needs it.
+    /// </summary>
+    internal void Backward(IBackend backend, Tensor? preActivation, Tensor output, Tensor gradOutput, Tensor gradInput)
     {
         if (IsSoftmax)
         {
             int cols = output.Shape[-1];
             backend.SoftmaxBackward(output.Buffer, gradOutput.Buffer, gradInput.Buffer, (int)(output.Length / cols), cols, log: false);
         }
-        else backend.ActivationBackward(output.Buffer, gradOutput.Buffer, gradInput.Buffer, output.Length, Kernel);
+        else if (Fuses) backend.ActivationBackward(output.Buffer, gradOutput.Buffer, gradInput.Buffer, output.Length, Kernel);
+        else
+        {
+            var x = preActivation ?? throw new InvalidOperationException($"Activation {Name}: its backward pass needs the pre-activation values.");
+            backend.ActivationBackwardFromInput(x.Buffer, gradOutput.Buffer, gradInput.Buffer, output.Length, Kernel);
+        }
     }
 
     public override string ToString() => Name;

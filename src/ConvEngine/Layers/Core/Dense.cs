@@ -46,8 +46,13 @@ public sealed class Dense : ActivatedLayer
     protected override void ForwardLinear(IReadOnlyList<Tensor> inputs, Tensor output, KernelActivation fused)
     {
         var x = inputs[0];
+        // The symbolic shape was checked when built; a batch can still differ when RandomWidth/RandomHeight resized it.
+        if (x.Shape[-1] != Kernel!.Shape[0])
+            throw new Kernels.Geometry.ShapeException($"Dense '{Name}' expects {Kernel.Shape[0]} features but receives a batch of shape {x.Shape}; a layer before it changed the size while running (RandomWidth or RandomHeight before a Flatten).");
         x.Backend.Dense(x.Buffer, Kernel!.Value!.Buffer, Bias?.Value!.Buffer, output.Buffer, Rows(x), x.Shape[-1], Units, fused);
     }
+
+    internal override Tensor? BiasGradient => Bias is null ? null : GradientOf(Bias);
 
     protected override Tensor?[] BackwardLinear(Tensor gradPreActivation, IReadOnlyList<bool> needInputGradient)
     {
@@ -57,7 +62,7 @@ public sealed class Dense : ActivatedLayer
         // dW (in, units) = xᵀ (in, rows) · dz (rows, units); db = Σ_rows dz; dx (rows, in) = dz · Wᵀ.
         if (GradientOf(Kernel!) is { } gradKernel)
             backend.MatMul(x.Buffer, gradPreActivation.Buffer, gradKernel.Buffer, features, rows, Units, transposeA: true, transposeB: false, accumulate: false);
-        if (Bias is not null && GradientOf(Bias) is { } gradBias)
+        if (Bias is not null && !BiasGradientWritten && GradientOf(Bias) is { } gradBias)
             backend.BiasBackward(gradPreActivation.Buffer, gradBias.Buffer, rows, Units);
         if (!needInputGradient[0]) return [null];
         var gradInput = Workspace("grad_input", backend, x.Shape);

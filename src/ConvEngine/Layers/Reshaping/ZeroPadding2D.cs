@@ -81,23 +81,8 @@ public sealed class ZeroPadding2D : Layer
     {
         const string owner = "ZeroPadding2D";
         JsonConfig.RequireChannelsLast(c, owner);
-        string name = JsonConfig.String(c, owner, "name");
-        bool trainable = JsonConfig.Bool(c, owner, "trainable", true);
-        var padding = c["padding"];
-        ZeroPadding2D layer;
-        if (padding is JsonArray { Count: 2 } pair && pair[0] is JsonArray && pair[1] is JsonArray)
-        {
-            var (top, bottom) = Sides(pair[0]);
-            var (left, right) = Sides(pair[1]);
-            layer = new ZeroPadding2D((top, bottom), (left, right), name);
-        }
-        else layer = new ZeroPadding2D(JsonConfig.Pair(c, owner, "padding", 1), name);
-
-        (int, int) Sides(JsonNode? node) =>
-            node is JsonArray { Count: 2 } a && a[0] is JsonValue x && x.TryGetValue(out int first) && a[1] is JsonValue y && y.TryGetValue(out int second)
-                ? (first, second)
-                : throw new FormatException($"ZeroPadding2D config: 'padding' must be an int, [height, width] or [[top, bottom], [left, right]]; got {padding.ToJsonString()}.");
-        layer.Trainable = trainable;
-        return layer;
+        var (top, bottom, left, right) = JsonConfig.Sides(c, owner, "padding", 1);
+        return new ZeroPadding2D((top, bottom), (left, right), JsonConfig.String(c, owner, "name"))
+        { Trainable = JsonConfig.Bool(c, owner, "trainable", true) };
     }
 }

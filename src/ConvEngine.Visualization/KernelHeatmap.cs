@@ -1,9 +1,8 @@
 using System.Globalization;
-using ConvEngine.Cli.Commands;
 using ConvEngine.Serialization;
 using ScottPlot;
 
-namespace ConvEngine.Cli.Rendering;
+namespace ConvEngine.Visualization;
 
 /// <summary>
 /// A kernel drawn as the course's show_kernel draws it: one coloured cell per weight with the
@@ -11,18 +10,18 @@ namespace ConvEngine.Cli.Rendering;
 /// </summary>
 public static class KernelHeatmap
 {
-    /// <summary>The rendered PNG: square cells of 40 to 120 pixels, the numbers in contrasting ink.</summary>
-    public static byte[] RenderPng(FilterKernel kernel)
+    /// <summary>The rendered PNG of an n×n kernel (<paramref name="values"/> row-major): square cells of 40 to 120 pixels, the numbers in contrasting ink.</summary>
+    public static byte[] RenderPng(IReadOnlyList<float> values, int n)
     {
-        int n = kernel.Size;
+        if (n < 1 || values.Count != n * n) throw new ArgumentException($"A {n}x{n} kernel needs {n * n} values; got {values.Count}.");
         int cellPx = Math.Clamp(600 / n, 40, 120);
         int sizePx = cellPx * n;
 
         var intensities = new double[n, n];
         for (int r = 0; r < n; r++)
             for (int c = 0; c < n; c++)
-                intensities[r, c] = kernel[r, c];
-        string[] labels = kernel.Values.Select(Label).ToArray();
+                intensities[r, c] = values[r * n + c];
+        string[] labels = values.Select(Label).ToArray();
         // Text about 0.6 em wide per character: keep the longest label inside 85% of a cell.
         float fontSize = (float)Math.Min(cellPx * 0.4, cellPx * 1.4 / labels.Max(l => l.Length));
 
@@ -50,8 +49,8 @@ public static class KernelHeatmap
         return plot.GetImageBytes(sizePx, sizePx, ImageFormat.Png);
     }
 
-    /// <summary>Renders <paramref name="kernel"/> to <paramref name="path"/> atomically.</summary>
-    public static void Save(string path, FilterKernel kernel) => AtomicFile.WriteAllBytes(path, RenderPng(kernel));
+    /// <summary>Renders the kernel to <paramref name="path"/> atomically.</summary>
+    public static void Save(string path, IReadOnlyList<float> values, int n) => AtomicFile.WriteAllBytes(path, RenderPng(values, n));
 
     /// <summary>Up to four significant digits, invariant culture: -1, 8, 0.0625, 0.1111.</summary>
     public static string Label(float value) => value.ToString("G4", CultureInfo.InvariantCulture);
