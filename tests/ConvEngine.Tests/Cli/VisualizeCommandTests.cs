@@ -150,6 +150,18 @@ public class VisualizeCommandTests
         Assert.That(summary.Out, Does.Contain("Total params: 513"));
     }
 
+    // MobileNet's block (tfjs fixture): DepthwiseConv2D and SeparableConv2D draw their depthwise kernels too.
+    [Test]
+    public void DepthwiseAndSeparableConvs_DrawTheirDepthwiseKernels()
+    {
+        string model = Path.Combine(AppContext.BaseDirectory, "Fixtures", "tfjs", "models", "mobilenet_block", "model.json");
+        string outDir = Path.Combine(_dir, "out");
+        var result = CliHarness.Run<VisualizeCommand>("--model", model, WriteImage(10, 10, 3), "--out", outDir);
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.Error);
+        var kernels = Directory.GetFiles(outDir, "*-kernels.png").Select(Path.GetFileName).ToList();
+        Assert.That(kernels, Has.Some.Contains("DepthwiseConv2D").And.Some.Contains("SeparableConv2D"));
+    }
+
     [Test]
     public void Summary_OfAMissingModel_ExitsWith1_NamingIt()
     {
