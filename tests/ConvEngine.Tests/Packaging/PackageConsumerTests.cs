@@ -66,6 +66,16 @@ public sealed class PackageConsumerTests
             Run("dotnet", ["pack", Path.Combine(_root, project), "-c", Configuration, "--no-build", "-o", _feed, "-nologo"], _root);
     }
 
+    [Test]
+    public void Packing_LeavesTheBuildOutputAlone()
+    {
+        // The tool's bundled sample goes into the publish output only: a copy in bin/ would be removed by the next
+        // incremental build and leave empty class folders there, which the repository's `dotnet run … train` found
+        // first and refused ("holds no images").
+        string bin = Path.Combine(_root, "src", "ConvEngine.Cli", "bin", Configuration, "net10.0");
+        Assert.That(Directory.Exists(Path.Combine(bin, "SampleData")), Is.False, $"{bin} holds no SampleData after packing");
+    }
+
     [OneTimeTearDown]
     public void RemoveWorkFolder()
     {
