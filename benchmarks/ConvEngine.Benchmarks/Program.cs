@@ -17,6 +17,7 @@ using ConvEngine.Benchmarks.Training;
 //   --check-training  train both nets of TrainingStepBenchmarks a few steps in ConvEngine and TorchSharp from the
 //            same weights and compare the losses, then exit
 //   --profile-training [a|b] [steps]  time each kernel of our training step by layer (default: net b, 5 steps), then exit
+//   --time-training-kernels [a|b] [repeats]  time every cpu variant of the conv backward ops on a net's layers, then exit
 if (args.Contains("--check"))
     return ConvCrossCheck.Run(Console.Out);
 if (Array.IndexOf(args, "--check-models") is var checkModelsAt and >= 0)
@@ -31,6 +32,8 @@ if (args.Contains("--check-training"))
     return TrainingCrossCheck.Run(Console.Out);
 if (Array.IndexOf(args, "--profile-training") is var profileAt and >= 0)
     return TrainingProfiler.Run(args[(profileAt + 1)..], Console.Out);
+if (Array.IndexOf(args, "--time-training-kernels") is var timeAt and >= 0)
+    return TrainingKernelTimer.Run(args[(timeAt + 1)..], Console.Out);
 
 IConfig? config = null;
 if (args.Contains("--quick"))

@@ -24,4 +24,5 @@ app.Configure(config =>
     config.AddCommand<ExportCommand>("export").WithDescription("Write a model as ONNX (opset 13, NCHW) or as a Keras 3 .keras file; refuses, naming the layer, what the format cannot hold.");
     WeightsCommands.Configure(config);
 });
-return app.Run(args);
+// Strict parsing and one error format for every command, whatever it throws (Commands/Common/CommandLine.cs).
+return CommandLine.Run(app, args);

@@ -44,8 +44,28 @@ public static class KernelGrid
         return RenderPng($"{layer.Name} ({layer.ClassName}) kernels", kernel.ToArray(), kh, kw, cin, cout, view, maxFilters);
     }
 
+    /// <summary>
+    /// The PNG of a depthwise kernel (DepthwiseConv2D, or SeparableConv2D's depthwise half): (kh, kw, C, multiplier), one
+    /// tile per output channel c·multiplier + m, each the 2-D filter that reads input channel c alone.
+    /// </summary>
+    public static byte[] RenderDepthwisePng(Layer layer, int maxFilters = 256)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        var kernel = layer switch
+        {
+            DepthwiseConv2D d => d.DepthwiseKernel,
+            SeparableConv2D s => s.DepthwiseKernel,
+            _ => throw new ArgumentException($"{layer.ClassName} '{layer.Name}' has no depthwise kernel."),
+        } ?? throw new InvalidOperationException($"{layer.ClassName} '{layer.Name}' has no kernel yet: apply it to an input first.");
+        int[] d4 = kernel.Shape.ToArray();
+        // (kh, kw, C, m) in memory is (kh, kw, 1, C·m): output channel c·m + j reads input channel c only.
+        return RenderPng($"{layer.Name} ({layer.ClassName}) depthwise kernels", kernel.ToArray(), d4[0], d4[1], 1, d4[2] * d4[3], KernelView.PerInputChannel, maxFilters,
+            $"depthwise kernel ({d4[0]}, {d4[1]}, {d4[2]}, {d4[3]}) = (height, width, channels, multiplier): tile k is what output channel k applies to input channel k / {d4[3]} alone");
+    }
+
     /// <summary>The PNG of a kernel laid out (<paramref name="kh"/>, <paramref name="kw"/>, <paramref name="cin"/>, <paramref name="cout"/>) row-major, as Keras stores it.</summary>
-    public static byte[] RenderPng(string title, float[] weights, int kh, int kw, int cin, int cout, KernelView view = KernelView.Auto, int maxFilters = 256)
+    /// <param name="note">A first legend line to add, saying how to read the layout (depthwise kernels).</param>
+    public static byte[] RenderPng(string title, float[] weights, int kh, int kw, int cin, int cout, KernelView view = KernelView.Auto, int maxFilters = 256, string? note = null)
     {
         ArgumentNullException.ThrowIfNull(weights);
         if (weights.Length != kh * kw * cin * cout)
@@ -57,7 +77,11 @@ public static class KernelGrid
         var (min, max) = TileColors.Range(weights);
         float absMax = Math.Max(Math.Abs(min), Math.Abs(max));
         string filtersText = filters < cout ? $"the first {filters} of {cout} filters" : $"{cout} filters";
-        var legend = new List<string> { $"kernel ({kh}, {kw}, {cin}, {cout}) = (height, width, input channels, filters); weights {FeatureMapGrid.Number(min)} to {FeatureMapGrid.Number(max)}" };
+        var legend = new List<string>
+        {
+            note ?? $"kernel ({kh}, {kw}, {cin}, {cout}) = (height, width, input channels, filters)",
+            $"weights {FeatureMapGrid.Number(min)} to {FeatureMapGrid.Number(max)}",
+        };
         var rows = new List<IReadOnlyList<GridTile?>>();
 
         switch (resolved)
@@ -82,7 +106,7 @@ public static class KernelGrid
             case KernelView.PerInputChannel:
             {
                 int channels = Math.Min(cin, 16);
-                string layout = cin == 1 ? $"one tile per filter ({filtersText}; one input channel)"
+                string layout = cin == 1 ? $"one tile per filter ({filtersText})"
                     : $"a row per filter ({filtersText}), a tile per input channel ({(channels < cin ? $"the first {channels} of {cin}" : $"{cin}")})";
                 legend.Add($"per input channel: {layout}; grey: black −{FeatureMapGrid.Number(absMax)}, mid-grey 0, white +{FeatureMapGrid.Number(absMax)}");
                 var tiles = new List<GridTile>();

@@ -94,7 +94,8 @@ public static class TileGrid
                     var destination = new SKRect(left, top, left + CellWidth(tile), top + CellHeight(tile));
                     using (var image = ToImage(tile))
                         canvas.DrawImage(image, destination, new SKSamplingOptions(SKFilterMode.Nearest));
-                    canvas.DrawRect(destination, frame);
+                    // The frame sits just outside the tile, so no cell loses its edge pixels.
+                    canvas.DrawRect(new SKRect(destination.Left - 0.5f, destination.Top - 0.5f, destination.Right + 0.5f, destination.Bottom + 0.5f), frame);
                     canvas.DrawText(tile.Caption, left, top + rowHeights[r] + TextSize + 2, SKTextAlign.Left, textFont, ink);
                 }
                 left += columnWidths[c] + Gap;

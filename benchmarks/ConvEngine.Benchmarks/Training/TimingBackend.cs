@@ -99,6 +99,15 @@ public sealed partial class TimingBackend(IBackend inner) : IBackend
     { var t = Start(); Inner.MatMul(a, b, c, m, k, n, transposeA, transposeB, accumulate); Stop(t, new KernelCall("MatMul", $"{m}x{k} * {k}x{n}{(transposeA ? " Aᵀ" : "")}{(transposeB ? " Bᵀ" : "")}", (long)m * n, [a, b, c]) { Flops = 2.0 * m * k * n }); }
     public void ActivationBackward(DeviceBuffer output, DeviceBuffer gradOutput, DeviceBuffer gradInput, long length, Activation activation)
     { var t = Start(); Inner.ActivationBackward(output, gradOutput, gradInput, length, activation); Stop(t, "ActivationBackward", $"{activation} {length}", length, gradInput); }
+    public void Pool2DActivationBackward(DeviceBuffer input, DeviceBuffer gradOutput, DeviceBuffer gradInput, DeviceBuffer? gradBias,
+        in Pool2DGeometry g, PoolKind kind, Activation activation)
+    {
+        var t = Start();
+        Inner.Pool2DActivationBackward(input, gradOutput, gradInput, gradBias, g, kind, activation);
+        Stop(t, new KernelCall("Pool2DActivationBackward", $"{kind} {Pool(g)} {activation}{(gradBias is null ? "" : " + bias")}", g.InputShape.Length, [gradInput, gradBias]) { PoolInput = (g.H, g.W, g.C) });
+    }
+    public void ActivationBiasBackward(DeviceBuffer output, DeviceBuffer gradOutput, DeviceBuffer gradInput, DeviceBuffer gradBias, long rows, int channels, Activation activation)
+    { var t = Start(); Inner.ActivationBiasBackward(output, gradOutput, gradInput, gradBias, rows, channels, activation); Stop(t, "ActivationBiasBackward", $"{activation} {rows}x{channels}", rows * channels, gradInput, gradBias); }
     public void SoftmaxBackward(DeviceBuffer output, DeviceBuffer gradOutput, DeviceBuffer gradInput, int rows, int cols, bool log)
     { var t = Start(); Inner.SoftmaxBackward(output, gradOutput, gradInput, rows, cols, log); Stop(t, "SoftmaxBackward", $"{rows}x{cols}", (long)rows * cols, gradInput); }
     public void Split(DeviceBuffer input, IReadOnlyList<DeviceBuffer> outputs, IReadOnlyList<int> channels, long pixels)

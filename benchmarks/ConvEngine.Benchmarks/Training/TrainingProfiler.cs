@@ -155,9 +155,9 @@ public static class TrainingProfiler
             if (call.Kernel == "Loss") return "loss";
             var candidates = call.Kernel switch
             {
-                "Pool2D" or "Pool2DBackward" => _layers.Where(l => l is Pooling2DLayer && InputSample(l) == call.PoolInput),
+                "Pool2D" or "Pool2DBackward" or "Pool2DActivationBackward" => _layers.Where(l => l is Pooling2DLayer && InputSample(l) == call.PoolInput),
                 "Dropout" or "Multiply" => _layers.Where(l => l is Dropout && OutputLength(l) == call.Elements),
-                "Activate" or "ActivationBackward" or "Softmax" or "SoftmaxBackward" =>
+                "Activate" or "ActivationBackward" or "ActivationBiasBackward" or "Softmax" or "SoftmaxBackward" =>
                     _layers.Where(l => l is ActivatedLayer && OutputLength(l) == call.Elements),
                 _ => Enumerable.Empty<Layer>(),
             };

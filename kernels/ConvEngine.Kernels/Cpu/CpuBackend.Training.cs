@@ -11,22 +11,57 @@ namespace ConvEngine.Kernels.Cpu;
 /// </summary>
 public sealed unsafe partial class CpuBackend
 {
+    /// <summary>
+    /// Variants "flipped-filter-conv" (default: <see cref="CpuConvDataGradient"/>, the forward conv of gradOut with the
+    /// flipped filter, at stride 1; strided convs run im2col-gemm), "im2col-gemm" (GEMM + col2im,
+    /// <see cref="CpuConvBackward.BackwardData"/>) and "reference".
+    /// </summary>
     public void Conv2DBackwardData(DeviceBuffer gradOutput, DeviceBuffer filter, DeviceBuffer gradInput, in Conv2DGeometry g)
     {
         const string Op = nameof(Conv2DBackwardData);
-        CpuConvBackward.BackwardData(Threads, Simd,
-            Data(gradOutput, g.OutputShape.Length, Op, nameof(gradOutput)),
-            Data(filter, g.FilterShape.Length, Op, nameof(filter)),
-            Data(gradInput, g.InputShape.Length, Op, nameof(gradInput)), g);
+        float[] dy = Data(gradOutput, g.OutputShape.Length, Op, nameof(gradOutput)), f = Data(filter, g.FilterShape.Length, Op, nameof(filter));
+        float[] dx = Data(gradInput, g.InputShape.Length, Op, nameof(gradInput));
+        string variant = Variants[BackwardDataOp];
+        if (variant == ReferenceVariant)
+            CpuReferenceBackward.Conv2DBackwardData(dy, f, dx, g);
+        else if (variant == FlippedFilterVariant && CpuConvDataGradient.Applies(g))
+            fixed (float* dyp = dy, fp = f, dxp = dx) CpuConvDataGradient.Run(Simd, Threads, dyp, fp, dxp, g);
+        else
+            CpuConvBackward.BackwardData(Threads, Simd, dy, f, dx, g);
     }
 
+    /// <summary>
+    /// Variants "direct" (default: <see cref="CpuConvFilterGradient"/>, the filter-gradient tile in registers, patches read
+    /// from the input), "im2col-gemm" (<see cref="CpuConvBackward.BackwardFilter"/>) and "reference".
+    /// </summary>
     public void Conv2DBackwardFilter(DeviceBuffer input, DeviceBuffer gradOutput, DeviceBuffer gradFilter, in Conv2DGeometry g)
     {
         const string Op = nameof(Conv2DBackwardFilter);
-        CpuConvBackward.BackwardFilter(Threads, Simd,
-            Data(input, g.InputShape.Length, Op, nameof(input)),
-            Data(gradOutput, g.OutputShape.Length, Op, nameof(gradOutput)),
-            Data(gradFilter, g.FilterShape.Length, Op, nameof(gradFilter)), g);
+        float[] x = Data(input, g.InputShape.Length, Op, nameof(input)), dy = Data(gradOutput, g.OutputShape.Length, Op, nameof(gradOutput));
+        float[] dw = Data(gradFilter, g.FilterShape.Length, Op, nameof(gradFilter));
+        switch (Variants[BackwardFilterOp])
+        {
+            case ReferenceVariant:
+                CpuReferenceBackward.Conv2DBackwardFilter(x, dy, dw, g);
+                break;
+            case Im2colGemmVariant:
+                CpuConvBackward.BackwardFilter(Threads, Simd, x, dy, dw, g);
+                break;
+            default:
+                fixed (float* xp = x, dyp = dy, dwp = dw) CpuConvFilterGradient.Run(Simd, Threads, xp, dyp, dwp, g);
+                break;
+        }
+    }
+
+    private const string BackwardFilterOp = "conv2d-backward-filter", BackwardDataOp = "conv2d-backward-data";
+    /// <summary>conv2d-backward-data: the input gradient as the forward conv of gradOut with the flipped filter (<see cref="CpuConvDataGradient"/>).</summary>
+    public const string FlippedFilterVariant = "flipped-filter-conv";
+
+    /// <summary>The training ops' variants; the first of each is the default.</summary>
+    private void RegisterTrainingVariants()
+    {
+        Variants.Register(BackwardFilterOp, DirectConvVariant, Im2colGemmVariant, ReferenceVariant);
+        Variants.Register(BackwardDataOp, FlippedFilterVariant, Im2colGemmVariant, ReferenceVariant);
     }
 
     public void BiasBackward(DeviceBuffer gradOutput, DeviceBuffer gradBias, long rows, int channels)

@@ -15,9 +15,10 @@ public sealed partial class CpuBackend : IBackend
         Simd = SimdSupport.Resolve(simd);
         Device = new DeviceInfo("cpu", CpuName(), "CPU", TotalMemory(),
             $"{Simd} ({SimdSupport.FloatsPerVector(Simd)} floats/vector), {Threads} threads");
-        Variants.Register("conv2d", ImplicitGemmVariant, Im2colGemmVariant, ReferenceVariant);
+        Variants.Register("conv2d", ImplicitGemmVariant, Im2colGemmVariant, DirectConvVariant, ReferenceVariant);
         Variants.Register("dense", "gemm", ReferenceVariant);
         Variants.Register("pool2d", "direct", ReferenceVariant);
+        RegisterTrainingVariants();
         Variants.Register("conv-transpose2d", ConvTransposeVariants);
         RegisterAugmentVariants();
     }
@@ -40,7 +41,9 @@ public sealed partial class CpuBackend : IBackend
     /// <see cref="CpuConvKernels.ImplicitGemm"/>), "im2col-gemm" (CpuIm2Col rows into a per-thread
     /// buffer, then the GEMM, <see cref="CpuConvKernels.Im2colGemm"/>) and "reference". Under both GEMM
     /// variants a depthwise conv (groups = C) runs <see cref="CpuConvKernels.DepthwiseDirect"/>,
-    /// since its per-group GEMM would be almost all tile padding.
+    /// since its per-group GEMM would be almost all tile padding, and the default runs a conv with at most
+    /// <see cref="CpuConvDirect.MaxDefaultChannels"/> input channels per group (an image's first layer) on
+    /// <see cref="CpuConvDirect"/>, variant "direct", since gathering 1-3 floats per tap costs more than the GEMM.
     /// </summary>
     public unsafe void Conv2D(DeviceBuffer input, DeviceBuffer filter, DeviceBuffer? bias, DeviceBuffer output, in Conv2DGeometry g, Activation activation)
     {
@@ -52,7 +55,9 @@ public sealed partial class CpuBackend : IBackend
         }
         float* x = Pointer(input, g.InputShape.Length, "Conv2D", "input"), f = Pointer(filter, g.FilterShape.Length, "Conv2D", "filter");
         float* b = bias is null ? null : Pointer(bias, g.OC, "Conv2D", "bias"), y = Pointer(output, g.OutputShape.Length, "Conv2D", "output");
-        if (CpuConvKernels.IsDepthwise(g)) CpuConvKernels.DepthwiseDirect(Simd, Threads, x, f, b, y, g, activation);
+        if (variant == DirectConvVariant || (variant == ImplicitGemmVariant && CpuConvDirect.PreferredFor(g)))
+            CpuConvDirect.Run(Simd, Threads, x, f, b, y, g, activation);
+        else if (CpuConvKernels.IsDepthwise(g)) CpuConvKernels.DepthwiseDirect(Simd, Threads, x, f, b, y, g, activation);
         else if (variant == Im2colGemmVariant) CpuConvKernels.Im2colGemm(Simd, Threads, x, f, b, y, g, activation);
         else CpuConvKernels.ImplicitGemm(Simd, Threads, x, f, b, y, g, activation);
     }
@@ -140,6 +145,11 @@ public sealed partial class CpuBackend : IBackend
     public const string ImplicitGemmVariant = "implicit-gemm";
     /// <summary>conv2d: im2col rows stored first, then the GEMM (<see cref="CpuConvKernels.Im2colGemm"/>).</summary>
     public const string Im2colGemmVariant = "im2col-gemm";
+    /// <summary>
+    /// conv2d: windows read straight from a padded input strip (<see cref="CpuConvDirect"/>), which the default also
+    /// runs for convs with few input channels; conv2d-backward-filter's default (<see cref="CpuConvFilterGradient"/>).
+    /// </summary>
+    public const string DirectConvVariant = "direct";
 
     private static string CpuName()
     {

@@ -6,7 +6,8 @@ public sealed class CpuBuffer : DeviceBuffer
     internal CpuBuffer(IBackend backend, long length) : base(backend, length)
     {
         if (length > Array.MaxLength)
-            throw new ArgumentOutOfRangeException(nameof(length), $"A cpu buffer holds at most {Array.MaxLength} floats; asked for {length}.");
+            throw new MemoryLimitException($"A cpu buffer holds at most {Array.MaxLength} floats; a tensor of {length} floats was asked for.");
+        MemoryBudget.Check(length * sizeof(float), () => $"A tensor of {length} floats");
         Data = GC.AllocateArray<float>((int)length, pinned: true);
     }
 

@@ -61,10 +61,10 @@ public readonly record struct Conv2DGeometry(
         if (o.Padding.Mode == PaddingMode.Explicit && (o.Padding.Top < 0 || o.Padding.Bottom < 0 || o.Padding.Left < 0 || o.Padding.Right < 0))
             throw new ShapeException($"{op}: pads must be non-negative, got {o.Padding}; {Shapes()}.");
 
-        var (top, bottom, oh) = WindowMath.Resolve(input[1], filter[0], o.StrideH, o.DilationH, o.Padding.Mode, o.Padding.Top, o.Padding.Bottom);
-        var (left, right, ow) = WindowMath.Resolve(input[2], filter[1], o.StrideW, o.DilationW, o.Padding.Mode, o.Padding.Left, o.Padding.Right);
+        var (top, bottom, oh) = WindowMath.Resolve(input[1], filter[0], o.StrideH, o.DilationH, o.Padding.Mode, o.Padding.Top, o.Padding.Bottom, op: $"{op} (height)");
+        var (left, right, ow) = WindowMath.Resolve(input[2], filter[1], o.StrideW, o.DilationW, o.Padding.Mode, o.Padding.Left, o.Padding.Right, op: $"{op} (width)");
         if (o.Padding.Mode == PaddingMode.Causal)
-            (top, bottom, oh) = WindowMath.Resolve(input[1], filter[0], o.StrideH, o.DilationH, PaddingMode.Valid);
+            (top, bottom, oh) = WindowMath.Resolve(input[1], filter[0], o.StrideH, o.DilationH, PaddingMode.Valid, op: $"{op} (height)");
         if (oh <= 0 || ow <= 0)
             throw new ShapeException($"{op}: kernel {filter[0]}x{filter[1]} (dilation {o.DilationH}x{o.DilationW}) is larger than the {o.Padding} input {input[1]}x{input[2]}; {Shapes()}.");
 

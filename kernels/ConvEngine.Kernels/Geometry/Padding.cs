@@ -37,11 +37,21 @@ public readonly record struct Padding(PaddingMode Mode, int Top = 0, int Bottom 
 /// <summary>
 /// The one place where window arithmetic lives: output length and the pads before/after
 /// along one spatial axis, for every padding mode. Every op and both backends use it.
+/// It computes in 64 bits and refuses any result the kernels' 32-bit indexing could not hold, so a huge
+/// dilation, stride or pad from a config is an error naming the op, never a wrapped-around window.
 /// </summary>
 public static class WindowMath
 {
     /// <summary>Extent of a dilated window: k + (k−1)(d−1) (keras conv_utils).</summary>
-    public static int DilatedExtent(int kernel, int dilation) => (kernel - 1) * dilation + 1;
+    /// <exception cref="ShapeException">It does not fit in 32 bits (a geometry that passed <see cref="Resolve"/> always fits).</exception>
+    public static int DilatedExtent(int kernel, int dilation)
+    {
+        long extent = DilatedExtent64(kernel, dilation);
+        return extent <= int.MaxValue ? (int)extent
+            : throw new ShapeException($"window: kernel {kernel} with dilation {dilation} spans {extent}, beyond the 32-bit range the kernels index with.");
+    }
+
+    private static long DilatedExtent64(int kernel, int dilation) => (long)(kernel - 1) * dilation + 1;
 
     /// <summary>
     /// Resolves one axis. Returns the output length and the pads actually applied before and after.
@@ -50,35 +60,43 @@ public static class WindowMath
     /// but a window never starts beyond the input plus its leading pad.
     /// Returns output length 0 when no window fits; callers turn that into a named error.
     /// </summary>
+    /// <param name="op">The op, for the error when the arithmetic leaves the 32-bit range ("Conv2D 'conv2d_1'").</param>
+    /// <exception cref="ShapeException">The window extent, a pad, the padded length or the output does not fit in 32 bits.</exception>
     public static (int Before, int After, int Output) Resolve(
         int n, int kernel, int stride, int dilation, PaddingMode mode,
-        int explicitBefore = 0, int explicitAfter = 0, bool ceilMode = false)
+        int explicitBefore = 0, int explicitAfter = 0, bool ceilMode = false, string op = "window")
     {
-        int dk = DilatedExtent(kernel, dilation);
+        long dk = DilatedExtent64(kernel, dilation);
+        long before, after, output;
         switch (mode)
         {
             case PaddingMode.Same:
             {
                 // tensorflow/core/framework/kernel_shape_util.cc: out = ceil(n/s),
                 // pad_needed = max(0, (out−1)s + dk − n), before = pad_needed / 2.
-                int output = (n + stride - 1) / stride;
-                int needed = Math.Max(0, (output - 1) * stride + dk - n);
-                return (needed / 2, needed - needed / 2, output);
+                output = ((long)n + stride - 1) / stride;
+                long needed = Math.Max(0, (output - 1) * stride + dk - n);
+                (before, after) = (needed / 2, needed - needed / 2);
+                break;
             }
             case PaddingMode.Causal:
-                return (dk - 1, 0, (n - 1) / stride + 1);
-            case PaddingMode.Valid:
-                explicitBefore = explicitAfter = 0;
-                goto default;
+                (before, after, output) = (dk - 1, 0, ((long)n - 1) / stride + 1);
+                break;
             default:
             {
-                int span = n + explicitBefore + explicitAfter - dk;
-                if (span < 0) return (explicitBefore, explicitAfter, 0);
-                int output = ceilMode ? (span + stride - 1) / stride + 1 : span / stride + 1;
+                (before, after) = mode == PaddingMode.Valid ? (0L, 0L) : (explicitBefore, explicitAfter);
+                long span = n + before + after - dk;
+                if (span < 0) { output = 0; break; }
+                output = ceilMode ? (span + stride - 1) / stride + 1 : span / stride + 1;
                 // PyTorch/ONNX rule: the last window must start inside the input or its leading pad.
-                if (ceilMode && (output - 1) * stride >= n + explicitBefore) output--;
-                return (explicitBefore, explicitAfter, output);
+                if (ceilMode && (output - 1) * stride >= n + before) output--;
+                break;
             }
         }
+        long padded = n + before + after;
+        if (dk > int.MaxValue || before > int.MaxValue || after > int.MaxValue || padded > int.MaxValue || output > int.MaxValue)
+            throw new ShapeException($"{op}: kernel {kernel} with dilation {dilation} (a window of {dk}), stride {stride} and pads {before}/{after} " +
+                $"on an axis of {n} reach {Math.Max(dk, padded)}, beyond the 32-bit range (2147483647) the kernels index with.");
+        return ((int)before, (int)after, (int)output);
     }
 }

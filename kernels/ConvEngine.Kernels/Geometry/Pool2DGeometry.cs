@@ -77,8 +77,8 @@ public readonly record struct Pool2DGeometry(
              o.Padding.Top < 0 || o.Padding.Bottom < 0 || o.Padding.Left < 0 || o.Padding.Right < 0))
             throw new ShapeException($"{op}: pads {o.Padding} must be non-negative and smaller than the pool window ({o.PoolH}, {o.PoolW}); input {input}.");
 
-        var (top, bottom, oh) = WindowMath.Resolve(input[1], o.PoolH, sh, o.DilationH, o.Padding.Mode, o.Padding.Top, o.Padding.Bottom, o.CeilMode);
-        var (left, right, ow) = WindowMath.Resolve(input[2], o.PoolW, sw, o.DilationW, o.Padding.Mode, o.Padding.Left, o.Padding.Right, o.CeilMode);
+        var (top, bottom, oh) = WindowMath.Resolve(input[1], o.PoolH, sh, o.DilationH, o.Padding.Mode, o.Padding.Top, o.Padding.Bottom, o.CeilMode, $"{op} (height)");
+        var (left, right, ow) = WindowMath.Resolve(input[2], o.PoolW, sw, o.DilationW, o.Padding.Mode, o.Padding.Left, o.Padding.Right, o.CeilMode, $"{op} (width)");
         if (oh <= 0 || ow <= 0)
             throw new ShapeException($"{op}: pool ({o.PoolH}, {o.PoolW}) is larger than the {o.Padding} input {input[1]}x{input[2]}; input {input}.");
         return new Pool2DGeometry(input[0], input[1], input[2], input[3], o.PoolH, o.PoolW, sh, sw, o.DilationH, o.DilationW,

@@ -113,6 +113,10 @@ public sealed partial class IlgpuBackend : IBackend
     {
         if (length < 0)
             throw new ArgumentOutOfRangeException(nameof(length), $"{Name}: a buffer length cannot be negative ({length}).");
+        if (length * sizeof(float) > _accelerator.MemorySize)
+            throw new MemoryLimitException($"{Name}: a tensor of {length} floats needs {MemoryBudget.Describe(length * sizeof(float))}, more than the device's {MemoryBudget.Describe(_accelerator.MemorySize)}.");
+        if (_accelerator.AcceleratorType == AcceleratorType.CPU)
+            MemoryBudget.Check(length * sizeof(float), () => $"{Name}: a tensor of {length} floats");
         var memory = _accelerator.Allocate1D<float>(Math.Max(length, 1));
         memory.MemSetToZero();
         return new IlgpuBuffer(this, memory, length);

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
+using ConvEngine.Serialization;
 
 namespace ConvEngine.Data.Idx;
 
@@ -48,13 +49,13 @@ public static class IdxReader
 
     private static IdxArray Read(string path, int? expectedMagic)
     {
-        if (!File.Exists(path))
-            throw new FileNotFoundException($"IDX file '{path}' does not exist.", path);
         try
         {
-            using var file = File.OpenRead(path);
-            using var stream = IsGzip(file) ? new GZipStream(file, CompressionMode.Decompress) : (Stream)file;
-            return ReadFrom(stream, path, expectedMagic);
+            using var file = InputFile.OpenRead(path, "IDX file");
+            bool gzip = IsGzip(file);
+            using var stream = gzip ? new GZipStream(file, CompressionMode.Decompress) : (Stream)file;
+            // Deflate expands at most about 1032:1, so neither form can hold more data than this.
+            return ReadFrom(stream, path, expectedMagic, gzip ? file.Length * 1032 : file.Length);
         }
         catch (InvalidDataException e)
         {
@@ -70,7 +71,7 @@ public static class IdxReader
         return read == 2 && magic[0] == 0x1F && magic[1] == 0x8B;
     }
 
-    private static IdxArray ReadFrom(Stream stream, string path, int? expectedMagic)
+    private static IdxArray ReadFrom(Stream stream, string path, int? expectedMagic, long maxBytes)
     {
         Span<byte> header = stackalloc byte[4];
         if (stream.ReadAtLeast(header, 4, throwOnEndOfStream: false) < 4)
@@ -100,6 +101,10 @@ public static class IdxReader
                 throw new IdxFormatException($"IDX file '{path}' declares dimensions ({string.Join(", ", dimensions[..(d + 1)])}…), more values than an array holds.");
         }
 
+        if (total > maxBytes)
+            throw new IdxFormatException(
+                $"IDX file '{path}' is truncated: its header declares ({string.Join(", ", dimensions)}) = {total} bytes of data, more than a file of its length can hold.");
+        Kernels.MemoryBudget.Check(total, () => $"IDX file '{path}' ({string.Join(", ", dimensions)})");
         var data = new byte[total];
         int read = stream.ReadAtLeast(data, data.Length, throwOnEndOfStream: false);
         if (read < data.Length)

@@ -36,7 +36,20 @@ public static class KerasFiles
     /// <exception cref="KerasImportException">Not a zip, a zip without the .keras members, or a member that is corrupt, oversized or does not fit the config.</exception>
     public static Model Load(string path, IBackend? backend = null, ulong? seed = null)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"Keras file '{path}' does not exist.", path);
+        try
+        {
+            return LoadChecked(path, backend, seed);
+        }
+        catch (InvalidDataException e)
+        {
+            // The zip reader checks its directory and each member's data lazily, with messages that do not name the file.
+            throw new KerasImportException($"{path}: not a readable .keras file: the zip archive is corrupt ({e.Message}).", e);
+        }
+    }
+
+    private static Model LoadChecked(string path, IBackend? backend, ulong? seed)
+    {
+        Serialization.InputFile.Check(path, "Keras file");   // a regular file: not a device, FIFO or folder
         ZipArchive zip;
         try
         {
@@ -74,7 +87,7 @@ public static class KerasFiles
     /// <summary>Loads only the weights of a .keras file into an already built <paramref name="model"/> (Keras's load_weights("m.keras")).</summary>
     public static void LoadWeights(Model model, string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"Keras file '{path}' does not exist.", path);
+        Serialization.InputFile.Check(path, "Keras file");   // a regular file: not a device, FIFO or folder
         try
         {
             using var zip = ZipFile.OpenRead(path);
@@ -173,11 +186,12 @@ public static class KerasFiles
         var bytes = ReadBounded(entry, path);
         try
         {
-            return JsonNode.Parse(bytes) as JsonObject ?? throw new KerasImportException($"{path}: {entry.FullName} is not a JSON object.");
+            // Strict (UTF-8, no duplicate keys), as every JSON the engine reads.
+            return Serialization.JsonFile.ParseObject(bytes, $"{path} ({entry.FullName})");
         }
-        catch (JsonException e)
+        catch (FormatException e)
         {
-            throw new KerasImportException($"{path}: {entry.FullName} is not valid JSON ({e.Message}).", e);
+            throw new KerasImportException(e.Message, e);
         }
     }
 

@@ -26,15 +26,7 @@ public static class KerasModels
     /// <param name="source">Where the JSON came from (a file name), for error messages.</param>
     public static Model FromJson(string json, IBackend? backend = null, ulong? seed = null, string? source = null)
     {
-        JsonObject root;
-        try
-        {
-            root = JsonNode.Parse(json) as JsonObject ?? throw new FormatException("the model config is not a JSON object");
-        }
-        catch (JsonException e)
-        {
-            throw new FormatException($"{source ?? "Keras model config"}: not valid JSON ({e.Message}).", e);
-        }
+        var root = JsonFile.ParseObject(System.Text.Encoding.UTF8.GetBytes(json), source ?? "Keras model config");
         return FromJson(root, backend, seed, source);
     }
 

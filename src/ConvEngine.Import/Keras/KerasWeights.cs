@@ -108,7 +108,9 @@ public static class KerasWeights
                 throw new KerasImportException($"{file.Path}: layer '{source.Name}' holds {Names(source.Weights.Select(w => w.Name))} " +
                     $"but {target.ClassName} '{target.Name}' has {Names(parameters.Select(p => p.Name))}: weight {i} is '{weight.Name}' in the file, '{parameters[i].Name}' in the model.");
             int[] expected = parameters[i].Shape.ToArray();
-            if (!expected.AsSpan().SequenceEqual(weight.Shape))
+            // A Keras scalar (shape ()) is the engine's one-value weight (shape (1)), e.g. Normalization's count.
+            bool scalar = expected is [1] && weight.Shape.Length == 0;
+            if (!scalar && !expected.AsSpan().SequenceEqual(weight.Shape))
                 throw new ShapeException($"Shape mismatch for layer '{target.Name}' ({target.ClassName}) weight '{parameters[i].Name}': " +
                     $"the model expects {KerasWeight.FormatShape(expected)} but {file.Path} holds {weight.ShapeText} " +
                     $"in '{source.Name}/{weight.Name}'.");
@@ -118,7 +120,7 @@ public static class KerasWeights
     /// <summary>The weight names Keras gives by role (tf.keras 2 "conv2d/kernel:0" → "kernel").</summary>
     private static readonly HashSet<string> KerasRoleNames = new(StringComparer.Ordinal)
     {
-        "kernel", "bias", "depthwise_kernel", "pointwise_kernel", "gamma", "beta", "moving_mean", "moving_variance",
+        "kernel", "bias", "depthwise_kernel", "pointwise_kernel", "gamma", "beta", "moving_mean", "moving_variance", "mean", "variance", "count",
     };
 
     private static string Names(IEnumerable<string> names)

@@ -27,7 +27,7 @@ public sealed partial class KerasWeightsFile
     private static bool IsKeras3Layout(IH5Group root) =>
         root.LinkExists("layers") || root.LinkExists("vars") || root.LinkExists(LegacyLayersGroup);
 
-    private static KerasWeightsFile ReadKeras3(IH5Group root, string path, long fileLength)
+    private static KerasWeightsFile ReadKeras3(IH5Group root, string path, long fileLength, GuardedHdf5Stream stream)
     {
         var found = new List<(string GroupPath, IH5Group Vars)>();
         var pending = new Stack<(string Path, IH5Group Group, int Depth)>();
@@ -76,7 +76,7 @@ public sealed partial class KerasWeightsFile
             plans.Add((groupPath, ReadString(vars, "name", path, where), plan));
         }
 
-        var layers = plans.Select(p => new KerasLayerWeights(p.GroupPath, p.Datasets.Select(d => ReadDataset(d, path)).ToList())).ToList();
+        var layers = plans.Select(p => new KerasLayerWeights(p.GroupPath, p.Datasets.Select(d => ReadDataset(d, path, stream)).ToList())).ToList();
         var names = plans.Where(p => p.Name is not null).ToDictionary(p => p.GroupPath, p => p.Name!, StringComparer.Ordinal);
         return new KerasWeightsFile(path, null, null, null, layers) { IsKeras3 = true, Keras3Names = names };
     }

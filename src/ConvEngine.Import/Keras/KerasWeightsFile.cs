@@ -1,3 +1,4 @@
+using ConvEngine.Serialization;
 using PureHDF;
 
 namespace ConvEngine.Import.Keras;
@@ -52,11 +53,31 @@ public sealed partial class KerasWeightsFile
     /// </summary>
     public static KerasWeightsFile Read(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"No Keras weights file at {path}.", path);
-        long fileLength = new FileInfo(path).Length;
+        if (FileKinds.Of(path) == FileKind.Missing) throw new FileNotFoundException($"No Keras weights file at {path}.", path);
+        using var stream = new GuardedHdf5Stream(InputFile.OpenRead(path, "Keras weights file"));
+        long fileLength = stream.Length;
         try
         {
-            using var file = H5File.OpenRead(path);
+            var result = ReadGuarded(path, stream, fileLength);
+            if (stream.Trip is { } trip) throw new KerasImportException($"{path}: {trip}.");
+            return result;
+        }
+        catch (Exception e) when (stream.Trip is { } trip && e is not OperationCanceledException)
+        {
+            throw new KerasImportException($"{path}: {trip}.", e);
+        }
+        catch (OutOfMemoryException e)
+        {
+            // PureHDF sizes some buffers (variable-length strings, heaps) from the file before reading them.
+            throw new KerasImportException($"{path}: it declares an object larger than memory allows ({e.Message}); the file is corrupt.", e);
+        }
+    }
+
+    private static KerasWeightsFile ReadGuarded(string path, GuardedHdf5Stream stream, long fileLength)
+    {
+        try
+        {
+            using var file = H5File.Open(stream, leaveOpen: true);
             string? modelConfig = ReadString(file, "model_config", path, "/");
             string? kerasVersion = ReadString(file, "keras_version", path, "/");
             string? backend = ReadString(file, "backend", path, "/");
@@ -74,7 +95,7 @@ public sealed partial class KerasWeightsFile
 
             var layerNames = ReadStrings(weightsRoot, "layer_names", path, "/" + prefix);
             if (layerNames is null && prefix.Length == 0 && IsKeras3Layout(file))
-                return ReadKeras3(file, path, fileLength);
+                return ReadKeras3(file, path, fileLength, stream);
             if (layerNames is null)
                 throw new KerasImportException($"{path}: no 'layer_names' attribute at /{prefix} (Keras 2) and no layers/ or vars/ groups (Keras 3): this is not a Keras HDF5 weights file.");
             var duplicate = layerNames.GroupBy(n => n).FirstOrDefault(g => g.Count() > 1);
@@ -83,18 +104,19 @@ public sealed partial class KerasWeightsFile
 
             var plans = PlanReads(weightsRoot, prefix, layerNames, path, fileLength);
             var layers = plans.Select(layer => new KerasLayerWeights(layer.Name,
-                layer.Datasets.Select(d => ReadDataset(d, path)).ToList())).ToList();
+                layer.Datasets.Select(d => ReadDataset(d, path, stream)).ToList())).ToList();
             return new KerasWeightsFile(path, kerasVersion, backend, modelConfig, layers);
         }
         catch (Exception e) when (e is not (KerasImportException or OutOfMemoryException or OperationCanceledException))
         {
             // PureHDF reports truncation and format problems with bare exceptions that do not name the file.
-            throw new KerasImportException($"{path}: cannot read it as a Keras HDF5 file ({e.GetType().Name}: {e.Message}). " +
+            throw new KerasImportException($"{path}: cannot read it as a Keras HDF5 file ({e.GetType().Name}: {Printable(e.Message)}). " +
                 "The file may be truncated, corrupt or not HDF5.", e);
         }
     }
 
-    private sealed record DatasetPlan(string WeightName, string DatasetPath, IH5Dataset Dataset, int[] Shape, long ValueCount);
+    /// <param name="StoredBytes">The fewest bytes of the file its values can come from (all of them unless compressed).</param>
+    private sealed record DatasetPlan(string WeightName, string DatasetPath, IH5Dataset Dataset, int[] Shape, long ValueCount, long StoredBytes);
 
     private sealed record LayerPlan(string Name, IReadOnlyList<DatasetPlan> Datasets);
 
@@ -123,48 +145,69 @@ public sealed partial class KerasWeightsFile
     }
 
     /// <summary>
-    /// Checks one dataset before it is read: float32, a shape one array can hold, and a size the file can hold
-    /// (contiguous data adds up to at most the file; chunked data at most what deflate could expand the file to).
+    /// Checks one dataset before it is read: float32 (or an integer scalar, such as a Normalization layer's count,
+    /// read as a float), a shape one array can hold, and a size the file can hold (contiguous data adds up to at most
+    /// the file; chunked data at most what deflate could expand the file to).
     /// </summary>
     private static DatasetPlan PlanDataset(string weightName, string datasetPath, IH5Dataset dataset, string path, long fileLength, ref long storedBytes)
     {
-        if (dataset.Type.Class != H5DataTypeClass.FloatingPoint || dataset.Type.Size != 4)
-            throw new KerasImportException($"{path}: dataset {datasetPath} holds {DescribeType(dataset.Type)}; only float32 weights are supported.");
         var shape = ShapeOf(dataset, datasetPath, path);
+        bool integerScalar = IsIntegerScalar(dataset, shape);
+        if (!integerScalar && (dataset.Type.Class != H5DataTypeClass.FloatingPoint || dataset.Type.Size != 4))
+            throw new KerasImportException($"{path}: dataset {datasetPath} holds {DescribeType(dataset.Type)}; only float32 weights (and integer scalars) are supported.");
         long count = 1;
         foreach (int d in shape)
             count = d == 0 || count <= Array.MaxLength / d ? count * d
                 : throw new KerasImportException($"{path}: dataset {datasetPath} declares shape {KerasWeight.FormatShape(shape)}, more values than one array can hold.");
-        long bytes = count * sizeof(float);
+        long bytes = count * dataset.Type.Size;
         if (count > Array.MaxLength)
             throw new KerasImportException($"{path}: dataset {datasetPath} declares shape {KerasWeight.FormatShape(shape)} = {count} values, more than one array can hold.");
-        bool chunked = dataset.Layout.Class == H5DataLayoutClass.Chunked;
-        long room = chunked ? fileLength * MaxCompressionRatio : fileLength;
-        if (bytes > room)
+        if (dataset.Layout.Class == H5DataLayoutClass.VirtualStorage || Hdf5DatasetFacts.HasExternalStorage(dataset))
+            throw new KerasImportException($"{path}: dataset {datasetPath} keeps its values in other files (HDF5 " +
+                $"{(dataset.Layout.Class == H5DataLayoutClass.VirtualStorage ? "virtual dataset" : "external storage")}); only values stored in the file itself are read.");
+        var layout = dataset.Layout.Class;
+        // Only a filter (deflate) lets a dataset take fewer bytes in the file than its values need.
+        long ratio = layout == H5DataLayoutClass.Chunked && Hdf5DatasetFacts.MayBeCompressed(dataset) ? MaxCompressionRatio : 1;
+        long stored = (bytes + ratio - 1) / ratio;
+        if (stored > fileLength)
             throw new KerasImportException($"{path}: dataset {datasetPath} declares shape {KerasWeight.FormatShape(shape)} = {bytes} bytes " +
                 $"but the file is only {fileLength} bytes long: the file is truncated or its header is corrupt.");
-        if (!chunked && (storedBytes += bytes) > fileLength)
-            throw new KerasImportException($"{path}: the datasets up to {datasetPath} declare {storedBytes} bytes of data " +
+        if (layout != H5DataLayoutClass.Compact && (storedBytes += stored) > fileLength)
+            throw new KerasImportException($"{path}: the datasets up to {datasetPath} declare at least {storedBytes} bytes of data " +
                 $"but the file is only {fileLength} bytes long: the file is truncated or its header is corrupt.");
-        return new DatasetPlan(weightName, datasetPath, dataset, shape, count);
+        Kernels.MemoryBudget.Check(bytes, () => $"{path}: dataset {datasetPath} {KerasWeight.FormatShape(shape)}");
+        return new DatasetPlan(weightName, datasetPath, dataset, shape, count, stored);
     }
 
-    private static KerasWeight ReadDataset(DatasetPlan plan, string path)
+    private static KerasWeight ReadDataset(DatasetPlan plan, string path, GuardedHdf5Stream stream)
     {
         float[] values;
+        long before = stream.BytesRead;
         try
         {
-            values = plan.ValueCount == 0 ? [] : plan.Dataset.Read<float[]>();
+            values = plan.ValueCount == 0 ? []
+                : IsIntegerScalar(plan.Dataset, plan.Shape) ? [plan.Dataset.Type.Size == 8 ? plan.Dataset.Read<long[]>()[0] : plan.Dataset.Read<int[]>()[0]]
+                : plan.Dataset.Read<float[]>();
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             throw new KerasImportException($"{path}: cannot read dataset {plan.DatasetPath} {KerasWeight.FormatShape(plan.Shape)} " +
-                $"({e.GetType().Name}: {e.Message}); the file may be truncated or corrupt.", e);
+                $"({e.GetType().Name}: {Printable(e.Message)}); the file may be truncated or corrupt.", e);
         }
         if (values.Length != plan.ValueCount)
             throw new KerasImportException($"{path}: dataset {plan.DatasetPath} declares {plan.ValueCount} values but {values.Length} were read.");
+        // Values PureHDF did not read from this file came from the fill value (chunks or storage never written) or
+        // from elsewhere: either way they are not the weights. Compact data sits in the object header, read earlier.
+        long read = stream.BytesRead - before;
+        if (plan.Dataset.Layout.Class != H5DataLayoutClass.Compact && read < plan.StoredBytes)
+            throw new KerasImportException($"{path}: dataset {plan.DatasetPath} {KerasWeight.FormatShape(plan.Shape)} has only {read} of its " +
+                $"{plan.StoredBytes} bytes stored in the file (its storage was never written, or lies elsewhere): the file is truncated or corrupt.");
         return new KerasWeight(plan.WeightName, plan.Shape, values);
     }
+
+    /// <summary>A signed or unsigned 32/64-bit integer with one value (Keras's Normalization count, an int64 scalar).</summary>
+    private static bool IsIntegerScalar(IH5Dataset dataset, int[] shape) =>
+        dataset.Type.Class == H5DataTypeClass.FixedPoint && dataset.Type.Size is 4 or 8 && shape.Aggregate(1L, (a, d) => a * d) == 1;
 
     private static int[] ShapeOf(IH5Dataset dataset, string datasetPath, string path)
     {
@@ -173,6 +216,9 @@ public sealed partial class KerasWeightsFile
         return dataset.Space.Dimensions.Select(d => d <= int.MaxValue ? (int)d
             : throw new KerasImportException($"{path}: dataset {datasetPath} has a dimension of {d}, too large to address.")).ToArray();
     }
+
+    /// <summary>PureHDF quotes bytes of the file in some messages; control characters become '?' so the message stays one line.</summary>
+    private static string Printable(string message) => new(message.Select(c => char.IsControl(c) ? '?' : c).ToArray());
 
     private static string DescribeType(IH5DataType type) => type.Class switch
     {

@@ -53,7 +53,8 @@ public static class LeafLayerWeights
             {
                 var weight = named ? byRole[parameters[i].Name] : weights[i];
                 int[] expected = parameters[i].Shape.ToArray();
-                if (!expected.AsSpan().SequenceEqual(weight.Shape))
+                // A Keras scalar (shape ()) is the engine's one-value weight (shape (1)), e.g. Normalization's count.
+                if (!(expected is [1] && weight.Shape.Length == 0) && !expected.AsSpan().SequenceEqual(weight.Shape))
                     throw new ShapeException($"Shape mismatch for layer '{leaf.Path}' ({leaf.Layer.ClassName}) weight '{parameters[i].Name}': " +
                         $"the model expects {KerasWeight.FormatShape(expected)} but {file} holds {weight.ShapeText} in {where} '{weight.Name}'.");
                 assignments.Add((parameters[i], weight.Values));

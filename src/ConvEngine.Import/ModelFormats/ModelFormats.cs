@@ -50,7 +50,7 @@ public static class ModelFormats
             if (FindConfigInFolder(path) is not null) return ModelFormat.EngineModel;
             throw new FileNotFoundException($"Folder '{path}' holds no model: neither {ModelFiles.ConfigFile} nor model/{ModelFiles.ConfigFile} (a Model.Save folder or a `convengine train` output).");
         }
-        if (!File.Exists(path)) throw new FileNotFoundException($"Model '{path}' does not exist.", path);
+        InputFile.Check(path, "Model");
 
         byte[] head = ReadHead(path, 4096);
         if (IsHdf5(path, head)) return ModelFormat.KerasH5;
@@ -76,7 +76,7 @@ public static class ModelFormats
     {
         TransferLayers.Register();
         var format = Detect(path);
-        if (weights is not null && !File.Exists(weights)) throw new FileNotFoundException($"Weights file '{weights}' does not exist.", weights);
+        if (weights is not null) InputFile.Check(weights, "Weights file");
         switch (format)
         {
             case ModelFormat.Onnx:
@@ -115,7 +115,7 @@ public static class ModelFormats
             }
             case ModelFormat.KerasJson:
             {
-                var model = KerasModels.FromJson(File.ReadAllText(path), backend, seed: null, source: path);
+                var model = KerasModels.FromJson(JsonFile.ReadObject(path, "Keras model config"), backend, seed: null, source: path);
                 return WithWeights(model, weights, format, path, null);
             }
             default:
@@ -125,7 +125,7 @@ public static class ModelFormats
                 string ownWeights = Path.Combine(directory, ModelFiles.WeightsFile);
                 if (Path.GetFileName(configPath) == ModelFiles.ConfigFile && File.Exists(ownWeights) && weights is null)
                     return new LoadedModel(ModelFormat.EngineModel, path, Model.Load(directory, backend), null, $"weights from {ownWeights}");
-                var model = Model.FromJson(File.ReadAllText(configPath), backend);
+                var model = Model.FromJsonFile(configPath, backend);
                 return WithWeights(model, weights, format, path, null);
             }
         }
@@ -185,18 +185,10 @@ public static class ModelFormats
     /// <summary>The engine's config says "format": "convengine.model"; a TF.js model.json has modelTopology or weightsManifest; else a Keras to_json() config.</summary>
     private static ModelFormat JsonKind(string path)
     {
-        if (new FileInfo(path).Length > TfjsWeightsManifest.MaxJsonBytes)
-            throw new FormatException($"'{path}' is a JSON file of {new FileInfo(path).Length} bytes, more than a model config can be ({TfjsWeightsManifest.MaxJsonBytes}).");
-        try
-        {
-            if (JsonNode.Parse(File.ReadAllText(path, Encoding.UTF8)) is not JsonObject o) return ModelFormat.KerasJson;
-            if (o["format"] is JsonValue v && v.TryGetValue(out string? tag) && tag == "convengine.model") return ModelFormat.EngineModel;
-            return TfjsModels.IsModelJson(o) ? ModelFormat.TfjsLayers : ModelFormat.KerasJson;
-        }
-        catch (JsonException e)
-        {
-            throw new FormatException($"'{path}' starts like JSON but is not valid JSON: {e.Message}", e);
-        }
+        // Strict and bounded (a regular file, UTF-8, no duplicate keys, at most JsonFile.MaxBytes): the engine's one JSON reader.
+        var o = JsonFile.ReadObject(path, "Model config");
+        if (o["format"] is JsonValue v && v.TryGetValue(out string? tag) && tag == ModelFiles.FormatName) return ModelFormat.EngineModel;
+        return TfjsModels.IsModelJson(o) ? ModelFormat.TfjsLayers : ModelFormat.KerasJson;
     }
 
     /// <summary>A file without the .onnx extension is taken as ONNX only if it parses as a model with a graph of nodes.</summary>

@@ -42,6 +42,10 @@ public static class ModelInputs
     public static ModelInput LoadNpy(string path, LoadedModel model)
     {
         var array = NpyFile.Read(path);
+        // A NaN or infinity propagates to a plausible-looking probability (ReLU and max pooling drop NaNs), so it is refused here.
+        int bad = Array.FindIndex(array.Data, v => !float.IsFinite(v));
+        if (bad >= 0)
+            throw new InvalidDataException($"NumPy input '{path}' holds {array.Data[bad]} at flat index {bad} (of {array.Data.Length} values); a model input must be finite.");
         int[] sample = model.InputShape;
         string layout = model.ChannelsFirst ? "ONNX's channels-first layout" : "channels-last (H, W, C) layout";
         if (array.Shape.SequenceEqual(sample)) return new ModelInput(path, array.Data, 1);

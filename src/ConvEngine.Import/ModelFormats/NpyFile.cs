@@ -32,9 +32,7 @@ public static class NpyFile
     /// <exception cref="FormatException">Not a .npy file, a dtype other than '&lt;f4', Fortran order, or a length that does not match the shape.</exception>
     public static NpyArray Read(string path)
     {
-        var info = new FileInfo(path);
-        if (!info.Exists) throw new FileNotFoundException($"NumPy file '{path}' does not exist.", path);
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        using var stream = InputFile.OpenRead(path, "NumPy file");
         return Read(stream, path);
     }
 
@@ -82,7 +80,9 @@ public static class NpyFile
             throw new FormatException($"'{source}' is in Fortran (column-major) order; save it in C order: np.save(path, np.ascontiguousarray(array)).");
 
         long count = 1;
-        foreach (int d in shape) count = checked(count * d);
+        foreach (int d in shape)
+            count = d == 0 || count <= long.MaxValue / sizeof(float) / d ? count * d
+                : throw new FormatException($"'{source}': shape {FormatShape(shape)} holds more values than a 64-bit count.");
         long dataLength = fileLength - prefixLength - headerLength;
         if (count * sizeof(float) != dataLength)
             throw new FormatException($"'{source}': shape {FormatShape(shape)} needs {count * sizeof(float)} bytes of float32 data but the file holds {dataLength}.");
@@ -185,9 +185,16 @@ public static class NpyFile
         private int _position;
 
         public FormatException Error(string what) =>
-            new($"'{source}': the .npy header {Abbreviate(text.TrimEnd())} is not valid: {what}.");
+            new($"'{source}': the .npy header {Abbreviate(text.TrimEnd())} is not valid: {Printable(what)}.");
 
-        private static string Abbreviate(string s) => s.Length <= 120 ? s : s[..120] + "…";
+        private static string Printable(string s) => new(s.Select(c => c is >= ' ' and <= '~' ? c : '?').ToArray());
+
+        // The header is quoted as read; control and non-ASCII bytes are shown as '?', so the message stays one line.
+        private static string Abbreviate(string s)
+        {
+            string printable = Printable(s);
+            return printable.Length <= 120 ? printable : printable[..120] + "…";
+        }
 
         private void SkipSpace()
         {

@@ -41,6 +41,8 @@ internal sealed class OnnxGraph
     public static OnnxGraph FromProto(ModelProto model, string context)
     {
         var graph = model.Graph ?? throw new OnnxFormatException($"{context}: the model has no graph.");
+        OnnxGraphChecks.CheckVersions(model, context);
+        OnnxGraphChecks.CheckGraph(graph, context);
         long opset = model.OpsetImport.Where(o => string.IsNullOrEmpty(o.Domain) || o.Domain == "ai.onnx").Select(o => o.Version).DefaultIfEmpty(1).Max();
 
         var initializers = new Dictionary<string, OnnxTensorData>();

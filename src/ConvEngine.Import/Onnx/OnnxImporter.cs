@@ -51,12 +51,11 @@ public static class OnnxImporter
     /// <summary>Reads a whole file after checking that it exists, is not empty and is at most <paramref name="maxBytes"/> long.</summary>
     internal static byte[] ReadBounded(string path, long maxBytes, string what)
     {
-        var info = new FileInfo(path);
-        if (!info.Exists) throw new FileNotFoundException($"{what} '{path}' does not exist.", path);
-        if (info.Length == 0) throw new OnnxFormatException($"{what} '{path}' is empty.");
+        long length = Serialization.InputFile.Check(path, what);
+        if (length == 0) throw new OnnxFormatException($"{what} '{path}' is empty.");
         long limit = Math.Min(maxBytes, Array.MaxLength);
-        if (info.Length > limit)
-            throw new OnnxFormatException($"{what} '{path}' is {info.Length} bytes, more than the {limit} allowed.");
-        return File.ReadAllBytes(path);
+        if (length > limit)
+            throw new OnnxFormatException($"{what} '{path}' is {length} bytes, more than the {limit} allowed.");
+        return Serialization.InputFile.ReadAllBytes(path, what, limit);
     }
 }

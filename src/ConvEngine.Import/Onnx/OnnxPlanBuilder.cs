@@ -30,6 +30,7 @@ internal sealed partial class OnnxPlanBuilder
     private readonly List<int> _owner = [];
     private readonly Dictionary<int, Tensor> _constantSlots = [];
     private readonly Dictionary<string, OnnxValue> _values = [];
+    /// <summary>The node being converted; null while the graph inputs are set up.</summary>
     private OnnxNode _node = null!;
 
     private OnnxPlanBuilder(OnnxGraph graph, IBackend backend, OnnxWeightCache weights)
@@ -66,6 +67,8 @@ internal sealed partial class OnnxPlanBuilder
         foreach (var input in _graph.Inputs)
         {
             int[] dims = inputDims[input.Name];
+            if (dims.Length is 0 or > 4)
+                throw new OnnxUnsupportedException($"{Context}: graph input '{input.Name}' has rank {dims.Length} ({string.Join(", ", dims)}); the engine holds tensors of rank 1 to 4.");
             int fed = NewSlot();
             inputSlots[input.Name] = fed;
             _values[input.Name] = dims.Length < 3 ? new RunValue(dims, fed)
@@ -162,10 +165,11 @@ internal sealed partial class OnnxPlanBuilder
         if (output < _node.Outputs.Length && _node.Outputs[output].Length > 0) _values[_node.Outputs[output]] = value;
     }
 
-    private OnnxUnsupportedException Unsupported(string why, string? attribute = null) =>
-        new($"{Context}: {_node.Label} is not supported: {why}", _node.Name, _node.Index, _node.OpType, attribute);
+    private OnnxUnsupportedException Unsupported(string why, string? attribute = null) => _node is null
+        ? new($"{Context}: {why}")
+        : new($"{Context}: {_node.Label} is not supported: {why}", _node.Name, _node.Index, _node.OpType, attribute);
 
-    private OnnxFormatException Invalid(string why) => new($"{Context}: {_node.Label}: {why}");
+    private OnnxFormatException Invalid(string why) => new($"{Context}: {(_node is null ? "" : _node.Label + ": ")}{why}");
 
     // ---------------------------------------------------------------- layout
 

@@ -80,6 +80,8 @@ public sealed class OnnxTensorData
         int n = (int)count;
 
         var type = (TensorProto.Types.DataType)tensor.DataType;
+        if (type == TensorProto.Types.DataType.Undefined)
+            throw new OnnxFormatException($"{Where()} has no element type (data_type 0, UNDEFINED): the tensor is truncated or corrupt.");
         switch (type)
         {
             case TensorProto.Types.DataType.Float:

@@ -31,18 +31,17 @@ public static class TfjsWeightsManifest
     /// <summary>Reads a JSON file (model.json, or a weights manifest), bounded by <see cref="MaxJsonBytes"/>.</summary>
     public static JsonObject ReadJson(string path, string what)
     {
-        var info = new FileInfo(path);
-        if (!info.Exists) throw new FileNotFoundException($"{what} '{path}' does not exist.", path);
-        if (info.Length > MaxJsonBytes)
-            throw new TfjsImportException($"{path}: {info.Length} bytes is more than a {what} can be ({MaxJsonBytes} bytes at most).");
+        // A regular file (not a device or FIFO), strict JSON (UTF-8, no duplicate keys): the engine's one JSON reader.
+        long length = Serialization.InputFile.Check(path, what);
+        if (length > MaxJsonBytes)
+            throw new TfjsImportException($"{path}: {length} bytes is more than a {what} can be ({MaxJsonBytes} bytes at most).");
         try
         {
-            return JsonNode.Parse(File.ReadAllBytes(path)) as JsonObject
-                ?? throw new TfjsImportException($"{path}: the {what} is not a JSON object.");
+            return Serialization.JsonFile.ParseObject(Serialization.InputFile.ReadAllBytes(path, what, MaxJsonBytes), path);
         }
-        catch (JsonException e)
+        catch (FormatException e)
         {
-            throw new TfjsImportException($"{path}: the {what} is not valid JSON ({e.Message}).", e);
+            throw new TfjsImportException(e.Message, e);
         }
     }
 
@@ -93,9 +92,14 @@ public static class TfjsWeightsManifest
             if (relative.Contains("://", StringComparison.Ordinal) || Path.IsPathRooted(relative))
                 throw new TfjsImportException($"{path}: {group} shard '{relative}' is not a path relative to the manifest; only local shards beside it are read.");
             string full = Path.GetFullPath(Path.Combine(folder, Uri.UnescapeDataString(relative)));
-            var info = new FileInfo(full);
-            if (!info.Exists) throw new TfjsImportException($"{path}: shard '{relative}' of {group} is missing (looked for {full}).");
-            shards.Add((full, info.Length));
+            if (!full.StartsWith(Path.GetFullPath(folder).TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+                throw new TfjsImportException($"{path}: {group} shard '{relative}' leads out of the manifest's folder; only shards beside it are read.");
+            if (Serialization.FileKinds.Of(full) == Serialization.FileKind.Missing)
+                throw new TfjsImportException($"{path}: shard '{relative}' of {group} is missing (looked for {full}).");
+            long shardLength;
+            try { shardLength = Serialization.InputFile.Check(full, "TF.js weight shard"); }
+            catch (IOException e) { throw new TfjsImportException($"{path}: {e.Message}", e); }
+            shards.Add((full, shardLength));
         }
         var plans = weights.Select(w => PlanWeight(w, group, path)).ToList();
         long declared = 0, stored = shards.Sum(s => s.Item2);

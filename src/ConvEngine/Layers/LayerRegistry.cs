@@ -51,6 +51,7 @@ public static class LayerRegistry
         ["Cropping2D"] = Cropping2D.FromConfig,
         ["Conv2DTranspose"] = Conv2DTranspose.FromConfig,
         ["Convolution2DTranspose"] = Conv2DTranspose.FromConfig,
+        ["Normalization"] = Normalization.FromConfig,
         // Image preprocessing (Layers/Preprocessing); older qualified spellings go through PreprocessingLayers.CanonicalName.
         ["RandomFlip"] = RandomFlip.FromConfig,
         ["RandomContrast"] = RandomContrast.FromConfig,

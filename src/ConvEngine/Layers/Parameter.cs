@@ -15,6 +15,8 @@ public sealed class Parameter : IDisposable
         Owner = owner;
         Name = name;
         Shape = new TensorShape(shape);
+        // Checked when the layer is built, so a config declaring a huge layer fails naming it, before any allocation.
+        MemoryBudget.Check(Shape.Length * sizeof(float), () => $"Weight '{owner.Name}/{name}' {Shape}");
         Initializer = initializer;
         _trainableWeight = trainable;
     }

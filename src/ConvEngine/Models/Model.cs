@@ -27,6 +27,10 @@ public partial class Model : Layer
     private Tensor?[] _gradients = [];
     private bool[] _gradientIsSum = [];
     private Tensor?[] _gradientSums = [];
+    /// <summary>Per node: d(loss)/d(pre-activation) already written by the fused backward of its consumer, and whether its bias gradient was too.</summary>
+    private (Tensor Gradient, bool BiasWritten)?[] _preActivationGradients = [];
+    /// <summary>How many input slots of other nodes read each node's output.</summary>
+    private int[] _consumerCounts = [];
     private bool _trainable = true;
 
     /// <summary>A model from <paramref name="input"/> to <paramref name="output"/> (Keras's Model(inputs, outputs)).</summary>
@@ -125,6 +129,10 @@ public partial class Model : Layer
         _values = new Tensor?[order.Count];
         _gradients = new Tensor?[order.Count];
         _gradientIsSum = new bool[order.Count];
+        _preActivationGradients = new (Tensor, bool)?[order.Count];
+        _consumerCounts = new int[order.Count];
+        foreach (var inputs in _inputsOf)
+            foreach (int j in inputs) _consumerCounts[j]++;
         foreach (var t in _gradientSums) t?.Dispose();
         _gradientSums = new Tensor?[order.Count];
 
@@ -220,18 +228,45 @@ public partial class Model : Layer
 
         Array.Clear(_gradients);
         Array.Clear(_gradientIsSum);
+        Array.Clear(_preActivationGradients);
         _gradients[_outputNode] = gradOutput;
         for (int i = _nodes.Count - 1; i >= 0; i--)
         {
-            if (i == _inputNode || !needs[i] || _gradients[i] is not { } grad) continue;
+            if (i == _inputNode || !needs[i]) continue;
             var from = _inputsOf[i];
             var needInput = new bool[from.Length];
             for (int k = 0; k < from.Length; k++) needInput[k] = needs[from[k]];
-            var inputGradients = _nodes[i].Layer.RunBackward(grad, needInput);
+            Tensor?[] inputGradients;
+            if (_preActivationGradients[i] is { } fused)
+                inputGradients = ((ActivatedLayer)_nodes[i].Layer).BackwardFromPreActivation(fused.Gradient, needInput, fused.BiasWritten);
+            else if (_gradients[i] is not { } grad) continue;
+            else if (FusesWithProducer(i, needs) is { } producer)
+            {
+                // The pool's backward also does its producer's activation backward and bias gradient (one pass, not three).
+                var act = (ActivatedLayer)_nodes[producer].Layer;
+                var gradPre = act.PreActivationGradient(grad.Backend, _values[producer]!.Shape);
+                var gradBias = act.BiasGradient;
+                ((Pooling2DLayer)_nodes[i].Layer).BackwardThroughActivation(grad, act, gradPre, gradBias);
+                _preActivationGradients[producer] = (gradPre, gradBias is not null);
+                continue;
+            }
+            else inputGradients = _nodes[i].Layer.RunBackward(grad, needInput);
             for (int k = 0; k < from.Length; k++)
                 if (needInput[k] && inputGradients[k] is { } g) Accumulate(from[k], g);
         }
         return inputNeedsGradient ? _gradients[_inputNode] : null;
+    }
+
+    /// <summary>
+    /// The producer node whose activation backward the pool at <paramref name="node"/> can do for it: the pool's only
+    /// input is an activated layer (conv, dense, activation) whose output only this pool reads and which kept no logits.
+    /// </summary>
+    private int? FusesWithProducer(int node, bool[] needs)
+    {
+        if (_nodes[node].Layer is not Pooling2DLayer || _inputsOf[node].Length != 1) return null;
+        int producer = _inputsOf[node][0];
+        if (producer == _inputNode || producer == _outputNode || !needs[producer] || _consumerCounts[producer] != 1) return null;
+        return _nodes[producer].Layer is ActivatedLayer { TakesPreActivationGradient: true } ? producer : null;
     }
 
     /// <summary>The first gradient of a tensor is used as is; further ones are summed into a buffer of the model's.</summary>

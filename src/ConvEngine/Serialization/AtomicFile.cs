@@ -3,12 +3,17 @@ using System.Text.RegularExpressions;
 
 namespace ConvEngine.Serialization;
 
-/// <summary>Writes a file so that a crash never leaves it half-written: a temp file beside it, flushed, then renamed over it.</summary>
+/// <summary>
+/// Writes a file so that a crash never leaves it half-written: a temp file beside it, flushed, then renamed over it.
+/// Only a regular file (or nothing) is ever replaced: renaming over a symbolic link would replace the link, and over
+/// a device node (/dev/full, run as root) the device, so those targets are refused.
+/// </summary>
 public static partial class AtomicFile
 {
     public static void Write(string path, Action<Stream> write)
     {
         string full = Path.GetFullPath(path);
+        CheckTarget(full);
         string dir = Path.GetDirectoryName(full) ?? ".";
         Directory.CreateDirectory(dir);
         string temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
@@ -19,12 +24,24 @@ public static partial class AtomicFile
                 write(stream);
                 stream.Flush(flushToDisk: true);
             }
+            CheckTarget(full);   // again: the target may have changed while the file was written
             File.Move(temp, full, overwrite: true);
         }
         finally
         {
             if (File.Exists(temp)) File.Delete(temp);
         }
+    }
+
+    /// <summary>
+    /// Refuses a target that is not a regular file or absent (a symbolic link, a folder, a device, a pipe), with a
+    /// message naming it; commands call it for their output options before they start any work.
+    /// </summary>
+    public static void CheckTarget(string path)
+    {
+        var kind = FileKinds.Of(path, followLinks: false);
+        if (kind is FileKind.Missing or FileKind.Regular) return;
+        throw new IOException($"Output '{path}' is {FileKinds.Describe(kind)}; only a regular file or a new path is written (a link, device or folder is never replaced).");
     }
 
     public static void WriteAllText(string path, string text) =>

@@ -18,6 +18,9 @@ public static partial class Checkpoint
 {
     public const string OptimizerFile = "optimizer.safetensors";
     public const string StateFile = "training.json";
+    /// <summary>The "format" stamp of training.json and the newest version this build reads.</summary>
+    public const string StateFormat = "convengine.checkpoint";
+    public const int StateFormatVersion = 1;
 
     /// <summary>The folder name of the checkpoint taken after <paramref name="epochs"/> epochs.</summary>
     public static string FolderName(int epochs) => $"epoch-{epochs:D4}";
@@ -33,8 +36,8 @@ public static partial class Checkpoint
             WriteOptimizer(model, Path.Combine(temp, OptimizerFile));
             var state = new JsonObject
             {
-                ["format"] = "convengine.checkpoint",
-                ["format_version"] = 1,
+                ["format"] = StateFormat,
+                ["format_version"] = StateFormatVersion,
                 ["epochs_completed"] = model.EpochsCompleted,
                 ["steps_trained"] = model.StepsTrained,
                 ["seed"] = model.Seed,
@@ -60,14 +63,32 @@ public static partial class Checkpoint
     public static Model Load(string checkpointPath, IBackend? backend = null)
     {
         string statePath = Path.Combine(checkpointPath, StateFile);
-        if (!File.Exists(statePath)) throw new FileNotFoundException($"{checkpointPath} is not a checkpoint: it has no {StateFile}.", statePath);
-        var state = JsonNode.Parse(File.ReadAllText(statePath)) as JsonObject ?? throw new FormatException($"{statePath}: not a JSON object.");
-        var model = ModelFiles.ReadFrom(checkpointPath, backend, JsonConfig.OptionalULong(state, StateFile, "seed"));
+        if (FileKinds.Of(statePath) == FileKind.Missing) throw new FileNotFoundException($"{checkpointPath} is not a checkpoint: it has no {StateFile}.", statePath);
+        var state = JsonFile.ReadObject(statePath, "Checkpoint state");
+        JsonFile.RequireFormat(state, statePath, StateFormat, StateFormatVersion);
+        int epochs = JsonConfig.Int(state, statePath, "epochs_completed");
+        // The folder's name is what FindLatest orders by; a training.json that disagrees was edited or moved.
+        var folder = FolderPattern().Match(Path.GetFileName(Path.TrimEndingDirectorySeparator(checkpointPath)));
+        if (folder.Success && int.Parse(folder.Groups[1].Value, CultureInfo.InvariantCulture) != epochs)
+            throw new FormatException($"{statePath}: epochs_completed is {epochs} but the checkpoint folder is named {Path.GetFileName(Path.TrimEndingDirectorySeparator(checkpointPath))}; " +
+                "the checkpoint was renamed or its training.json edited.");
+        if (epochs < 0) throw new FormatException($"{statePath}: epochs_completed is {epochs}, which is negative.");
+        var model = ModelFiles.ReadFrom(checkpointPath, backend, JsonConfig.OptionalULong(state, statePath, "seed"));
         if (!model.IsCompiled) throw new FormatException($"{checkpointPath}: the model config has no training_config.");
         ReadOptimizer(model, Path.Combine(checkpointPath, OptimizerFile));
-        model.EpochsCompleted = JsonConfig.Int(state, StateFile, "epochs_completed");
-        model.StepsTrained = (long)JsonConfig.Double(state, StateFile, "steps_trained");
-        model.History = History.FromJson(state["history"]);
+        model.EpochsCompleted = epochs;
+        double steps = JsonConfig.Double(state, statePath, "steps_trained");
+        if (steps < 0 || steps != Math.Floor(steps) || steps > long.MaxValue)
+            throw new FormatException($"{statePath}: steps_trained is {steps}, not a count of steps.");
+        model.StepsTrained = (long)steps;
+        try
+        {
+            model.History = History.FromJson(state["history"]);
+        }
+        catch (FormatException e)
+        {
+            throw new FormatException($"{statePath}: {e.Message}", e);
+        }
         return model;
     }
 

@@ -16,14 +16,17 @@ public static class ModelFiles
 {
     public const string ConfigFile = "config.json";
     public const string WeightsFile = "model.safetensors";
+    /// <summary>The "format" stamp of config.json, and the newest "format_version" this build writes and reads.</summary>
+    public const string FormatName = "convengine.model";
+    public const int FormatVersion = 1;
 
     /// <summary>Writes config.json and model.safetensors into <paramref name="directory"/> (no atomicity of its own).</summary>
     internal static void WriteInto(string directory, Model model)
     {
         model.Initialize();
         var json = ModelConfig.ToJson(model);
-        json["format"] = "convengine.model";
-        json["format_version"] = 1;
+        json["format"] = FormatName;
+        json["format_version"] = FormatVersion;
         if (model.IsCompiled)
             json["training_config"] = new JsonObject
             {
@@ -39,16 +42,10 @@ public static class ModelFiles
     internal static Model ReadFrom(string directory, IBackend? backend, ulong? seed = null)
     {
         string configPath = Path.Combine(directory, ConfigFile);
-        if (!File.Exists(configPath)) throw new FileNotFoundException($"No model config at {configPath}.", configPath);
-        JsonObject json;
-        try
-        {
-            json = JsonNode.Parse(File.ReadAllText(configPath)) as JsonObject ?? throw new FormatException("not a JSON object");
-        }
-        catch (System.Text.Json.JsonException e)
-        {
-            throw new FormatException($"{configPath}: not valid JSON ({e.Message}).", e);
-        }
+        if (!File.Exists(configPath) && FileKinds.Of(configPath) == FileKind.Missing) throw new FileNotFoundException($"No model config at {configPath}.", configPath);
+        var json = JsonFile.ReadObject(configPath, "Model config");
+        // Hand-written or Keras-style configs carry no stamp; one that names another format or a newer version is refused.
+        JsonFile.RequireFormat(json, configPath, FormatName, FormatVersion, required: false);
         Model model;
         try
         {
@@ -61,10 +58,18 @@ public static class ModelFiles
         LoadWeights(model, Path.Combine(directory, WeightsFile));
         if (json["training_config"] is JsonObject training)
         {
-            var loss = Loss.FromJson(training["loss"] ?? throw new FormatException($"{configPath}: training_config has no loss."));
-            var metrics = (training["metrics"] as JsonArray ?? []).Select(m => Metric.FromJson(m!)).ToList();
-            var optimizer = Optimizer.FromJson(training["optimizer_config"] ?? throw new FormatException($"{configPath}: training_config has no optimizer_config."));
-            model.Compile(optimizer, loss, metrics);
+            try
+            {
+                var loss = Loss.FromJson(training["loss"] ?? throw new FormatException("training_config has no loss."));
+                var metrics = (training["metrics"] as JsonArray ?? []).Select(m => Metric.FromJson(m!)).ToList();
+                var optimizer = Optimizer.FromJson(training["optimizer_config"] ?? throw new FormatException("training_config has no optimizer_config."));
+                model.Compile(optimizer, loss, metrics);
+            }
+            catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException)
+            {
+                model.Dispose();
+                throw new FormatException($"{configPath}: {e.Message}", e);
+            }
         }
         return model;
     }

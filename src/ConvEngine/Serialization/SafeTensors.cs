@@ -99,7 +99,7 @@ public sealed class SafeTensorsFile : IDisposable
     internal SafeTensorsFile(string path)
     {
         Path = path;
-        _stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        _stream = InputFile.OpenRead(path, "Weights file");
         try
         {
             (_dataStart, Tensors, Metadata) = ReadHeader();
@@ -164,11 +164,12 @@ public sealed class SafeTensorsFile : IDisposable
         JsonObject header;
         try
         {
-            header = JsonNode.Parse(headerBytes) as JsonObject ?? throw Corrupt("the header is not a JSON object.");
+            // Strict: a tensor named twice, or a header that is not UTF-8, is a corrupt file (JsonFile's rules).
+            header = JsonFile.ParseObject(headerBytes, "the header");
         }
-        catch (JsonException e)
+        catch (FormatException e)
         {
-            throw Corrupt($"the header is not valid JSON ({e.Message}).");
+            throw Corrupt(e.Message + (e.Message.EndsWith('.') ? "" : "."));
         }
 
         long dataStart = 8 + (long)headerLength;

@@ -14,7 +14,7 @@ namespace ConvEngine.Tests.Applications;
 
 /// <summary>
 /// The keras.applications layers trained: a block made of all of them (MobileNet's asymmetric pad, ReLU6 and
-/// depthwise conv, EfficientNet's swish and squeeze-and-excite, Xception's separable conv, InceptionV3's
+/// depthwise conv, EfficientNet's Normalization, per-channel Rescaling, swish and squeeze-and-excite, Xception's separable conv, InceptionV3's
 /// BatchNormalization without scale, cropping, reshape, global max pooling) back-propagates to every weight as
 /// finite differences of the training loss say, the same on cpu and on ILGPU's CPU accelerator, and its engine
 /// config rebuilds the same model.
@@ -28,6 +28,8 @@ public class ApplicationGradientTests
         var image = new Input([6, 6, 2], "image");
         var x = new ZeroPadding2D((1, 0), (0, 1), name: "pad").Apply(image);                       // (7, 7, 2)
         x = new Conv2D(4, 3, useBias: false, name: "stem").Apply(x);                                // (5, 5, 4)
+        x = new Normalization(name: "norm").Apply(x);                                                // EfficientNet's input layers,
+        x = new Rescaling([0.5, 2.0, 1.5, -1.0], [0.1, 0.0, 0.0, 0.2], name: "per_channel").Apply(x);  // here after a weight
         x = new BatchNormalization(scale: false, name: "stem_bn").Apply(x);
         x = new ReLU(6.0, name: "stem_relu6").Apply(x);
         x = new DepthwiseConv2D(3, strides: 2, padding: "same", depthMultiplier: 2, name: "dw").Apply(x);   // (3, 3, 8)
@@ -50,6 +52,15 @@ public class ApplicationGradientTests
         return new Model(image, new Dense(3, activation: "softmax", name: "probs").Apply(features), "applications_block", backend, seed);
     }
 
+    /// <summary>Random BatchNormalization gammas and betas, and Normalization statistics other than 0 and 1.</summary>
+    private static void Randomize(Model model, int seed)
+    {
+        GraphGradientTests.RandomizeBatchNorms(model, seed);
+        var norm = (Normalization)model.GetLayer("norm");
+        norm.Mean!.Assign(GraphReference.Uniform(4, seed + 50, -0.5f, 0.5f));
+        norm.Variance!.Assign(GraphReference.Uniform(4, seed + 51, 0.3f, 3f));
+    }
+
     private static Batch TrainingBatch() =>
         new(GraphReference.Uniform(3 * 72, 61, -1.5f, 1.5f), [3, 6, 6, 2], [0f, 2f, 1f], [3]);
 
@@ -58,7 +69,7 @@ public class ApplicationGradientTests
     {
         using var model = ApplicationsBlock(TestBackend.Instance, 31, maxPool: false);
         model.Compile("sgd", "sparse_categorical_crossentropy");
-        GraphGradientTests.RandomizeBatchNorms(model, 400);
+        Randomize(model, 400);
         GraphGradientTests.CheckTrainableWeights(model, TrainingBatch());
     }
 
@@ -69,7 +80,7 @@ public class ApplicationGradientTests
         {
             using var model = ApplicationsBlock(backend, 32);
             model.Compile("sgd", "sparse_categorical_crossentropy");
-            GraphGradientTests.RandomizeBatchNorms(model, 500);
+            Randomize(model, 500);
             model.ComputeGradients(TrainingBatch());
             return model.NamedParameters.Where(p => p.Parameter.Trainable).ToDictionary(p => p.Path, p => p.Parameter.Gradient!.ToArray());
         }
@@ -88,7 +99,7 @@ public class ApplicationGradientTests
     {
         using var model = ApplicationsBlock(TestBackend.Instance, 33);
         model.Initialize();
-        GraphGradientTests.RandomizeBatchNorms(model, 600);
+        Randomize(model, 600);
         var json = ModelConfig.ToJson(model);
         using var rebuilt = ModelConfig.FromJson(json, TestBackend.Instance, seed: 34);
         rebuilt.Initialize();

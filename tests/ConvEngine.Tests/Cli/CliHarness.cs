@@ -1,4 +1,5 @@
 using Spectre.Console;
+using ConvEngine.Cli.Commands;
 using Spectre.Console.Cli;
 
 namespace ConvEngine.Tests.Cli;
@@ -18,8 +19,21 @@ internal static class CliHarness
     public static Result Run<TCommand>(params string[] args) where TCommand : class, ICommand =>
         Run(new CommandApp<TCommand>(), DefaultWidth, args);
 
+    /// <summary>Runs the `convengine` executable's own entry point in-process: every command, as Program.cs registers them.</summary>
+    public static Result RunProgram(params string[] args) => Capture(DefaultWidth, () =>
+        (int)typeof(CommandLine).Assembly.EntryPoint!.Invoke(null, [args])!);
+
     /// <summary>Runs an app whose commands the caller has configured (e.g. a branch such as `weights`).</summary>
-    public static Result Run(ICommandApp app, int width, params string[] args)
+    public static Result Run(ICommandApp app, int width, params string[] args) => Capture(width, console =>
+    {
+        app.Configure(c => c.ConfigureConsole(console));
+        // As the executable runs it: strict parsing and the one-line error format (CommandLine.Run).
+        return CommandLine.Run(app, args);
+    });
+
+    private static Result Capture(int width, Func<int> run) => Capture(width, _ => run());
+
+    private static Result Capture(int width, Func<IAnsiConsole, int> run)
     {
         var error = new StringWriter();
         var output = new StringWriter();
@@ -31,8 +45,7 @@ internal static class CliHarness
         AnsiConsole.Console = console;
         try
         {
-            app.Configure(c => c.ConfigureConsole(console));
-            int code = app.Run(args);
+            int code = run(console);
             return new Result(code, output.ToString(), error.ToString());
         }
         finally

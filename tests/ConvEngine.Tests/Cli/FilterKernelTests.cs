@@ -102,17 +102,5 @@ public class FilterKernelTests
         return kernels;
     }
 
-    // shared/ sits beside the repository (or wherever CONVENGINE_SHARED says): walk up from the test assembly.
-    private static string SharedFile(string relative)
-    {
-        string? root = Environment.GetEnvironmentVariable("CONVENGINE_SHARED");
-        if (root is not null) return Path.Combine(root, relative);
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, "shared", relative);
-            if (File.Exists(candidate)) return candidate;
-        }
-        Assert.Ignore($"shared/{relative} not found beside the repository; set CONVENGINE_SHARED.");
-        return "";
-    }
+    private static string SharedFile(string relative) => SharedFiles.Require(relative);
 }

@@ -133,6 +133,35 @@ public class VisualizeCommandTests
         Assert.That(summary.Out, Does.StartWith("Model: \"tiny\"").And.Contain("head (Dense)").And.Contain("Total params: 15"));
     }
 
+    // The shared loader reads Keras 3 archives and TensorFlow.js Layers models (the fixtures Keras 3 and tfjs 4.22 wrote):
+    // visualize and summary take them with no code of their own.
+    [TestCase("keras3/sequential_cnn.keras")]
+    [TestCase("tfjs/models/sequential_cnn/model.json")]
+    public void Keras3AndTfjsModels_AreVisualizedThroughTheSharedLoader(string fixture)
+    {
+        string model = Path.Combine(AppContext.BaseDirectory, "Fixtures", fixture);
+        string outDir = Path.Combine(_dir, "out");
+        var result = CliHarness.Run<VisualizeCommand>("--model", model, WriteImage(9, 9, 3), "--out", outDir);
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.Error);
+        Assert.That(Directory.GetFiles(outDir, "*-kernels.png"), Has.Length.EqualTo(2), "two Conv2D layers");
+        Assert.That(result.Out, Does.Contain("(None, 9, 9, 4)"));
+        var summary = CliHarness.Run<SummaryCommand>("--model", model);
+        Assert.That(summary.ExitCode, Is.EqualTo(0), summary.Error);
+        Assert.That(summary.Out, Does.Contain("Total params: 513"));
+    }
+
+    // MobileNet's block (tfjs fixture): DepthwiseConv2D and SeparableConv2D draw their depthwise kernels too.
+    [Test]
+    public void DepthwiseAndSeparableConvs_DrawTheirDepthwiseKernels()
+    {
+        string model = Path.Combine(AppContext.BaseDirectory, "Fixtures", "tfjs", "models", "mobilenet_block", "model.json");
+        string outDir = Path.Combine(_dir, "out");
+        var result = CliHarness.Run<VisualizeCommand>("--model", model, WriteImage(10, 10, 3), "--out", outDir);
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.Error);
+        var kernels = Directory.GetFiles(outDir, "*-kernels.png").Select(Path.GetFileName).ToList();
+        Assert.That(kernels, Has.Some.Contains("DepthwiseConv2D").And.Some.Contains("SeparableConv2D"));
+    }
+
     [Test]
     public void Summary_OfAMissingModel_ExitsWith1_NamingIt()
     {

@@ -77,19 +77,8 @@ internal static class KerasTestFiles
             Assert.Fail($"{what}: value {at} is {actual[at]:R}, expected {expected[at]:R}.");
     }
 
-    /// <summary>shared/ sits beside the repository (or wherever CONVENGINE_SHARED says): walk up from the test assembly.</summary>
-    public static string SharedFile(string relative)
-    {
-        string? root = Environment.GetEnvironmentVariable("CONVENGINE_SHARED");
-        if (root is not null) return Path.Combine(root, relative);
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, "shared", relative);
-            if (File.Exists(candidate)) return candidate;
-        }
-        Assert.Ignore($"shared/{relative} not found beside the repository; set CONVENGINE_SHARED.");
-        return "";
-    }
+    /// <summary>A file under shared/ (see <see cref="SharedFiles"/>: skipped where absent, a failure in CI).</summary>
+    public static string SharedFile(string relative) => SharedFiles.Require(relative);
 
     /// <summary>The real tf.keras 2.15 save_weights file (../shared/fixtures/keras/README.md).</summary>
     public static string MnistCnnWeights => SharedFile("fixtures/keras/mnist_cnn_tfkeras.weights.h5");

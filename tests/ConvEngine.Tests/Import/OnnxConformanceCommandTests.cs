@@ -16,13 +16,12 @@ public class OnnxConformanceCommandTests
     [SetUp]
     public void SetUp()
     {
-        string? source = OnnxTestFiles.ConformanceDirectory();
-        Assume.That(source is not null && Directory.Exists(source), "shared/conformance not found");
+        string source = SharedFiles.Require("conformance/onnx-pytorch-converted");
         _dir = Directory.CreateTempSubdirectory("convengine-conformance-").FullName;
         foreach (string name in new[] { "test_Conv2d", "test_ConvTranspose2d", "test_Sigmoid" })
-            CopyDirectory(Path.Combine(source!, name), Path.Combine(_dir, name));
+            CopyDirectory(Path.Combine(source, name), Path.Combine(_dir, name));
         // Every shared case now imports; a case with an operator the importer refuses (Erf) keeps the "unsupported" row tested.
-        CopyDirectory(Path.Combine(source!, "test_Sigmoid"), Path.Combine(_dir, "test_Erf"));
+        CopyDirectory(Path.Combine(source, "test_Sigmoid"), Path.Combine(_dir, "test_Erf"));
         File.WriteAllBytes(Path.Combine(_dir, "test_Erf", "model.onnx"),
             new OnnxTestModel().Input("x", 1, 2, 3).Node("Erf", ["x"], ["y"]).Output("y").Bytes());
     }

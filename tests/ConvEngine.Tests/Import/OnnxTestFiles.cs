@@ -5,20 +5,8 @@ namespace ConvEngine.Tests.Import;
 /// <summary>Where the ONNX tests find their files: shared/ (conformance cases) and the ResNet18 NuGet package.</summary>
 internal static class OnnxTestFiles
 {
-    /// <summary>
-    /// The shared/ folder: $CONVENGINE_SHARED, else the first ancestor of the test assembly's folder
-    /// that has shared/reference/keras-semantics.md beside it (the repository's sibling in CI and here).
-    /// </summary>
-    public static string? SharedDirectory()
-    {
-        if (Environment.GetEnvironmentVariable("CONVENGINE_SHARED") is { Length: > 0 } env && Directory.Exists(env)) return env;
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, "shared");
-            if (File.Exists(Path.Combine(candidate, "reference", "keras-semantics.md"))) return candidate;
-        }
-        return null;
-    }
+    /// <summary>The shared/ folder (see <see cref="SharedFiles"/>), or null.</summary>
+    public static string? SharedDirectory() => SharedFiles.Directory();
 
     public static string? ConformanceDirectory() =>
         SharedDirectory() is { } shared ? Path.Combine(shared, "conformance", "onnx-pytorch-converted") : null;

@@ -19,7 +19,7 @@ public unsafe class CpuKernelVariantTests
     public void Variants_AreRegistered_FastOneFirst()
     {
         using var cpu = new CpuBackend();
-        Assert.That(cpu.Variants.Available["conv2d"], Is.EqualTo(new[] { "implicit-gemm", "im2col-gemm", "reference" }));
+        Assert.That(cpu.Variants.Available["conv2d"], Is.EqualTo(new[] { "implicit-gemm", "im2col-gemm", "direct", "reference" }));
         Assert.That(cpu.Variants.Available["dense"], Is.EqualTo(new[] { "gemm", "reference" }));
         Assert.That(cpu.Variants.Available["pool2d"], Is.EqualTo(new[] { "direct", "reference" }));
         Assert.That(cpu.Variants["conv2d"], Is.EqualTo("implicit-gemm"));

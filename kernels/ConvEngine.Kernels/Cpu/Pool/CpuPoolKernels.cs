@@ -20,7 +20,9 @@ public static unsafe class CpuPoolKernels
         int parts = Math.Min(rowCount, CpuParallel.Parts(threads, (long)rowCount * g.OW * g.C * g.PoolH * g.PoolW, MinWorkPerPart));
         CpuParallel.For(parts, part =>
         {
-            int windowSize = g.PoolH * g.PoolW;
+            // Taps are the window positions inside the input, at most one per input row and column: a pool window
+            // far larger than the input (a pool of 100000 on a 28x28 image) must not size this buffer.
+            int windowSize = Math.Min(g.PoolH, g.H) * Math.Min(g.PoolW, g.W);
             Span<int> tapSpace = windowSize <= MaxStackTaps ? stackalloc int[windowSize] : new int[windowSize];
             fixed (int* taps = tapSpace)
             {

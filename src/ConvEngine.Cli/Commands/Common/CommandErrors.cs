@@ -11,14 +11,15 @@ public static class CommandErrors
     /// an absent backend, a diverged loss, a layer or operator the engine lacks); anything else is a bug and keeps its stack trace.
     /// </summary>
     public static bool IsUserError(Exception e) =>
-        e is ArgumentException or FormatException or IOException or UnauthorizedAccessException
-            or BackendUnavailableException or TrainingDivergedException or NotImplementedException
+        e is ArgumentException or FormatException or IOException or InvalidDataException or UnauthorizedAccessException
+            or BackendUnavailableException or TrainingDivergedException or MemoryLimitException
             // A layer class or ONNX operator the engine lacks (UnsupportedLayerException, OnnxUnsupportedException).
             or NotSupportedException;
 
     public static int Report(string command, Exception e)
     {
-        Console.Error.WriteLine($"convengine {command}: {e.Message}");
+        Console.Error.WriteLine($"convengine {command}: {CommandLine.OneLine(e.Message)}");
+        if (CommandLine.Debug) Console.Error.WriteLine(e.ToString());
         return 1;
     }
 }

@@ -94,6 +94,7 @@ public sealed class FilterCommand : Command<FilterCommand.Settings>
     {
         try
         {
+            ConvEngine.Serialization.AtomicDirectory.CheckTarget(settings.Out);
             var kernel = FilterKernel.Parse(RawOptionText.Of(context.Arguments, settings.Kernel, "--kernel", "-k"));
             var options = new FilterOptions(settings.Stride, Kernels.Geometry.Padding.Parse(settings.Padding), settings.Pool, settings.Repeat,
                 Kernels.Geometry.Padding.Parse(settings.PoolPadding));
@@ -121,12 +122,10 @@ public sealed class FilterCommand : Command<FilterCommand.Settings>
             WriteSummary(settings, kernel, options, device, stages, (readHeight, readWidth));
             return 0;
         }
-        catch (Exception e) when (e is ImageLoadException or BackendUnavailableException or ArgumentException or ShapeException or IOException or UnauthorizedAccessException
-            or NotImplementedException)
+        catch (Exception e) when (CommandErrors.IsUserError(e))
         {
             // Bad input is the user's to fix: the message names the file, backend or shapes; no stack trace.
-            Console.Error.WriteLine($"convengine filter: {e.Message}");
-            return 1;
+            return CommandErrors.Report("filter", e);
         }
     }
 

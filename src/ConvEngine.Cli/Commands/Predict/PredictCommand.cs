@@ -60,6 +60,9 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
     {
         try
         {
+            // Output targets are checked before any work, so a refused one costs nothing and overwrites nothing.
+            if (settings.Output is not null) ConvEngine.Serialization.AtomicFile.CheckTarget(settings.Output);
+            if (settings.SaveOutputs is not null) ConvEngine.Serialization.AtomicDirectory.CheckTarget(settings.SaveOutputs);
             if (TransferPrediction.Handles(settings.ModelPath!, settings.Inputs, settings.Weights, settings.SaveOutputs, settings.NoResize))
                 return TransferPrediction.Run(settings.ModelPath!, settings.Weights, settings.Inputs, settings.Format, settings.Output, settings.SaveOutputs,
                     settings.NoResize, settings.BatchSize, settings.Backend, AnsiConsole.Console.Profile.Out.Writer, Console.Error, cancellationToken);

@@ -60,18 +60,23 @@ public static class TransferPrediction
 
         var predictions = new List<SamplePrediction>();
         var used = new HashSet<string>(StringComparer.Ordinal);
-        if (saveOutputs is not null) Directory.CreateDirectory(saveOutputs);
+        // Raw outputs are written only once every input has run: a failing input leaves --save-outputs untouched.
+        var pending = new List<(string Path, float[] Outputs, int[] Shape)>();
         int outputLength = model.OutputShape.Aggregate(1, (a, d) => a * d);
         foreach (var file in files)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var input = ModelInputs.Load(file, model, resize: !noResize);
             float[] outputs = model.Predict(input.Data, input.Count, batchSize);
+            int nonFinite = Array.FindIndex(outputs, v => !float.IsFinite(v));
+            if (nonFinite >= 0)
+                throw new InvalidDataException($"'{file}': the model's output holds {outputs[nonFinite]} at flat index {nonFinite}; " +
+                    "its weights or this input overflow (non-finite values are never reported as probabilities).");
             string? outputPath = null;
             if (saveOutputs is not null)
             {
                 outputPath = Path.Combine(saveOutputs, UniqueStem(Path.GetFileNameWithoutExtension(file), used) + ".npy");
-                NpyFile.Write(outputPath, outputs, [input.Count, .. model.OutputShape]);
+                pending.Add((outputPath, outputs, [input.Count, .. model.OutputShape]));
             }
             for (int s = 0; s < input.Count; s++)
             {
@@ -95,6 +100,11 @@ public static class TransferPrediction
         if (predictions.Any(p => p.Source == ProbabilitySource.None))
             errors.WriteLine($"convengine predict: the output {FormatShape(model.OutputShape)} is not a class vector; no class is reported" +
                 (saveOutputs is null ? " (write the outputs with --save-outputs DIR)." : "."));
+        if (saveOutputs is not null)
+        {
+            Directory.CreateDirectory(saveOutputs);
+            foreach (var (path, values, shape) in pending) NpyFile.Write(path, values, shape);
+        }
         CommandOutput.WritePredictions(output, text, outputFile, predictions.Count);
         // On standard error, so that standard output stays exactly the CSV or JSON.
         if (saveOutputs is not null) errors.WriteLine($"convengine predict: wrote the raw outputs of {files.Count} input(s) as .npy to {Path.GetFullPath(saveOutputs)}.");

@@ -202,6 +202,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
     {
         // Plain text written as is: Spectre's renderer would wrap long lines at the console width.
         var writer = console.Profile.Out.Writer;
+        AtomicDirectory.CheckTarget(settings.Out);
         var output = new TrainingOutput(settings.Out);
         var dataset = settings.FashionMnist?.IsSet == true
             ? TrainingDataset.FromFashionMnist(settings.FashionMnist.Value ?? FashionMnist.DefaultDirectory)
@@ -233,13 +234,21 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         writer.WriteLine($"Loss {model.Loss!.Name}, metric {string.Join(", ", model.Metrics.Select(m => m.Name))}, " +
                           $"optimizer {model.Optimizer!.ToJson()["config"]!.ToJsonString()}, backend {backend.Name} ({backend.Device.Name}), " +
                           $"{train.BatchCount} steps of {settings.BatchSize} per epoch.");
-        Directory.CreateDirectory(output.Directory);
-        new DatasetInfo(dataset.ClassNames, imageSize.Height, imageSize.Width, colorMode, dataset.Name).Write(output.DatasetFile);
+        // Nothing goes into the output folder until an epoch has run (every image decoded once): a run that fails
+        // before leaves an earlier output, and the class names beside its model, as they were.
+        var datasetInfo = new DatasetInfo(dataset.ClassNames, imageSize.Height, imageSize.Width, colorMode, dataset.Name);
 
         var progress = new ProgressBarCallback(writer, live: console.Profile.Out.IsTerminal && console.Profile.Capabilities.Ansi,
             width: console.Profile.Width);
         // The history files follow each epoch, so an interrupted or long run can be looked at as it goes.
-        var historyFiles = new LambdaCallback { EpochEnd = (_, _) => WriteHistoryFiles(model.History!, output) };
+        var historyFiles = new LambdaCallback
+        {
+            EpochEnd = (_, _) =>
+            {
+                datasetInfo.Write(output.DatasetFile);
+                WriteHistoryFiles(model.History!, output);
+            },
+        };
         bool trains = model.EpochsCompleted < settings.Epochs;
         if (trains)
             model.Fit(train, validation, settings.Epochs, [progress, historyFiles], output.CheckpointDirectory, initialEpoch: model.EpochsCompleted,
@@ -248,7 +257,8 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
             writer.WriteLine($"The checkpoint has already trained {model.EpochsCompleted} epochs (--epochs {settings.Epochs}); nothing to train.");
 
         var history = model.History ?? throw new InvalidOperationException("Fit left no history.");
-        model.Save(output.ModelDirectory);
+        model.Save(output.ModelDirectory, directory => datasetInfo.Write(Path.Combine(directory, TrainingOutput.DatasetFileName)));
+        datasetInfo.Write(output.DatasetFile);
         string? accuracyKey = trains ? HistoryFiles.AccuracyKey(history) : WriteHistoryFiles(history, output);
         ReportResults(writer, output, history, accuracyKey, progress.Timings);
         writer.Flush();
@@ -300,18 +310,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         {
             if (!File.Exists(name))
                 throw new FileNotFoundException($"--model '{name}' is neither a built-in model ({string.Join(", ", BuiltInModels.Names)}) nor a JSON config file.", name);
-            try
-            {
-                model = Model.FromJson(File.ReadAllText(name), backend, seed);
-            }
-            catch (System.Text.Json.JsonException e)
-            {
-                throw new FormatException($"Model config '{name}' is not valid JSON: {e.Message}", e);
-            }
-            catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException)
-            {
-                throw new FormatException($"Model config '{name}': {e.Message}", e);
-            }
+            model = Model.FromJsonFile(name, backend, seed);
             RequireOptionsMatchInput(settings, model, $"model config '{name}'");
             if (augmentation is not null)
             {

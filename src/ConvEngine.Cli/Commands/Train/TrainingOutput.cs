@@ -8,10 +8,14 @@ namespace ConvEngine.Cli.Commands;
 /// <param name="Source">The data's description (a folder, or Fashion-MNIST).</param>
 public sealed record DatasetInfo(IReadOnlyList<string> ClassNames, int Height, int Width, ColorMode ColorMode, string Source)
 {
+    /// <summary>The "format" stamp of dataset.json and the newest version this build reads.</summary>
+    public const string FormatName = "convengine.dataset";
+    public const int FormatVersion = 1;
+
     public JsonObject ToJson() => new()
     {
-        ["format"] = "convengine.dataset",
-        ["format_version"] = 1,
+        ["format"] = FormatName,
+        ["format_version"] = FormatVersion,
         ["class_names"] = new JsonArray(ClassNames.Select(n => (JsonNode?)JsonValue.Create(n)).ToArray()),
         ["image_size"] = new JsonArray(Height, Width),
         ["color_mode"] = ColorMode == ColorMode.Rgb ? "rgb" : "grayscale",
@@ -24,7 +28,8 @@ public sealed record DatasetInfo(IReadOnlyList<string> ClassNames, int Height, i
     {
         try
         {
-            var json = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new FormatException("not a JSON object");
+            var json = JsonFile.ReadObject(path, "Dataset description");
+            JsonFile.RequireFormat(json, path, FormatName, FormatVersion);
             var names = (json["class_names"] as JsonArray ?? throw new FormatException("no 'class_names' list"))
                 .Select(n => n?.GetValue<string>() ?? throw new FormatException("a class name is null")).ToArray();
             var size = (json["image_size"] as JsonArray ?? throw new FormatException("no 'image_size' list"))
@@ -40,7 +45,7 @@ public sealed record DatasetInfo(IReadOnlyList<string> ClassNames, int Height, i
         }
         catch (Exception e) when (e is FormatException or InvalidOperationException or System.Text.Json.JsonException)
         {
-            throw new FormatException($"{path}: {e.Message}", e);
+            throw new FormatException(e.Message.StartsWith(path, StringComparison.Ordinal) ? e.Message : $"{path}: {e.Message}", e);
         }
     }
 }

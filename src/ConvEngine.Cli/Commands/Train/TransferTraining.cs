@@ -46,16 +46,7 @@ public sealed record TransferOptions
 
     private static TransferOptions FromJsonFile(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"--transfer-config '{path}' does not exist.", path);
-        JsonObject json;
-        try
-        {
-            json = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new FormatException("not a JSON object");
-        }
-        catch (System.Text.Json.JsonException e)
-        {
-            throw new FormatException($"--transfer-config '{path}' is not valid JSON: {e.Message}", e);
-        }
+        var json = ConvEngine.Serialization.JsonFile.ReadObject(path, "--transfer-config");
         var known = new[] { "base", "base_weights", "freeze_base", "head", "unfreeze_top", "fine_tune_epochs", "fine_tune_learning_rate", "feature_cache" };
         if (json.Select(kv => kv.Key).FirstOrDefault(k => !known.Contains(k)) is { } unknown)
             throw new FormatException($"--transfer-config '{path}': unknown key '{unknown}' (known: {string.Join(", ", known)}).");
@@ -122,6 +113,7 @@ public static class TransferTraining
         var writer = console.Profile.Out.Writer;
         var options = TransferOptions.From(settings);
         var head = HeadSpec.Parse(options.Head);
+        ConvEngine.Serialization.AtomicDirectory.CheckTarget(settings.Out);
         var output = new TrainingOutput(settings.Out);
         var dataset = TrainingDataset.FromDirectory(settings.Data ?? SampleData.FindDefault(), settings.ValidationSplit);
         ulong seed = (ulong)settings.Seed;
@@ -148,8 +140,8 @@ public static class TransferTraining
         var trainImages = batches.Train as ImageDatasetFromDirectory ?? throw new InvalidOperationException("Transfer training needs an image folder.");
         var validImages = batches.Validation as ImageDatasetFromDirectory;
         writer.WriteLine(batches.Summary);
-        Directory.CreateDirectory(output.Directory);
-        new DatasetInfo(dataset.ClassNames, @base.ImageSize.Height, @base.ImageSize.Width, ColorMode.Rgb, dataset.Name).Write(output.DatasetFile);
+        // Written with the model at the end, never before: a run that fails leaves an earlier output's labels alone.
+        var datasetInfo = new DatasetInfo(dataset.ClassNames, @base.ImageSize.Height, @base.ImageSize.Width, ColorMode.Rgb, dataset.Name);
 
         double learningRate = settings.LearningRate ?? 1e-3;
         var progress = new ProgressBarCallback(writer, live: console.Profile.Out.IsTerminal && console.Profile.Capabilities.Ansi, width: console.Profile.Width);
@@ -212,7 +204,8 @@ public static class TransferTraining
         }
 
         if (!transfer.Full.IsCompiled) transfer.CompileFull(learningRate);
-        transfer.Full.Save(output.ModelDirectory);
+        transfer.Full.Save(output.ModelDirectory, directory => datasetInfo.Write(Path.Combine(directory, TrainingOutput.DatasetFileName)));
+        datasetInfo.Write(output.DatasetFile);
         HistoryFiles.WriteCsv(history, output.HistoryCsv);
         HistoryFiles.WritePlot(history, "loss", $"Loss ({@base.Name} base + head)", output.LossPlot);
         string? accuracyKey = HistoryFiles.AccuracyKey(history);

@@ -32,7 +32,7 @@ public sealed class VisualizeCommand : Command<VisualizeCommand.Settings>
         public string? Weights { get; init; }
 
         [CommandOption("--kernels <VIEW>")]
-        [Description("How conv kernels are drawn: auto (RGB tiles for kernels reading 3 channels, per input channel up to 4, else summed), rgb, per-channel, summed or none.")]
+        [Description("How conv kernels are drawn: auto (RGB tiles for kernels reading 3 channels, per input channel up to 4, else summed), rgb, per-channel, summed or none. Depthwise kernels are always one tile per channel.")]
         [DefaultValue("auto")]
         public string Kernels { get; init; } = "auto";
 
@@ -110,6 +110,11 @@ public sealed class VisualizeCommand : Command<VisualizeCommand.Settings>
                         // auto never asks for RGB where it cannot be drawn; an explicit rgb on another layer falls back to auto there.
                         var resolved = kernelView == KernelView.Rgb && inputChannels != 3 ? KernelView.Auto : kernelView;
                         AtomicFile.WriteAllBytes(Path.Combine(settings.Out, stem + "-kernels.png"), KernelGrid.RenderPng(conv, resolved, settings.MaxChannels));
+                        files.Add(stem + "-kernels.png");
+                    }
+                    else if (view is not null && map.Layer is DepthwiseConv2D { DepthwiseKernel: not null } or SeparableConv2D { DepthwiseKernel: not null })
+                    {
+                        AtomicFile.WriteAllBytes(Path.Combine(settings.Out, stem + "-kernels.png"), KernelGrid.RenderDepthwisePng(map.Layer, settings.MaxChannels));
                         files.Add(stem + "-kernels.png");
                     }
                     var (min, max) = TileColors.Range(map.Values.ToArray());

@@ -115,6 +115,8 @@ public abstract class ConvolutionLayer : ActivatedLayer
         x.Backend.Conv2D(x.Buffer, Kernel!.Value!.Buffer, Bias?.Value!.Buffer, output.Buffer, g, fused);
     }
 
+    internal override Tensor? BiasGradient => Bias is null ? null : GradientOf(Bias);
+
     protected override Tensor?[] BackwardLinear(Tensor gradPreActivation, IReadOnlyList<bool> needInputGradient)
     {
         var x = LastInput;
@@ -122,7 +124,7 @@ public abstract class ConvolutionLayer : ActivatedLayer
         var g = GeometryFor(x);
         if (GradientOf(Kernel!) is { } gradKernel)
             backend.Conv2DBackwardFilter(x.Buffer, gradPreActivation.Buffer, gradKernel.Buffer, g);
-        if (Bias is not null && GradientOf(Bias) is { } gradBias)
+        if (Bias is not null && !BiasGradientWritten && GradientOf(Bias) is { } gradBias)
             backend.BiasBackward(gradPreActivation.Buffer, gradBias.Buffer, (long)g.N * g.OH * g.OW, g.OC);
         if (!needInputGradient[0]) return [null];
         var gradInput = Workspace("grad_input", backend, x.Shape);

@@ -59,12 +59,52 @@ public abstract class ActivatedLayer : Layer
         if (!_keptLogits && !Activation.IsLinear)
         {
             var backend = gradOutput.Backend;
-            gradPre = Workspace("grad_pre_activation", backend, gradOutput.Shape);
+            gradPre = PreActivationGradient(backend, gradOutput.Shape);
+            if (Activation.Fuses && BiasGradient is { } gradBias)
+            {
+                // One pass for the activation's backward and the bias gradient, which reads the same values.
+                int channels = gradOutput.Shape[-1];
+                backend.ActivationBiasBackward(LastOutput.Buffer, gradOutput.Buffer, gradPre.Buffer, gradBias.Buffer,
+                    gradOutput.Length / channels, channels, Activation.Kernel);
+                return BackwardFromPreActivation(gradPre, needInputGradient, biasGradientWritten: true);
+            }
             // Activations that do not fuse are differentiated from their input, the logits the forward pass kept.
             var preActivation = Activation.Fuses ? null : Workspace("logits", backend, gradOutput.Shape);
             Activation.Backward(backend, preActivation, LastOutput, gradOutput, gradPre);
         }
         return BackwardLinear(gradPre, needInputGradient);
+    }
+
+    private bool _biasGradientWritten;
+
+    /// <summary>Set while <see cref="BackwardLinear"/> runs after a fused kernel has already written the bias gradient.</summary>
+    private protected bool BiasGradientWritten => _biasGradientWritten;
+
+    /// <summary>The bias's gradient buffer when the layer has a trainable bias (the fused backward kernels write it), else null.</summary>
+    internal virtual Tensor? BiasGradient => null;
+
+    /// <summary>
+    /// Whether the last forward pass lets the layer this one feeds compute d(loss)/d(pre-activation) for it (the fused
+    /// pool backward): an activation that fuses (its derivative written from its output), and no logits kept for the loss.
+    /// </summary>
+    internal bool TakesPreActivationGradient => !_keptLogits && Activation.Fuses;
+
+    /// <summary>The buffer d(loss)/d(pre-activation) is written into, by this layer or by a fused kernel of its consumer.</summary>
+    internal Tensor PreActivationGradient(IBackend backend, TensorShape shape) => Workspace("grad_pre_activation", backend, shape);
+
+    /// <summary>The rest of the backward pass once d(loss)/d(pre-activation) is known (and the bias gradient, if written).</summary>
+    internal Tensor?[] BackwardFromPreActivation(Tensor gradPreActivation, IReadOnlyList<bool> needInputGradient, bool biasGradientWritten)
+    {
+        _ = LastOutput;   // fails clearly without a forward pass
+        _biasGradientWritten = biasGradientWritten;
+        try
+        {
+            return BackwardLinear(gradPreActivation, needInputGradient);
+        }
+        finally
+        {
+            _biasGradientWritten = false;
+        }
     }
 
     public override JsonObject GetConfig()

@@ -52,6 +52,8 @@ public sealed class Dense : ActivatedLayer
         x.Backend.Dense(x.Buffer, Kernel!.Value!.Buffer, Bias?.Value!.Buffer, output.Buffer, Rows(x), x.Shape[-1], Units, fused);
     }
 
+    internal override Tensor? BiasGradient => Bias is null ? null : GradientOf(Bias);
+
     protected override Tensor?[] BackwardLinear(Tensor gradPreActivation, IReadOnlyList<bool> needInputGradient)
     {
         var x = LastInput;
@@ -60,7 +62,7 @@ public sealed class Dense : ActivatedLayer
         // dW (in, units) = xᵀ (in, rows) · dz (rows, units); db = Σ_rows dz; dx (rows, in) = dz · Wᵀ.
         if (GradientOf(Kernel!) is { } gradKernel)
             backend.MatMul(x.Buffer, gradPreActivation.Buffer, gradKernel.Buffer, features, rows, Units, transposeA: true, transposeB: false, accumulate: false);
-        if (Bias is not null && GradientOf(Bias) is { } gradBias)
+        if (Bias is not null && !BiasGradientWritten && GradientOf(Bias) is { } gradBias)
             backend.BiasBackward(gradPreActivation.Buffer, gradBias.Buffer, rows, Units);
         if (!needInputGradient[0]) return [null];
         var gradInput = Workspace("grad_input", backend, x.Shape);

@@ -99,6 +99,18 @@ public abstract class Pooling2DLayer : Layer
         return [gradInput];
     }
 
+    /// <summary>
+    /// Backward through this pool and the activation of <paramref name="producer"/>, the layer whose output it pools, in
+    /// one kernel: writes d(loss)/d(producer's pre-activation) into <paramref name="gradPreActivation"/> and, when given,
+    /// the producer's bias gradient.
+    /// </summary>
+    internal void BackwardThroughActivation(Tensor gradOutput, ActivatedLayer producer, Tensor gradPreActivation, Tensor? gradBias)
+    {
+        var x = LastInput;
+        x.Backend.Pool2DActivationBackward(x.Buffer, gradOutput.Buffer, gradPreActivation.Buffer, gradBias?.Buffer,
+            GeometryFor(x), Kind, producer.Activation.Kernel);
+    }
+
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();
