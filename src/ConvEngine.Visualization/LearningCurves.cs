@@ -12,7 +12,10 @@ namespace ConvEngine.Visualization;
 /// </summary>
 public static class LearningCurves
 {
-    public const int PanelWidth = 520, PanelHeight = 360;
+    /// <summary>Width in pixels of one panel (loss or accuracy) of one run.</summary>
+    public const int PanelWidth = 520;
+    /// <summary>Height in pixels of one panel.</summary>
+    public const int PanelHeight = 360;
 
     /// <summary>The PNG; <paramref name="accuracyKey"/> (e.g. "binary_accuracy") adds the accuracy row.</summary>
     public static byte[] RenderPng(IReadOnlyList<(string Title, History History)> runs, string? accuracyKey)
