@@ -10,7 +10,7 @@ namespace ConvEngine.Benchmarks;
 /// <summary>
 /// `--compare-backends cpu,cuda[,…] [--small] [--repeats N]`: the layer benchmark's convs (the VGG16 3×3 layers of
 /// ConvForwardBenchmarks; with --small, four small ones that ILGPU's CPU accelerator finishes in seconds) and the
-/// training step of the Fashion-MNIST net (with --small, one step), on each backend in turn, side by side: median ms,
+/// training steps of both benchmark nets (with --small, <see cref="TrainingNet.Small"/>), on each backend in turn, side by side: median ms,
 /// GFLOP/s, and each backend's largest difference from the first backend's output. Each call is followed by a
 /// Synchronize, so an asynchronous GPU backend is timed to completion; inputs are uploaded once.
 /// </summary>
@@ -39,8 +39,8 @@ public static class BackendComparison
             log.WriteLine();
             log.WriteLine("| training step (forward, loss, backward, Adam) | " + string.Join(" | ", backends.Select(b => $"{b.Name} ms | {b.Name} images/s")) + " | loss diff vs " + backends[0].Name + " |");
             log.WriteLine("|---|" + string.Concat(backends.Select(_ => "---:|---:|")) + "---:|");
-            var nets = small ? [TrainingNet.FashionMnist] : TrainingNet.All;
-            foreach (var net in nets) log.WriteLine(StepRow(net, backends, small ? 1 : repeats));
+            var nets = small ? [TrainingNet.Small] : TrainingNet.All;
+            foreach (var net in nets) log.WriteLine(StepRow(net, backends, repeats));
             return 0;
         }
         finally

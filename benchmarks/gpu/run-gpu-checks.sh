@@ -5,8 +5,11 @@
 # 1. the op suite against the independent double-precision reference on the backend (and on cpu, as CI runs it);
 # 2. the training tests with the model on the backend (gradient checks, cross-backend training, the ILGPU fixture);
 # 3. the layer convs and training steps on cpu and the backend side by side (--compare-backends);
-# 4. the same convs in PyTorch/cuDNN FP32 with TF32 off (torch_convs.py; skipped, saying why, without torch).
-# --small (for ilgpu-cpu standing in for a GPU): small conv shapes, one training step, the fast training tests.
+# 4. the model benchmark's cases on the backend against ONNX Runtime (outputs cross-checked, then timed) and the same
+#    on cpu (--probe-models);
+# 5. the same convs in PyTorch/cuDNN FP32 with TF32 off (torch_convs.py; skipped, saying why, without torch).
+# --small (for ilgpu-cpu standing in for a GPU): small conv shapes, a small training net, the two small models, the
+# fast training tests.
 # Each step writes OUT/<step>.txt; the exit code is the number of steps that failed.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -43,6 +46,9 @@ fi
 step training-tests env CONVENGINE_TRAINING_TEST_BACKEND="$backend" CONVENGINE_TEST_BACKENDS="$backend" \
     "$bin/ConvEngine.TestRunner" --list-skips "${training[@]}"
 step layers-and-training-step "$bin/ConvEngine.Benchmarks" --compare-backends "cpu,$backend" $small
+if [[ -n "$small" ]]; then models=(small --rounds 3); else models=(--rounds 7); fi
+step models "$bin/ConvEngine.Benchmarks" --probe-models "${models[@]}" --backend "$backend"
+step models-cpu "$bin/ConvEngine.Benchmarks" --probe-models "${models[@]}" --backend cpu
 if python3 -c 'import torch' 2>/dev/null; then
     device=cuda; [[ "$backend" == cuda ]] || device=cpu
     step torch-convs python3 "$here/torch_convs.py" --device "$device" $small

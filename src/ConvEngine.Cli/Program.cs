@@ -21,6 +21,7 @@ app.Configure(config =>
     config.AddCommand<SeriesCommand>("series").WithDescription("The course's 1-D convolution: a CSV column (the bundled CO2 series by default) convolved with detrend, average, spencer or your kernel; a plot and a CSV.");
     config.AddCommand<SeriesTrainCommand>("series-train").WithDescription("Train a small 1-D convnet on windows of a series to predict whether the next step rises; accuracy against the majority-class baseline.");
     config.AddCommand<ConformanceCommand>("conformance").WithDescription("Run ONNX backend-test cases (model.onnx + test_data_set_0) through the ONNX importer; table of case, ops, status, max abs error.");
+    config.AddCommand<BenchCommand>("bench").WithDescription("Time ops on a backend: a model's conv and dense layers (--model) or one op shape (--op conv2d --shape …), per kernel variant: ms, GFLOP/s, % of the measured FMA peak, largest error against the reference kernel; --clear-tuning empties the tuning cache.");
     config.AddCommand<ExportCommand>("export").WithDescription("Write a model as ONNX (opset 13, NCHW) or as a Keras 3 .keras file; refuses, naming the layer, what the format cannot hold.");
     WeightsCommands.Configure(config);
 });

@@ -28,9 +28,10 @@ public static class BenchmarkNets
     };
 
     /// <summary>SqueezeNet 1.1 (Iandola et al., the v1.1 layer table): 224×224×3 → 1000 class scores (global average pool).</summary>
-    public static Model SqueezeNet(IBackend backend)
+    /// <param name="size">Input height and width (64 for the GPU script's small proof run).</param>
+    public static Model SqueezeNet(IBackend backend, int size = 224)
     {
-        var input = new Input(224, 224, 3);
+        var input = new Input(size, size, 3);
         SymbolicTensor x = new Conv2D(64, 3, strides: 2, padding: "valid", activation: "relu", name: "conv1").Apply(input);
         x = new MaxPool2D(3, 2, "valid", "pool1").Apply(x);
         x = Fire(x, "fire2", 16, 64);
@@ -57,9 +58,10 @@ public static class BenchmarkNets
     }
 
     /// <summary>MobileNet v1 (width 1.0, Howard et al. table 1): 224×224×3 → 1024 features → 1000 scores.</summary>
-    public static Model MobileNet(IBackend backend)
+    /// <param name="size">Input height and width (64 for the GPU script's small proof run).</param>
+    public static Model MobileNet(IBackend backend, int size = 224)
     {
-        var input = new Input(224, 224, 3);
+        var input = new Input(size, size, 3);
         SymbolicTensor x = ConvBnRelu(input, "conv1", 32, 3, 2, groups: 1);
         (int Stride, int Filters)[] blocks =
             [(1, 64), (2, 128), (1, 128), (2, 256), (1, 256), (2, 512), (1, 512), (1, 512), (1, 512), (1, 512), (1, 512), (2, 1024), (1, 1024)];

@@ -28,6 +28,8 @@ public sealed record ModelCase(string Model, int Batch, OursRunsAs RunsAs) : IFl
             "custom-convnet" => BenchmarkNets.CustomConvnet(backend),
             "squeezenet" => BenchmarkNets.SqueezeNet(backend),
             "mobilenet" => BenchmarkNets.MobileNet(backend),
+            "squeezenet-64" => BenchmarkNets.SqueezeNet(backend, size: 64),
+            "mobilenet-64" => BenchmarkNets.MobileNet(backend, size: 64),
             _ => throw new ArgumentException($"Unknown benchmark model '{Model}'."),
         };
         BenchmarkNets.RandomizeBatchNorms(model, seed: 17);
@@ -93,13 +95,28 @@ public sealed record ModelCase(string Model, int Batch, OursRunsAs RunsAs) : IFl
         new("mobilenet", 8, OursRunsAs.OnnxImporter),
     ];
 
-    /// <summary>The cases whose id matches one of <paramref name="patterns"/> (a prefix, e.g. "inception" or "vgg16-224-b1"); all when none.</summary>
+    /// <summary>
+    /// Small versions of the 1×1/concat- and depthwise-heavy nets (64×64 inputs), for backends that are slow stand-ins
+    /// (ILGPU's CPU accelerator in the GPU script's proof run); not in <see cref="All"/>, chosen by name ("small" picks both).
+    /// </summary>
+    public static IReadOnlyList<ModelCase> Small { get; } =
+    [
+        new("squeezenet-64", 1, OursRunsAs.OnnxImporter),
+        new("mobilenet-64", 1, OursRunsAs.OnnxImporter),
+    ];
+
+    /// <summary>
+    /// The cases whose id matches one of <paramref name="patterns"/> (a prefix, e.g. "inception" or "vgg16-224-b1", among
+    /// <see cref="All"/> and <see cref="Small"/>; "small" is all of <see cref="Small"/>); <see cref="All"/> when none.
+    /// </summary>
     public static IReadOnlyList<ModelCase> Select(IReadOnlyCollection<string> patterns) =>
-        patterns.Count == 0 ? All : All.Where(c => patterns.Any(p => c.Id.StartsWith(p, StringComparison.OrdinalIgnoreCase))).ToList();
+        patterns.Count == 0 ? All
+            : All.Concat(Small).Where(c => patterns.Any(p => c.Id.StartsWith(p, StringComparison.OrdinalIgnoreCase)
+                || (p.Equals("small", StringComparison.OrdinalIgnoreCase) && Small.Contains(c)))).ToList();
 
     public int CompareTo(ModelCase? other) => other is null ? 1 : IndexOf(this).CompareTo(IndexOf(other));
     int IComparable.CompareTo(object? obj) => CompareTo(obj as ModelCase);
-    private static int IndexOf(ModelCase c) => All.ToList().FindIndex(x => x.Id == c.Id);
+    private static int IndexOf(ModelCase c) => All.Concat(Small).ToList().FindIndex(x => x.Id == c.Id);
 
     public override string ToString() => Id;
 }

@@ -49,11 +49,20 @@ public sealed record TrainingNet(string Id, string Title, int Height, int Width,
 
     public static IReadOnlyList<TrainingNet> All { get; } = [FashionMnist, Custom128];
 
+    /// <summary>
+    /// A net small enough for ILGPU's CPU accelerator to take a few steps in seconds (--compare-backends --small, the
+    /// GPU script's proof run): 16x16x1, two conv/pool stages, softmax over 10, batch 8. Not one of the benchmarked nets.
+    /// </summary>
+    public static TrainingNet Small { get; } = new("small", "Small convnet, 16x16x1, 10 classes", 16, 16, 1,
+        [new ConvSpec(8, 3), new PoolSpec(), new ConvSpec(16, 3), new PoolSpec(), new FlattenSpec(), new DenseSpec(10, "softmax")],
+        TrainingLoss.SparseCategoricalCrossentropy, BatchSize: 8);
+
     /// <summary>Finds a net by id ("fashion-mnist", "custom-128") or by the brief's letter ("a", "b").</summary>
     public static TrainingNet Find(string name) => name switch
     {
         "a" => FashionMnist,
         "b" => Custom128,
+        "small" => Small,
         _ => All.FirstOrDefault(n => n.Id == name)
              ?? throw new ArgumentException($"Unknown training net '{name}'; use one of: a, b, {string.Join(", ", All.Select(n => n.Id))}."),
     };

@@ -55,9 +55,20 @@ public sealed partial class CpuBackend
     /// <summary>The GEMM blocking this backend uses for <paramref name="g"/> (from the tuning cache when it holds the shape).</summary>
     public GemmBlocking BlockingFor(in Conv2DGeometry g) => Tuning.BlockingFor(this, g);
 
-    /// <summary>The conv2d variant that runs <paramref name="g"/>: the selected one, else the tuner's choice for the shape.</summary>
-    public string Conv2DVariantFor(in Conv2DGeometry g) =>
-        Variants.IsSelected("conv2d") || CpuConvKernels.IsDepthwise(g) ? Variants["conv2d"] : Tuning.For(this, g).Variant;
+    /// <summary>
+    /// The kernel that runs <paramref name="g"/>'s conv2d: "reference" or "direct" when selected; "direct" under the default
+    /// for a conv with few input channels per group (an image's first layer: gathering 1-4 floats per tap costs the GEMM
+    /// more than its multiply-adds); <see cref="DepthwiseKernel"/> for a depthwise conv under a GEMM variant; else the
+    /// selected GEMM variant, or the tuner's choice for the shape.
+    /// </summary>
+    public string Conv2DVariantFor(in Conv2DGeometry g)
+    {
+        string variant = Variants["conv2d"];
+        if (variant is ReferenceVariant or DirectConvVariant) return variant;
+        if (variant == ImplicitGemmVariant && CpuConvDirect.PreferredFor(g)) return DirectConvVariant;
+        if (CpuConvKernels.IsDepthwise(g)) return DepthwiseKernel;
+        return Variants.IsSelected("conv2d") ? variant : Tuning.For(this, g).Variant;
+    }
 
     /// <summary>
     /// Prepares <paramref name="filter"/> (KH, KW, C/groups, OC) for repeated runs of <paramref name="g"/>'s conv through
@@ -68,6 +79,8 @@ public sealed partial class CpuBackend
         float* f = Pointer(filter, g.FilterShape.Length, "PackConv2DFilter", "filter");
         if (CpuConvKernels.IsDepthwise(g)) return new PackedConv2DFilter(filter, Simd, default, 0);
         var blocking = BlockingFor(g);
+        // The direct kernel repacks the filter its own way on each run; GEMM panels would go unread.
+        if (Conv2DVariantFor(g) == DirectConvVariant) return new PackedConv2DFilter(filter, Simd, blocking, 0);
         var packed = new PackedConv2DFilter(filter, Simd, blocking, CpuConvKernels.PackedFilterLength(Simd, g));
         CpuConvKernels.PackFilter(Simd, blocking, Threads, f, g, packed.Data);
         return packed;
@@ -91,16 +104,14 @@ public sealed partial class CpuBackend
         float* y = Pointer(output, outputLength, Op, "output") + target.ChannelOffset;
         float* r = target.Residual is null ? null : Pointer(target.Residual, outputLength, Op, "residual") + target.ChannelOffset;
         var view = new ConvTarget(y, stride, r);
-        string variant = Conv2DVariantFor(g);
-        if (variant == ReferenceVariant)
+        string kernel = Conv2DVariantFor(g);
+        if (kernel == ReferenceVariant)
         {
             ReferenceInto(input, filter.Source, bias, view, g, activation);
             return;
         }
         float* f = Pointer(filter.Source, g.FilterShape.Length, Op, "filter");
-        if (CpuConvKernels.IsDepthwise(g)) CpuConvKernels.DepthwiseDirect(Simd, Threads, x, f, b, view, g, activation);
-        else if (variant == Im2colGemmVariant) CpuConvKernels.Im2colGemm(Simd, filter.Blocking, Threads, x, f, filter.Data, b, view, g, activation);
-        else CpuConvKernels.ImplicitGemm(Simd, filter.Blocking, Threads, x, f, filter.Data, b, view, g, activation);
+        RunConv2D(kernel, filter.Blocking, x, f, filter.Data, b, view, g, activation);
     }
 
     /// <summary>Copies (pixels, channels) into channels offset.. of (pixels, stride): a concatenation's input that was not written in place.</summary>

@@ -43,13 +43,14 @@ public sealed partial class CpuBackend : IBackend
     public void Synchronize() { }
 
     /// <summary>
-    /// Variants: "implicit-gemm" (default; im2col gathered straight into the GEMM's packed A panels,
+    /// What runs is <see cref="Conv2DVariantFor"/>. Variants: "implicit-gemm" (default; im2col gathered straight into the GEMM's packed A panels,
     /// <see cref="CpuConvKernels.ImplicitGemm"/>), "im2col-gemm" (CpuIm2Col rows into a per-thread
     /// buffer, then the GEMM, <see cref="CpuConvKernels.Im2colGemm"/>) and "reference". Under both GEMM
     /// variants a depthwise conv (groups = C) runs <see cref="CpuConvKernels.DepthwiseDirect"/>,
     /// since its per-group GEMM would be almost all tile padding, and the default runs a conv with at most
     /// <see cref="CpuConvDirect.MaxDefaultChannels"/> input channels per group (an image's first layer) on
-    /// <see cref="CpuConvDirect"/>, variant "direct", since gathering 1-3 floats per tap costs more than the GEMM.
+    /// <see cref="CpuConvDirect"/>, variant "direct", since gathering 1-3 floats per tap costs more than the GEMM. Otherwise,
+    /// unless a variant was selected, the tuner picks among the GEMM variants and "direct" per shape (<see cref="CpuTuner"/>).
     /// </summary>
     public unsafe void Conv2D(DeviceBuffer input, DeviceBuffer filter, DeviceBuffer? bias, DeviceBuffer output, in Conv2DGeometry g, Activation activation)
     {
@@ -61,21 +62,19 @@ public sealed partial class CpuBackend : IBackend
         }
         float* x = Pointer(input, g.InputShape.Length, "Conv2D", "input"), f = Pointer(filter, g.FilterShape.Length, "Conv2D", "filter");
         float* b = bias is null ? null : Pointer(bias, g.OC, "Conv2D", "bias"), y = Pointer(output, g.OutputShape.Length, "Conv2D", "output");
-        if (variant == DirectConvVariant || (variant == ImplicitGemmVariant && CpuConvDirect.PreferredFor(g)))
-        {
-            CpuConvDirect.Run(Simd, Threads, x, f, b, y, g, activation);
-            return;
-        }
-        if (CpuConvKernels.IsDepthwise(g))
-        {
-            CpuConvKernels.DepthwiseDirect(Simd, Threads, x, f, b, y, g, activation);
-            return;
-        }
-        var choice = Tuning.For(this, g);
-        if (!Variants.IsSelected("conv2d")) variant = choice.Variant;
-        var target = ConvTarget.Compact(y, g);
-        if (variant == Im2colGemmVariant) CpuConvKernels.Im2colGemm(Simd, choice.Blocking, Threads, x, f, null, b, target, g, activation);
-        else CpuConvKernels.ImplicitGemm(Simd, choice.Blocking, Threads, x, f, null, b, target, g, activation);
+        RunConv2D(Conv2DVariantFor(g), null, x, f, null, b, ConvTarget.Compact(y, g), g, activation);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="kernel"/> (<see cref="Conv2DVariantFor"/>, not the reference); <paramref name="packed"/> is the
+    /// GEMM's prepacked filter (laid out for <paramref name="blocking"/>) or null, <paramref name="blocking"/> null for the tuned one.
+    /// </summary>
+    private unsafe void RunConv2D(string kernel, GemmBlocking? blocking, float* x, float* f, float* packed, float* b, in ConvTarget target, in Conv2DGeometry g, Activation activation)
+    {
+        if (kernel == DirectConvVariant) CpuConvDirect.Run(Simd, Threads, x, f, b, target, g, activation);
+        else if (kernel == DepthwiseKernel) CpuConvKernels.DepthwiseDirect(Simd, Threads, x, f, b, target, g, activation);
+        else if (kernel == Im2colGemmVariant) CpuConvKernels.Im2colGemm(Simd, blocking ?? BlockingFor(g), Threads, x, f, packed, b, target, g, activation);
+        else CpuConvKernels.ImplicitGemm(Simd, blocking ?? BlockingFor(g), Threads, x, f, packed, b, target, g, activation);
     }
 
     /// <summary>Variants "direct" (default) and "reference".</summary>
@@ -166,6 +165,8 @@ public sealed partial class CpuBackend : IBackend
     /// runs for convs with few input channels; conv2d-backward-filter's default (<see cref="CpuConvFilterGradient"/>).
     /// </summary>
     public const string DirectConvVariant = "direct";
+    /// <summary>What <see cref="Conv2DVariantFor"/> names the depthwise kernel the GEMM variants hand a depthwise conv (groups = C) to; not a variant of its own.</summary>
+    public const string DepthwiseKernel = "depthwise";
 
     private static long TotalMemory() => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
 }

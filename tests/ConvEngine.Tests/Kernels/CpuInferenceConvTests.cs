@@ -30,10 +30,12 @@ public class CpuInferenceConvTests
         new(2, 13, 17, 21, 3, 21, 1, 21, Padding.Same, Activation.Relu),        // depthwise, vector + scalar tail
         new(1, 16, 19, 32, 3, 32, 2, 32, Padding.Same, Activation.None),        // depthwise, strided
         new(1, 6, 5, 3, 3, 6, 1, 3, Padding.Valid, Activation.Tanh),           // depthwise with multiplier 2
+        new(2, 11, 9, 3, 3, 20, 2, 1, Padding.Same, Activation.Relu),          // RGB first layer: the default runs it on direct
+        new(1, 10, 7, 17, 3, 35, 1, 1, Padding.Same, Activation.Sigmoid),      // direct's post-pass activation, ragged 16-wide panels
     ];
 
     public static IEnumerable<TestCaseData> CaseData() =>
-        from variant in new[] { CpuBackend.ImplicitGemmVariant, CpuBackend.Im2colGemmVariant, CpuBackend.ReferenceVariant }
+        from variant in new[] { CpuBackend.ImplicitGemmVariant, CpuBackend.Im2colGemmVariant, CpuBackend.DirectConvVariant, CpuBackend.ReferenceVariant }
         from level in Levels()
         from c in Cases
         from slice in new[] { false, true }

@@ -102,7 +102,7 @@ public class CpuTuningTests
     {
         var candidates = CpuTuner.Candidates(SimdLevel.Avx2);
         Assert.That(candidates, Has.Count.GreaterThan(4));
-        Assert.That(candidates.Select(c => c.Variant).Distinct(), Is.EquivalentTo(new[] { "implicit-gemm", "im2col-gemm" }));
+        Assert.That(candidates.Select(c => c.Variant).Distinct(), Is.EquivalentTo(new[] { "implicit-gemm", "im2col-gemm", "direct" }));
         var times = candidates.Select((c, i) => (c, ms: i == 3 || i == 5 ? 1.0 : 2.0 + i)).ToDictionary(t => t.c, t => t.ms);
         var best = CpuTuner.Choose(candidates, (v, b) => times[(v, b)]);
         Assert.That((best.Variant, best.Blocking), Is.EqualTo(candidates[3]));

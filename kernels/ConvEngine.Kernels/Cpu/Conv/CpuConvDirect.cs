@@ -35,7 +35,14 @@ public static unsafe class CpuConvDirect
     /// <summary>Whether the default conv2d variant runs this kernel: few input channels per group, not depthwise.</summary>
     public static bool PreferredFor(in Conv2DGeometry g) => g.InChannelsPerGroup <= MaxDefaultChannels && !CpuConvKernels.IsDepthwise(g);
 
-    public static void Run(SimdLevel simd, int threads, float* input, float* filter, float* bias, float* output, in Conv2DGeometry g, Activation activation)
+    public static void Run(SimdLevel simd, int threads, float* input, float* filter, float* bias, float* output, in Conv2DGeometry g, Activation activation) =>
+        Run(simd, threads, input, filter, bias, ConvTarget.Compact(output, g), g, activation);
+
+    /// <summary>
+    /// The conv into <paramref name="target"/>: its channels of pixels <see cref="ConvTarget.Stride"/> floats apart, with
+    /// its residual (laid out the same way) added to the first tap block's sums, before the activation.
+    /// </summary>
+    public static void Run(SimdLevel simd, int threads, float* input, float* filter, float* bias, in ConvTarget target, in Conv2DGeometry g, Activation activation)
     {
         int taps = CpuIm2Col.RowLength(g), ocg = g.OutChannelsPerGroup;
         int panels = (ocg + TileChannels - 1) / TileChannels;
@@ -43,12 +50,13 @@ public static unsafe class CpuConvDirect
         if (rows == 0 || ocg == 0) return;
         int parts = (int)Math.Min(rows, CpuParallel.Parts(threads, rows * g.OW * taps * g.OC, MinWorkPerPart));
         var geometry = g;
-        nint x = (nint)input, f = (nint)filter, b = (nint)bias, y = (nint)output;
+        nint x = (nint)input, f = (nint)filter, b = (nint)bias, y = (nint)target.Output, r = (nint)target.Residual;
+        int stride = target.Stride;
         CpuParallel.For(parts, part =>
         {
             float* packed = (t_filter ??= new()).Get((long)geometry.Groups * panels * taps * TileChannels);
             PackFilter((float*)f, packed, geometry, panels);
-            Rows(simd, (float*)x, packed, (float*)b, (float*)y, geometry, activation, panels,
+            Rows(simd, (float*)x, packed, (float*)b, new ConvTarget((float*)y, stride, (float*)r), geometry, activation, panels,
                 CpuParallel.Start(rows, parts, part), CpuParallel.Start(rows, parts, part + 1));
         });
     }
@@ -72,7 +80,7 @@ public static unsafe class CpuConvDirect
         }
     }
 
-    private static void Rows(SimdLevel simd, float* input, float* packed, float* bias, float* output, in Conv2DGeometry g,
+    private static void Rows(SimdLevel simd, float* input, float* packed, float* bias, in ConvTarget output, in Conv2DGeometry g,
         Activation activation, int panels, long start, long end)
     {
         int taps = CpuIm2Col.RowLength(g), ocg = g.OutChannelsPerGroup, width = ConvInputStrip.Width(g);
@@ -91,7 +99,7 @@ public static unsafe class CpuConvDirect
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Strips(SimdLevel simd, float* input, float* packed, float* bias, float* output, in Conv2DGeometry g,
+    private static void Strips(SimdLevel simd, float* input, float* packed, float* bias, in ConvTarget output, in Conv2DGeometry g,
         Activation activation, int panels, long start, long end, float* strip, int stripRows, int* offsets)
     {
         int taps = CpuIm2Col.RowLength(g), ocg = g.OutChannelsPerGroup, width = ConvInputStrip.Width(g);
@@ -100,6 +108,7 @@ public static unsafe class CpuConvDirect
         float** corners = stackalloc float*[TilePixels];
         bool inRegisters = activation.Kind is ActivationKind.None or ActivationKind.Relu or ActivationKind.LeakyRelu;
         nint pixelStep = (nint)g.StrideW * g.C, rowStep = (nint)g.StrideH * width * g.C;
+        int ldy = output.Stride;
 
         for (long row = start; row < end;)
         {
@@ -116,7 +125,8 @@ public static unsafe class CpuConvDirect
                     float* w = packed + (nint)(group * panels + panel) * taps * TileChannels;
                     // Tiles run over the strip's pixels in order, across row ends, so a narrow row (7 pixels) wastes no tile slots.
                     int pixels = count * g.OW;
-                    float* y = output + (nint)row * g.OW * g.OC + oc0;
+                    float* y = output.Output + (nint)row * g.OW * ldy + oc0;
+                    float* residual = output.Residual == null ? null : output.Residual + (nint)row * g.OW * ldy + oc0;
                     for (int block = 0; block < tapBlocks; block++)
                     {
                         int t0 = block * blockTaps, t1 = Math.Min(taps, t0 + blockTaps);
@@ -129,7 +139,8 @@ public static unsafe class CpuConvDirect
                                 int at = k + Math.Min(p, n - 1), r = at / g.OW;
                                 corners[p] = x + r * rowStep + (at - r * g.OW) * pixelStep;
                             }
-                            var tile = new TileTarget(y + (nint)k * g.OC, g.OC, n, channels, first, last, activation);
+                            var tile = new TileTarget(y + (nint)k * ldy, ldy, n, channels, first, last, activation,
+                                first && residual != null ? residual + (nint)k * ldy : null);
                             if (simd >= SimdLevel.Avx2) Tile256(corners, offsets + t0, t1 - t0, w + (nint)t0 * TileChannels, biasTile, tile);
                             else TileScalar(corners, offsets + t0, t1 - t0, w + (nint)t0 * TileChannels, biasTile, tile);
                         }
@@ -138,8 +149,17 @@ public static unsafe class CpuConvDirect
             }
             if (!inRegisters)
             {
-                var finished = new Span<float>(output + (nint)row * g.OW * g.OC, count * g.OW * g.OC);
-                CpuElementwiseKernels.Activate(finished, finished, activation, simd);
+                if (ldy == g.OC)
+                {
+                    var finished = new Span<float>(output.Output + (nint)row * g.OW * g.OC, count * g.OW * g.OC);
+                    CpuElementwiseKernels.Activate(finished, finished, activation, simd);
+                }
+                else
+                    for (long p = row * g.OW, pEnd = (row + count) * g.OW; p < pEnd; p++)
+                    {
+                        var pixel = new Span<float>(output.Output + (nint)p * ldy, g.OC);
+                        CpuElementwiseKernels.Activate(pixel, pixel, activation, simd);
+                    }
             }
             row += count;
         }
@@ -153,9 +173,11 @@ public static unsafe class CpuConvDirect
     }
 
     /// <summary>Where a tile's sums go: consecutive output pixels ldy floats apart, and whether this pass starts or ends the sum.</summary>
-    private readonly struct TileTarget(float* y, int ldy, int pixels, int channels, bool first, bool last, Activation activation)
+    private readonly struct TileTarget(float* y, int ldy, int pixels, int channels, bool first, bool last, Activation activation, float* residual)
     {
         public readonly float* Y = y;
+        /// <summary>Added to the first tap block's sums (same layout as Y); null for none or after the first block.</summary>
+        public readonly float* R = residual;
         public readonly int Ldy = ldy, Pixels = pixels, Channels = channels;
         /// <summary>The first tap block starts from the bias; later ones from the partial sums already in the output.</summary>
         public readonly bool First = first;
@@ -178,6 +200,23 @@ public static unsafe class CpuConvDirect
         {
             c0a = c1a = c2a = c3a = c4a = c5a = Vector256.Load(bias);
             c0b = c1b = c2b = c3b = c4b = c5b = Vector256.Load(bias + 8);
+            if (target.R != null)
+            {
+                float* from = target.R;
+                nint ld = target.Ldy;
+                if (!target.Full)
+                {
+                    LoadEdge(tile, target.R, target);
+                    from = tile;
+                    ld = TileChannels;
+                }
+                c0a += Vector256.Load(from); c0b += Vector256.Load(from + 8);
+                c1a += Vector256.Load(from + ld); c1b += Vector256.Load(from + ld + 8);
+                c2a += Vector256.Load(from + 2 * ld); c2b += Vector256.Load(from + 2 * ld + 8);
+                c3a += Vector256.Load(from + 3 * ld); c3b += Vector256.Load(from + 3 * ld + 8);
+                c4a += Vector256.Load(from + 4 * ld); c4b += Vector256.Load(from + 4 * ld + 8);
+                c5a += Vector256.Load(from + 5 * ld); c5b += Vector256.Load(from + 5 * ld + 8);
+            }
         }
         else
         {
@@ -185,7 +224,7 @@ public static unsafe class CpuConvDirect
             nint ld = target.Ldy;
             if (!target.Full)
             {
-                LoadEdge(tile, target);
+                LoadEdge(tile, target.Y, target);
                 from = tile;
                 ld = TileChannels;
             }
@@ -249,12 +288,12 @@ public static unsafe class CpuConvDirect
         b.Store(y + 8);
     }
 
-    /// <summary>The target's partial sums into a full 6 × 16 tile (zeros outside its pixels × channels).</summary>
-    private static void LoadEdge(float* tile, in TileTarget target)
+    /// <summary>The target's partial sums (or residual) at <paramref name="from"/> into a full 6 × 16 tile (zeros outside its pixels × channels).</summary>
+    private static void LoadEdge(float* tile, float* from, in TileTarget target)
     {
         for (int r = 0; r < TilePixels; r++)
             for (int c = 0; c < TileChannels; c++)
-                tile[r * TileChannels + c] = r < target.Pixels && c < target.Channels ? target.Y[(nint)r * target.Ldy + c] : 0f;
+                tile[r * TileChannels + c] = r < target.Pixels && c < target.Channels ? from[(nint)r * target.Ldy + c] : 0f;
     }
 
     /// <summary>The valid pixels × channels of a tile, with the target's in-register activation (ReLU, leaky ReLU).</summary>
@@ -276,13 +315,13 @@ public static unsafe class CpuConvDirect
     private static void TileScalar(float** corners, int* offsets, int taps, float* w, float* bias, in TileTarget target)
     {
         float* tile = stackalloc float[TilePixels * TileChannels];
-        if (!target.First) LoadEdge(tile, target);
+        if (!target.First) LoadEdge(tile, target.Y, target);
         for (int r = 0; r < target.Pixels; r++)
         {
             float* xr = corners[r];
             float* acc = tile + r * TileChannels;
             if (target.First)
-                for (int c = 0; c < TileChannels; c++) acc[c] = bias[c];
+                for (int c = 0; c < TileChannels; c++) acc[c] = bias[c] + (target.R != null && c < target.Channels ? target.R[(nint)r * target.Ldy + c] : 0f);
             for (int t = 0; t < taps; t++)
             {
                 float a = xr[offsets[t]];

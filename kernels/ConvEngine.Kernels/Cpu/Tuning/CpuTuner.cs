@@ -14,8 +14,8 @@ public enum TuningMode
 }
 
 /// <summary>
-/// Autotuning of the cpu backend's conv2d: for each conv shape it picks the variant (when the application left the
-/// default selected) and the GEMM blocking, by timing a few candidates once per machine and keeping the result in the
+/// Autotuning of the cpu backend's conv2d: for each conv shape it picks the variant (implicit-gemm, im2col-gemm or
+/// direct, when the application left the default selected) and the GEMM blocking, by timing a few candidates once per machine and keeping the result in the
 /// <see cref="TuningCache"/>. On by default; off with CONVENGINE_TUNING=off or <c>new CpuBackend(tuning: TuningMode.Off)</c>.
 /// Small convs (under ~20 MFLOP) and depthwise convs keep the defaults: timing them would cost more than it saves.
 /// </summary>
@@ -73,7 +73,8 @@ public sealed class CpuTuner
 
     /// <summary>
     /// The candidates timed for a conv: both GEMM variants, each with the default blocking and with KC or NC halved
-    /// or grown by half/doubled (a step either way from the cache-derived point).
+    /// or grown by half/doubled (a step either way from the cache-derived point), and the direct kernel (no blocking of
+    /// its own: the entry keeps the default), which beats the GEMM on some 3×3 layers of AVX2 machines.
     /// </summary>
     public static IReadOnlyList<(string Variant, GemmBlocking Blocking)> Candidates(SimdLevel simd)
     {
@@ -83,7 +84,8 @@ public sealed class CpuTuner
             if (kc >= 64 && kc != d.KC) blockings.Add(d with { KC = kc });
         foreach (int nc in new[] { d.NC / 2, d.NC * 2 })
             if (nc >= 64 && nc <= 2048) blockings.Add(d with { NC = nc });
-        return [.. from v in new[] { CpuBackend.ImplicitGemmVariant, CpuBackend.Im2colGemmVariant } from b in blockings.Distinct() select (v, b)];
+        return [.. from v in new[] { CpuBackend.ImplicitGemmVariant, CpuBackend.Im2colGemmVariant } from b in blockings.Distinct() select (v, b),
+            (CpuBackend.DirectConvVariant, d)];
     }
 
     /// <summary>The fastest candidate by <paramref name="measure"/> (milliseconds); ties go to the earlier one.</summary>
@@ -159,7 +161,9 @@ public sealed class CpuTuner
             fixed (float* x = _input, f = _filter, b = _bias, y = _output)
             {
                 var target = ConvTarget.Compact(y, _g);
-                if (variant == CpuBackend.Im2colGemmVariant)
+                if (variant == CpuBackend.DirectConvVariant)
+                    CpuConvDirect.Run(_backend.Simd, _backend.Threads, x, f, b, target, _g, Activation.Relu);
+                else if (variant == CpuBackend.Im2colGemmVariant)
                     CpuConvKernels.Im2colGemm(_backend.Simd, blocking, _backend.Threads, x, f, null, b, target, _g, Activation.Relu);
                 else
                     CpuConvKernels.ImplicitGemm(_backend.Simd, blocking, _backend.Threads, x, f, null, b, target, _g, Activation.Relu);

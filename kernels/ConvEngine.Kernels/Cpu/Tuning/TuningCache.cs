@@ -15,7 +15,8 @@ public sealed record TuningEntry(string Variant, GemmBlocking Blocking, double M
 /// </summary>
 public sealed class TuningCache
 {
-    private const int FormatVersion = 1;
+    // 2: "direct" joined the candidates; a version-1 file never timed it, so it is ignored and the shapes re-tuned.
+    private const int FormatVersion = 2;
     private readonly Dictionary<string, TuningEntry> _entries = new(StringComparer.Ordinal);
     private readonly object _gate = new();
 
