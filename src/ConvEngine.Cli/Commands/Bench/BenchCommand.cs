@@ -14,7 +14,7 @@ namespace ConvEngine.Cli.Commands;
 /// chosen kernel variant, with its time, GFLOP/s, share of the machine's measured FMA peak (CPU backends) and largest
 /// error against the readable reference kernel. `--clear-tuning` empties the tuning cache instead.
 /// </summary>
-public sealed class BenchCommand : Command<BenchCommand.Settings>
+internal sealed class BenchCommand : Command<BenchCommand.Settings>
 {
     /// <summary>The options of `convengine bench`.</summary>
     public sealed class Settings : ModelSettings

@@ -10,7 +10,7 @@ namespace ConvEngine.Cli.Commands;
 /// `convengine devices`: what exists here, honestly — absent backends are listed as absent. Each CPU backend also
 /// gets its measured float32 FMA peak (a fraction of a second per backend), the figure `convengine bench` divides by.
 /// </summary>
-public sealed class DevicesCommand : Command
+internal sealed class DevicesCommand : Command
 {
     public override int Execute(CommandContext context, CancellationToken cancellationToken)
     {
