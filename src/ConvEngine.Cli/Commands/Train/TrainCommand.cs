@@ -181,21 +181,47 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
+        using var interrupt = new TrainingInterrupt(cancellationToken);
         try
         {
             if (settings.Base is not null || settings.TransferConfig is not null)
-                return TransferTraining.Run(settings, AnsiConsole.Console, cancellationToken);
-            return Train(settings, AnsiConsole.Console, cancellationToken);
+                return TransferTraining.Run(settings, AnsiConsole.Console, interrupt.Token);
+            return Train(settings, AnsiConsole.Console, interrupt.Token);
+        }
+        catch (TrainingInterruptedException e) when (e.Checkpoint is not null)
+        {
+            bool transfer = settings.Base is not null || settings.TransferConfig is not null;
+            Console.Error.WriteLine($"convengine train: stopped at epoch {e.Epoch}, step {e.Step} of {e.Steps}; checkpointed in {e.Checkpoint}. " +
+                                    (transfer ? "(--resume is not offered with --base: run it again.)" : $"Continue with: {ResumeCommand(context)}"));
+            return CommandLine.InterruptedExitCode;
         }
         catch (OperationCanceledException)
         {
-            Console.Error.WriteLine($"convengine train: interrupted; the last finished epoch is checkpointed in {new TrainingOutput(settings.Out).CheckpointDirectory} (continue with --resume).");
-            return 130;
+            var latest = Checkpoint.FindLatest(new TrainingOutput(settings.Out).CheckpointDirectory);
+            Console.Error.WriteLine(latest is null
+                ? "convengine train: interrupted before any training step; nothing was saved."
+                : $"convengine train: interrupted; the last checkpoint is {latest}. Continue with: {ResumeCommand(context)}");
+            return CommandLine.InterruptedExitCode;
         }
         catch (Exception e) when (CommandErrors.IsUserError(e))
         {
             return CommandErrors.Report("train", e);
         }
+    }
+
+    /// <summary>The command line to continue: this one with --resume (without --model and --augment, which the checkpoint holds).</summary>
+    private static string ResumeCommand(CommandContext context)
+    {
+        var args = new List<string>();
+        var given = context.Arguments;
+        for (int i = 0; i < given.Count; i++)
+        {
+            if (given[i] is "--resume") continue;
+            if (given[i] is "-m" or "--model" or "--augment" && i + 1 < given.Count) { i++; continue; }
+            args.Add(given[i].Any(char.IsWhiteSpace) ? $"\"{given[i]}\"" : given[i]);
+        }
+        if (args.FirstOrDefault() != "train") args.Insert(0, "train");
+        return "convengine " + string.Join(' ', args) + " --resume";
     }
 
     private static int Train(Settings settings, IAnsiConsole console, CancellationToken cancellationToken)
