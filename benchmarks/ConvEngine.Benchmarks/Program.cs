@@ -18,6 +18,7 @@ using ConvEngine.Benchmarks.Training;
 //            same weights and compare the losses, then exit
 //   --profile-training [a|b] [steps]  time each kernel of our training step by layer (default: net b, 5 steps), then exit
 //   --time-training-kernels [a|b] [repeats]  time every cpu variant of the conv backward ops on a net's layers, then exit
+//   --compare-backends cpu,cuda[,...] [--small] [--repeats N]  the layer convs and training steps on each backend, side by side
 if (args.Contains("--check"))
     return ConvCrossCheck.Run(Console.Out);
 if (Array.IndexOf(args, "--check-models") is var checkModelsAt and >= 0)
@@ -28,8 +29,12 @@ if (Array.IndexOf(args, "--probe-gemm") is var probeGemmAt and >= 0)
     return GemmProbe.Run(args[(probeGemmAt + 1)..], Console.Out);
 if (Array.IndexOf(args, "--probe-models") is var probeAt and >= 0)
     return ModelProbe.Run(args[(probeAt + 1)..], Console.Out, time: true);
+#if CONVENGINE_TORCH
 if (args.Contains("--check-training"))
     return TrainingCrossCheck.Run(Console.Out);
+#endif
+if (Array.IndexOf(args, "--compare-backends") is var compareAt and >= 0)
+    return BackendComparison.Run(args[(compareAt + 1)..], Console.Out);
 if (Array.IndexOf(args, "--profile-training") is var profileAt and >= 0)
     return TrainingProfiler.Run(args[(profileAt + 1)..], Console.Out);
 if (Array.IndexOf(args, "--time-training-kernels") is var timeAt and >= 0)

@@ -31,7 +31,7 @@ public static class SampleData
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
             string beside = Path.Combine(dir.FullName, "SampleData", name);
-            if (Directory.Exists(beside))
+            if (HoldsFiles(beside))   // an empty folder tree left by a cleaned build is not the dataset
                 return beside;
             if (File.Exists(Path.Combine(dir.FullName, SolutionFile)))
             {
@@ -44,4 +44,7 @@ public static class SampleData
             $"Sample dataset '{name}' not found: no folder above '{AppContext.BaseDirectory}' holds {SolutionFile} or SampleData/{name}. " +
             $"Pass a data directory explicitly, or set ${EnvironmentVariable}.");
     }
+
+    private static bool HoldsFiles(string directory) =>
+        Directory.Exists(directory) && Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories).Any();
 }

@@ -12,6 +12,7 @@ namespace ConvEngine.Visualization;
 public static class FeatureMapGrid
 {
     /// <summary>The PNG of sample <paramref name="sample"/> of <paramref name="map"/>; at most <paramref name="maxChannels"/> channels are drawn (the legend says how many there are).</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="sample"/> is not in the batch.</exception>
     public static byte[] RenderPng(FeatureMap map, int sample = 0, int maxChannels = 256)
     {
         ArgumentNullException.ThrowIfNull(map);
@@ -24,6 +25,12 @@ public static class FeatureMapGrid
     }
 
     /// <summary>The PNG of one sample's <paramref name="values"/> of shape <paramref name="shape"/> (channels last), titled <paramref name="name"/>.</summary>
+    /// <param name="name">The title.</param>
+    /// <param name="shape">One sample's shape without the batch axis: (H, W, C), (L, C) or (units).</param>
+    /// <param name="values">The sample's values, channels last, as many as <paramref name="shape"/> holds.</param>
+    /// <param name="note">Added to the first legend line (e.g. which sample of a batch this is).</param>
+    /// <param name="maxChannels">Draw at most this many channels, the first ones.</param>
+    /// <exception cref="ArgumentException">The values do not fill the shape.</exception>
     public static byte[] RenderPng(string name, IReadOnlyList<int> shape, float[] values, string? note = null, int maxChannels = 256)
     {
         ArgumentNullException.ThrowIfNull(values);

@@ -11,6 +11,11 @@ namespace ConvEngine.Visualization;
 public static class InvarianceGrid
 {
     /// <summary>The PNG of <paramref name="levels"/> for an image shifted by (<paramref name="dx"/>, <paramref name="dy"/>).</summary>
+    /// <param name="levels">The image (level 0) and each pooling level's original and shifted maps, in order.</param>
+    /// <param name="dx">Pixels the copy was shifted right.</param>
+    /// <param name="dy">Pixels the copy was shifted down.</param>
+    /// <param name="pool">The max pool's size (and stride) between levels, for the legend.</param>
+    /// <exception cref="ArgumentException">No levels.</exception>
     public static byte[] RenderPng(IReadOnlyList<InvarianceLevel> levels, int dx, int dy, int pool)
     {
         ArgumentNullException.ThrowIfNull(levels);

@@ -64,7 +64,16 @@ public static class KernelGrid
     }
 
     /// <summary>The PNG of a kernel laid out (<paramref name="kh"/>, <paramref name="kw"/>, <paramref name="cin"/>, <paramref name="cout"/>) row-major, as Keras stores it.</summary>
+    /// <param name="title">The picture's title.</param>
+    /// <param name="weights">kh · kw · cin · cout weights, index ((y · kw + x) · cin + c) · cout + o.</param>
+    /// <param name="kh">Kernel height (1 for a Conv1D kernel, drawn as a strip).</param>
+    /// <param name="kw">Kernel width.</param>
+    /// <param name="cin">Input channels the kernel reads.</param>
+    /// <param name="cout">Filters (output channels).</param>
+    /// <param name="view">How to draw the filters; <see cref="KernelView.Auto"/> picks from <paramref name="cin"/> (<see cref="Resolve"/>).</param>
+    /// <param name="maxFilters">Draw at most this many filters, the first ones.</param>
     /// <param name="note">A first legend line to add, saying how to read the layout (depthwise kernels).</param>
+    /// <exception cref="ArgumentException">The weights do not fill the shape, or <see cref="KernelView.Rgb"/> is asked for with <paramref name="cin"/> ≠ 3.</exception>
     public static byte[] RenderPng(string title, float[] weights, int kh, int kw, int cin, int cout, KernelView view = KernelView.Auto, int maxFilters = 256, string? note = null)
     {
         ArgumentNullException.ThrowIfNull(weights);

@@ -11,12 +11,25 @@ namespace ConvEngine.Visualization;
 /// </summary>
 public static class SeriesPlot
 {
-    public const int Width = 900, PanelHeight = 320;
+    /// <summary>The picture's width in pixels (both panels).</summary>
+    public const int Width = 900;
+
+    /// <summary>Each panel's height in pixels; the picture is twice as high.</summary>
+    public const int PanelHeight = 320;
 
     /// <summary>
     /// The PNG. The x axis is <paramref name="dates"/> when given, else <paramref name="numbers"/> (years, indices), else
     /// the step index; <paramref name="xLabel"/> names it.
     /// </summary>
+    /// <param name="title">The top panel's title.</param>
+    /// <param name="seriesName">The series' name: the top panel's legend and y label, and with the kernel's name the filtered series' label.</param>
+    /// <param name="original">The input series, one value per step.</param>
+    /// <param name="filtered">Its convolution with <paramref name="kernel"/>: values and the input step each window ends at.</param>
+    /// <param name="kernel">The kernel that made <paramref name="filtered"/>; its weights decide whether the two share the top panel.</param>
+    /// <param name="dates">Dates of the steps, drawn as date ticks.</param>
+    /// <param name="numbers">Numeric x values of the steps, when there are no dates.</param>
+    /// <param name="xLabel">The x axis label.</param>
+    /// <exception cref="ArgumentException">The x values are not one per series value.</exception>
     public static byte[] RenderPng(string title, string seriesName, float[] original, FilteredSeries filtered, SeriesKernel kernel,
         DateTime[]? dates = null, double[]? numbers = null, string xLabel = "step")
     {

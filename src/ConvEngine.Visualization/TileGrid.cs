@@ -3,6 +3,10 @@ using SkiaSharp;
 namespace ConvEngine.Visualization;
 
 /// <summary>One picture in a grid: RGBA pixels (4 bytes each, row-major) and the caption under it.</summary>
+/// <param name="Rgba">Height · Width · 4 bytes: R, G, B, A per pixel, rows top to bottom (as <see cref="TileColors"/> returns them).</param>
+/// <param name="Height">Rows of pixels.</param>
+/// <param name="Width">Pixels per row.</param>
+/// <param name="Caption">The text drawn under the tile.</param>
 public sealed record GridTile(byte[] Rgba, int Height, int Width, string Caption)
 {
     /// <summary>A tile of <paramref name="height"/> × <paramref name="width"/> from values coloured by <paramref name="colour"/>.</summary>
@@ -22,6 +26,14 @@ public static class TileGrid
     private const int Margin = 12, Gap = 8, TitleSize = 18, TextSize = 13;
 
     /// <summary>The PNG of <paramref name="rows"/> (null leaves a cell empty).</summary>
+    /// <param name="title">The title line.</param>
+    /// <param name="legend">Lines of text under the title.</param>
+    /// <param name="rows">The tiles, row by row; rows may differ in length.</param>
+    /// <param name="rowLabels">Text left of each row, or null for none.</param>
+    /// <param name="minTileSide">Tiles whose longer side is shorter are enlarged by a whole factor to at least this many pixels.</param>
+    /// <param name="maxTileSide">Tiles whose longer side is longer are shrunk to this many pixels.</param>
+    /// <param name="equalTiles">Scale each tile on its own (maps of different sizes drawn about equally large) rather than all by one factor.</param>
+    /// <exception cref="ArgumentException">No tiles, or a tile's pixels do not match its size.</exception>
     public static byte[] RenderPng(string title, IReadOnlyList<string> legend, IReadOnlyList<IReadOnlyList<GridTile?>> rows,
         IReadOnlyList<string>? rowLabels = null, int minTileSide = 64, int maxTileSide = 256, bool equalTiles = false)
     {

@@ -12,13 +12,16 @@ namespace ConvEngine.Benchmarks.Training;
 public class TrainingStepBenchmarks
 {
     private OurTrainingStep? _ours;
+#if CONVENGINE_TORCH
     private TorchTrainingStep? _torch, _torchChannelsLast;
+#endif
 
     public static IEnumerable<TrainingNet> Nets => TrainingNet.All;
 
     [ParamsSource(nameof(Nets))]
     public TrainingNet Net { get; set; } = null!;
 
+#if CONVENGINE_TORCH
     // Each benchmark runs in its own process; set up only the engine it times.
     [GlobalSetup(Target = nameof(TorchSharp))]
     public void SetUpTorchSharp()
@@ -34,6 +37,8 @@ public class TrainingStepBenchmarks
         Console.WriteLine($"// TorchSharp channels-last {Net}: {TorchTrainingStep.ThreadsText}");
     }
 
+#endif
+
     [GlobalSetup(Target = nameof(ConvEngineCpu))]
     public void SetUpConvEngineCpu()
     {
@@ -41,11 +46,13 @@ public class TrainingStepBenchmarks
         Console.WriteLine($"// ConvEngine cpu {Net}: {_ours.Backend.Device.Parallelism}, conv2d variant '{_ours.Backend.Variants["conv2d"]}'");
     }
 
+#if CONVENGINE_TORCH
     [Benchmark(Baseline = true, Description = "TorchSharp")]
     public double TorchSharp() => _torch!.Step();
 
     [Benchmark(Description = "TorchSharp channels-last")]
     public double TorchSharpChannelsLast() => _torchChannelsLast!.Step();
+#endif
 
     [Benchmark(Description = "ConvEngine cpu")]
     public double ConvEngineCpu() => _ours!.Step();
@@ -54,7 +61,9 @@ public class TrainingStepBenchmarks
     public void CleanUp()
     {
         _ours?.Dispose();
+#if CONVENGINE_TORCH
         _torch?.Dispose();
         _torchChannelsLast?.Dispose();
+#endif
     }
 }

@@ -65,7 +65,8 @@ public sealed class TrainingSideBySideExporter : ExporterBase
         {
             double? Mean(string method) => group.FirstOrDefault(r => r.BenchmarkCase.Descriptor.WorkloadMethod.Name == method)?.ResultStatistics!.Mean;
             double? ours = Mean(nameof(TrainingStepBenchmarks.ConvEngineCpu));
-            double? nchw = Mean(nameof(TrainingStepBenchmarks.TorchSharp)), channelsLast = Mean(nameof(TrainingStepBenchmarks.TorchSharpChannelsLast));
+            // By name, so the table builds without TorchSharp too (-p:ConvEngineTorch=false); those columns are then "-".
+            double? nchw = Mean("TorchSharp"), channelsLast = Mean("TorchSharpChannelsLast");
             var net = group.Key;
             string Ms(double? ns) => ns is { } v ? (v / 1e6).ToString("F1", CultureInfo.InvariantCulture) : "-";
             string Images(double? ns) => ns is { } v ? (net.BatchSize / (v / 1e9)).ToString("F1", CultureInfo.InvariantCulture) : "-";

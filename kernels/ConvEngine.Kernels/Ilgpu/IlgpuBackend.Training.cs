@@ -117,6 +117,8 @@ public sealed partial class IlgpuBackend
     public void ActivationBackward(DeviceBuffer output, DeviceBuffer gradOutput, DeviceBuffer gradInput, long length, Activation activation)
     {
         const string op = "ActivationBackward";
+        if (!activation.Fuses)
+            throw new ArgumentException($"{op} on {Name}: {activation} is not a function of its output; use ActivationBackwardFromInput.", nameof(activation));
         int count = Count(length, op);
         var (y, gy, gx) = (View(output, count, op, "output"), View(gradOutput, count, op, "gradOutput"), View(gradInput, count, op, "gradInput"));
         _activationBackward ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, View, View, View, Activation>(IlgpuElementwiseKernels.ActivationBackward);

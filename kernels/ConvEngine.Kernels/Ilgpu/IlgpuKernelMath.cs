@@ -14,7 +14,9 @@ internal static class IlgpuKernelMath
             case ActivationKind.LeakyRelu: return x > 0f ? x : act.Alpha * x;
             case ActivationKind.Sigmoid: return Sigmoid(x);
             case ActivationKind.Tanh: return MathF.Tanh(x);
-            default: return x;
+            case ActivationKind.None: return x;
+            // The kinds that do not fuse in layers still mean the same here when a caller fuses them into a conv.
+            default: return ActivationMath.Apply(x, act);
         }
     }
 

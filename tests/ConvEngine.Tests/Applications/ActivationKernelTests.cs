@@ -68,6 +68,34 @@ public class ActivationKernelTests
         Approx.AssertClose(expected, gradInput.ToArray(), 4, $"ActivationBackwardFromInput {c}");
     }
 
+    // Ops.Conv2D and Ops.Dense fuse any kind a caller asks for (layers run the unfused ones as a pass of their own).
+    private static IEnumerable<TestCaseData> FusedCases() => BackendCases.Cross("conv2d",
+        new[] { Activation.Swish, Activation.Gelu, Activation.Relu6, Activation.HardSigmoidKeras3 }.Select(a => new Case(a, 1)), c => true);
+
+    [TestCaseSource(nameof(FusedCases))]
+    public void ConvAndDense_ApplyAnyActivationTheyAreGiven(BackendCase backendCase, Case c)
+    {
+        var backend = backendCase.Acquire();
+        var random = TestData.For(c);
+        var x = TestData.Uniform(random, 2 * 5 * 4 * 3, -2f, 2f);
+        var w = TestData.Uniform(random, 3 * 3 * 3 * 4);
+        var bias = TestData.Uniform(random, 4);
+        var options = new ConvEngine.Kernels.Geometry.Conv2DOptions { Padding = ConvEngine.Kernels.Geometry.Padding.Same, Activation = c.Activation };
+        var expected = DoubleReference.Conv2D(Nd.FromFloats(x, 2, 5, 4, 3), Nd.FromFloats(w, 3, 3, 3, 4), TestData.Widen(bias), options);
+        using var input = Tensor.FromArray(backend, x, 2, 5, 4, 3);
+        using var filter = Tensor.FromArray(backend, w, 3, 3, 3, 4);
+        using var b = Tensor.FromArray(backend, bias, 4);
+        using var y = Ops.Conv2D(input, filter, b, options);
+        Approx.AssertClose(expected.Data, y.ToArray(), 27, $"Conv2D + {c.Activation}");
+
+        var kernel = TestData.Uniform(random, 3 * 5);
+        var expectedDense = DoubleReference.Dense(Nd.FromFloats(x[..(8 * 3)], 8, 3), Nd.FromFloats(kernel, 3, 5), null, c.Activation);
+        using var rows = Tensor.FromArray(backend, x[..(8 * 3)], 8, 3);
+        using var k = Tensor.FromArray(backend, kernel, 3, 5);
+        using var dense = Ops.Dense(rows, k, null, c.Activation);
+        Approx.AssertClose(expectedDense.Data, dense.ToArray(), 3, $"Dense + {c.Activation}");
+    }
+
     // keras.activations.relu's docstring (Keras 3, the same function as tf.keras 2's backend.relu):
     // x = [-10, -5, 0, 5, 10]; negative_slope 0.5 → [-5, -2.5, 0, 5, 10]; max_value 5 → [0, 0, 0, 5, 5]; threshold 5 → [0, 0, 0, 0, 10].
     [TestCase(float.PositiveInfinity, 0.5f, 0f, new[] { -5f, -2.5f, 0f, 5f, 10f })]

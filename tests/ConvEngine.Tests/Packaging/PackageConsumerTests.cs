@@ -5,7 +5,7 @@ using System.Text.RegularExpressions;
 namespace ConvEngine.Tests.Packaging;
 
 /// <summary>
-/// ConvEngine as a user gets it: the shipped projects are packed (from this build's outputs) into a temporary local
+/// ConvEngine as a user gets it: the six shipped projects are packed (from this build's outputs) into a temporary local
 /// feed, a fresh console project outside the solution adds the packages from that feed and builds and runs the
 /// README's library example (the course's convnet fitted for one epoch on a few images), and the `convengine` tool
 /// is installed from the feed into a temporary tool path and runs `devices` and a one-epoch `train`.
@@ -21,6 +21,7 @@ public sealed class PackageConsumerTests
         "src/ConvEngine/ConvEngine.csproj",
         "src/ConvEngine.Data/ConvEngine.Data.csproj",
         "src/ConvEngine.Import/ConvEngine.Import.csproj",
+        "src/ConvEngine.Visualization/ConvEngine.Visualization.csproj",
         "src/ConvEngine.Cli/ConvEngine.Cli.csproj",
     ];
 
@@ -65,6 +66,16 @@ public sealed class PackageConsumerTests
             Run("dotnet", ["pack", Path.Combine(_root, project), "-c", Configuration, "--no-build", "-o", _feed, "-nologo"], _root);
     }
 
+    [Test]
+    public void Packing_LeavesTheBuildOutputAlone()
+    {
+        // The tool's bundled sample goes into the publish output only: a copy in bin/ would be removed by the next
+        // incremental build and leave empty class folders there, which the repository's `dotnet run … train` found
+        // first and refused ("holds no images").
+        string bin = Path.Combine(_root, "src", "ConvEngine.Cli", "bin", Configuration, "net10.0");
+        Assert.That(Directory.Exists(Path.Combine(bin, "SampleData")), Is.False, $"{bin} holds no SampleData after packing");
+    }
+
     [OneTimeTearDown]
     public void RemoveWorkFolder()
     {
@@ -74,7 +85,7 @@ public sealed class PackageConsumerTests
     [Test]
     public void Feed_HoldsEveryPackage_WithReadmeLicenceSymbolsAndOneVersion()
     {
-        foreach (string id in new[] { "ConvEngine.Kernels", "ConvEngine", "ConvEngine.Data", "ConvEngine.Import", "ConvEngine.Cli" })
+        foreach (string id in new[] { "ConvEngine.Kernels", "ConvEngine", "ConvEngine.Data", "ConvEngine.Import", "ConvEngine.Visualization", "ConvEngine.Cli" })
         {
             string package = Path.Combine(_feed, $"{id}.{_version}.nupkg");
             Assert.That(File.Exists(package), $"{id} {_version} packed");

@@ -25,7 +25,7 @@ public static unsafe class CpuElementwiseBackward
                 CpuVectorLoop.Run(threads, simd, length, new TanhBackward(output, gradOutput, gradInput));
                 break;
             default:
-                throw new ArgumentOutOfRangeException(nameof(activation), $"ActivationBackward: unknown activation {activation}.");
+                throw new ArgumentOutOfRangeException(nameof(activation), $"ActivationBackward: {activation} is not a function of its output; use ActivationBackwardFromInput.");
         }
     }
 
