@@ -80,6 +80,8 @@ public partial class Model
         var callbackList = (callbacks ?? []).ToList();
         var history = initialEpoch > 0 && History is { } previous && previous.Count == initialEpoch ? previous : new History();
         History = history;
+        // A fresh run into a folder a killed run wrote to, as much as a resumed one, sweeps that run's half-written temps.
+        if (checkpointDir is not null) AtomicFile.RemoveLeftovers(checkpointDir);
         string? lastCheckpoint = checkpointDir is null ? null : Checkpoint.FindLatest(checkpointDir);
         StopTraining = false;
         // A checkpoint written inside epoch initialEpoch + 1: its first steps are done, and their running sums are restored.

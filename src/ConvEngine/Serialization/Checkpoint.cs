@@ -34,7 +34,7 @@ public static partial class Checkpoint
     /// <summary>As <see cref="Save(Model, string, int)"/>; with <paramref name="progress"/>, the checkpoint of an epoch interrupted after its first steps.</summary>
     internal static string Save(Model model, string directory, int keep, EpochProgress? progress)
     {
-        if (!model.IsCompiled) throw new InvalidOperationException($"Checkpoint: model '{model.Name}' is not compiled; there is no training state to save.");
+        if (!model.IsCompiled) throw new InvalidOperationException($"Checkpoint: model {QuotedName.Of(model.Name)} is not compiled; there is no training state to save.");
         string name = progress is null ? FolderName(model.EpochsCompleted) : FolderName(model.EpochsCompleted, progress.Steps);
         string path = Path.Combine(Path.GetFullPath(directory), name);
         AtomicDirectory.Write(path, temp =>
@@ -151,7 +151,7 @@ public static partial class Checkpoint
         var optimizer = model.Optimizer!;
         using var file = SafeTensors.Open(path);
         if (!file.Metadata.TryGetValue("optimizer", out var className) || className != optimizer.ClassName)
-            throw new InvalidDataException($"{path}: optimizer state is for '{className}' but the model compiles {optimizer.ClassName}.");
+            throw new InvalidDataException($"{path}: optimizer state is for {QuotedName.Of(className)} but the model compiles {optimizer.ClassName}.");
         if (!file.Metadata.TryGetValue("iterations", out var iterations) || !long.TryParse(iterations, CultureInfo.InvariantCulture, out long count))
             throw new InvalidDataException($"{path}: the metadata has no valid 'iterations'.");
         var known = new HashSet<string>(StringComparer.Ordinal);
@@ -161,17 +161,17 @@ public static partial class Checkpoint
             int present = keys.Count(file.Contains);
             if (present == 0) continue;
             if (present != keys.Count)
-                throw new InvalidDataException($"{path}: weight '{name}' has only some of its optimizer state ({string.Join(", ", keys.Where(file.Contains))}).");
+                throw new InvalidDataException($"{path}: weight {QuotedName.Of(name)} has only some of its optimizer state ({string.Join(", ", keys.Where(file.Contains))}).");
             foreach (var key in keys)
             {
                 if (!file[key].Shape.SequenceEqual(parameter.Shape.ToArray()))
-                    throw new InvalidDataException($"{path}: tensor '{key}' has shape {file[key].ShapeText} but weight '{name}' is {parameter.Shape}.");
+                    throw new InvalidDataException($"{path}: tensor {QuotedName.Of(key)} has shape {file[key].ShapeText} but weight {QuotedName.Of(name)} is {parameter.Shape}.");
                 known.Add(key);
             }
             optimizer.SetState(parameter, keys.Select(file.Read).ToList());
         }
-        var extra = file.Tensors.Where(t => !known.Contains(t.Name)).Select(t => $"'{t.Name}'").ToList();
-        if (extra.Count > 0) throw new InvalidDataException($"{path}: optimizer tensors {string.Join(", ", extra)} match no weight of model '{model.Name}'.");
+        var extra = file.Tensors.Where(t => !known.Contains(t.Name)).Select(t => t.Name).ToList();
+        if (extra.Count > 0) throw new InvalidDataException($"{path}: optimizer tensors {QuotedName.List(extra)} match no weight of model {QuotedName.Of(model.Name)}.");
         optimizer.Iterations = count;
     }
 

@@ -229,6 +229,9 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         // Plain text written as is: Spectre's renderer would wrap long lines at the console width.
         var writer = console.Profile.Out.Writer;
         AtomicDirectory.CheckTarget(settings.Out);
+        // A killed earlier run may have died inside an atomic write (a checkpoint, history.csv, a plot): its temps go,
+        // whether this run resumes it or starts over (only a writer whose process is gone is swept).
+        ConvEngine.Serialization.AtomicFile.RemoveLeftovers(settings.Out);
         var output = new TrainingOutput(settings.Out);
         var dataset = settings.FashionMnist?.IsSet == true
             ? TrainingDataset.FromFashionMnist(settings.FashionMnist.Value ?? FashionMnist.DefaultDirectory)
@@ -369,8 +372,6 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
 
     private static Model RestoreCheckpoint(Settings settings, TrainingOutput output, TrainingDataset dataset, IBackend backend)
     {
-        // The killed run may have died inside an atomic write (a checkpoint, history.csv, a plot): sweep its leftovers.
-        ConvEngine.Serialization.AtomicFile.RemoveLeftovers(settings.Out);
         if (Checkpoint.FindLatest(output.CheckpointDirectory) is null)
             throw new FileNotFoundException($"--resume: there is no checkpoint in {output.CheckpointDirectory} to continue from; train without --resume first.");
         var model = Checkpoint.LoadLatest(output.CheckpointDirectory, backend);
