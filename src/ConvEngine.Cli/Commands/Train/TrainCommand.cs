@@ -19,7 +19,7 @@ namespace ConvEngine.Cli.Commands;
 /// `convengine train`: Keras's compile + fit on an image folder or Fashion-MNIST, with the course's models
 /// built in, a Keras-like progress bar, a checkpoint per epoch (resumable), and the history as CSV and plots.
 /// </summary>
-public sealed class TrainCommand : Command<TrainCommand.Settings>
+internal sealed class TrainCommand : Command<TrainCommand.Settings>
 {
     public sealed class Settings : BatchSettings
     {
