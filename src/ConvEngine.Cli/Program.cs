@@ -13,6 +13,7 @@ app.Configure(config =>
     config.AddCommand<EvaluateCommand>("evaluate").WithDescription("Loss and accuracy of a trained model on an image folder or Fashion-MNIST's test set.");
     config.AddCommand<PredictCommand>("predict").WithDescription("Class and probabilities of each image (files or folders) from a trained model; text, csv or json.");
     config.AddCommand<AugmentCommand>("augment").WithDescription("Show what augmentation layers do: each image (or .npy batch) through the layers in training mode K times, as a PNG grid; optionally the results as .npy.");
+    config.AddCommand<CurvesCommand>("curves").WithDescription("Learning curves of several training runs side by side (train output folders or history.csv), with final and best validation accuracy and the train-validation gap.");
     config.AddCommand<FilterCommand>("filter").WithDescription("The course's feature-extraction demo: convolve a greyscale image with a kernel, ReLU, max-pool; writes each stage as a PNG.");
     config.AddCommand<InvarianceCommand>("invariance").WithDescription("The course's translation-invariance demo: max-pool an image (two dots by default) and a shifted copy again and again; a PNG grid and a table of how far apart they stay.");
     config.AddCommand<VisualizeCommand>("visualize").WithDescription("Feature maps of every (or the named) layer of any model for one input, and its learned conv kernels, as PNG grids.");

@@ -50,18 +50,20 @@ public sealed class OurTrainingStep : IDisposable
     public static Sequential Build(TrainingNet net, IBackend backend, ulong seed)
     {
         var model = new Sequential(name: net.Id, backend: backend, seed: seed) { new Input(net.Height, net.Width, net.Channels) };
-        foreach (var spec in net.Layers)
-            model.Add(spec switch
-            {
-                ConvSpec c => new Conv2D(c.Filters, c.Kernel, padding: "same", activation: "relu"),
-                PoolSpec => new MaxPool2D(2),
-                FlattenSpec => new Flatten(),
-                DenseSpec d => new Dense(d.Units, d.Activation),
-                DropoutSpec d => new Dropout(d.Rate),
-                _ => throw new ArgumentException($"Training net '{net.Id}': no layer for {spec}."),
-            });
+        foreach (var spec in net.Layers) model.Add(Layer(spec));
         return model;
     }
+
+    /// <summary>One spec as our layer.</summary>
+    public static Layer Layer(LayerSpec spec) => spec switch
+    {
+        ConvSpec c => new Conv2D(c.Filters, c.Kernel, padding: "same", activation: "relu"),
+        PoolSpec => new MaxPool2D(2),
+        FlattenSpec => new Flatten(),
+        DenseSpec d => new Dense(d.Units, d.Activation),
+        DropoutSpec d => new Dropout(d.Rate),
+        _ => throw new ArgumentException($"No layer for {spec}."),
+    };
 
     public void Dispose()
     {

@@ -4,6 +4,7 @@ using ConvEngine.Kernels.Geometry;
 using ConvEngine.Layers;
 using InputLayer = ConvEngine.Layers.Input;
 using KernelActivation = ConvEngine.Kernels.Activation;
+using ConvEngine.Serialization;
 
 namespace ConvEngine.Import.Onnx;
 
@@ -61,7 +62,7 @@ public static partial class OnnxToModel
             {
                 _node = node;
                 if (node.Domain is not ("" or "ai.onnx"))
-                    throw Unsupported($"operator domain '{node.Domain}' has no engine layer.");
+                    throw Unsupported($"operator domain {QuotedName.Of(node.Domain)} has no engine layer.");
                 Convert();
             }
             var output = Get(graph.Outputs[0], "the graph output");
@@ -403,8 +404,8 @@ public static partial class OnnxToModel
         private Value Get(string name, string role) =>
             _values.TryGetValue(name, out var v) ? v
             : graph.Initializers.ContainsKey(name)
-                ? throw Unsupported($"its {role} '{name}' is a constant; only computed tensors convert there.")
-                : throw new OnnxFormatException($"{graph.Context}: {_node.Label} reads '{name}' ({role}), which no earlier node produces.");
+                ? throw Unsupported($"its {role} {QuotedName.Of(name)} is a constant; only computed tensors convert there.")
+                : throw new OnnxFormatException($"{graph.Context}: {_node.Label} reads {QuotedName.Of(name)} ({role}), which no earlier node produces.");
 
         private Value Image(int input)
         {
@@ -422,7 +423,7 @@ public static partial class OnnxToModel
         {
             string name = _node.Input(input) ?? throw Invalid($"input {input} ({role}) is missing.");
             return graph.Initializers.TryGetValue(name, out var data) ? data
-                : throw Unsupported($"its {role} '{name}' is computed; only constant weights convert.", role);
+                : throw Unsupported($"its {role} {QuotedName.Of(name)} is computed; only constant weights convert.", role);
         }
 
         private int[] PerAxis(string attribute, int fallback)

@@ -15,7 +15,7 @@ namespace ConvEngine.Cli.Commands;
 /// NCHW, for ONNX Runtime and other ONNX tools) or a Keras 3 .keras file (for keras.saving.load_model), atomically:
 /// a model with a layer the target format lacks is refused, naming the layer, and nothing is written.
 /// </summary>
-public sealed class ExportCommand : Command<ExportCommand.Settings>
+internal sealed class ExportCommand : Command<ExportCommand.Settings>
 {
     public sealed class Settings : ModelSettings
     {

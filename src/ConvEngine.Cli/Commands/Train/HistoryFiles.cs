@@ -11,7 +11,7 @@ namespace ConvEngine.Cli.Commands;
 /// logged key) and the course's two plots, history_frame.loc[:, ['loss', 'val_loss']].plot() and the same for
 /// accuracy, rendered off-screen by ScottPlot. Every file is written atomically.
 /// </summary>
-public static class HistoryFiles
+internal static class HistoryFiles
 {
     public const int PlotWidth = 640, PlotHeight = 420;
 
@@ -32,6 +32,33 @@ public static class HistoryFiles
     }
 
     public static void WriteCsv(History history, string path) => AtomicFile.WriteAllText(path, ToCsv(history));
+
+    /// <summary>Reads a CSV in <see cref="ToCsv"/>'s layout (Keras's CSVLogger) back; a bad header, row or number names the file and line.</summary>
+    public static History ReadCsv(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"History file '{path}' does not exist.", path);
+        var lines = File.ReadAllLines(path).Where(l => l.Length > 0).ToList();
+        if (lines.Count == 0 || lines[0].Split(',') is not ["epoch", .. var keys] || keys.Length == 0)
+            throw new FormatException($"History file '{path}': the first line must be \"epoch,loss,…\" (Keras's CSVLogger layout).");
+        var epochs = new System.Text.Json.Nodes.JsonArray();
+        var series = keys.Select(_ => new System.Text.Json.Nodes.JsonArray()).ToArray();
+        for (int i = 1; i < lines.Count; i++)
+        {
+            var cells = lines[i].Split(',');
+            if (cells.Length != keys.Length + 1 || !int.TryParse(cells[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out int epoch))
+                throw new FormatException($"History file '{path}', line {i + 1}: expected an epoch and {keys.Length} values, got \"{lines[i]}\".");
+            epochs.Add(epoch);
+            for (int k = 0; k < keys.Length; k++)
+            {
+                if (!double.TryParse(cells[k + 1], NumberStyles.Float, CultureInfo.InvariantCulture, out double value))
+                    throw new FormatException($"History file '{path}', line {i + 1}: '{keys[k]}' is not a number: \"{cells[k + 1]}\".");
+                series[k].Add(value);
+            }
+        }
+        var values = new System.Text.Json.Nodes.JsonObject();
+        for (int k = 0; k < keys.Length; k++) values[keys[k]] = series[k];
+        return History.FromJson(new System.Text.Json.Nodes.JsonObject { ["epoch"] = epochs, ["history"] = values });
+    }
 
     /// <summary>The accuracy key of a history: the first logged key, other than the loss, that names an accuracy.</summary>
     public static string? AccuracyKey(History history) =>
