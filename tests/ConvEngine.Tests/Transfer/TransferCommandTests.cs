@@ -151,10 +151,11 @@ public class TransferCommandTests
     [TestCase(new[] { 0.8f }, 1, ProbabilitySource.Sigmoid)]
     [TestCase(new[] { 0.3f }, 0, ProbabilitySource.Sigmoid)]
     [TestCase(new[] { 2f, -1f, 5f }, 2, ProbabilitySource.SoftmaxOfOutputs)]
-    public void Interpret_ReadsSoftmaxSigmoidOrRawScores(float[] outputs, int best, ProbabilitySource source)
+    // `object`: ProbabilitySource is internal to the tool, and a public test method cannot name it in its signature.
+    public void Interpret_ReadsSoftmaxSigmoidOrRawScores(float[] outputs, int best, object source)
     {
         var (index, probabilities, how) = TransferPrediction.Interpret(outputs, [outputs.Length]);
-        Assert.That((index, how), Is.EqualTo(((int?)best, source)));
+        Assert.That((index, how), Is.EqualTo(((int?)best, (ProbabilitySource)source)));
         Assert.That(probabilities!.Sum(), Is.EqualTo(1).Within(1e-6));
     }
 

@@ -13,7 +13,7 @@ namespace ConvEngine.Cli.Commands;
 /// input (an image, or a float32 .npy of one image (H, W, C) or a batch (N, H, W, C)) run through the layers in training
 /// mode K times with K seeds, drawn as a PNG grid; with --save-outputs the results as float32 .npy, value for value.
 /// </summary>
-public sealed class AugmentCommand : Command<AugmentCommand.Settings>
+internal sealed class AugmentCommand : Command<AugmentCommand.Settings>
 {
     public sealed class Settings : CommonSettings
     {

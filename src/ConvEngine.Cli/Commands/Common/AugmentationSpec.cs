@@ -14,7 +14,7 @@ namespace ConvEngine.Cli.Commands;
 /// config whose layers are preprocessing layers). Every layer is built once while parsing, so a bad name, argument or
 /// value is reported before anything trains.
 /// </summary>
-public sealed class AugmentationSpec
+internal sealed class AugmentationSpec
 {
     private readonly List<(string ClassName, JsonObject Config, string Text)> _layers;
 

@@ -4,7 +4,7 @@ using ConvEngine.Training;
 namespace ConvEngine.Cli.Commands;
 
 /// <summary>How train, evaluate and predict report bad input: one line on standard error naming what to fix, exit code 1.</summary>
-public static class CommandErrors
+internal static class CommandErrors
 {
     /// <summary>
     /// Errors whose message is meant for the user (a missing file, an unreadable image, shapes that do not fit,

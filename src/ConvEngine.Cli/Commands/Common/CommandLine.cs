@@ -14,7 +14,7 @@ namespace ConvEngine.Cli.Commands;
 /// anywhere on the command line). Options are parsed strictly, so a misspelt option is an error instead of being
 /// ignored. This wraps the whole app, so commands added later get it without doing anything.
 /// </summary>
-public static partial class CommandLine
+internal partial class CommandLine
 {
     public const int UsageExitCode = 2, InterruptedExitCode = 130;
 

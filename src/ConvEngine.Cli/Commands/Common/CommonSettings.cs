@@ -13,7 +13,7 @@ namespace ConvEngine.Cli.Commands;
 // A derived Validate() calls base.Validate() first, so each level checks its own options once.
 
 /// <summary>Options every command that computes has: <c>--backend</c>.</summary>
-public abstract class CommonSettings : CommandSettings
+internal abstract class CommonSettings : CommandSettings
 {
     /// <summary>The backend that runs the kernels, by name (Backends.Create); an absent device is an error, never a fallback.</summary>
     [CommandOption("--backend <NAME>")]
@@ -29,7 +29,7 @@ public abstract class CommonSettings : CommandSettings
 /// <c>-m|--model</c> on top of <see cref="CommonSettings"/>: the model a command loads (train: the one it builds).
 /// Required unless <see cref="RequiresModel"/> says otherwise.
 /// </summary>
-public abstract class ModelSettings : CommonSettings
+internal abstract class ModelSettings : CommonSettings
 {
     /// <summary>The model as given; null when left out (allowed only where <see cref="RequiresModel"/> is false).</summary>
     [CommandOption("-m|--model <MODEL>")]
@@ -52,7 +52,7 @@ public abstract class ModelSettings : CommonSettings
 }
 
 /// <summary><c>-b|--batch-size</c> on top of <see cref="ModelSettings"/>: how many samples go through the model at once.</summary>
-public abstract class BatchSettings : ModelSettings
+internal abstract class BatchSettings : ModelSettings
 {
     [CommandOption("-b|--batch-size <N>")]
     [Description("Samples per batch.")]
@@ -68,7 +68,7 @@ public abstract class BatchSettings : ModelSettings
 }
 
 /// <summary><c>--format</c> on top of <see cref="BatchSettings"/>: the report's format, one of <see cref="Formats"/> (the first is the default).</summary>
-public abstract class ReportSettings : BatchSettings
+internal abstract class ReportSettings : BatchSettings
 {
     /// <summary>The format as given; <see cref="FormatName"/> is its normalised form.</summary>
     [CommandOption("--format <FORMAT>")]

@@ -4,17 +4,17 @@ using ConvEngine.Kernels;
 namespace ConvEngine.Cli.Commands;
 
 /// <summary>The outcome of one conformance case.</summary>
-public enum ConformanceStatus { Pass, Fail, Unsupported, Error }
+internal enum ConformanceStatus { Pass, Fail, Unsupported, Error }
 
 /// <summary>One case's result: its ops, the outcome, the largest |got − expected| when it ran, and why when it did not pass.</summary>
-public sealed record ConformanceResult(string Case, IReadOnlyList<string> Ops, ConformanceStatus Status, double? MaxAbsError, string Detail);
+internal sealed record ConformanceResult(string Case, IReadOnlyList<string> Ops, ConformanceStatus Status, double? MaxAbsError, string Detail);
 
 /// <summary>
 /// One case of the ONNX backend test suite's layout: model.onnx and test_data_set_0/input_0.pb,
 /// output_0.pb. It passes when every output element is within atol + rtol·|expected| (the suite's
 /// defaults, rtol 1e-3, atol 1e-5); an <see cref="OnnxUnsupportedException"/> makes it "unsupported".
 /// </summary>
-public static class ConformanceCase
+internal static class ConformanceCase
 {
     public const double Rtol = 1e-3, Atol = 1e-5;
 

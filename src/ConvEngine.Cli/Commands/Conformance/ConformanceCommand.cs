@@ -10,7 +10,7 @@ namespace ConvEngine.Cli.Commands;
 /// and tabulates case, ops, status (pass / fail / unsupported / error) and the largest absolute error.
 /// Exit code 0 when no case fails or errs (unsupported ones are refused cleanly, which is allowed).
 /// </summary>
-public sealed class ConformanceCommand : Command<ConformanceCommand.Settings>
+internal sealed class ConformanceCommand : Command<ConformanceCommand.Settings>
 {
     public sealed class Settings : CommonSettings
     {

@@ -5,7 +5,7 @@ using Spectre.Console.Cli;
 namespace ConvEngine.Cli.Commands;
 
 /// <summary>`convengine devices`: what exists here, honestly — absent backends are listed as absent.</summary>
-public sealed class DevicesCommand : Command
+internal sealed class DevicesCommand : Command
 {
     public override int Execute(CommandContext context, CancellationToken cancellationToken)
     {

@@ -14,7 +14,7 @@ using Spectre.Console.Cli;
 namespace ConvEngine.Cli.Commands;
 
 /// <summary>`convengine evaluate`: Keras's model.evaluate of a trained model on an image folder or Fashion-MNIST's test set.</summary>
-public sealed class EvaluateCommand : Command<EvaluateCommand.Settings>
+internal sealed class EvaluateCommand : Command<EvaluateCommand.Settings>
 {
     public sealed class Settings : ReportSettings
     {

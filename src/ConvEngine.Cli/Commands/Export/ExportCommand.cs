@@ -15,7 +15,7 @@ namespace ConvEngine.Cli.Commands;
 /// NCHW, for ONNX Runtime and other ONNX tools) or a Keras 3 .keras file (for keras.saving.load_model), atomically:
 /// a model with a layer the target format lacks is refused, naming the layer, and nothing is written.
 /// </summary>
-public sealed class ExportCommand : Command<ExportCommand.Settings>
+internal sealed class ExportCommand : Command<ExportCommand.Settings>
 {
     public sealed class Settings : ModelSettings
     {
@@ -71,7 +71,7 @@ public sealed class ExportCommand : Command<ExportCommand.Settings>
             if (to == "onnx")
             {
                 OnnxExporter.Save(model, settings.Output);
-                written = $"ONNX opset {OnnxExporter.Opset}, input (N, {string.Join(", ", OnnxShape(model.InputShape))})";
+                written = $"ONNX opset {OnnxExporter.Opset}, input (N, {string.Join(", ", OnnxExporter.OnnxShape(model.InputShape))})";
             }
             else
             {
@@ -87,6 +87,4 @@ public sealed class ExportCommand : Command<ExportCommand.Settings>
             return CommandErrors.Report("export", e);
         }
     }
-
-    private static int[] OnnxShape(int[] shape) => shape.Length == 3 ? [shape[2], shape[0], shape[1]] : shape;
 }

@@ -13,7 +13,7 @@ namespace ConvEngine.Cli.Commands;
 /// `convengine filter`: the course's feature-extraction demo (filter → detect → condense) on one
 /// image, greyscale or per colour channel, each stage written as a PNG.
 /// </summary>
-public sealed class FilterCommand : Command<FilterCommand.Settings>
+internal sealed class FilterCommand : Command<FilterCommand.Settings>
 {
     public sealed class Settings : CommonSettings
     {

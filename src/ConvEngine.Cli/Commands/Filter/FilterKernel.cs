@@ -3,7 +3,7 @@ using System.Globalization;
 namespace ConvEngine.Cli.Commands;
 
 /// <summary>A square single-channel image kernel, row-major (row 0 is the top row), as `convengine filter` applies it.</summary>
-public sealed record FilterKernel(string Name, int Size, float[] Values)
+internal sealed record FilterKernel(string Name, int Size, float[] Values)
 {
     /// <summary>The value at (<paramref name="row"/>, <paramref name="column"/>).</summary>
     public float this[int row, int column] => Values[row * Size + column];

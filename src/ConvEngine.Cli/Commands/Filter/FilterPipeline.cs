@@ -10,14 +10,14 @@ namespace ConvEngine.Cli.Commands;
 /// <param name="Pool">Max-pool window and stride along both axes (the course uses 2).</param>
 /// <param name="Repeat">How many times the condense step is applied.</param>
 /// <param name="PoolPadding">The max pool's padding (the course uses same).</param>
-public sealed record FilterOptions(int Stride = 1, Padding? Padding = null, int Pool = 2, int Repeat = 1, Padding? PoolPadding = null)
+internal sealed record FilterOptions(int Stride = 1, Padding? Padding = null, int Pool = 2, int Repeat = 1, Padding? PoolPadding = null)
 {
     public Padding ConvPadding => Padding ?? Kernels.Geometry.Padding.Same;
     public Padding CondensePadding => PoolPadding ?? Kernels.Geometry.Padding.Same;
 }
 
 /// <summary>One stage's result copied to the host: shape (1, H, W, C) and its values.</summary>
-public sealed record FilterStage(string Name, TensorShape Shape, float[] Values)
+internal sealed record FilterStage(string Name, TensorShape Shape, float[] Values)
 {
     public int Height => Shape[1];
     public int Width => Shape[2];
@@ -25,7 +25,7 @@ public sealed record FilterStage(string Name, TensorShape Shape, float[] Values)
 }
 
 /// <summary>Every stage of the demo, in order.</summary>
-public sealed record FilterStages(FilterStage Image, FilterStage Filtered, FilterStage Detected, IReadOnlyList<FilterStage> Condensed)
+internal sealed record FilterStages(FilterStage Image, FilterStage Filtered, FilterStage Detected, IReadOnlyList<FilterStage> Condensed)
 {
     public IEnumerable<FilterStage> All => [Image, Filtered, Detected, .. Condensed];
 }
@@ -37,7 +37,7 @@ public sealed record FilterStages(FilterStage Image, FilterStage Filtered, Filte
 /// A colour image is filtered per channel: the kernel runs on each channel on its own (a depthwise
 /// convolution, groups = channels), so the output keeps the image's channels.
 /// </summary>
-public static class FilterPipeline
+internal static class FilterPipeline
 {
     /// <summary>
     /// Runs the stages on <paramref name="backend"/>. <paramref name="image"/> is one (greyscale) or more channels

@@ -17,7 +17,7 @@ namespace ConvEngine.Cli.Commands;
 /// and a copy shifted by a few pixels are max-pooled again and again; a grid shows both at every level and a table
 /// (and CSV) measures how far apart they are, until pooling has made them indistinguishable.
 /// </summary>
-public sealed class InvarianceCommand : Command<InvarianceCommand.Settings>
+internal sealed class InvarianceCommand : Command<InvarianceCommand.Settings>
 {
     public sealed class Settings : CommonSettings
     {

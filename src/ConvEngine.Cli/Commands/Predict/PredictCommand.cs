@@ -14,13 +14,13 @@ using Spectre.Console.Cli;
 namespace ConvEngine.Cli.Commands;
 
 /// <summary>One image's prediction: the most probable class and every class's probability.</summary>
-public sealed record ImagePrediction(string File, int ClassIndex, float[] Probabilities);
+internal sealed record ImagePrediction(string File, int ClassIndex, float[] Probabilities);
 
 /// <summary>
 /// `convengine predict`: class probabilities of image files (or every image under a folder) from a trained model,
 /// loaded and resized as training loaded them (colour mode and size from the model's input, bilinear).
 /// </summary>
-public sealed class PredictCommand : Command<PredictCommand.Settings>
+internal sealed class PredictCommand : Command<PredictCommand.Settings>
 {
     public sealed class Settings : ReportSettings
     {

@@ -8,7 +8,7 @@ using ConvEngine.Kernels;
 namespace ConvEngine.Cli.Commands;
 
 /// <summary>How a model's outputs became class probabilities.</summary>
-public enum ProbabilitySource
+internal enum ProbabilitySource
 {
     /// <summary>The outputs are already a probability distribution (a softmax layer): used as they are.</summary>
     Outputs,
@@ -21,7 +21,7 @@ public enum ProbabilitySource
 }
 
 /// <summary>One sample's prediction: its output, and the class and probabilities read from it when it is a vector.</summary>
-public sealed record SamplePrediction(string Input, int Sample, float[] Outputs, int? ClassIndex, float[]? Probabilities, ProbabilitySource Source, string? OutputFile);
+internal sealed record SamplePrediction(string Input, int Sample, float[] Outputs, int? ClassIndex, float[]? Probabilities, ProbabilitySource Source, string? OutputFile);
 
 /// <summary>
 /// `convengine predict` for any model the engine reads (<see cref="ModelFormats"/>): an engine folder, a Keras JSON
@@ -29,7 +29,7 @@ public sealed record SamplePrediction(string Input, int Sample, float[] Outputs,
 /// probabilities per sample as text, CSV or JSON, and with --save-outputs the raw outputs as .npy files.
 /// A trained-model folder with image inputs and none of these options keeps the command's original path.
 /// </summary>
-public static class TransferPrediction
+internal static class TransferPrediction
 {
     /// <summary>Whether the request needs this path rather than the original trained-model one.</summary>
     public static bool Handles(string modelPath, IEnumerable<string> inputs, string? weights, string? saveOutputs, bool noResize) =>

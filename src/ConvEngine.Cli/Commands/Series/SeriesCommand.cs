@@ -18,7 +18,7 @@ namespace ConvEngine.Cli.Commands;
 /// kernel by Ops.Conv1D (tf.nn.conv1d: valid by default) — written as a plot of the original and the filtered series
 /// and as CSV.
 /// </summary>
-public sealed class SeriesCommand : Command<SeriesCommand.Settings>
+internal sealed class SeriesCommand : Command<SeriesCommand.Settings>
 {
     /// <summary>The options the series commands share: the file, its column and x axis, missing values.</summary>
     public abstract class SeriesSettings : CommonSettings

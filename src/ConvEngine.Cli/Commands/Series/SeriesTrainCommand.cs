@@ -16,7 +16,7 @@ namespace ConvEngine.Cli.Commands;
 /// trained on windows of a series to tell whether the next step rises, with its validation accuracy set against
 /// the majority-class baseline. The split is in time: the first part trains, the later part validates.
 /// </summary>
-public sealed class SeriesTrainCommand : Command<SeriesTrainCommand.Settings>
+internal sealed class SeriesTrainCommand : Command<SeriesTrainCommand.Settings>
 {
     public sealed class Settings : SeriesCommand.SeriesSettings
     {

@@ -6,7 +6,7 @@ using Spectre.Console.Cli;
 namespace ConvEngine.Cli.Commands;
 
 /// <summary>`convengine summary --model M`: Keras's model.summary() table for any model the engine loads.</summary>
-public sealed class SummaryCommand : Command<SummaryCommand.Settings>
+internal sealed class SummaryCommand : Command<SummaryCommand.Settings>
 {
     public sealed class Settings : ModelSettings
     {

@@ -10,7 +10,7 @@ namespace ConvEngine.Cli.Commands;
 /// Each starts with Rescaling(1/255), so it takes pixels in [0, 255] as the data loaders give them,
 /// and adapts its input to the data's (height, width, channels).
 /// </summary>
-public static class BuiltInModels
+internal static class BuiltInModels
 {
     public const string CustomConvnet = "custom-convnet";
     public const string CustomConvnetImproved = "custom-convnet-improved";

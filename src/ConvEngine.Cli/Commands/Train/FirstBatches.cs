@@ -6,7 +6,7 @@ namespace ConvEngine.Cli.Commands;
 /// The first <see cref="BatchCount"/> batches of each epoch of another source, as Keras's steps_per_epoch and
 /// validation_steps cut an epoch short (for smoke runs and quick looks at a large dataset).
 /// </summary>
-public sealed class FirstBatches : IBatchSource
+internal sealed class FirstBatches : IBatchSource
 {
     private readonly IBatchSource _source;
 

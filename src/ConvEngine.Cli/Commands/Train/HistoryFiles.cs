@@ -11,7 +11,7 @@ namespace ConvEngine.Cli.Commands;
 /// logged key) and the course's two plots, history_frame.loc[:, ['loss', 'val_loss']].plot() and the same for
 /// accuracy, rendered off-screen by ScottPlot. Every file is written atomically.
 /// </summary>
-public static class HistoryFiles
+internal static class HistoryFiles
 {
     public const int PlotWidth = 640, PlotHeight = 420;
 

@@ -7,7 +7,7 @@ using ConvEngine.Models;
 namespace ConvEngine.Cli.Commands;
 
 /// <summary>How a model's output reads as class scores.</summary>
-public enum HeadKind
+internal enum HeadKind
 {
     /// <summary>One sigmoid unit: the probability of class 1 of two (binary cross-entropy, 0/1 labels).</summary>
     Sigmoid,
@@ -20,7 +20,7 @@ public enum HeadKind
 /// accuracy metric, chosen as the course does (a sigmoid unit: binary_crossentropy and binary_accuracy; a
 /// softmax layer: sparse_categorical_crossentropy, as Keras pairs with integer labels).
 /// </summary>
-public sealed record ModelHead(HeadKind Kind, int Units, string LayerName)
+internal sealed record ModelHead(HeadKind Kind, int Units, string LayerName)
 {
     /// <summary>The classes this head scores: 2 for a sigmoid unit, K for K softmax units.</summary>
     public int ClassCount => Kind == HeadKind.Sigmoid ? 2 : Units;

@@ -6,7 +6,7 @@ using ConvEngine.Training;
 namespace ConvEngine.Cli.Commands;
 
 /// <summary>Wall-clock time of one epoch: its training steps, and everything up to its end (with validation).</summary>
-public sealed record EpochTiming(int Epoch, int Steps, int Samples, double TrainSeconds, double TotalSeconds)
+internal sealed record EpochTiming(int Epoch, int Steps, int Samples, double TrainSeconds, double TotalSeconds)
 {
     public double ImagesPerSecond => Samples / TrainSeconds;
 }
@@ -17,7 +17,7 @@ public sealed record EpochTiming(int Epoch, int Steps, int Samples, double Train
 /// epoch's end with the validation values. When the output is not a terminal (a log, CI) each epoch
 /// prints one plain line at its end instead (Keras's verbose=2). It also records each epoch's timing.
 /// </summary>
-public sealed class ProgressBarCallback(TextWriter output, bool live, int width = 120) : Callback
+internal sealed class ProgressBarCallback(TextWriter output, bool live, int width = 120) : Callback
 {
     private const int BarLength = 20;
     /// <summary>Redraw at most this often, so a fast epoch does not spend its time writing to the terminal.</summary>

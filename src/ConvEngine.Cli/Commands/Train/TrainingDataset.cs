@@ -7,7 +7,7 @@ namespace ConvEngine.Cli.Commands;
 
 /// <summary>The batches a training run reads, made for the model's label mode and input.</summary>
 /// <param name="Summary">What was found, as Keras prints it ("Found 2000 files belonging to 2 classes.").</param>
-public sealed record TrainingBatches(IBatchSource Train, IBatchSource? Validation, string Summary);
+internal sealed record TrainingBatches(IBatchSource Train, IBatchSource? Validation, string Summary);
 
 /// <summary>
 /// The data of `convengine train`, described before a model is chosen (classes, image size, colour) and
@@ -15,7 +15,7 @@ public sealed record TrainingBatches(IBatchSource Train, IBatchSource? Validatio
 /// one class-folder tree split by a validation fraction (Keras's validation_split), or Fashion-MNIST's
 /// IDX files (60,000 training images, validated on the 10,000 test images).
 /// </summary>
-public sealed class TrainingDataset
+internal sealed class TrainingDataset
 {
     /// <summary>Cache decoded images in memory when they take less than this (the bundled sample takes 6 MB).</summary>
     private const long CacheLimitBytes = 1L << 30;

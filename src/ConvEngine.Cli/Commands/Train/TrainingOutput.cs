@@ -6,7 +6,7 @@ namespace ConvEngine.Cli.Commands;
 
 /// <summary>What a trained model was trained on, kept beside it so evaluate and predict name and order the classes as training did.</summary>
 /// <param name="Source">The data's description (a folder, or Fashion-MNIST).</param>
-public sealed record DatasetInfo(IReadOnlyList<string> ClassNames, int Height, int Width, ColorMode ColorMode, string Source)
+internal sealed record DatasetInfo(IReadOnlyList<string> ClassNames, int Height, int Width, ColorMode ColorMode, string Source)
 {
     /// <summary>The "format" stamp of dataset.json and the newest version this build reads.</summary>
     public const string FormatName = "convengine.dataset";
@@ -54,7 +54,7 @@ public sealed record DatasetInfo(IReadOnlyList<string> ClassNames, int Height, i
 /// The folder `convengine train --out DIR` fills: model/ (config.json + model.safetensors, as Model.Save writes),
 /// dataset.json (class names, image size, colour mode), history.csv, loss.png, accuracy.png and checkpoints/.
 /// </summary>
-public sealed class TrainingOutput(string directory)
+internal sealed class TrainingOutput(string directory)
 {
     public const string ModelFolderName = "model";
     public const string DatasetFileName = "dataset.json";

@@ -12,7 +12,7 @@ using Spectre.Console;
 namespace ConvEngine.Cli.Commands;
 
 /// <summary>The transfer-learning settings of `convengine train --base`, from the options and an optional JSON config.</summary>
-public sealed record TransferOptions
+internal sealed record TransferOptions
 {
     public string Base { get; init; } = "resnet18";
     public string? BaseWeights { get; init; }
@@ -86,7 +86,7 @@ public sealed record TransferOptions
 /// `convengine train` writes: model/ (the whole classifier, base included), dataset.json, history.csv, loss.png,
 /// accuracy.png.
 /// </summary>
-public static class TransferTraining
+internal static class TransferTraining
 {
     /// <summary>Checks the options that --base combines with; null when they fit.</summary>
     public static string? Validate(TrainCommand.Settings settings)

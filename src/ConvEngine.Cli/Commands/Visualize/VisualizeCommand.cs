@@ -15,7 +15,7 @@ namespace ConvEngine.Cli.Commands;
 /// `convengine visualize --model M INPUT`: what each chosen layer of a model outputs for one input, as a PNG grid of its
 /// channels, and for conv layers a grid of the learned kernels.
 /// </summary>
-public sealed class VisualizeCommand : Command<VisualizeCommand.Settings>
+internal sealed class VisualizeCommand : Command<VisualizeCommand.Settings>
 {
     public sealed class Settings : ModelSettings
     {

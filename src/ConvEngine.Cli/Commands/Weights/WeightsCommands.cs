@@ -3,7 +3,7 @@ using Spectre.Console.Cli;
 namespace ConvEngine.Cli.Commands;
 
 /// <summary>The `convengine weights` branch: list known pretrained files, convert one into engine weights.</summary>
-public static class WeightsCommands
+internal static class WeightsCommands
 {
     public static void Configure(IConfigurator config) =>
         config.AddBranch("weights", weights =>

@@ -14,7 +14,7 @@ namespace ConvEngine.Cli.Commands;
 /// in the manifest and checks its md5/sha256 (a known size with a wrong checksum is an error), builds the
 /// architecture, loads the Keras HDF5 weights into it and writes them with the engine's model save API.
 /// </summary>
-public sealed class WeightsConvertCommand : Command<WeightsConvertCommand.Settings>
+internal sealed class WeightsConvertCommand : Command<WeightsConvertCommand.Settings>
 {
     /// <summary>The architectures --arch accepts.</summary>
     public static IReadOnlyList<string> Architectures { get; } = ["vgg16", "vgg16-top", "keras"];

@@ -12,7 +12,7 @@ namespace ConvEngine.Cli.Commands;
 /// under the weights folder or in the NuGet cache; then the other files of the weights folder (converted safetensors),
 /// then every file format the engine reads and writes.
 /// </summary>
-public sealed class WeightsListCommand : Command<WeightsListCommand.Settings>
+internal sealed class WeightsListCommand : Command<WeightsListCommand.Settings>
 {
     public sealed class Settings : CommandSettings
     {
