@@ -66,21 +66,30 @@ public sealed class ArrayBatchSource : IBatchSource
                                              int seed = 0, float scale = 1f) =>
         new(samples, sampleShape, labels, classNames, labelMode, batchSize, shuffle, seed, scale);
 
+    /// <summary>Class names in label order (empty when the samples have no labels).</summary>
     public IReadOnlyList<string> ClassNames { get; }
+    /// <summary>How the labels become targets (int, categorical, binary or none).</summary>
     public LabelMode LabelMode { get; }
+    /// <summary>Samples per batch; the last batch of an epoch may hold fewer.</summary>
     public int BatchSize { get; }
+    /// <summary>Whether each epoch visits the samples in a fresh seeded permutation (else in stored order).</summary>
     public bool Shuffle { get; }
+    /// <summary>Seed of the per-epoch permutations.</summary>
     public int Seed { get; }
     /// <summary>Factor applied to byte samples (1 for float samples).</summary>
     public float Scale { get; }
+    /// <inheritdoc/>
     public int SampleCount { get; }
+    /// <inheritdoc/>
     public int BatchCount => (SampleCount + BatchSize - 1) / BatchSize;
+    /// <inheritdoc/>
     public int[] SampleShape { get; }
 
     /// <summary>The order in which <paramref name="epoch"/> visits the samples.</summary>
     public int[] SampleOrder(int epoch) =>
         Shuffle ? SeededShuffle.Permutation(SampleCount, SeededShuffle.EpochSeed((ulong)Seed, epoch)) : SeededShuffle.Identity(SampleCount);
 
+    /// <inheritdoc/>
     public IEnumerable<Batch> GetBatches(int epoch)
     {
         var order = SampleOrder(epoch);

@@ -67,7 +67,9 @@ public sealed class ImageDatasetFromDirectory : IBatchSource
                 new ImageDatasetFromDirectory(directory, shared with { Subset = DatasetSubset.Validation }));
     }
 
+    /// <summary>The options the dataset was made with (the subset and seed filled in for a split).</summary>
     public ImageDatasetOptions Options { get; }
+    /// <summary>The folder read: one sub-folder per class, or images directly with label mode none.</summary>
     public string Directory { get; }
     /// <summary>Class names in label order (empty with label mode none).</summary>
     public IReadOnlyList<string> ClassNames { get; }
@@ -88,8 +90,11 @@ public sealed class ImageDatasetFromDirectory : IBatchSource
         + (Options.Subset is { } subset ? $" Using {filePaths.Length + SkippedFiles.Count} files for {subset.ToString().ToLowerInvariant()}." : "")
         + (SkippedFiles.Count > 0 ? $" Skipped {SkippedFiles.Count} unreadable." : "");
 
+    /// <inheritdoc/>
     public int SampleCount => filePaths.Length;
+    /// <inheritdoc/>
     public int BatchCount => (filePaths.Length + Options.BatchSize - 1) / Options.BatchSize;
+    /// <summary>One sample's shape: (image height, image width, channels), or what the transform makes of it.</summary>
     public int[] SampleShape => Options.Transform is { } transform ? transform.OutputSampleShape([height, width, channels]) : [height, width, channels];
     /// <summary>The shape of one sample's targets: (1) for int and binary, (K) for categorical, (0) for none.</summary>
     public int[] TargetSampleShape => [targetWidth];

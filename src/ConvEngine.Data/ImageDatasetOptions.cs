@@ -3,7 +3,13 @@ using ConvEngine.Data.Images;
 namespace ConvEngine.Data;
 
 /// <summary>Which part of a validation split a dataset holds (Keras' <c>subset</c>).</summary>
-public enum DatasetSubset { Training, Validation }
+public enum DatasetSubset
+{
+    /// <summary>The files left after the validation share is taken.</summary>
+    Training,
+    /// <summary>The last <c>ValidationSplit</c> share of the shuffled files.</summary>
+    Validation,
+}
 
 /// <summary>What to do with a file that has an image extension but does not decode.</summary>
 public enum BadImagePolicy

@@ -14,7 +14,7 @@ public enum LabelMode
 }
 
 /// <summary>Turns class indices into the float targets of a <see cref="ConvEngine.Training.Batch"/>.</summary>
-public static class LabelEncoding
+internal static class LabelEncoding
 {
     /// <summary>Floats per sample in the targets.</summary>
     public static int Width(LabelMode mode, int classCount) => mode switch

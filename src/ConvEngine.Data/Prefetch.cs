@@ -8,7 +8,7 @@ namespace ConvEngine.Data;
 /// training. Items come out in index order; an exception thrown by the producer reaches the consumer, with its
 /// original stack, after the items produced before it; disposing the enumerator cancels and waits for the producer.
 /// </summary>
-public static class Prefetch
+internal static class Prefetch
 {
     /// <summary>Yields <c>produce(0) … produce(count − 1)</c>, producing at most <paramref name="capacity"/> items ahead.</summary>
     public static IEnumerable<T> Run<T>(int count, Func<int, CancellationToken, T> produce, int capacity = 2,

@@ -16,8 +16,11 @@ public static class SampleDataExporter
 {
     /// <summary>The classes of the bundled <c>fashion-mnist-shoes</c> folder.</summary>
     public static readonly IReadOnlyList<SampleClass> ShoeClasses = [new(9, "ankle_boot"), new(7, "sneaker")];
+    /// <summary>Training images per class in the bundled folder.</summary>
     public const int ShoesTrainPerClass = 1000;
+    /// <summary>Validation images per class in the bundled folder.</summary>
     public const int ShoesValidPerClass = 250;
+    /// <summary>Seed of the selection of the bundled images.</summary>
     public const int ShoesSeed = 20170825;  // Fashion-MNIST's release date
 
     /// <summary>Re-creates the bundled <c>fashion-mnist-shoes</c> folder's contents in <paramref name="outDir"/>.</summary>

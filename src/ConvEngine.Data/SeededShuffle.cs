@@ -6,7 +6,7 @@ namespace ConvEngine.Data;
 /// Deterministic shuffles from an integer seed, drawn from <see cref="CounterRng"/> so that the same seed gives
 /// the same order on every machine and .NET version.
 /// </summary>
-public static class SeededShuffle
+internal static class SeededShuffle
 {
     /// <summary>Shuffles <paramref name="items"/> in place (Fisher–Yates).</summary>
     public static void Permute<T>(Span<T> items, ulong seed)

@@ -9,12 +9,18 @@ namespace ConvEngine.Data;
 /// </summary>
 public sealed class TransformedBatches(IBatchSource source, IBatchTransform transform, int prefetchBatches = 2) : IBatchSource
 {
+    /// <summary>The batches before the transform.</summary>
     public IBatchSource Source { get; } = source;
+    /// <summary>The stage applied to each batch on the prefetch task.</summary>
     public IBatchTransform Transform { get; } = transform;
+    /// <inheritdoc/>
     public int BatchCount => Source.BatchCount;
+    /// <inheritdoc/>
     public int SampleCount => Source.SampleCount;
+    /// <summary>One sample's shape after the transform.</summary>
     public int[] SampleShape => Transform.OutputSampleShape(Source.SampleShape);
 
+    /// <inheritdoc/>
     public IEnumerable<Batch> GetBatches(int epoch)
     {
         // Disposed after the prefetch stage (which waits for its producer), so the source's own background work ends too.

@@ -31,9 +31,13 @@ public static class FashionMnist
     /// <summary>Where Debian's dataset-fashion-mnist puts the files.</summary>
     public const string DefaultDirectory = "/usr/share/datasets/fashion-mnist";
 
+    /// <summary>File name of the 60 000 training images.</summary>
     public const string TrainImagesFile = "train-images-idx3-ubyte";
+    /// <summary>File name of the training labels.</summary>
     public const string TrainLabelsFile = "train-labels-idx1-ubyte";
+    /// <summary>File name of the 10 000 test images.</summary>
     public const string TestImagesFile = "t10k-images-idx3-ubyte";
+    /// <summary>File name of the test labels.</summary>
     public const string TestLabelsFile = "t10k-labels-idx1-ubyte";
 
     /// <summary>Class names by label, as Zalando lists them.</summary>

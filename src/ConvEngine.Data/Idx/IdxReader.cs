@@ -10,6 +10,7 @@ public sealed class IdxFormatException(string message, Exception? inner = null) 
 /// <summary>An unsigned-byte IDX array: its dimensions (outermost first) and its values, row-major.</summary>
 public sealed record IdxArray(string Path, int[] Dimensions, byte[] Data)
 {
+    /// <summary>The number of items: the outermost dimension.</summary>
     public int Count => Dimensions[0];
 }
 

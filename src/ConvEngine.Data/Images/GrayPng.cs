@@ -6,7 +6,7 @@ using SixLabors.ImageSharp.PixelFormats;
 namespace ConvEngine.Data.Images;
 
 /// <summary>Writes 8-bit greyscale PNGs: a third of the size of the RGB ones <see cref="ImageIO.SavePng"/> writes.</summary>
-public static class GrayPng
+internal static class GrayPng
 {
     private static readonly PngEncoder Encoder = new()
     {

@@ -11,7 +11,14 @@ using SixLabors.ImageSharp.PixelFormats;
 
 namespace ConvEngine.Data.Images;
 
-public enum ColorMode { Grayscale, Rgb }
+/// <summary>How many channels an image is read with (Keras' <c>color_mode</c>).</summary>
+public enum ColorMode
+{
+    /// <summary>One channel: 0.299 R + 0.587 G + 0.114 B, rounded (ITU-R BT.601 luma, as PIL and Keras convert).</summary>
+    Grayscale,
+    /// <summary>Three channels, red, green, blue; a grey image is repeated into all three.</summary>
+    Rgb,
+}
 
 /// <summary>An image as floats in [0, 255], (H, W, C) channels-last.</summary>
 public sealed record ImageData(int Height, int Width, int Channels, float[] Pixels);
@@ -32,6 +39,7 @@ public static class ImageIO
     /// <summary>Image files longer than this are refused before they are read.</summary>
     public const long MaxFileBytes = 1L << 30;
 
+    /// <summary>File extensions that are listed as images (lower case, with the dot); the content decides the format.</summary>
     public static readonly string[] Extensions = [".png", ".jpg", ".jpeg", ".bmp", ".gif"];
 
     /// <summary>Only the four formats the engine reads, each with metadata ignored and only the first frame decoded.</summary>

@@ -3,7 +3,13 @@ using ConvEngine.Kernels.Geometry;
 namespace ConvEngine.Data.Images;
 
 /// <summary>Resampling method, named as tf.image.resize names them.</summary>
-public enum Interpolation { Nearest, Bilinear }
+public enum Interpolation
+{
+    /// <summary>The nearest source pixel (tf.image's half-pixel rounding).</summary>
+    Nearest,
+    /// <summary>Linear in each direction between the four nearest source pixels, half-pixel centres.</summary>
+    Bilinear,
+}
 
 /// <summary>
 /// Image resizing as tf.image.resize (TF 2) does it: half-pixel centres, no antialiasing, float32 arithmetic.

@@ -3,8 +3,10 @@ namespace ConvEngine.Data.Series;
 /// <summary>Windows of a series as samples (count, window, 1) with, for each, whether the step after it rises (1) or not (0).</summary>
 /// <param name="Samples">Row-major (Count, Window, 1); each window standardised (its mean subtracted, divided by its standard deviation).</param>
 /// <param name="Labels">1 where the value after the window is above the window's last value, else 0.</param>
+/// <param name="Window">Values per window.</param>
 public sealed record SeriesWindowSet(float[] Samples, int[] Labels, int Window)
 {
+    /// <summary>The number of windows.</summary>
     public int Count => Labels.Length;
 
     /// <summary>The share of the more frequent label: the accuracy of always guessing it (the majority-class baseline).</summary>

@@ -20,7 +20,7 @@ public sealed record ResNet18Files(string Model, string Preprocess)
     public static string HowToGet =>
         $"ResNet18 comes from the NuGet package {PackageId} {PackageVersion}. Restore it into the NuGet global packages folder with " +
         "`dotnet restore tests/ConvEngine.Tests` (that project's PackageDownload fetches it), or download the .nupkg and unzip it, " +
-        "then pass its folder (or its ResNet18.onnx) with --base-weights.";
+        "then give its folder (or its ResNet18.onnx) as the weights path.";
 
     /// <summary>
     /// Finds the two files. <paramref name="path"/> may be null (the NuGet global packages folder: $NUGET_PACKAGES or

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using ConvEngine.Serialization;
 
 namespace ConvEngine.Import.Applications;
 
@@ -101,7 +102,7 @@ public sealed class WeightsManifest
     public IReadOnlyList<WeightsEntry> Entries { get; }
 
     public WeightsEntry this[string name] => Entries.FirstOrDefault(e => e.Name == name)
-        ?? throw new KeyNotFoundException($"The weights manifest ({Source}) has no entry '{name}'; it has {string.Join(", ", Entries.Select(e => e.Name))}.");
+        ?? throw new KeyNotFoundException($"The weights manifest ({Source}) has no entry {QuotedName.Of(name)}; it has {string.Join(", ", Entries.Select(e => e.Name))}.");
 
     /// <summary>The manifest built into the assembly (a copy of weights/manifest.json at build time).</summary>
     public static WeightsManifest BuiltIn { get; } = LoadBuiltIn();
@@ -136,13 +137,13 @@ public sealed class WeightsManifest
         foreach (var entry in entries)
         {
             if (string.IsNullOrWhiteSpace(entry.Name)) throw new FormatException($"{source}: an entry has no name.");
-            if (string.IsNullOrWhiteSpace(entry.File)) throw new FormatException($"{source}: entry '{entry.Name}' names no file.");
-            if (entry.SizeBytes is < 0) throw new FormatException($"{source}: entry '{entry.Name}' has a negative size.");
+            if (string.IsNullOrWhiteSpace(entry.File)) throw new FormatException($"{source}: entry {QuotedName.Of(entry.Name)} names no file.");
+            if (entry.SizeBytes is < 0) throw new FormatException($"{source}: entry {QuotedName.Of(entry.Name)} has a negative size.");
             CheckHex(entry.Md5, 32, "md5", entry.Name, source);
             CheckHex(entry.Sha256, 64, "sha256", entry.Name, source);
         }
         var duplicate = entries.GroupBy(e => e.Name).FirstOrDefault(g => g.Count() > 1);
-        if (duplicate is not null) throw new FormatException($"{source}: entry '{duplicate.Key}' is listed twice.");
+        if (duplicate is not null) throw new FormatException($"{source}: entry {QuotedName.Of(duplicate.Key)} is listed twice.");
         return new WeightsManifest(source, entries);
     }
 
@@ -150,7 +151,7 @@ public sealed class WeightsManifest
     {
         if (value is null) return;
         if (value.Length != length || !value.All(c => char.IsAsciiDigit(c) || c is >= 'a' and <= 'f'))
-            throw new FormatException($"{source}: entry '{entry}' has {what} '{value}'; expected {length} lower-case hex digits or null.");
+            throw new FormatException($"{source}: entry {QuotedName.Of(entry)} has {what} {QuotedName.Of(value)}; expected {length} lower-case hex digits or null.");
     }
 
     /// <summary>
@@ -166,17 +167,17 @@ public sealed class WeightsManifest
         var withChecksum = candidates.Where(e => e.Md5 is not null || e.Sha256 is not null).ToList();
         if (withChecksum.Count == 0)
             return new WeightsCheck(WeightsCheckStatus.SizeMatchOnly, candidates[0], null, null,
-                $"{path}: {size:N0} bytes, the size of '{candidates[0].Name}', which has no known checksum.");
+                $"{path}: {size:N0} bytes, the size of {QuotedName.Of(candidates[0].Name)}, which has no known checksum.");
 
         var (md5, sha256) = Hashes(path, withChecksum.Any(e => e.Md5 is not null), withChecksum.Any(e => e.Sha256 is not null));
         foreach (var entry in withChecksum)
             if ((entry.Sha256 is null || entry.Sha256 == sha256) && (entry.Md5 is null || entry.Md5 == md5))
                 return new WeightsCheck(WeightsCheckStatus.Verified, entry, md5, sha256,
-                    $"{path}: verified as '{entry.Name}' ({string.Join(", ", new[] { entry.Md5 is null ? null : "md5", entry.Sha256 is null ? null : "sha256" }.OfType<string>())} match).");
+                    $"{path}: verified as {QuotedName.Of(entry.Name)} ({string.Join(", ", new[] { entry.Md5 is null ? null : "md5", entry.Sha256 is null ? null : "sha256" }.OfType<string>())} match).");
         var expected = withChecksum[0];
         string got = expected.Sha256 is not null ? $"sha256 {sha256}, not {expected.Sha256}" : $"md5 {md5}, not {expected.Md5}";
         return new WeightsCheck(WeightsCheckStatus.ChecksumMismatch, expected, md5, sha256,
-            $"{path}: {size:N0} bytes, the size of '{expected.Name}', but its {got}: the file is corrupt or not the published one.");
+            $"{path}: {size:N0} bytes, the size of {QuotedName.Of(expected.Name)}, but its {got}: the file is corrupt or not the published one.");
     }
 
     private static (string? Md5, string? Sha256) Hashes(string path, bool md5, bool sha256)

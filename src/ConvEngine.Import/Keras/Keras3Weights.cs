@@ -1,4 +1,5 @@
 using ConvEngine.Models;
+using ConvEngine.Serialization;
 
 namespace ConvEngine.Import.Keras;
 
@@ -26,17 +27,17 @@ public static class Keras3Weights
             string expected = layout[leaf.Layer].Path;
             string? group = groups.ContainsKey(expected) ? expected : FindByName(file, groups, leaf, expected);
             if (group is null)
-                throw new KerasImportException($"{where}: no weights for layer '{leaf.Path}' ({leaf.Layer.ClassName}): Keras 3 keeps them at /{expected}/vars, " +
+                throw new KerasImportException($"{where}: no weights for layer {QuotedName.Of(leaf.Path)} ({leaf.Layer.ClassName}): Keras 3 keeps them at {QuotedName.Of($"/{expected}/vars")}, " +
                     $"which the file lacks (it has {LeafLayerWeights.Names(groups.Keys.Take(12).Select(g => "/" + g))}{(groups.Count > 12 ? ", …" : "")}).");
             byName |= group != expected;
             if (!used.Add(group))
-                throw new KerasImportException($"{where}: the weights at /{group}/vars would go to two layers of model '{model.Name}'.");
+                throw new KerasImportException($"{where}: the weights at {QuotedName.Of($"/{group}/vars")} would go to two layers of model {QuotedName.Of(model.Name)}.");
             pairs.Add((leaf, groups[group].Weights, $"/{group}/vars"));
         }
         var unused = groups.Keys.Where(g => !used.Contains(g) && (g.StartsWith("layers/", StringComparison.Ordinal) || g.Length == 0)).ToList();
         if (unused.Count > 0)
             throw new KerasImportException($"{where}: the file holds weights at {LeafLayerWeights.Names(unused.Select(g => $"/{g}/vars"))} " +
-                $"that match no layer of model '{model.Name}': it was saved from a different architecture.");
+                $"that match no layer of model {QuotedName.Of(model.Name)}: it was saved from a different architecture.");
         LeafLayerWeights.Assign(model, where, pairs);
         var loaded = pairs.Select(p => new KerasLoadedLayer(p.Item3, p.Item1.Path, p.Item2.Count, p.Item2.Sum(w => (long)w.Values.Length))).ToList();
         return new KerasLoadReport(byName ? KerasWeightMatching.ByName : KerasWeightMatching.Topological, loaded, [], []);

@@ -1,3 +1,4 @@
+using ConvEngine.Serialization;
 namespace ConvEngine.Import.Keras;
 
 /// <summary>A Keras file that cannot be read as one: the message names the file and, where there is one, the dataset or attribute.</summary>
@@ -13,7 +14,7 @@ public class KerasImportException : IOException
 public sealed class UnsupportedLayerException : NotSupportedException
 {
     public UnsupportedLayerException(string layerName, string className, string modelName, string? source = null)
-        : base($"Unsupported layer '{layerName}' of class {className} in model '{modelName}'{(source is null ? "" : $" ({source})")}: " +
+        : base($"Unsupported layer {QuotedName.Of(layerName)} of class {QuotedName.Of(className)} in model {QuotedName.Of(modelName)}{(source is null ? "" : $" ({source})")}: " +
                "the engine has no layer of that class.")
     {
         LayerName = layerName;

@@ -44,7 +44,7 @@ public static class KerasModels
         }
         catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException or ShapeException)
         {
-            throw new FormatException($"{where}: cannot build Keras model '{ModelName(normalised)}': {e.Message}", e);
+            throw new FormatException($"{where}: cannot build Keras model {QuotedName.Of(ModelName(normalised))}: {e.Message}", e);
         }
     }
 
@@ -74,7 +74,7 @@ public static class KerasModels
     {
         string className = ClassOf(model, where);
         if (!ModelClasses.Contains(className))
-            throw new FormatException($"{where}: the top-level class is '{className}'; a Keras model config is Sequential or Functional.");
+            throw new FormatException($"{where}: the top-level class is {QuotedName.Of(className)}; a Keras model config is Sequential or Functional.");
         // Keras ≤ 2.2.4 wrote a Sequential's config as the bare list of its layers.
         if (model["config"] is JsonArray bare)
         {
@@ -185,14 +185,14 @@ public static class KerasModels
         var known = LayerRegistry.ClassNames.ToHashSet(StringComparer.Ordinal);
         foreach (var node in (JsonArray)model["config"]!["layers"]!)
         {
-            if (node is not JsonObject layer) throw new FormatException($"{where}: model '{modelName}' lists a layer that is not a JSON object: {node?.ToJsonString()}.");
+            if (node is not JsonObject layer) throw new FormatException($"{where}: model {QuotedName.Of(modelName)} lists a layer that is not a JSON object: {node?.ToJsonString()}.");
             string className = ClassOf(layer, where);
             if (ModelClasses.Contains(className))
             {
                 CheckLayers(layer, where);
                 continue;
             }
-            var config = layer["config"] as JsonObject ?? throw new FormatException($"{where}: a {className} layer of model '{modelName}' has no config object.");
+            var config = layer["config"] as JsonObject ?? throw new FormatException($"{where}: a {QuotedName.Of(className)} layer of model {QuotedName.Of(modelName)} has no config object.");
             string layerName = config["name"] is JsonValue v && v.TryGetValue(out string? n) ? n : layer["name"]?.ToString() ?? "(unnamed)";
             if (!known.Contains(className)) throw new UnsupportedLayerException(layerName, className, modelName, where);
             try
@@ -201,7 +201,7 @@ public static class KerasModels
             }
             catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException)
             {
-                throw new FormatException($"{where}: layer '{layerName}' ({className}) of model '{modelName}': {e.Message}", e);
+                throw new FormatException($"{where}: layer {QuotedName.Of(layerName)} ({className}) of model {QuotedName.Of(modelName)}: {e.Message}", e);
             }
         }
     }
@@ -226,7 +226,7 @@ public static class KerasModels
         foreach (var (layer, sources) in inputsOf)
             foreach (string source in sources)
                 if (!inputsOf.ContainsKey(source))
-                    throw new FormatException($"{where}: layer '{layer}' of model '{modelName}' takes its input from '{source}', which is not a layer of that model (a dangling reference).");
+                    throw new FormatException($"{where}: layer {QuotedName.Of(layer)} of model {QuotedName.Of(modelName)} takes its input from {QuotedName.Of(source)}, which is not a layer of that model (a dangling reference).");
         // Depth-first search with an explicit stack (graphs may be deep); a layer met again while on the path closes a cycle.
         var state = new Dictionary<string, int>(StringComparer.Ordinal);
         var path = new List<string>();
@@ -252,8 +252,8 @@ public static class KerasModels
                 if (state.TryGetValue(source, out int seen))
                 {
                     if (seen == 1)
-                        throw new FormatException($"{where}: the layers of model '{modelName}' form a cycle: " +
-                            string.Join(" <- ", path.SkipWhile(l => l != source).Append(source).Select(l => $"'{l}'")) + ".");
+                        throw new FormatException($"{where}: the layers of model {QuotedName.Of(modelName)} form a cycle: " +
+                            string.Join(" <- ", path.SkipWhile(l => l != source).Append(source).Select(QuotedName.Of)) + ".");
                     continue;
                 }
                 state[source] = 1;

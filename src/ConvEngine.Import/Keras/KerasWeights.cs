@@ -1,6 +1,7 @@
 using ConvEngine.Kernels.Geometry;
 using ConvEngine.Layers;
 using ConvEngine.Models;
+using ConvEngine.Serialization;
 
 namespace ConvEngine.Import.Keras;
 
@@ -65,14 +66,14 @@ public static class KerasWeights
             }
             modelOnly.AddRange(modelLayers.Where(l => byName.ContainsKey(l.Name)).Select(l => l.Name));
             if (pairs.Count == 0)
-                throw new KerasImportException($"{file.Path}: no layer with weights has the name of a layer of model '{model.Name}' " +
+                throw new KerasImportException($"{file.Path}: no layer with weights has the name of a layer of model {QuotedName.Of(model.Name)} " +
                     $"(file: {Names(fileLayers.Select(l => l.Name))}; model: {Names(modelLayers.Select(l => l.Name))}).");
         }
         else
         {
             if (fileLayers.Count != modelLayers.Count)
                 throw new KerasImportException($"{file.Path}: the file has {fileLayers.Count} layers with weights ({Names(fileLayers.Select(l => l.Name))}) " +
-                    $"but model '{model.Name}' has {modelLayers.Count} ({Names(modelLayers.Select(l => l.Name))}); Keras's topological loading pairs them in order.");
+                    $"but model {QuotedName.Of(model.Name)} has {modelLayers.Count} ({Names(modelLayers.Select(l => l.Name))}); Keras's topological loading pairs them in order.");
             for (int i = 0; i < fileLayers.Count; i++) pairs.Add((fileLayers[i], modelLayers[i]));
         }
 
@@ -97,21 +98,21 @@ public static class KerasWeights
     {
         var parameters = target.Parameters;
         if (parameters.Count != source.Weights.Count)
-            throw new KerasImportException($"{file.Path}: layer '{source.Name}' holds {source.Weights.Count} weights ({Names(source.Weights.Select(w => w.Name))}) " +
-                $"but {target.ClassName} '{target.Name}' has {parameters.Count} ({Names(parameters.Select(p => p.Name))}).");
+            throw new KerasImportException($"{file.Path}: layer {QuotedName.Of(source.Name)} holds {source.Weights.Count} weights ({Names(source.Weights.Select(w => w.Name))}) " +
+                $"but {target.ClassName} {QuotedName.Of(target.Name)} has {parameters.Count} ({Names(parameters.Select(p => p.Name))}).");
         for (int i = 0; i < parameters.Count; i++)
         {
             var weight = source.Weights[i];
             // Files name their weights by role; where both sides use Keras's role names they must agree (e.g. a
             // BatchNormalization saved with scale=False holds no gamma, a SeparableConv2D depthwise before pointwise).
             if (KerasRoleNames.Contains(weight.ShortName) && KerasRoleNames.Contains(parameters[i].Name) && weight.ShortName != parameters[i].Name)
-                throw new KerasImportException($"{file.Path}: layer '{source.Name}' holds {Names(source.Weights.Select(w => w.Name))} " +
-                    $"but {target.ClassName} '{target.Name}' has {Names(parameters.Select(p => p.Name))}: weight {i} is '{weight.Name}' in the file, '{parameters[i].Name}' in the model.");
+                throw new KerasImportException($"{file.Path}: layer {QuotedName.Of(source.Name)} holds {Names(source.Weights.Select(w => w.Name))} " +
+                    $"but {target.ClassName} {QuotedName.Of(target.Name)} has {Names(parameters.Select(p => p.Name))}: weight {i} is {QuotedName.Of(weight.Name)} in the file, {QuotedName.Of(parameters[i].Name)} in the model.");
             int[] expected = parameters[i].Shape.ToArray();
             // A Keras scalar (shape ()) is the engine's one-value weight (shape (1)), e.g. Normalization's count.
             bool scalar = expected is [1] && weight.Shape.Length == 0;
             if (!scalar && !expected.AsSpan().SequenceEqual(weight.Shape))
-                throw new ShapeException($"Shape mismatch for layer '{target.Name}' ({target.ClassName}) weight '{parameters[i].Name}': " +
+                throw new ShapeException($"Shape mismatch for layer {QuotedName.Of(target.Name)} ({target.ClassName}) weight {QuotedName.Of(parameters[i].Name)}: " +
                     $"the model expects {KerasWeight.FormatShape(expected)} but {file.Path} holds {weight.ShapeText} " +
                     $"in '{source.Name}/{weight.Name}'.");
         }
@@ -123,9 +124,5 @@ public static class KerasWeights
         "kernel", "bias", "depthwise_kernel", "pointwise_kernel", "gamma", "beta", "moving_mean", "moving_variance", "mean", "variance", "count",
     };
 
-    private static string Names(IEnumerable<string> names)
-    {
-        var list = names.ToList();
-        return list.Count == 0 ? "none" : string.Join(", ", list.Select(n => $"'{n}'"));
-    }
+    private static string Names(IEnumerable<string> names) => QuotedName.List(names);
 }

@@ -1,3 +1,4 @@
+using ConvEngine.Serialization;
 using PureHDF;
 
 namespace ConvEngine.Import.Keras;
@@ -64,13 +65,13 @@ public sealed partial class KerasWeightsFile
             {
                 if (!int.TryParse(d.Name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int index)
                     || d is not IH5Dataset || !byIndex.TryAdd(index, d))
-                    throw new KerasImportException($"{path}: {where}/{d.Name} is not one of Keras 3's numbered variables (datasets 0, 1, 2, …).");
+                    throw new KerasImportException($"{path}: {QuotedName.Of($"{where}/{d.Name}")} is not one of Keras 3's numbered variables (datasets 0, 1, 2, …).");
             }
             int expected = 0;
             foreach (var (index, d) in byIndex)
             {
                 if (index != expected++)
-                    throw new KerasImportException($"{path}: {where} holds variables {string.Join(", ", byIndex.Keys)}; Keras 3 numbers them 0 to {byIndex.Count - 1} without gaps.");
+                    throw new KerasImportException($"{path}: {QuotedName.Of(where)} holds variables {string.Join(", ", byIndex.Keys)}; Keras 3 numbers them 0 to {byIndex.Count - 1} without gaps.");
                 plan.Add(PlanDataset(d.Name, $"{where}/{d.Name}", (IH5Dataset)d, path, fileLength, ref storedBytes));
             }
             plans.Add((groupPath, ReadString(vars, "name", path, where), plan));

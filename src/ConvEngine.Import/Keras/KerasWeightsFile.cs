@@ -44,7 +44,7 @@ public sealed partial class KerasWeightsFile
     public bool Contains(string layerName) => _byName.ContainsKey(layerName);
 
     public KerasLayerWeights this[string layerName] => _byName.TryGetValue(layerName, out var layer) ? layer
-        : throw new KeyNotFoundException($"{Path}: no layer '{layerName}'; the file holds {string.Join(", ", Layers.Select(l => $"'{l.Name}'"))}.");
+        : throw new KeyNotFoundException($"{Path}: no layer {QuotedName.Of(layerName)}; the file holds {QuotedName.List(Layers.Select(l => l.Name))}.");
 
     /// <summary>
     /// Reads every weight of the file. Before reading any data, each dataset's type (float32) and declared size are
@@ -100,7 +100,7 @@ public sealed partial class KerasWeightsFile
                 throw new KerasImportException($"{path}: no 'layer_names' attribute at /{prefix} (Keras 2) and no layers/ or vars/ groups (Keras 3): this is not a Keras HDF5 weights file.");
             var duplicate = layerNames.GroupBy(n => n).FirstOrDefault(g => g.Count() > 1);
             if (duplicate is not null)
-                throw new KerasImportException($"{path}: layer '{duplicate.Key}' is listed twice in layer_names.");
+                throw new KerasImportException($"{path}: layer {QuotedName.Of(duplicate.Key)} is listed twice in layer_names.");
 
             var plans = PlanReads(weightsRoot, prefix, layerNames, path, fileLength);
             var layers = plans.Select(layer => new KerasLayerWeights(layer.Name,
@@ -128,15 +128,15 @@ public sealed partial class KerasWeightsFile
         foreach (string layerName in layerNames)
         {
             if (!weightsRoot.LinkExists(layerName) || weightsRoot.Get(layerName) is not IH5Group group)
-                throw new KerasImportException($"{path}: layer '{layerName}' is listed in layer_names but there is no group /{prefix}{layerName}.");
+                throw new KerasImportException($"{path}: layer {QuotedName.Of(layerName)} is listed in layer_names but there is no group {QuotedName.Of($"/{prefix}{layerName}")}.");
             var weightNames = ReadStrings(group, "weight_names", path, $"/{prefix}{layerName}")
-                ?? throw new KerasImportException($"{path}: group /{prefix}{layerName} has no 'weight_names' attribute.");
+                ?? throw new KerasImportException($"{path}: group {QuotedName.Of($"/{prefix}{layerName}")} has no 'weight_names' attribute.");
             var datasets = new List<DatasetPlan>();
             foreach (string weightName in weightNames)
             {
                 string datasetPath = $"/{prefix}{layerName}/{weightName}";
                 if (!group.LinkExists(weightName) || group.Get(weightName) is not IH5Dataset dataset)
-                    throw new KerasImportException($"{path}: dataset {datasetPath} is missing (layer '{layerName}' lists '{weightName}' in weight_names).");
+                    throw new KerasImportException($"{path}: dataset {QuotedName.Of(datasetPath)} is missing (layer {QuotedName.Of(layerName)} lists {QuotedName.Of(weightName)} in weight_names).");
                 datasets.Add(PlanDataset(weightName, datasetPath, dataset, path, fileLength, ref storedBytes));
             }
             plans.Add(new LayerPlan(layerName, datasets));
@@ -154,28 +154,28 @@ public sealed partial class KerasWeightsFile
         var shape = ShapeOf(dataset, datasetPath, path);
         bool integerScalar = IsIntegerScalar(dataset, shape);
         if (!integerScalar && (dataset.Type.Class != H5DataTypeClass.FloatingPoint || dataset.Type.Size != 4))
-            throw new KerasImportException($"{path}: dataset {datasetPath} holds {DescribeType(dataset.Type)}; only float32 weights (and integer scalars) are supported.");
+            throw new KerasImportException($"{path}: dataset {QuotedName.Of(datasetPath)} holds {DescribeType(dataset.Type)}; only float32 weights (and integer scalars) are supported.");
         long count = 1;
         foreach (int d in shape)
             count = d == 0 || count <= Array.MaxLength / d ? count * d
-                : throw new KerasImportException($"{path}: dataset {datasetPath} declares shape {KerasWeight.FormatShape(shape)}, more values than one array can hold.");
+                : throw new KerasImportException($"{path}: dataset {QuotedName.Of(datasetPath)} declares shape {KerasWeight.FormatShape(shape)}, more values than one array can hold.");
         long bytes = count * dataset.Type.Size;
         if (count > Array.MaxLength)
-            throw new KerasImportException($"{path}: dataset {datasetPath} declares shape {KerasWeight.FormatShape(shape)} = {count} values, more than one array can hold.");
+            throw new KerasImportException($"{path}: dataset {QuotedName.Of(datasetPath)} declares shape {KerasWeight.FormatShape(shape)} = {count} values, more than one array can hold.");
         if (dataset.Layout.Class == H5DataLayoutClass.VirtualStorage || Hdf5DatasetFacts.HasExternalStorage(dataset))
-            throw new KerasImportException($"{path}: dataset {datasetPath} keeps its values in other files (HDF5 " +
+            throw new KerasImportException($"{path}: dataset {QuotedName.Of(datasetPath)} keeps its values in other files (HDF5 " +
                 $"{(dataset.Layout.Class == H5DataLayoutClass.VirtualStorage ? "virtual dataset" : "external storage")}); only values stored in the file itself are read.");
         var layout = dataset.Layout.Class;
         // Only a filter (deflate) lets a dataset take fewer bytes in the file than its values need.
         long ratio = layout == H5DataLayoutClass.Chunked && Hdf5DatasetFacts.MayBeCompressed(dataset) ? MaxCompressionRatio : 1;
         long stored = (bytes + ratio - 1) / ratio;
         if (stored > fileLength)
-            throw new KerasImportException($"{path}: dataset {datasetPath} declares shape {KerasWeight.FormatShape(shape)} = {bytes} bytes " +
+            throw new KerasImportException($"{path}: dataset {QuotedName.Of(datasetPath)} declares shape {KerasWeight.FormatShape(shape)} = {bytes} bytes " +
                 $"but the file is only {fileLength} bytes long: the file is truncated or its header is corrupt.");
         if (layout != H5DataLayoutClass.Compact && (storedBytes += stored) > fileLength)
-            throw new KerasImportException($"{path}: the datasets up to {datasetPath} declare at least {storedBytes} bytes of data " +
+            throw new KerasImportException($"{path}: the datasets up to {QuotedName.Of(datasetPath)} declare at least {storedBytes} bytes of data " +
                 $"but the file is only {fileLength} bytes long: the file is truncated or its header is corrupt.");
-        Kernels.MemoryBudget.Check(bytes, () => $"{path}: dataset {datasetPath} {KerasWeight.FormatShape(shape)}");
+        Kernels.MemoryBudget.Check(bytes, () => $"{path}: dataset {QuotedName.Of(datasetPath)} {KerasWeight.FormatShape(shape)}");
         return new DatasetPlan(weightName, datasetPath, dataset, shape, count, stored);
     }
 
@@ -214,7 +214,7 @@ public sealed partial class KerasWeightsFile
         if (dataset.Space.Type == H5DataspaceType.Scalar) return [];
         if (dataset.Space.Type == H5DataspaceType.Null) return [0];
         return dataset.Space.Dimensions.Select(d => d <= int.MaxValue ? (int)d
-            : throw new KerasImportException($"{path}: dataset {datasetPath} has a dimension of {d}, too large to address.")).ToArray();
+            : throw new KerasImportException($"{path}: dataset {QuotedName.Of(datasetPath)} has a dimension of {d}, too large to address.")).ToArray();
     }
 
     /// <summary>PureHDF quotes bytes of the file in some messages; control characters become '?' so the message stays one line.</summary>
@@ -247,7 +247,7 @@ public sealed partial class KerasWeightsFile
         if (!owner.AttributeExists(name)) return null;
         var values = ReadStringAttribute(owner.Attribute(name), name, path, where);
         return values.Count == 1 ? values[0]
-            : throw new KerasImportException($"{path}: attribute '{name}' at {where} should hold one string; it holds {values.Count}.");
+            : throw new KerasImportException($"{path}: attribute {QuotedName.Of(name)} at {QuotedName.Of(where)} should hold one string; it holds {values.Count}.");
     }
 
     private static IReadOnlyList<string> ReadStringAttribute(IH5Attribute attribute, string name, string path, string where)
@@ -256,7 +256,7 @@ public sealed partial class KerasWeightsFile
         bool scalar = attribute.Space.Type == H5DataspaceType.Scalar;
         if (!scalar && attribute.Space.Dimensions.Aggregate(1UL, (a, d) => a * d) == 0) return [];
         if (attribute.Type.Class is not (H5DataTypeClass.String or H5DataTypeClass.VariableLength))
-            throw new KerasImportException($"{path}: attribute '{name}' at {where} holds {DescribeType(attribute.Type)}, not strings.");
+            throw new KerasImportException($"{path}: attribute {QuotedName.Of(name)} at {QuotedName.Of(where)} holds {DescribeType(attribute.Type)}, not strings.");
         string[] values = scalar ? [attribute.Read<string>()] : attribute.Read<string[]>();
         // Fixed-length strings come back with their NUL padding.
         return values.Select(v => (v ?? "").TrimEnd('\0')).ToList();

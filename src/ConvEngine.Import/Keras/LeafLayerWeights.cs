@@ -1,6 +1,7 @@
 using ConvEngine.Kernels.Geometry;
 using ConvEngine.Layers;
 using ConvEngine.Models;
+using ConvEngine.Serialization;
 
 namespace ConvEngine.Import.Keras;
 
@@ -44,8 +45,8 @@ public static class LeafLayerWeights
         {
             var parameters = leaf.Layer.Parameters;
             if (parameters.Count != weights.Count)
-                throw new KerasImportException($"{file}: {where} holds {weights.Count} weights ({Names(weights.Select(w => w.ShortName))}) " +
-                    $"but {leaf.Layer.ClassName} '{leaf.Path}' has {parameters.Count} ({Names(parameters.Select(p => p.Name))}).");
+                throw new KerasImportException($"{file}: {QuotedName.Of(where)} holds {weights.Count} weights ({Names(weights.Select(w => w.ShortName))}) " +
+                    $"but {leaf.Layer.ClassName} {QuotedName.Of(leaf.Path)} has {parameters.Count} ({Names(parameters.Select(p => p.Name))}).");
             var byRole = weights.GroupBy(w => w.ShortName, StringComparer.Ordinal).Where(g => g.Count() == 1)
                 .ToDictionary(g => g.Key, g => g.Single(), StringComparer.Ordinal);
             bool named = parameters.All(p => byRole.ContainsKey(p.Name));
@@ -55,17 +56,13 @@ public static class LeafLayerWeights
                 int[] expected = parameters[i].Shape.ToArray();
                 // A Keras scalar (shape ()) is the engine's one-value weight (shape (1)), e.g. Normalization's count.
                 if (!(expected is [1] && weight.Shape.Length == 0) && !expected.AsSpan().SequenceEqual(weight.Shape))
-                    throw new ShapeException($"Shape mismatch for layer '{leaf.Path}' ({leaf.Layer.ClassName}) weight '{parameters[i].Name}': " +
-                        $"the model expects {KerasWeight.FormatShape(expected)} but {file} holds {weight.ShapeText} in {where} '{weight.Name}'.");
+                    throw new ShapeException($"Shape mismatch for layer {QuotedName.Of(leaf.Path)} ({leaf.Layer.ClassName}) weight {QuotedName.Of(parameters[i].Name)}: " +
+                        $"the model expects {KerasWeight.FormatShape(expected)} but {file} holds {weight.ShapeText} in {QuotedName.Of(where)} {QuotedName.Of(weight.Name)}.");
                 assignments.Add((parameters[i], weight.Values));
             }
         }
         foreach (var (parameter, values) in assignments) parameter.Assign(model.Backend, values);
     }
 
-    internal static string Names(IEnumerable<string> names)
-    {
-        var list = names.ToList();
-        return list.Count == 0 ? "none" : string.Join(", ", list.Select(n => $"'{n}'"));
-    }
+    internal static string Names(IEnumerable<string> names) => QuotedName.List(names);
 }

@@ -59,7 +59,7 @@ public static class ModelFormats
         if (first >= 0 && head[first] == (byte)'{')
             return JsonKind(path);
         if (LooksLikeSafeTensors(head))
-            throw new FormatException($"'{path}' is a safetensors weights file, not a model: give the architecture as --model (a config.json or Keras JSON) and this file as --weights.");
+            throw new FormatException($"'{path}' is a safetensors weights file, not a model: load an architecture (a config.json or Keras JSON) with this file as its weights, ModelFormats.Load(architecture, weights: \"{path}\").");
         string extension = Path.GetExtension(path).ToLowerInvariant();
         if (extension == ".onnx" || ParsesAsOnnx(path)) return ModelFormat.Onnx;
         if (extension == ".npy")
@@ -81,7 +81,7 @@ public static class ModelFormats
         {
             case ModelFormat.Onnx:
                 if (weights is not null)
-                    throw new ArgumentException($"'{path}' is an ONNX model, which carries its own weights; leave out --weights.");
+                    throw new ArgumentException($"'{path}' is an ONNX model, which carries its own weights; the weights file '{weights}' cannot be applied to it.");
             {
                 // Without a backend given, the loaded model owns a cpu backend of its own.
                 var owned = backend is null ? new Kernels.Cpu.CpuBackend() : null;
@@ -145,7 +145,7 @@ public static class ModelFormats
         if (ownWeights is not null) return new LoadedModel(format, path, model, null, ownWeights);
         model.Initialize();
         return new LoadedModel(format, path, model, null,
-            "no weights given (--weights FILE.h5 or .safetensors): the model runs with a random initialisation");
+            "no weights file given (a Keras .h5 or a .safetensors): the model runs with a random initialisation");
     }
 
     private static byte[] ReadHead(string path, int length)

@@ -32,7 +32,7 @@ public static class ModelInputs
         {
             if (!resize)
                 throw new ShapeException($"Image '{path}' is {image.Height}x{image.Width} but model '{model.Name}' takes {height}x{width} images (input {model.InputShapeText}); " +
-                    "resize it, or let predict resize it (leave out --no-resize).");
+                    "resize the image, or load it with resize: true.");
             pixels = Resize.Apply(image, height, width, Interpolation.Bilinear).Pixels;
         }
         if (model.ChannelsFirst) pixels = ToChannelsFirst(pixels, height, width, channels);

@@ -74,7 +74,7 @@ public static class NpyFile
         var (descr, fortranOrder, shape) = ParseHeader(header, source);
 
         if (descr != "<f4")
-            throw new FormatException($"'{source}' holds dtype '{descr}' ({DescribeDtype(descr)}); only little-endian float32 ('<f4') is supported. " +
+            throw new FormatException($"'{source}' holds dtype {QuotedName.Of(descr)} ({DescribeDtype(descr)}); only little-endian float32 ('<f4') is supported. " +
                 "Convert it with numpy: np.save(path, array.astype('<f4')).");
         if (fortranOrder)
             throw new FormatException($"'{source}' is in Fortran (column-major) order; save it in C order: np.save(path, np.ascontiguousarray(array)).");
@@ -170,7 +170,7 @@ public static class NpyFile
                 case "descr": descr = reader.ReadString(); break;
                 case "fortran_order": fortran = reader.ReadBool(); break;
                 case "shape": shape = reader.ReadIntTuple(); break;
-                default: throw reader.Error($"unexpected key '{key}'");
+                default: throw reader.Error($"unexpected key {QuotedName.Of(key)}");
             }
             if (!reader.TryConsume(',')) { reader.Expect('}'); break; }
         }

@@ -1,3 +1,4 @@
+using ConvEngine.Serialization;
 namespace ConvEngine.Import.Onnx;
 
 /// <summary>
@@ -171,7 +172,7 @@ internal static class OnnxConstantFolding
         if (OnnxAttributes.Has(node, "value_int")) return OnnxTensorData.FromInts(name, [], [OnnxAttributes.Int(node, "value_int", 0)]);
         if (OnnxAttributes.Ints(node, "value_ints") is { } ints) return OnnxTensorData.FromInts(name, [ints.Length], ints);
         string attribute = node.Attributes.Keys.FirstOrDefault() ?? "(none)";
-        throw new OnnxUnsupportedException($"{context}: {node.Label} is not supported: its value is given as '{attribute}'; tensor, float(s) and int(s) values are supported.",
+        throw new OnnxUnsupportedException($"{context}: {node.Label} is not supported: its value is given as {QuotedName.Of(attribute)}; tensor, float(s) and int(s) values are supported.",
             node.Name, node.Index, node.OpType, attribute);
     }
 }

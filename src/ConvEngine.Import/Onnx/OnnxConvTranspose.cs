@@ -1,4 +1,5 @@
 using ConvEngine.Kernels.Geometry;
+using ConvEngine.Serialization;
 
 namespace ConvEngine.Import.Onnx;
 
@@ -73,7 +74,7 @@ internal sealed record OnnxConvTransposeSpec(int InputChannels, int OutputChanne
                 (before[i], after[i]) = (checked((int)pads[i]), checked((int)pads[i + spatial]));
             }
             else if (autoPad != "VALID")
-                throw unsupported($"auto_pad '{autoPad}'.", "auto_pad");
+                throw unsupported($"auto_pad {QuotedName.Of(autoPad)}.", "auto_pad");
         }
         return new OnnxConvTransposeSpec(channels, weight.Dims[1], groups, kernel, strides, dilations, outputPadding, before, after);
     }

@@ -1,5 +1,6 @@
 using ConvEngine.Import.Onnx.Proto;
 using ConvEngine.Kernels;
+using ConvEngine.Serialization;
 
 namespace ConvEngine.Import.Onnx;
 
@@ -11,7 +12,7 @@ internal sealed record OnnxNode(int Index, string Name, string OpType, string Do
     public Activation FusedActivation { get; init; } = Activation.None;
 
     /// <summary>"node 12 'Conv_3' (Conv)": how every message names a node.</summary>
-    public string Label => $"node {Index} '{Name}' ({OpType})";
+    public string Label => $"node {Index} {QuotedName.Of(Name)} ({OpType})";
 
     /// <summary>Input <paramref name="i"/>, or null when absent or empty (ONNX marks a skipped optional input with "").</summary>
     public string? Input(int i) => i < Inputs.Length && Inputs[i].Length > 0 ? Inputs[i] : null;
@@ -61,12 +62,12 @@ internal sealed class OnnxGraph
             if (initializers.ContainsKey(input.Name)) continue; // IR < 4 lists weights as inputs too
             var tensorType = input.Type?.TensorType;
             if (tensorType is null)
-                throw new OnnxUnsupportedException($"{context}: graph input '{input.Name}' is not a tensor.");
+                throw new OnnxUnsupportedException($"{context}: graph input {QuotedName.Of(input.Name)} is not a tensor.");
             if (tensorType.ElemType != (int)TensorProto.Types.DataType.Float)
-                throw new OnnxUnsupportedException($"{context}: graph input '{input.Name}' has element type {(TensorProto.Types.DataType)tensorType.ElemType}; only FLOAT inputs are supported.");
+                throw new OnnxUnsupportedException($"{context}: graph input {QuotedName.Of(input.Name)} has element type {(TensorProto.Types.DataType)tensorType.ElemType}; only FLOAT inputs are supported.");
             var dims = tensorType.Shape?.Dim.Select(d => d.HasDimValue && d.DimValue > 0 && d.DimValue <= int.MaxValue ? (int?)d.DimValue : null).ToList();
             if (dims is null)
-                throw new OnnxUnsupportedException($"{context}: graph input '{input.Name}' declares no shape; the importer needs its rank.");
+                throw new OnnxUnsupportedException($"{context}: graph input {QuotedName.Of(input.Name)} declares no shape; the importer needs its rank.");
             inputs.Add(new OnnxValueInfo(input.Name, dims));
         }
 
@@ -224,7 +225,7 @@ internal static class OnnxAttributes
     private static AttributeProto Check(OnnxNode node, AttributeProto a, AttributeProto.Types.AttributeType expected)
     {
         if (a.HasType && a.Type != expected && a.Type != AttributeProto.Types.AttributeType.Undefined)
-            throw new OnnxFormatException($"{node.Label}: attribute '{a.Name}' has type {a.Type}, expected {expected}.");
+            throw new OnnxFormatException($"{node.Label}: attribute {QuotedName.Of(a.Name)} has type {a.Type}, expected {expected}.");
         return a;
     }
 }

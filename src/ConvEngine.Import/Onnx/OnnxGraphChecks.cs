@@ -1,4 +1,5 @@
 using ConvEngine.Import.Onnx.Proto;
+using ConvEngine.Serialization;
 
 namespace ConvEngine.Import.Onnx;
 
@@ -41,6 +42,9 @@ internal static class OnnxGraphChecks
             throw new OnnxFormatException($"{context}: the default-domain opset is {defaults[0].Version}; this importer knows opsets 1 to {MaxOpset}.");
     }
 
+    private static bool IsIdentifier(string text) =>
+        text.Length is > 0 and <= 128 && (char.IsAsciiLetter(text[0]) || text[0] == '_') && text.All(c => char.IsAsciiLetterOrDigit(c) || c == '_');
+
     public static void CheckGraph(GraphProto graph, string context)
     {
         var defined = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -48,21 +52,25 @@ internal static class OnnxGraphChecks
         {
             if (name.Length == 0) return;
             if (defined.TryGetValue(name, out var first))
-                throw new OnnxFormatException($"{context}: value '{name}' is defined twice ({first}, and {by}); ONNX graphs define each value once.");
+                throw new OnnxFormatException($"{context}: value {QuotedName.Of(name)} is defined twice ({first}, and {by}); ONNX graphs define each value once.");
             defined[name] = by;
         }
-        foreach (var t in graph.Initializer) Define(t.Name, $"initializer '{t.Name}'");
+        foreach (var t in graph.Initializer) Define(t.Name, $"initializer {QuotedName.Of(t.Name)}");
         var initializers = graph.Initializer.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
         foreach (var input in graph.Input)
-            if (!initializers.Contains(input.Name)) Define(input.Name, $"graph input '{input.Name}'");   // IR < 4 lists weights as inputs too
+            if (!initializers.Contains(input.Name)) Define(input.Name, $"graph input {QuotedName.Of(input.Name)}");   // IR < 4 lists weights as inputs too
         for (int i = 0; i < graph.Node.Count; i++)
         {
             var node = graph.Node[i];
-            string label = $"node {i} '{node.Name}' ({node.OpType})";
+            // An operator's type is an identifier (ONNX IR: op_type names a function of its domain); anything else is
+            // corruption, refused here so that no later message quotes a type of control bytes unbounded.
+            if (!IsIdentifier(node.OpType))
+                throw new OnnxFormatException($"{context}: node {i} {QuotedName.Of(node.Name)} has op_type {QuotedName.Of(node.OpType)}, which is not an operator name.");
+            string label = $"node {i} {QuotedName.Of(node.Name)} ({node.OpType})";
             var attributes = new HashSet<string>(StringComparer.Ordinal);
             foreach (var a in node.Attribute)
                 if (!attributes.Add(a.Name))
-                    throw new OnnxFormatException($"{context}: {label} has attribute '{a.Name}' twice.");
+                    throw new OnnxFormatException($"{context}: {label} has attribute {QuotedName.Of(a.Name)} twice.");
             if (node.Domain is "" or "ai.onnx" && Arity.TryGetValue(node.OpType, out var arity))
             {
                 int inputs = node.Input.Count, outputs = node.Output.Count;
@@ -77,7 +85,7 @@ internal static class OnnxGraphChecks
         var graphOutputs = new HashSet<string>(StringComparer.Ordinal);
         foreach (var output in graph.Output)
             if (!graphOutputs.Add(output.Name))
-                throw new OnnxFormatException($"{context}: graph output '{output.Name}' is listed twice.");
+                throw new OnnxFormatException($"{context}: graph output {QuotedName.Of(output.Name)} is listed twice.");
     }
 
     private static string Range(int min, int max) => min == max ? $"{min}" : max == int.MaxValue ? $"{min} or more" : $"{min} to {max}";

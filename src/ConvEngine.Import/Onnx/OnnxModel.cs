@@ -1,5 +1,6 @@
 using ConvEngine.Import.Onnx.Proto;
 using ConvEngine.Kernels;
+using ConvEngine.Serialization;
 
 namespace ConvEngine.Import.Onnx;
 
@@ -107,20 +108,20 @@ public sealed class OnnxModel : IDisposable
         foreach (var input in _graph.Inputs)
         {
             if (!inputs.TryGetValue(input.Name, out var tensor))
-                throw new ArgumentException($"{_graph.Context}: input '{input.Name}' was not given (inputs: {string.Join(", ", _graph.Inputs)}).");
+                throw new ArgumentException($"{_graph.Context}: input {QuotedName.Of(input.Name)} was not given (inputs: {string.Join(", ", _graph.Inputs)}).");
             if (!ReferenceEquals(tensor.Backend, Backend))
-                throw new ArgumentException($"{_graph.Context}: input '{input.Name}' lives on backend '{tensor.Backend.Name}' but the model runs on '{Backend.Name}'; copy it with Tensor.To first.");
+                throw new ArgumentException($"{_graph.Context}: input {QuotedName.Of(input.Name)} lives on backend '{tensor.Backend.Name}' but the model runs on '{Backend.Name}'; copy it with Tensor.To first.");
             int[] onnxDims = tensor.Shape.ToArray();
             if (channelsLast && onnxDims.Length >= 3)
                 onnxDims = [onnxDims[0], onnxDims[^1], .. onnxDims[1..^1]];
             bool fits = onnxDims.Length == input.Dims.Count && input.Dims.Select((d, i) => d is null || d == onnxDims[i]).All(ok => ok);
             if (!fits)
-                throw new ArgumentException($"{_graph.Context}: input '{input.Name}' was declared {input} but got {tensor.Shape}{(channelsLast ? " (channels-last)" : "")}.");
+                throw new ArgumentException($"{_graph.Context}: input {QuotedName.Of(input.Name)} was declared {input} but got {tensor.Shape}{(channelsLast ? " (channels-last)" : "")}.");
             dims[input.Name] = onnxDims;
         }
         foreach (var name in inputs.Keys)
             if (_graph.Inputs.All(i => i.Name != name))
-                throw new ArgumentException($"{_graph.Context}: the model has no input '{name}' (inputs: {string.Join(", ", _graph.Inputs)}).");
+                throw new ArgumentException($"{_graph.Context}: the model has no input {QuotedName.Of(name)} (inputs: {string.Join(", ", _graph.Inputs)}).");
         return dims;
     }
 

@@ -1,4 +1,5 @@
 using ConvEngine.Kernels.Geometry;
+using ConvEngine.Serialization;
 
 namespace ConvEngine.Import.Onnx;
 
@@ -43,7 +44,7 @@ internal static class OnnxPads
                 }
                 break;
             default:
-                throw unsupported($"auto_pad '{autoPad}'.", "auto_pad");
+                throw unsupported($"auto_pad {QuotedName.Of(autoPad)}.", "auto_pad");
         }
         return (before, after);
     }

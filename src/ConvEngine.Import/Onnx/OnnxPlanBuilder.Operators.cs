@@ -1,5 +1,6 @@
 using ConvEngine.Kernels;
 using ConvEngine.Kernels.Geometry;
+using ConvEngine.Serialization;
 
 namespace ConvEngine.Import.Onnx;
 
@@ -18,7 +19,7 @@ internal sealed partial class OnnxPlanBuilder
     private void Convert(OnnxNode node)
     {
         if (node.Domain is not ("" or "ai.onnx"))
-            throw Unsupported($"operators of domain '{node.Domain}' are not supported.");
+            throw Unsupported($"operators of domain {QuotedName.Of(node.Domain)} are not supported.");
         switch (node.OpType)
         {
             case "Conv": Conv(); break;
@@ -63,7 +64,7 @@ internal sealed partial class OnnxPlanBuilder
         var readers = _graph.Readers();
         for (int i = 1; i < _node.Outputs.Length; i++)
             if (_node.Outputs[i].Length > 0 && readers.ContainsKey(_node.Outputs[i]))
-                throw Unsupported($"its output {i} ({what}, '{_node.Outputs[i]}') is used; only the first output is produced.", _node.Outputs[i]);
+                throw Unsupported($"its output {i} ({what}, {QuotedName.Of(_node.Outputs[i])}) is used; only the first output is produced.", _node.Outputs[i]);
     }
 
     private RunValue SpatialInput(string op)
@@ -637,7 +638,7 @@ internal sealed partial class OnnxPlanBuilder
             "constant" => value == 0f ? PadMode.Zero : throw Unsupported($"constant padding with value {value}; only 0 is supported.", "value"),
             "reflect" => PadMode.Reflect,
             "edge" => PadMode.Edge,
-            _ => throw Unsupported($"mode '{mode}'; constant, reflect and edge are supported.", "mode"),
+            _ => throw Unsupported($"mode {QuotedName.Of(mode)}; constant, reflect and edge are supported.", "mode"),
         };
         bool oneD = rank == 3;
         int top = oneD ? 0 : (int)pads[2], bottom = oneD ? 0 : (int)pads[2 + rank];

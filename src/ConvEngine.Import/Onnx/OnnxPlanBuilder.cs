@@ -1,5 +1,6 @@
 using ConvEngine.Kernels;
 using ConvEngine.Kernels.Geometry;
+using ConvEngine.Serialization;
 
 namespace ConvEngine.Import.Onnx;
 
@@ -70,12 +71,12 @@ internal sealed partial class OnnxPlanBuilder
         {
             int[] dims = inputDims[input.Name];
             if (dims.Length is 0 or > 4)
-                throw new OnnxUnsupportedException($"{Context}: graph input '{input.Name}' has rank {dims.Length} ({string.Join(", ", dims)}); the engine holds tensors of rank 1 to 4.");
+                throw new OnnxUnsupportedException($"{Context}: graph input {QuotedName.Of(input.Name)} has rank {dims.Length} ({string.Join(", ", dims)}); the engine holds tensors of rank 1 to 4.");
             int fed = NewSlot();
             inputSlots[input.Name] = fed;
             _values[input.Name] = dims.Length < 3 ? new RunValue(dims, fed)
                 : channelsLast ? View(new RunValue(dims, fed), dims, "input " + input.Name)
-                : FromPlain(fed, dims, $"input '{input.Name}' NCHW → NHWC");
+                : FromPlain(fed, dims, $"input {QuotedName.Of(input.Name)} NCHW → NHWC");
         }
 
         foreach (var node in _graph.Nodes)
@@ -95,11 +96,11 @@ internal sealed partial class OnnxPlanBuilder
         var outputDims = new Dictionary<string, int[]>();
         foreach (var name in _graph.Outputs)
         {
-            var value = _values.GetValueOrDefault(name) ?? throw new OnnxFormatException($"{Context}: graph output '{name}' is not produced by any node.");
+            var value = _values.GetValueOrDefault(name) ?? throw new OnnxFormatException($"{Context}: graph output {QuotedName.Of(name)} is not produced by any node.");
             var run = Runtime(value);
             int slot = run.Dims.Length < 3 ? run.Slot
-                : channelsLast ? Emit($"output '{name}'", [run.Slot], true, a => a[0].Reshape(CompactStorageDims(run.Dims)))
-                : ToPlain(run, $"output '{name}' NHWC → NCHW");
+                : channelsLast ? Emit($"output {QuotedName.Of(name)}", [run.Slot], true, a => a[0].Reshape(CompactStorageDims(run.Dims)))
+                : ToPlain(run, $"output {QuotedName.Of(name)} NHWC → NCHW");
             outputSlots.Add((name, slot));
             outputDims[name] = run.Dims;
         }
@@ -154,7 +155,7 @@ internal sealed partial class OnnxPlanBuilder
         if (name is null) return null;
         if (_values.TryGetValue(name, out var value)) return value;
         if (_graph.Initializers.TryGetValue(name, out var data)) return _values[name] = new ConstValue(data);
-        throw new OnnxFormatException($"{Context}: {_node.Label} reads '{name}', which no earlier node, initializer or graph input produces (nodes out of order, or a truncated file?).");
+        throw new OnnxFormatException($"{Context}: {_node.Label} reads {QuotedName.Of(name)}, which no earlier node, initializer or graph input produces (nodes out of order, or a truncated file?).");
     }
 
     private OnnxValue Input(int index) => Optional(index)
@@ -162,7 +163,7 @@ internal sealed partial class OnnxPlanBuilder
 
     /// <summary>A constant input, or unsupported: the importer runs only graphs whose weights and shapes are known at import.</summary>
     private OnnxTensorData Constant(int index, string role) => Input(index) is ConstValue c ? c.Data
-        : throw Unsupported($"its {role} (input {index}, '{_node.Inputs[index]}') is computed at run time; only a constant (initializer or folded) {role} is supported.", _node.Inputs[index]);
+        : throw Unsupported($"its {role} (input {index}, {QuotedName.Of(_node.Inputs[index])}) is computed at run time; only a constant (initializer or folded) {role} is supported.", _node.Inputs[index]);
 
     /// <summary>A run-time value; a constant is uploaded (channels-last when rank ≥ 3) into a slot that lives as long as the plan.</summary>
     private RunValue Runtime(OnnxValue value)

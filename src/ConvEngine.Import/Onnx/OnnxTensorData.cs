@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using ConvEngine.Import.Onnx.Proto;
 using Google.Protobuf;
+using ConvEngine.Serialization;
 
 namespace ConvEngine.Import.Onnx;
 
@@ -40,7 +41,7 @@ public sealed class OnnxTensorData
         for (int i = 0; i < ints.Length; i++)
         {
             if (Floats[i] != MathF.Round(Floats[i]))
-                throw new OnnxFormatException($"{context}: tensor '{Name}' must hold integers; element {i} is {Floats[i]}.");
+                throw new OnnxFormatException($"{context}: tensor {QuotedName.Of(Name)} must hold integers; element {i} is {Floats[i]}.");
             ints[i] = (long)Floats[i];
         }
         return ints;
@@ -59,7 +60,7 @@ public sealed class OnnxTensorData
     public static OnnxTensorData FromProto(TensorProto tensor, string context)
     {
         string name = tensor.Name ?? "";
-        string Where() => $"{context}: tensor '{name}'";
+        string Where() => $"{context}: tensor {QuotedName.Of(name)}";
         if (tensor.DataLocation == TensorProto.Types.DataLocation.External)
             throw new OnnxUnsupportedException($"{Where()} keeps its data in an external file, which the importer does not read; save the model with its data inline.");
         if (tensor.Segment is not null)

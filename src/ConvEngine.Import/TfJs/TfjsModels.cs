@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using ConvEngine.Import.Keras;
 using ConvEngine.Kernels;
 using ConvEngine.Models;
+using ConvEngine.Serialization;
 
 namespace ConvEngine.Import.TfJs;
 
@@ -42,7 +43,7 @@ public static class TfjsModels
     public static JsonObject ModelConfig(JsonObject root, string path)
     {
         if (root["format"] is JsonValue f && f.TryGetValue(out string? format) && format != "layers-model")
-            throw new TfjsImportException($"{path}: a TF.js '{format}' (a converted TensorFlow graph, not a Keras model); only 'layers-model' files are read.");
+            throw new TfjsImportException($"{path}: a TF.js {QuotedName.Of(format)} (a converted TensorFlow graph, not a Keras model); only 'layers-model' files are read.");
         if (root["modelTopology"] is not JsonObject topology)
             throw new TfjsImportException($"{path}: no 'modelTopology' object: this is not a TF.js Layers model.json.");
         return topology["model_config"] is JsonObject inner ? inner
@@ -62,7 +63,7 @@ public static class TfjsModels
         var groups = weights.GroupBy(w => w.Name.LastIndexOf('/') is var slash and > 0 ? w.Name[..slash] : "")
             .ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
         if (groups.TryGetValue("", out var loose))
-            throw new TfjsImportException($"{path}: weight '{loose[0].Name}' has no layer prefix ('layer/weight'); cannot tell which layer it belongs to.");
+            throw new TfjsImportException($"{path}: weight {QuotedName.Of(loose[0].Name)} has no layer prefix ('layer/weight'); cannot tell which layer it belongs to.");
         var byLeafName = groups.Keys.GroupBy(k => k[(k.LastIndexOf('/') + 1)..], StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
 
@@ -74,15 +75,15 @@ public static class TfjsModels
                 : byLeafName.TryGetValue(leaf.Layer.Name, out var candidates) && candidates.Count == 1 ? candidates[0]
                 : null;
             if (key is null)
-                throw new TfjsImportException($"{path}: no weights for layer '{leaf.Path}' ({leaf.Layer.ClassName}); " +
+                throw new TfjsImportException($"{path}: no weights for layer {QuotedName.Of(leaf.Path)} ({leaf.Layer.ClassName}); " +
                     $"the manifest has weights for {LeafLayerWeights.Names(groups.Keys.Take(12))}{(groups.Count > 12 ? ", …" : "")}.");
             if (!used.Add(key))
-                throw new TfjsImportException($"{path}: the weights '{key}/…' would go to two layers of model '{model.Name}'.");
+                throw new TfjsImportException($"{path}: the weights '{key}/…' would go to two layers of model {QuotedName.Of(model.Name)}.");
             pairs.Add((leaf, groups[key].Select(w => w.AsKerasWeight()).ToList(), $"weights '{key}/…'"));
         }
         var unused = groups.Keys.Where(k => !used.Contains(k)).ToList();
         if (unused.Count > 0)
-            throw new TfjsImportException($"{path}: the manifest has weights for {LeafLayerWeights.Names(unused)}, which match no layer of model '{model.Name}'.");
+            throw new TfjsImportException($"{path}: the manifest has weights for {LeafLayerWeights.Names(unused)}, which match no layer of model {QuotedName.Of(model.Name)}.");
         LeafLayerWeights.Assign(model, path, pairs);
     }
 }

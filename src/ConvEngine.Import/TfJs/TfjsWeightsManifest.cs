@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ConvEngine.Import.Keras;
+using ConvEngine.Serialization;
 
 namespace ConvEngine.Import.TfJs;
 
@@ -61,7 +62,7 @@ public static class TfjsWeightsManifest
         var plans = groups.Select((g, i) => PlanGroup(g, i, folder, path)).ToList();
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var weight in plans.SelectMany(p => p.Weights))
-            if (!names.Add(weight.Name)) throw new TfjsImportException($"{path}: weight '{weight.Name}' is listed twice in weightsManifest.");
+            if (!names.Add(weight.Name)) throw new TfjsImportException($"{path}: weight {QuotedName.Of(weight.Name)} is listed twice in weightsManifest.");
 
         var result = new List<TfjsWeight>();
         foreach (var plan in plans)
@@ -107,7 +108,7 @@ public static class TfjsWeightsManifest
         {
             declared += w.ByteLength;
             if (declared > stored)
-                throw new TfjsImportException($"{path}: weight '{w.Name}' {KerasWeight.FormatShape(w.Shape)} ends at byte {declared} of {group}, " +
+                throw new TfjsImportException($"{path}: weight {QuotedName.Of(w.Name)} {KerasWeight.FormatShape(w.Shape)} ends at byte {declared} of {group}, " +
                     $"but its shards ({string.Join(", ", shards.Select(s => $"{Path.GetFileName(s.Item1)}: {s.Item2} bytes"))}) hold only {stored}: a shard is short or the manifest is wrong.");
         }
         if (declared != stored)
@@ -120,20 +121,20 @@ public static class TfjsWeightsManifest
         if (node is not JsonObject w || w["name"] is not JsonValue nameValue || !nameValue.TryGetValue(out string? name))
             throw new TfjsImportException($"{path}: {group} has a weight entry without a name: {Abbreviate(node?.ToJsonString())}.");
         if (w["shape"] is not JsonArray shapeArray)
-            throw new TfjsImportException($"{path}: weight '{name}' has no 'shape' list.");
+            throw new TfjsImportException($"{path}: weight {QuotedName.Of(name)} has no 'shape' list.");
         var shape = new int[shapeArray.Count];
         long count = 1;
         for (int i = 0; i < shape.Length; i++)
         {
             if (shapeArray[i] is not JsonValue d || !d.TryGetValue(out long dim) || dim < 0 || dim > int.MaxValue)
-                throw new TfjsImportException($"{path}: weight '{name}' has shape {shapeArray.ToJsonString()}; dimensions must be non-negative integers.");
+                throw new TfjsImportException($"{path}: weight {QuotedName.Of(name)} has shape {shapeArray.ToJsonString()}; dimensions must be non-negative integers.");
             shape[i] = (int)dim;
             count = dim == 0 || count <= Array.MaxLength / dim ? count * dim
-                : throw new TfjsImportException($"{path}: weight '{name}' declares shape {shapeArray.ToJsonString()}, more values than one array can hold.");
+                : throw new TfjsImportException($"{path}: weight {QuotedName.Of(name)} declares shape {shapeArray.ToJsonString()}, more values than one array can hold.");
         }
         string dtype = w["dtype"] is JsonValue t && t.TryGetValue(out string? dt) ? dt : "float32";
         if (dtype is not ("float32" or "int32" or "bool"))
-            throw new TfjsImportException($"{path}: weight '{name}' has dtype '{dtype}'; only float32, int32 and bool weights hold numbers a layer can use.");
+            throw new TfjsImportException($"{path}: weight {QuotedName.Of(name)} has dtype {QuotedName.Of(dtype)}; only float32, int32 and bool weights hold numbers a layer can use.");
         if (w["quantization"] is not JsonObject q)
             return new WeightPlan(name, shape, count, dtype, null, 1, 0, dtype == "bool" ? 1 : 4);
 
@@ -142,21 +143,21 @@ public static class TfjsWeightsManifest
         {
             case "uint8" or "uint16":
                 if (dtype is not ("float32" or "int32"))
-                    throw new TfjsImportException($"{path}: weight '{name}' of dtype {dtype} is quantized to {qtype}; TF.js dequantises only float32 and int32 weights.");
+                    throw new TfjsImportException($"{path}: weight {QuotedName.Of(name)} of dtype {dtype} is quantized to {qtype}; TF.js dequantises only float32 and int32 weights.");
                 double scale = Number(q, "scale", name, path), min = Number(q, "min", name, path);
                 return new WeightPlan(name, shape, count, dtype, qtype, scale, min, qtype == "uint8" ? 1 : 2);
             case "float16":
                 if (dtype != "float32")
-                    throw new TfjsImportException($"{path}: weight '{name}' of dtype {dtype} is quantized to float16, which only float32 weights can be.");
+                    throw new TfjsImportException($"{path}: weight {QuotedName.Of(name)} of dtype {dtype} is quantized to float16, which only float32 weights can be.");
                 return new WeightPlan(name, shape, count, dtype, qtype, 1, 0, 2);
             default:
-                throw new TfjsImportException($"{path}: weight '{name}' has unknown quantization dtype '{qtype}'; TF.js quantises to uint8, uint16 or float16.");
+                throw new TfjsImportException($"{path}: weight {QuotedName.Of(name)} has unknown quantization dtype {QuotedName.Of(qtype)}; TF.js quantises to uint8, uint16 or float16.");
         }
     }
 
     private static double Number(JsonObject q, string key, string name, string path) =>
         q[key] is JsonValue v && v.TryGetValue(out double d) && double.IsFinite(d) ? d
-        : throw new TfjsImportException($"{path}: weight '{name}' is affine-quantized but its quantization has no finite '{key}'.");
+        : throw new TfjsImportException($"{path}: weight {QuotedName.Of(name)} is affine-quantized but its quantization has no finite {QuotedName.Of(key)}.");
 
     private static TfjsWeight ReadWeight(WeightPlan plan, ShardReader shards, string path)
     {
@@ -223,12 +224,12 @@ public static class TfjsWeightsManifest
                     _current?.Dispose();
                     _current = null;
                     if (++_index >= shards.Count)
-                        throw new TfjsImportException($"{manifest}: the shards end inside weight '{weight}' (a shard changed while it was read?).");
+                        throw new TfjsImportException($"{manifest}: the shards end inside weight {QuotedName.Of(weight)} (a shard changed while it was read?).");
                     _current = new FileStream(shards[_index].Path, FileMode.Open, FileAccess.Read, FileShare.Read);
                     continue;
                 }
                 int n = _current.Read(destination);
-                if (n == 0) throw new TfjsImportException($"{manifest}: shard {shards[_index].Path} ended early inside weight '{weight}'.");
+                if (n == 0) throw new TfjsImportException($"{manifest}: shard {shards[_index].Path} ended early inside weight {QuotedName.Of(weight)}.");
                 destination = destination[n..];
             }
         }

@@ -90,7 +90,7 @@ public static class TransferBases
     private static TransferBase ResNet18Base(string? weights, (int Height, int Width)? imageSize, IBackend? backend, ulong seed)
     {
         if (imageSize is { } size && size != (ResNet18.Size, ResNet18.Size))
-            throw new ArgumentException($"The resnet18 base takes {ResNet18.Size}x{ResNet18.Size} images (its preprocessing mean image has that size); got --image-size {size.Height}x{size.Width}.");
+            throw new ArgumentException($"The resnet18 base takes {ResNet18.Size}x{ResNet18.Size} images (its preprocessing mean image has that size); got an image size of {size.Height}x{size.Width}.");
         var files = ResNet18Files.Locate(weights);
         var model = ResNet18.Create(files.Model, includePreprocessing: true, foldBatchNorm: true, backend, seed);
         return new TransferBase("resnet18", model, pretrained: true,
@@ -122,7 +122,7 @@ public static class TransferBases
         var model = new Model(input, output, $"{name}_base", backend, seed);
         preprocessing.Mean!.Assign(model.Backend, mean);
         string description = weights is null
-            ? $"random initialisation (seed {seed}): no pretrained {name} weights are available on this machine; pass --base-weights FILE (.h5 or .safetensors) for ImageNet ones"
+            ? $"random initialisation (seed {seed}): no pretrained {name} weights are available on this machine; give a weights file (.h5 or .safetensors) for ImageNet ones"
             : $"weights from {Path.GetFullPath(weights)}";
         return new TransferBase(name, model, pretrained: weights is not null, description);
     }

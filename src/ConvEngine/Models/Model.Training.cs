@@ -28,6 +28,8 @@ public partial class Model
     public long StepsTrained { get; internal set; }
     /// <summary>Set by a callback to end Fit after the current batch (Keras's model.stop_training).</summary>
     public bool StopTraining { get; set; }
+    /// <summary>The part of epoch <see cref="EpochsCompleted"/> + 1 already trained, restored from an interrupted run's checkpoint.</summary>
+    internal EpochProgress? EpochInProgress { get; set; }
 
     /// <summary>
     /// Keras's compile: the optimizer, the loss (chosen from the logits when the output ends in sigmoid/softmax)
@@ -55,7 +57,11 @@ public partial class Model
     /// Keras's fit: trains from epoch <paramref name="initialEpoch"/> up to <paramref name="epochs"/>, evaluating
     /// <paramref name="validationData"/> after each epoch. With <paramref name="checkpointDir"/>, saves a checkpoint
     /// after every epoch (model, optimizer state, epoch, RNG state, history) that <see cref="ResumeFit"/> continues from.
-    /// A NaN or infinite loss stops training with a <see cref="TrainingDivergedException"/> naming the epoch and step.
+    /// A NaN or infinite loss, gradient or weight stops training with a <see cref="TrainingDivergedException"/> naming the
+    /// epoch, the step and the layer, before that step's update and before any checkpoint holds it.
+    /// Cancelling <paramref name="cancellationToken"/> stops after the step under way (or aborts the validation under way):
+    /// the state after it is checkpointed (inside the epoch if need be) and a <see cref="TrainingInterruptedException"/>
+    /// names the checkpoint; resuming from it gives what the uninterrupted run gives.
     /// </summary>
     /// <param name="initialEpoch">Keras's initial_epoch. When it equals the epochs already in <see cref="History"/> (after loading
     /// a checkpoint), the returned History continues that one.</param>
@@ -74,8 +80,14 @@ public partial class Model
         var callbackList = (callbacks ?? []).ToList();
         var history = initialEpoch > 0 && History is { } previous && previous.Count == initialEpoch ? previous : new History();
         History = history;
+        // A fresh run into a folder a killed run wrote to, as much as a resumed one, sweeps that run's half-written temps.
+        if (checkpointDir is not null) AtomicFile.RemoveLeftovers(checkpointDir);
         string? lastCheckpoint = checkpointDir is null ? null : Checkpoint.FindLatest(checkpointDir);
         StopTraining = false;
+        // A checkpoint written inside epoch initialEpoch + 1: its first steps are done, and their running sums are restored.
+        var resumed = initialEpoch == EpochsCompleted ? EpochInProgress : null;
+        EpochInProgress = null;
+        bool trainedAny = false;
 
         var parameters = new TrainingParams(epochs, initialEpoch, trainingData.BatchCount, trainingData.SampleCount, validationData is not null);
         foreach (var c in callbackList) c.Model = this;
@@ -84,30 +96,52 @@ public partial class Model
         for (int epoch = initialEpoch; epoch < epochs && !StopTraining; epoch++)
         {
             foreach (var c in callbackList) c.OnEpochBegin(epoch);
-            var totals = new RunningMeans(_metrics, OutputShape[^1]);
-            int step = 0;
+            var progress = epoch == initialEpoch ? resumed : null;
+            var totals = progress is null ? new RunningMeans(_metrics, OutputShape[^1]) : RunningMeans.Restore(_metrics, OutputShape[^1], progress);
+            int step = 0, done = progress?.Steps ?? 0;
+            bool interrupted = false;
             foreach (var batch in trainingData.GetBatches(epoch))
             {
-                cancellationToken.ThrowIfCancellationRequested();
+                // The same batches as the interrupted run saw (the order is seeded per epoch); those it trained are passed over.
+                if (step < done) { step++; continue; }
+                if (cancellationToken.IsCancellationRequested) { interrupted = true; break; }
                 step++;
                 double loss = TrainStep(batch, totals, "Fit");
                 if (!double.IsFinite(loss))
-                    throw new TrainingDivergedException(epoch + 1, step, trainingData.BatchCount, loss, lastCheckpoint);
+                    throw Diverged(epoch + 1, step, trainingData.BatchCount, loss, lastCheckpoint);
+                trainedAny = true;
                 var batchLogs = totals.Logs();
                 foreach (var c in callbackList) c.OnTrainBatchEnd(step - 1, batchLogs);
+                TestHooks.AfterStep(epoch + 1, step, cancellationToken);
                 if (StopTraining) break;
             }
+            if (interrupted) throw Interrupted(epoch, step, trainingData.BatchCount, totals, checkpointDir, keepCheckpoints, trainedAny, lastCheckpoint, cancellationToken);
             if (step == 0) throw new InvalidOperationException($"Fit: the training data gave no batches in epoch {epoch + 1}.");
 
             var logs = totals.Logs();
             if (validationData is not null)
-                foreach (var (key, value) in EvaluateCore(validationData, epoch, "Fit (validation)", cancellationToken))
-                    logs["val_" + key] = value;
+            {
+                try
+                {
+                    foreach (var (key, value) in EvaluateCore(validationData, epoch, "Fit (validation)", cancellationToken))
+                        logs["val_" + key] = value;
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    // Every step of the epoch is done; the resumed run validates it.
+                    throw Interrupted(epoch, step, trainingData.BatchCount, totals, checkpointDir, keepCheckpoints, true, lastCheckpoint, cancellationToken);
+                }
+            }
+            // An update can overflow without its gradient being infinite (Adam with epsilon 0): no checkpoint keeps such weights.
+            if (FirstNonFiniteWeight() is not null)
+                throw Diverged(epoch + 1, step, trainingData.BatchCount, logs["loss"], lastCheckpoint);
             history.Append(epoch, logs);
             EpochsCompleted = epoch + 1;
             if (checkpointDir is not null)
                 lastCheckpoint = Checkpoint.Save(this, checkpointDir, keepCheckpoints);
             foreach (var c in callbackList) c.OnEpochEnd(epoch, logs);
+            if (cancellationToken.IsCancellationRequested && epoch + 1 < epochs && !StopTraining)
+                throw new TrainingInterruptedException(epoch + 1, trainingData.BatchCount, trainingData.BatchCount, lastCheckpoint, cancellationToken);
         }
         foreach (var c in callbackList) c.OnTrainEnd(history);
         return history;
@@ -158,7 +192,8 @@ public partial class Model
         RequireCompiled("TrainOnBatch");
         Initialize();
         var totals = new RunningMeans(_metrics, OutputShape[^1]);
-        TrainStep(batch, totals, "TrainOnBatch");
+        double loss = TrainStep(batch, totals, "TrainOnBatch");
+        if (_nonFiniteGradient is not null) throw Diverged(0, 1, 1, loss, null);
         return totals.Logs();
     }
 
@@ -243,7 +278,14 @@ public partial class Model
         }
         totals.Add(batch, loss, DownloadForMetrics(prediction));
         BackwardGraph(gradient, inputNeedsGradient: false);
-        optimizer.Apply(Parameters.Where(p => p.Trainable && p.Gradient is not null).ToList());
+        var trainable = Parameters.Where(p => p.Trainable && p.Gradient is not null).ToList();
+        // A finite loss can still back-propagate an infinite gradient; the update is not applied (Fit reports the weight).
+        if (FirstNonFiniteGradient(trainable) is { } bad)
+        {
+            _nonFiniteGradient = bad;
+            return double.NaN;
+        }
+        optimizer.Apply(trainable);
         StepsTrained++;
         return loss;
     }
@@ -318,6 +360,22 @@ public partial class Model
 
     private void DisposeTraining() => Optimizer?.ResetState();
 
+    /// <summary>
+    /// Stops a cancelled Fit after step <paramref name="step"/> of <paramref name="epoch"/> (0-based): the state after it
+    /// is checkpointed as "epoch-NNNN-step-SSSSSS" unless nothing was trained in this run (the last checkpoint then stands).
+    /// </summary>
+    private TrainingInterruptedException Interrupted(int epoch, int step, int steps, RunningMeans totals, string? checkpointDir, int keep,
+        bool trainedAny, string? lastCheckpoint, CancellationToken token)
+    {
+        string? checkpoint = lastCheckpoint;
+        if (checkpointDir is not null && trainedAny)
+        {
+            if (FirstNonFiniteWeight() is not null) throw Diverged(epoch + 1, step, steps, double.NaN, lastCheckpoint);
+            checkpoint = Checkpoint.Save(this, checkpointDir, keep, totals.Snapshot(step));
+        }
+        return new TrainingInterruptedException(epoch + 1, step, steps, checkpointDir is null ? null : checkpoint, token);
+    }
+
     /// <summary>Running means of the loss (weighted by batch size) and of each metric (over output rows), as Keras's Mean metrics.</summary>
     private sealed class RunningMeans(IReadOnlyList<Metric> metrics, int columns)
     {
@@ -342,6 +400,19 @@ public partial class Model
                 _metricSums[i] += metric.SumOverRows(predictions, batch.Targets, rows, columns);
             }
             _rows += rows;
+        }
+
+        /// <summary>The sums so far, for a checkpoint inside the epoch.</summary>
+        public EpochProgress Snapshot(int steps) => new(steps, _lossSum, _samples, (double[])_metricSums.Clone(), _rows);
+
+        /// <summary>Sums restored from <see cref="Snapshot"/>, so the resumed epoch's means are the uninterrupted run's to the bit.</summary>
+        public static RunningMeans Restore(IReadOnlyList<Metric> metrics, int columns, EpochProgress progress)
+        {
+            if (progress.MetricSums.Length != metrics.Count)
+                throw new FormatException($"The checkpoint's epoch in progress has {progress.MetricSums.Length} metric sums; the model compiles {metrics.Count} metric(s).");
+            var means = new RunningMeans(metrics, columns) { _lossSum = progress.LossSum, _samples = progress.Samples, _rows = progress.Rows };
+            progress.MetricSums.CopyTo(means._metricSums, 0);
+            return means;
         }
 
         public Dictionary<string, double> Logs()

@@ -13,14 +13,14 @@ internal static class JsonConfig
         node as JsonObject ?? throw new FormatException($"{what}: expected a JSON object, got {Describe(node)}.");
 
     public static JsonNode Required(JsonObject config, string owner, string key) =>
-        config[key] ?? throw new FormatException($"{owner} config: '{key}' is missing.");
+        config[key] ?? throw new FormatException($"{owner} config: {QuotedName.Of(key)} is missing.");
 
     public static string String(JsonObject config, string owner, string key, string? fallback = null)
     {
         var node = config[key];
-        if (node is null) return fallback ?? throw new FormatException($"{owner} config: '{key}' is missing.");
+        if (node is null) return fallback ?? throw new FormatException($"{owner} config: {QuotedName.Of(key)} is missing.");
         return node is JsonValue v && v.TryGetValue(out string? s) ? s
-            : throw new FormatException($"{owner} config: '{key}' must be a string, got {Describe(node)}.");
+            : throw new FormatException($"{owner} config: {QuotedName.Of(key)} must be a string, got {Describe(node)}.");
     }
 
     public static string? OptionalString(JsonObject config, string owner, string key) =>
@@ -29,16 +29,16 @@ internal static class JsonConfig
     public static int Int(JsonObject config, string owner, string key, int? fallback = null)
     {
         var node = config[key];
-        if (node is null) return fallback ?? throw new FormatException($"{owner} config: '{key}' is missing.");
+        if (node is null) return fallback ?? throw new FormatException($"{owner} config: {QuotedName.Of(key)} is missing.");
         return AsInt(node, owner, key);
     }
 
     public static double Double(JsonObject config, string owner, string key, double? fallback = null)
     {
         var node = config[key];
-        if (node is null) return fallback ?? throw new FormatException($"{owner} config: '{key}' is missing.");
+        if (node is null) return fallback ?? throw new FormatException($"{owner} config: {QuotedName.Of(key)} is missing.");
         return node is JsonValue v && v.TryGetValue(out double d) ? d
-            : throw new FormatException($"{owner} config: '{key}' must be a number, got {Describe(node)}.");
+            : throw new FormatException($"{owner} config: {QuotedName.Of(key)} must be a number, got {Describe(node)}.");
     }
 
     public static bool Bool(JsonObject config, string owner, string key, bool fallback)
@@ -46,7 +46,7 @@ internal static class JsonConfig
         var node = config[key];
         if (node is null) return fallback;
         return node is JsonValue v && v.TryGetValue(out bool b) ? b
-            : throw new FormatException($"{owner} config: '{key}' must be true or false, got {Describe(node)}.");
+            : throw new FormatException($"{owner} config: {QuotedName.Of(key)} must be true or false, got {Describe(node)}.");
     }
 
     public static ulong? OptionalULong(JsonObject config, string owner, string key)
@@ -54,18 +54,18 @@ internal static class JsonConfig
         var node = config[key];
         if (node is null) return null;
         return node is JsonValue v && v.TryGetValue(out ulong u) ? u
-            : throw new FormatException($"{owner} config: '{key}' must be a non-negative integer, got {Describe(node)}.");
+            : throw new FormatException($"{owner} config: {QuotedName.Of(key)} must be a non-negative integer, got {Describe(node)}.");
     }
 
     /// <summary>An int array such as a shape, [3, 3] or [null, 28, 28, 1] (nulls not allowed unless <paramref name="skipLeadingNull"/>).</summary>
     public static int[] Ints(JsonObject config, string owner, string key, bool skipLeadingNull = false)
     {
         var node = Required(config, owner, key);
-        if (node is not JsonArray array) throw new FormatException($"{owner} config: '{key}' must be a list of integers, got {Describe(node)}.");
+        if (node is not JsonArray array) throw new FormatException($"{owner} config: {QuotedName.Of(key)} must be a list of integers, got {Describe(node)}.");
         var items = array.ToList();
         if (skipLeadingNull && items.Count > 0 && items[0] is null) items.RemoveAt(0);
         return items.Select(n => n is null
-            ? throw new FormatException($"{owner} config: '{key}' must hold integers, got null in {node.ToJsonString()}.")
+            ? throw new FormatException($"{owner} config: {QuotedName.Of(key)} must hold integers, got null in {node.ToJsonString()}.")
             : AsInt(n, owner, key)).ToArray();
     }
 
@@ -73,7 +73,7 @@ internal static class JsonConfig
     public static Size2D Pair(JsonObject config, string owner, string key, Size2D? fallback = null)
     {
         var node = config[key];
-        if (node is null) return fallback ?? throw new FormatException($"{owner} config: '{key}' is missing.");
+        if (node is null) return fallback ?? throw new FormatException($"{owner} config: {QuotedName.Of(key)} is missing.");
         if (node is JsonArray { Count: 2 } a) return new Size2D(AsInt(a[0], owner, key), AsInt(a[1], owner, key));
         if (node is JsonArray { Count: 1 } one) return AsInt(one[0], owner, key);
         return AsInt(node, owner, key);
@@ -93,20 +93,20 @@ internal static class JsonConfig
             return (top, bottom, left, right);
         }
         var both = node is JsonArray or JsonValue ? Pair(config, owner, key) : node is null ? new Size2D(fallback, fallback)
-            : throw new FormatException($"{owner} config: '{key}' must be an int, [height, width] or [[top, bottom], [left, right]]; got {Describe(node)}.");
+            : throw new FormatException($"{owner} config: {QuotedName.Of(key)} must be an int, [height, width] or [[top, bottom], [left, right]]; got {Describe(node)}.");
         return (both.Height, both.Height, both.Width, both.Width);
     }
 
     private static (int, int) SidePair(JsonNode? side, string owner, string key, JsonNode whole) =>
         side is JsonArray { Count: 2 } a && a[0] is JsonValue x && x.TryGetValue(out int first) && a[1] is JsonValue y && y.TryGetValue(out int second)
             ? (first, second)
-            : throw new FormatException($"{owner} config: '{key}' must be an int, [height, width] or [[top, bottom], [left, right]]; got {whole.ToJsonString()}.");
+            : throw new FormatException($"{owner} config: {QuotedName.Of(key)} must be an int, [height, width] or [[top, bottom], [left, right]]; got {whole.ToJsonString()}.");
 
     /// <summary>A Keras 1-D value: an int or a list of one int.</summary>
     public static int Single(JsonObject config, string owner, string key, int? fallback = null)
     {
         var node = config[key];
-        if (node is null) return fallback ?? throw new FormatException($"{owner} config: '{key}' is missing.");
+        if (node is null) return fallback ?? throw new FormatException($"{owner} config: {QuotedName.Of(key)} is missing.");
         if (node is JsonArray { Count: 1 } a) return AsInt(a[0], owner, key);
         return AsInt(node, owner, key);
     }
@@ -116,13 +116,13 @@ internal static class JsonConfig
     {
         string format = String(config, owner, "data_format", "channels_last");
         if (format != "channels_last")
-            throw new FormatException($"{owner} config: data_format '{format}' is not supported; the engine is channels_last (NHWC).");
+            throw new FormatException($"{owner} config: data_format {QuotedName.Of(format)} is not supported; the engine is channels_last (NHWC).");
     }
 
     private static int AsInt(JsonNode? node, string owner, string key) =>
         node is JsonValue v && v.TryGetValue(out int i) ? i
         : node is JsonValue d && d.TryGetValue(out double x) && x == Math.Floor(x) && Math.Abs(x) <= int.MaxValue ? (int)x
-        : throw new FormatException($"{owner} config: '{key}' must be an integer, got {Describe(node)}.");
+        : throw new FormatException($"{owner} config: {QuotedName.Of(key)} must be an integer, got {Describe(node)}.");
 
     private static string Describe(JsonNode? node) => node is null ? "null" : node.ToJsonString();
 }

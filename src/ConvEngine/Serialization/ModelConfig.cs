@@ -55,7 +55,7 @@ public static class ModelConfig
         {
             "Sequential" => SequentialFromConfig(config, backend, seed),
             "Functional" or "Model" => FunctionalFromConfig(config, backend, seed),
-            _ => throw new FormatException($"Unknown model class '{className}'; expected Sequential or Functional."),
+            _ => throw new FormatException($"Unknown model class {QuotedName.Of(className)}; expected Sequential or Functional."),
         };
     }
 
@@ -113,7 +113,7 @@ public static class ModelConfig
         {
             int ready = pending.FindIndex(p => p.Inbound.All(outputs.ContainsKey));
             if (ready < 0)
-                throw new FormatException($"Functional config '{name}': layer '{pending[0].Layer.Name}' takes inputs " +
+                throw new FormatException($"Functional config {QuotedName.Of(name)}: layer {QuotedName.Of(pending[0].Layer.Name)} takes inputs " +
                     $"{string.Join(", ", pending[0].Inbound.Where(i => !outputs.ContainsKey(i)).Select(i => $"'{i}'"))} that no layer produces.");
             var (layer, inbound) = pending[ready];
             pending.RemoveAt(ready);
@@ -122,28 +122,28 @@ public static class ModelConfig
         string inputName = EndpointName(config, "input_layers", name);
         string outputName = EndpointName(config, "output_layers", name);
         if (!outputs.TryGetValue(inputName, out var inputTensor) || !outputs.TryGetValue(outputName, out var outputTensor))
-            throw new FormatException($"Functional config '{name}': input '{inputName}' or output '{outputName}' is not among its layers.");
+            throw new FormatException($"Functional config {QuotedName.Of(name)}: input {QuotedName.Of(inputName)} or output {QuotedName.Of(outputName)} is not among its layers.");
         return new Model(inputTensor, outputTensor, name, backend, seed);
     }
 
     private static string[] InboundNames(JsonObject entry, string layerName)
     {
         if (entry["inbound_nodes"] is not JsonArray nodes || nodes.Count == 0)
-            throw new FormatException($"Functional layer '{layerName}' has no inbound_nodes.");
+            throw new FormatException($"Functional layer {QuotedName.Of(layerName)} has no inbound_nodes.");
         if (nodes.Count > 1)
-            throw new FormatException($"Functional layer '{layerName}' is applied {nodes.Count} times; shared layers are not supported.");
-        if (nodes[0] is not JsonArray inbound) throw new FormatException($"Functional layer '{layerName}': inbound_nodes must be Keras 2 lists.");
+            throw new FormatException($"Functional layer {QuotedName.Of(layerName)} is applied {nodes.Count} times; shared layers are not supported.");
+        if (nodes[0] is not JsonArray inbound) throw new FormatException($"Functional layer {QuotedName.Of(layerName)}: inbound_nodes must be Keras 2 lists.");
         return inbound.Select(t => t is JsonArray { Count: >= 3 } ref_ && ref_[0] is JsonValue v && v.TryGetValue(out string? source)
                 && ref_[1]?.GetValue<int>() == 0 && ref_[2]?.GetValue<int>() == 0
             ? source
-            : throw new FormatException($"Functional layer '{layerName}': unsupported inbound reference {t?.ToJsonString()}.")).ToArray();
+            : throw new FormatException($"Functional layer {QuotedName.Of(layerName)}: unsupported inbound reference {t?.ToJsonString()}.")).ToArray();
     }
 
     private static string EndpointName(JsonObject config, string key, string model)
     {
         if (config[key] is not JsonArray list || list.Count != 1 || list[0] is not JsonArray { Count: >= 1 } first
             || first[0] is not JsonValue v || !v.TryGetValue(out string? layer))
-            throw new FormatException($"Functional config '{model}': '{key}' must name exactly one layer.");
+            throw new FormatException($"Functional config {QuotedName.Of(model)}: {QuotedName.Of(key)} must name exactly one layer.");
         return layer;
     }
 }

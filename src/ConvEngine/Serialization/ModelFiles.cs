@@ -94,15 +94,15 @@ public static class ModelFiles
         foreach (var (name, parameter) in named)
         {
             if (!file.Contains(name))
-                throw new InvalidDataException($"{path}: no tensor '{name}', which model '{model.Name}' needs ({parameter.Shape}).");
+                throw new InvalidDataException($"{path}: no tensor {QuotedName.Of(name)}, which model {QuotedName.Of(model.Name)} needs ({parameter.Shape}).");
             var info = file[name];
             if (!info.Shape.SequenceEqual(parameter.Shape.ToArray()))
-                throw new ShapeException($"{path}: tensor '{name}' has shape {info.ShapeText} but layer '{parameter.Owner.Name}' expects {parameter.Shape}.");
+                throw new ShapeException($"{path}: tensor {QuotedName.Of(name)} has shape {info.ShapeText} but layer {QuotedName.Of(parameter.Owner.Name)} expects {parameter.Shape}.");
         }
         var expected = named.Select(p => p.Path).ToHashSet(StringComparer.Ordinal);
-        var extra = file.Tensors.Where(t => !expected.Contains(t.Name)).Select(t => $"'{t.Name}'").ToList();
+        var extra = file.Tensors.Where(t => !expected.Contains(t.Name)).Select(t => t.Name).ToList();
         if (extra.Count > 0)
-            throw new InvalidDataException($"{path}: tensors {string.Join(", ", extra)} match no weight of model '{model.Name}'.");
+            throw new InvalidDataException($"{path}: tensors {QuotedName.List(extra)} match no weight of model {QuotedName.Of(model.Name)}.");
         foreach (var (name, parameter) in named) parameter.Assign(model.Backend, file.Read(name));
     }
 }

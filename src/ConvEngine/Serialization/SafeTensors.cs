@@ -39,11 +39,11 @@ public static class SafeTensors
         foreach (var (name, shape, data) in list)
         {
             if (string.IsNullOrEmpty(name) || name == "__metadata__")
-                throw new ArgumentException($"safetensors: '{name}' is not a valid tensor name.");
-            if (header.ContainsKey(name)) throw new ArgumentException($"safetensors: tensor '{name}' is listed twice.");
-            long length = shape.Aggregate(1L, (a, d) => d < 0 ? throw new ArgumentException($"safetensors: tensor '{name}' has a negative dimension.") : a * d);
+                throw new ArgumentException($"safetensors: {QuotedName.Of(name)} is not a valid tensor name.");
+            if (header.ContainsKey(name)) throw new ArgumentException($"safetensors: tensor {QuotedName.Of(name)} is listed twice.");
+            long length = shape.Aggregate(1L, (a, d) => d < 0 ? throw new ArgumentException($"safetensors: tensor {QuotedName.Of(name)} has a negative dimension.") : a * d);
             if (length != data.Length)
-                throw new ArgumentException($"safetensors: tensor '{name}' has shape ({string.Join(", ", shape)}) = {length} values but {data.Length} values were given.");
+                throw new ArgumentException($"safetensors: tensor {QuotedName.Of(name)} has shape ({string.Join(", ", shape)}) = {length} values but {data.Length} values were given.");
             long bytes = length * sizeof(float);
             header[name] = new JsonObject
             {
@@ -120,14 +120,14 @@ public sealed class SafeTensorsFile : IDisposable
     public bool Contains(string name) => _byName.ContainsKey(name);
 
     public SafeTensorInfo this[string name] => _byName.TryGetValue(name, out var t) ? t
-        : throw new KeyNotFoundException($"{Path}: no tensor '{name}'; the file holds {string.Join(", ", Tensors.Select(x => $"'{x.Name}'"))}.");
+        : throw new KeyNotFoundException($"{Path}: no tensor {QuotedName.Of(name)}; the file holds {QuotedName.List(Tensors.Select(x => x.Name))}.");
 
     /// <summary>Reads one tensor's values.</summary>
     public float[] Read(string name)
     {
         var info = this[name];
         if (info.Length > Array.MaxLength)
-            throw new InvalidDataException($"{Path}: tensor '{name}' has {info.Length} values, more than one array can hold.");
+            throw new InvalidDataException($"{Path}: tensor {QuotedName.Of(name)} has {info.Length} values, more than one array can hold.");
         var values = new float[info.Length];
         _stream.Position = _dataStart + info.Begin;
         try
@@ -136,7 +136,7 @@ public sealed class SafeTensorsFile : IDisposable
         }
         catch (EndOfStreamException)
         {
-            throw new InvalidDataException($"{Path}: tensor '{name}' is cut short: the file shrank while it was read.");
+            throw new InvalidDataException($"{Path}: tensor {QuotedName.Of(name)} is cut short: the file shrank while it was read.");
         }
         if (!BitConverter.IsLittleEndian)
             for (int i = 0; i < values.Length; i++)
@@ -182,7 +182,7 @@ public sealed class SafeTensorsFile : IDisposable
             {
                 if (node is not JsonObject meta) throw Corrupt("__metadata__ must be an object of strings.");
                 foreach (var (k, v) in meta)
-                    metadata[k] = v is JsonValue s && s.TryGetValue(out string? text) ? text : throw Corrupt($"__metadata__ '{k}' must be a string.");
+                    metadata[k] = v is JsonValue s && s.TryGetValue(out string? text) ? text : throw Corrupt($"__metadata__ {QuotedName.Of(k)} must be a string.");
                 continue;
             }
             tensors.Add(ParseEntry(name, node));
@@ -192,48 +192,48 @@ public sealed class SafeTensorsFile : IDisposable
         var ordered = tensors.OrderBy(t => t.Begin).ThenBy(t => t.End).ToList();
         foreach (var t in ordered)
             if (t.End > dataLength)
-                throw Corrupt($"tensor '{t.Name}' {t.ShapeText} needs bytes [{t.Begin}, {t.End}) of the data section but the file holds only {dataLength} data bytes: the file is truncated.");
+                throw Corrupt($"tensor {QuotedName.Of(t.Name)} {t.ShapeText} needs bytes [{t.Begin}, {t.End}) of the data section but the file holds only {dataLength} data bytes: the file is truncated.");
         long expected = 0;
         foreach (var t in ordered)
         {
             if (t.Begin < expected)
-                throw Corrupt($"tensor '{t.Name}' starts at byte {t.Begin}, inside the previous tensor's data (which ends at {expected}).");
+                throw Corrupt($"tensor {QuotedName.Of(t.Name)} starts at byte {t.Begin}, inside the previous tensor's data (which ends at {expected}).");
             if (t.Begin > expected)
-                throw Corrupt($"tensor '{t.Name}' starts at byte {t.Begin}, leaving a gap after byte {expected}.");
+                throw Corrupt($"tensor {QuotedName.Of(t.Name)} starts at byte {t.Begin}, leaving a gap after byte {expected}.");
             expected = t.End;
         }
         if (expected != dataLength)
-            throw Corrupt($"the data section has {dataLength - expected} bytes after the last tensor{(ordered.Count > 0 ? $" '{ordered[^1].Name}'" : "")}.");
+            throw Corrupt($"the data section has {dataLength - expected} bytes after the last tensor{(ordered.Count > 0 ? $" {QuotedName.Of(ordered[^1].Name)}" : "")}.");
         return (dataStart, tensors, metadata);
     }
 
     private SafeTensorInfo ParseEntry(string name, JsonNode? node)
     {
-        if (node is not JsonObject entry) throw Corrupt($"tensor '{name}': the header entry must be an object.");
+        if (node is not JsonObject entry) throw Corrupt($"tensor {QuotedName.Of(name)}: the header entry must be an object.");
         string? dtype = entry["dtype"] is JsonValue d && d.TryGetValue(out string? s) ? s : null;
-        if (dtype is null) throw Corrupt($"tensor '{name}' has no dtype.");
-        if (dtype != "F32") throw Corrupt($"tensor '{name}' has dtype {dtype}; only F32 is supported.");
-        if (entry["shape"] is not JsonArray shapeArray) throw Corrupt($"tensor '{name}' has no shape list.");
+        if (dtype is null) throw Corrupt($"tensor {QuotedName.Of(name)} has no dtype.");
+        if (dtype != "F32") throw Corrupt($"tensor {QuotedName.Of(name)} has dtype {dtype}; only F32 is supported.");
+        if (entry["shape"] is not JsonArray shapeArray) throw Corrupt($"tensor {QuotedName.Of(name)} has no shape list.");
         var shape = new int[shapeArray.Count];
         long count = 1;
         for (int i = 0; i < shape.Length; i++)
         {
             if (shapeArray[i] is not JsonValue v || !v.TryGetValue(out long dim) || dim < 0 || dim > int.MaxValue)
-                throw Corrupt($"tensor '{name}' has an invalid shape {shapeArray.ToJsonString()}.");
+                throw Corrupt($"tensor {QuotedName.Of(name)} has an invalid shape {shapeArray.ToJsonString()}.");
             shape[i] = (int)dim;
             try { count = checked(count * dim); }
-            catch (OverflowException) { throw Corrupt($"tensor '{name}' declares a shape {shapeArray.ToJsonString()} too large to address."); }
+            catch (OverflowException) { throw Corrupt($"tensor {QuotedName.Of(name)} declares a shape {shapeArray.ToJsonString()} too large to address."); }
         }
         if (entry["data_offsets"] is not JsonArray { Count: 2 } offsets
             || offsets[0] is not JsonValue b || !b.TryGetValue(out long begin)
             || offsets[1] is not JsonValue e || !e.TryGetValue(out long end)
             || begin < 0 || end < begin)
-            throw Corrupt($"tensor '{name}' has invalid data_offsets {entry["data_offsets"]?.ToJsonString() ?? "(missing)"}.");
+            throw Corrupt($"tensor {QuotedName.Of(name)} has invalid data_offsets {entry["data_offsets"]?.ToJsonString() ?? "(missing)"}.");
         long bytes;
         try { bytes = checked(count * sizeof(float)); }
-        catch (OverflowException) { throw Corrupt($"tensor '{name}' declares a shape too large to address."); }
+        catch (OverflowException) { throw Corrupt($"tensor {QuotedName.Of(name)} declares a shape too large to address."); }
         if (end - begin != bytes)
-            throw Corrupt($"tensor '{name}' has shape ({string.Join(", ", shape)}) = {count} F32 values ({bytes} bytes) but its data_offsets [{begin}, {end}) span {end - begin} bytes.");
+            throw Corrupt($"tensor {QuotedName.Of(name)} has shape ({string.Join(", ", shape)}) = {count} F32 values ({bytes} bytes) but its data_offsets [{begin}, {end}) span {end - begin} bytes.");
         return new SafeTensorInfo(name, shape, begin, end);
     }
 

@@ -70,7 +70,7 @@ public static class SeriesFilter
             throw new ArgumentException($"Series padding must be valid, same or causal; got {padding}.");
         if (series.Length == 0) throw new ArgumentException("The series is empty.");
         if (padding.Mode == PaddingMode.Valid && series.Length < k)
-            throw new ArgumentException($"The series has {series.Length} values, fewer than the {k} of kernel '{kernel.Name}': valid padding has no window to compute (use --padding same or causal, or a shorter kernel).");
+            throw new ArgumentException($"The series has {series.Length} values, fewer than the {k} of kernel '{kernel.Name}': valid padding has no window to compute (use Padding.Same or Padding.Causal, or a shorter kernel).");
 
         using var x = Tensor.FromArray(backend, series, 1, series.Length, 1);
         using var w = Tensor.FromArray(backend, kernel.Weights, k, 1, 1);

@@ -16,5 +16,6 @@ public interface IBatchSource
     int SampleCount { get; }
     /// <summary>The shape of one sample, e.g. (H, W, C).</summary>
     int[] SampleShape { get; }
+    /// <summary>The batches of <paramref name="epoch"/> (counted from 0), in the order that epoch visits them.</summary>
     IEnumerable<Batch> GetBatches(int epoch);
 }

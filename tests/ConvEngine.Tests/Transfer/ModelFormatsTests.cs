@@ -140,7 +140,7 @@ public class ModelFormatsTests
     {
         string safetensors = PathOf("weights-only.safetensors");
         SafeTensors.Write(safetensors, [("head/kernel", [4, 3], Kernel)]);
-        Assert.That(() => ModelFormats.Detect(safetensors), Throws.TypeOf<FormatException>().With.Message.Contains("weights file").And.Message.Contains("--weights"));
+        Assert.That(() => ModelFormats.Detect(safetensors), Throws.TypeOf<FormatException>().With.Message.Contains("weights file").And.Message.Contains($"weights: \"{safetensors}\"").And.Message.Not.Contains("--"));
 
         string text = PathOf("notes.txt");
         File.WriteAllText(text, "not a model");

@@ -181,16 +181,27 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
+        using var interrupt = new TrainingInterrupt(cancellationToken);
         try
         {
             if (settings.Base is not null || settings.TransferConfig is not null)
-                return TransferTraining.Run(settings, AnsiConsole.Console, cancellationToken);
-            return Train(settings, AnsiConsole.Console, cancellationToken);
+                return TransferTraining.Run(settings, AnsiConsole.Console, interrupt.Token);
+            return Train(settings, AnsiConsole.Console, interrupt.Token);
+        }
+        catch (TrainingInterruptedException e) when (e.Checkpoint is not null)
+        {
+            bool transfer = settings.Base is not null || settings.TransferConfig is not null;
+            Console.Error.WriteLine($"convengine train: stopped at epoch {e.Epoch}, step {e.Step} of {e.Steps}; checkpointed in {e.Checkpoint}. " +
+                                    (transfer ? "(--resume is not offered with --base: run it again.)" : $"Continue with: {ResumeCommand(context)}"));
+            return CommandLine.InterruptedExitCode;
         }
         catch (OperationCanceledException)
         {
-            Console.Error.WriteLine($"convengine train: interrupted; the last finished epoch is checkpointed in {new TrainingOutput(settings.Out).CheckpointDirectory} (continue with --resume).");
-            return 130;
+            var latest = Checkpoint.FindLatest(new TrainingOutput(settings.Out).CheckpointDirectory);
+            Console.Error.WriteLine(latest is null
+                ? "convengine train: interrupted before any training step; nothing was saved."
+                : $"convengine train: interrupted; the last checkpoint is {latest}. Continue with: {ResumeCommand(context)}");
+            return CommandLine.InterruptedExitCode;
         }
         catch (Exception e) when (CommandErrors.IsUserError(e))
         {
@@ -198,11 +209,29 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         }
     }
 
+    /// <summary>The command line to continue: this one with --resume (without --model and --augment, which the checkpoint holds).</summary>
+    private static string ResumeCommand(CommandContext context)
+    {
+        var args = new List<string>();
+        var given = context.Arguments;
+        for (int i = 0; i < given.Count; i++)
+        {
+            if (given[i] is "--resume") continue;
+            if (given[i] is "-m" or "--model" or "--augment" && i + 1 < given.Count) { i++; continue; }
+            args.Add(given[i].Any(char.IsWhiteSpace) ? $"\"{given[i]}\"" : given[i]);
+        }
+        if (args.FirstOrDefault() != "train") args.Insert(0, "train");
+        return "convengine " + string.Join(' ', args) + " --resume";
+    }
+
     private static int Train(Settings settings, IAnsiConsole console, CancellationToken cancellationToken)
     {
         // Plain text written as is: Spectre's renderer would wrap long lines at the console width.
         var writer = console.Profile.Out.Writer;
         AtomicDirectory.CheckTarget(settings.Out);
+        // A killed earlier run may have died inside an atomic write (a checkpoint, history.csv, a plot): its temps go,
+        // whether this run resumes it or starts over (only a writer whose process is gone is swept).
+        ConvEngine.Serialization.AtomicFile.RemoveLeftovers(settings.Out);
         var output = new TrainingOutput(settings.Out);
         var dataset = settings.FashionMnist?.IsSet == true
             ? TrainingDataset.FromFashionMnist(settings.FashionMnist.Value ?? FashionMnist.DefaultDirectory)
@@ -343,8 +372,6 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
 
     private static Model RestoreCheckpoint(Settings settings, TrainingOutput output, TrainingDataset dataset, IBackend backend)
     {
-        // The killed run may have died inside an atomic write (a checkpoint, history.csv, a plot): sweep its leftovers.
-        ConvEngine.Serialization.AtomicFile.RemoveLeftovers(settings.Out);
         if (Checkpoint.FindLatest(output.CheckpointDirectory) is null)
             throw new FileNotFoundException($"--resume: there is no checkpoint in {output.CheckpointDirectory} to continue from; train without --resume first.");
         var model = Checkpoint.LoadLatest(output.CheckpointDirectory, backend);

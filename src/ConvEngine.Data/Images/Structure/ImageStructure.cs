@@ -1,7 +1,7 @@
 namespace ConvEngine.Data.Images.Structure;
 
 /// <summary>The image formats the engine decodes (ImageSharp's other decoders are not used).</summary>
-public enum ImageFormatKind { Png, Jpeg, Bmp, Gif }
+internal enum ImageFormatKind { Png, Jpeg, Bmp, Gif }
 
 /// <summary>
 /// What a structural check found: the format, the size of the (first) frame, and the bytes to hand to the decoder
