@@ -34,7 +34,7 @@ public static class OnnxExporter
     }
 
     /// <summary>The ONNX model of <paramref name="model"/> (weights initialized if they were not).</summary>
-    public static ModelProto ToProto(Model model)
+    internal static ModelProto ToProto(Model model)
     {
         model.Initialize();
         var graph = new GraphProto { Name = model.Name };
