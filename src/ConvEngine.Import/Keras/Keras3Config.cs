@@ -22,6 +22,7 @@ internal static class Keras3Config
         "InputLayer", "Conv1D", "Conv2D", "Conv2DTranspose", "DepthwiseConv2D", "SeparableConv2D", "MaxPooling2D", "AveragePooling2D",
         "GlobalAveragePooling2D", "GlobalMaxPooling2D", "Dense", "Flatten", "Dropout", "Activation", "ReLU", "Softmax", "Rescaling",
         "Add", "Multiply", "Concatenate", "BatchNormalization", "ZeroPadding2D", "Cropping2D", "Reshape", "Sequential", "Functional",
+        "LeakyReLU", "Permute", "Normalization",
     };
 
     /// <summary>Fails, naming the layer and its class, unless every layer (nested models included) is a Keras class.</summary>
@@ -82,6 +83,7 @@ internal static class Keras3Config
     {
         if (layer is Model inner) return ModelJson(inner);
         var config = layer.GetConfig();
+        KerasSpellings(layer, config);
         if (layer is Input input)
         {
             config.Remove("batch_input_shape");
@@ -99,6 +101,35 @@ internal static class Keras3Config
         var inputs = layer.Node?.Inputs ?? [];
         JsonNode? inputShape = inputs.Count == 1 ? BatchShape(inputs[0].Shape) : new JsonArray(inputs.Select(t => (JsonNode?)BatchShape(t.Shape)).ToArray());
         return Wrap("keras.layers", layer.ClassName, config, null, new JsonObject { ["input_shape"] = inputShape });
+    }
+
+    /// <summary>
+    /// Rewrites the engine's names that Keras 3 spells differently, and refuses settings Keras 3 has no spelling for:
+    /// the engine's hard_sigmoid is Keras 2's clamp(0.2x + 0.5, 0, 1) (Keras 3's hard_sigmoid is relu6(x + 3)/6, the
+    /// engine's hard_sigmoid_keras3), the tanh form of gelu is no activation name, and Keras pads only "valid"/"same".
+    /// </summary>
+    private static void KerasSpellings(Layer layer, JsonObject config)
+    {
+        ModelExportException Refuse(string why) => new($"Layer '{layer.Name}' ({layer.ClassName}) has no Keras 3 equivalent: {why}; the model cannot be exported.");
+        if (config["activation"] is JsonValue a && a.TryGetValue(out string? activation))
+            config["activation"] = activation switch
+            {
+                "hard_sigmoid_keras3" => "hard_sigmoid",
+                "hard_sigmoid" => throw Refuse("activation hard_sigmoid here is Keras 2's clamp(0.2x + 0.5, 0, 1), which Keras 3 does not have"),
+                "gelu_approximate" => throw Refuse("activation gelu_approximate (the tanh form) has no Keras 3 activation name"),
+                _ => activation,
+            };
+        bool kerasPadding = config["padding"] switch
+        {
+            null => true,
+            JsonArray => layer.ClassName is "ZeroPadding2D" or "Cropping2D",
+            JsonValue p => p.TryGetValue(out string? mode) && mode is "valid" or "same" or "causal",
+            _ => false,
+        };
+        if (!kerasPadding)
+            throw Refuse($"explicit pads {config["padding"]!.ToJsonString()} (Keras convolutions pad \"valid\" or \"same\")");
+        if (layer.ClassName == "Conv2DTranspose" && config["groups"] is not null)
+            throw Refuse("groups (Keras's Conv2DTranspose has no groups)");
     }
 
     private static JsonObject Wrap(string module, string className, JsonObject config, string? registeredName, JsonObject? buildConfig)

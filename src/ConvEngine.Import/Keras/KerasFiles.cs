@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ConvEngine.Kernels;
+using ConvEngine.Layers;
 using ConvEngine.Models;
 using ConvEngine.Serialization;
 using PureHDF;
@@ -173,7 +174,10 @@ public static class KerasFiles
                 var parameters = entry.Layer.Parameters;
                 for (int i = 0; i < parameters.Count; i++)
                     vars[i.ToString(System.Globalization.CultureInfo.InvariantCulture)] =
-                        new H5Dataset(parameters[i].ToArray(), fileDims: parameters[i].Shape.ToArray().Select(d => (ulong)d).ToArray());
+                        entry.Layer is Normalization norm && ReferenceEquals(parameters[i], norm.Count)
+                            // Keras holds Normalization's count as an integer scalar, not a float (1).
+                            ? new H5Dataset((long)Math.Round(parameters[i].ToArray()[0]))
+                            : new H5Dataset(parameters[i].ToArray(), fileDims: parameters[i].Shape.ToArray().Select(d => (ulong)d).ToArray());
             }
             parent["vars"] = vars;
         }

@@ -10,15 +10,19 @@ namespace ConvEngine.Import.Onnx;
 
 /// <summary>
 /// Writes an engine model as ONNX (opset <see cref="Opset"/>, our onnx.proto), converting the graph to ONNX's layout
-/// rather than wrapping it in transposes: the input is (N, C, H, W) (or (N, F) for a vector input), weights are
-/// permuted once (conv HWIO → OIHW), SAME padding becomes the explicit pads TensorFlow would use for the model's input
-/// size (the odd pixel bottom/right), and Flatten puts a (0, 2, 3, 1) Transpose first so the features come out in the
-/// engine's (Keras's) channels-last order and a Dense after it keeps its weights. Image outputs are (N, C, H, W).
-/// Layers: Conv2D, MaxPooling2D, AveragePooling2D (padding excluded from the mean, as TensorFlow), GlobalAverage- and
-/// GlobalMaxPooling2D, Dense, Flatten, Dropout (dropped), Activation / ReLU / Softmax, BatchNormalization (inference),
-/// Add, Concatenate, ZeroPadding2D, Rescaling, nested models (inlined); anything else is refused naming the layer.
+/// rather than wrapping it in transposes: every tensor is channels-first — an engine sample (d1, …, dk, C) is ONNX
+/// (N, C, d1, …, dk), so images are (N, C, H, W) and vectors (N, F) —, weights are permuted once (conv HWIO → OIHW),
+/// SAME padding becomes the explicit pads TensorFlow would use for the model's input size (the odd pixel bottom/right),
+/// and the layers whose meaning depends on the channels-last element order (Flatten, Reshape) are put between
+/// transposes, so a Dense after a Flatten keeps its weights.
+/// Layers: Conv1D, Conv2D, DepthwiseConv2D and SeparableConv2D (grouped Conv), Conv2DTranspose (ConvTranspose), the 1-D
+/// and 2-D max and average pools (padding excluded from the mean, as TensorFlow), global pools (keepdims too), Dense,
+/// Flatten, Reshape, Permute, Dropout (dropped), Activation / ReLU / LeakyReLU / Softmax and every activation the
+/// engine names (composed from ONNX ops where opset 13 has no single one), BatchNormalization (inference),
+/// Normalization, Rescaling (per channel too), Add, Multiply (with Keras's broadcasting), Concatenate, ZeroPadding2D,
+/// Cropping2D, nested models (inlined); anything else is refused naming the layer.
 /// </summary>
-public static class OnnxExporter
+public static partial class OnnxExporter
 {
     /// <summary>The opset the exported files declare.</summary>
     public const int Opset = 13;
@@ -39,10 +43,7 @@ public static class OnnxExporter
         model.Initialize();
         var graph = new GraphProto { Name = model.Name };
         var writer = new GraphWriter(graph);
-        var input = model.Input;
-        int[] inputShape = input.Shape;
-        if (inputShape.Length is not (1 or 3))
-            throw new ModelExportException($"Model '{model.Name}': input {input.ShapeText} is neither an image (H, W, C) nor a vector; ONNX export takes those two.");
+        int[] inputShape = model.Input.Shape;
         graph.Input.Add(writer.ValueInfo("input", OnnxShape(inputShape)));
         string output = writer.Emit(model, new Value("input", inputShape));
         graph.Output.Add(writer.ValueInfo(output, OnnxShape(model.OutputShape)));
@@ -51,13 +52,17 @@ public static class OnnxExporter
         return proto;
     }
 
-    /// <summary>A sample shape (engine order) in ONNX's order: (H, W, C) → (C, H, W).</summary>
-    private static int[] OnnxShape(int[] shape) => shape.Length == 3 ? [shape[2], shape[0], shape[1]] : shape;
+    /// <summary>A sample shape (engine, channels-last) in the exported order: the last axis first, (H, W, C) → (C, H, W).</summary>
+    public static int[] OnnxShape(IReadOnlyList<int> shape) => shape.Count < 2 ? [.. shape] : [shape[^1], .. shape.Take(shape.Count - 1)];
 
     /// <summary>A tensor of the graph being written, with its sample shape in the engine's (channels-last) order.</summary>
-    private readonly record struct Value(string Name, int[] Shape);
+    private readonly record struct Value(string Name, int[] Shape)
+    {
+        public int Rank => Shape.Length;
+        public int Channels => Shape[^1];
+    }
 
-    private sealed class GraphWriter(GraphProto graph)
+    private sealed partial class GraphWriter(GraphProto graph)
     {
         private readonly HashSet<string> _names = new(StringComparer.Ordinal) { "input" };
 
@@ -109,6 +114,9 @@ public static class OnnxExporter
             return n;
         }
 
+        /// <summary>A scalar float constant (broadcasts against anything).</summary>
+        private string Scalar(string name, float value) => Initializer(name, [value]);
+
         private string Int64s(string name, long[] values)
         {
             string n = Fresh(name);
@@ -140,129 +148,158 @@ public static class OnnxExporter
             {
                 case Model inner:
                     return new Value(Emit(inner, x), outputShape);
-                case Conv2D conv:
+                case ConvolutionLayer conv:
                     return Conv(conv, x, outputShape);
+                case DepthwiseConv2D depthwise:
+                    return Depthwise(depthwise, x, outputShape);
+                case SeparableConv2D separable:
+                    return Separable(separable, x, outputShape);
+                case Conv2DTranspose transpose:
+                    return ConvTranspose(transpose, x, outputShape);
                 case Pooling2DLayer pool:
                     return Pool(pool, x, outputShape);
+                case Pooling1DLayer pool:
+                    return Pool(pool, x, outputShape);
+                case GlobalPooling2DLayer pool:
+                    return GlobalPool(layer, pool is GlobalMaxPooling2D, pool.KeepDims, x, outputShape);
+                case GlobalPooling1DLayer:
+                    return GlobalPool(layer, layer is GlobalMaxPooling1D, keepDims: false, x, outputShape);
                 case Dense dense:
                 {
-                    if (x.Shape.Length != 1) throw Refuse(layer, $"its input {SymbolicTensor.FormatShape(x.Shape)} is not a vector (flatten it first)");
+                    if (x.Rank != 1) throw Refuse(layer, $"its input {SymbolicTensor.FormatShape(x.Shape)} is not a vector (flatten it first)");
                     var kernel = dense.Parameters[0];
                     var inputsOfGemm = new List<string> { x.Name, Initializer($"{layer.Name}/kernel", kernel.ToArray(), kernel.Shape[0], kernel.Shape[1]) };
                     if (dense.Parameters.Count > 1) inputsOfGemm.Add(Initializer($"{layer.Name}/bias", dense.Parameters[1].ToArray(), dense.Parameters[1].Shape[0]));
                     string y = Node("Gemm", dense.Activation.IsLinear ? layer.Name : $"{layer.Name}/linear", inputsOfGemm);
-                    return new Value(Activate(layer, dense.Activation.Name, y, outputShape.Length, layer.Name), outputShape);
+                    return new Value(Activate(layer, dense.Activation, y, layer.Name), outputShape);
                 }
-                case ActivatedLayer activated when layer.ClassName is "Activation" or "Softmax":
-                    return new Value(Activate(layer, activated.Activation.Name, x.Name, x.Shape.Length, layer.Name), outputShape);
+                case Layers.Activation or ReLU or LeakyReLU or Softmax:
+                    return new Value(Activate(layer, ((ActivatedLayer)layer).Activation, x.Name, layer.Name), outputShape);
                 case Flatten:
-                {
-                    string source = x.Name;
-                    if (x.Shape.Length == 3) source = Node("Transpose", $"{layer.Name}/channels_last", [source], Ints("perm", 0, 2, 3, 1));
-                    return new Value(Node("Flatten", layer.Name, [source], Int("axis", 1)), outputShape);
-                }
+                    return new Value(Node("Flatten", layer.Name, [ChannelsLast(x, layer.Name)], Int("axis", 1)), outputShape);
+                case Reshape:
+                    return Reshaped(layer, x, outputShape);
+                case Permute permute:
+                    return Permuted(permute, x, outputShape);
                 case Dropout:
                     return x;
                 case BatchNormalization bn:
                     return Normalize(bn, x, outputShape);
+                case Normalization normalization:
+                {
+                    var (scale, shift) = normalization.ChannelAffine(x.Channels);
+                    return new Value(ChannelAffine(layer.Name, x, scale, shift), outputShape);
+                }
+                case Rescaling rescaling:
+                    return Rescale(rescaling, x, outputShape);
                 case Add:
                     return new Value(Node(inputs.Count == 2 ? "Add" : "Sum", layer.Name, inputs.Select(i => i.Name)), outputShape);
+                case Multiply:
+                {
+                    // Keras's broadcast operands, (1, …, 1, C) or (1, …, 1), are (N, C, 1, …) or (N, 1, …) here: ONNX's
+                    // numpy broadcasting then pairs the same elements.
+                    string product = inputs[0].Name;
+                    for (int i = 1; i < inputs.Count; i++)
+                        product = Node("Mul", i == inputs.Count - 1 ? layer.Name : $"{layer.Name}/partial", [product, inputs[i].Name]);
+                    return new Value(product, outputShape);
+                }
                 case Concatenate concat:
                 {
-                    int rank = x.Shape.Length;
-                    int axis = concat.Axis < 0 ? concat.Axis + rank : concat.Axis;
-                    if (axis != rank - 1) throw Refuse(layer, $"axis {concat.Axis} is not the channel axis");
-                    return new Value(Node("Concat", layer.Name, inputs.Select(i => i.Name), Int("axis", 1)), outputShape);
+                    int axis = concat.Axis < 0 ? concat.Axis + x.Rank : concat.Axis - 1;
+                    if (axis < 0 || axis >= x.Rank) throw Refuse(layer, $"axis {concat.Axis} is not an axis of {SymbolicTensor.FormatShape(x.Shape)}");
+                    return new Value(Node("Concat", layer.Name, inputs.Select(i => i.Name), Int("axis", OnnxAxis(axis, x.Rank))), outputShape);
                 }
                 case ZeroPadding2D zp:
                 {
                     string pads = Int64s($"{layer.Name}/pads", [0, 0, zp.Top, zp.Left, 0, 0, zp.Bottom, zp.Right]);
                     return new Value(Node("Pad", layer.Name, [x.Name, pads]), outputShape);
                 }
-                case GlobalAveragePooling2D:
+                case Cropping2D crop:
                 {
-                    string pooled = Node("GlobalAveragePool", $"{layer.Name}/pool", [x.Name]);
-                    return new Value(Node("Flatten", layer.Name, [pooled], Int("axis", 1)), outputShape);
-                }
-                case Rescaling rescaling:
-                {
-                    float scale = (float)rescaling.Scale, offset = (float)rescaling.Offset;
-                    string scaled = Node("Mul", offset == 0 ? layer.Name : $"{layer.Name}/scaled", [x.Name, Initializer($"{layer.Name}/scale", [scale])]);
-                    return new Value(offset == 0 ? scaled : Node("Add", layer.Name, [scaled, Initializer($"{layer.Name}/offset", [offset])]), outputShape);
+                    string starts = Int64s($"{layer.Name}/starts", [crop.Top, crop.Left]);
+                    string ends = Int64s($"{layer.Name}/ends", [x.Shape[0] - crop.Bottom, x.Shape[1] - crop.Right]);
+                    string axes = Int64s($"{layer.Name}/axes", [2, 3]);
+                    return new Value(Node("Slice", layer.Name, [x.Name, starts, ends, axes]), outputShape);
                 }
                 default:
-                    if (layer.ClassName == "GlobalMaxPooling2D")
-                    {
-                        string pooled = Node("GlobalMaxPool", $"{layer.Name}/pool", [x.Name]);
-                        return new Value(Node("Flatten", layer.Name, [pooled], Int("axis", 1)), outputShape);
-                    }
                     throw Refuse(layer, "ONNX export has no translation for this layer class");
             }
         }
 
-        /// <summary>Keras's activation by name as ONNX ops on <paramref name="x"/>; softmax over the channels.</summary>
-        private string Activate(Layer layer, string activation, string x, int rank, string name) => activation switch
-        {
-            "linear" => x,
-            "relu" => Node("Relu", name, [x]),
-            "sigmoid" => Node("Sigmoid", name, [x]),
-            "tanh" => Node("Tanh", name, [x]),
-            "softmax" => Node("Softmax", name, [x], Int("axis", rank == 3 ? 1 : -1)),
-            "leaky_relu" => Node("LeakyRelu", name, [x], Float("alpha", 0.3f)),
-            "elu" => Node("Elu", name, [x], Float("alpha", 1f)),
-            "selu" => Node("Selu", name, [x]),
-            "softplus" => Node("Softplus", name, [x]),
-            "softsign" => Node("Softsign", name, [x]),
-            "relu6" => Node("Clip", name, [x, Initializer($"{name}/min", [0f]), Initializer($"{name}/max", [6f])]),
-            "swish" or "silu" => Node("Mul", name, [x, Node("Sigmoid", $"{name}/sigmoid", [x])]),
-            _ => throw Refuse(layer, $"activation '{activation}' has no ONNX translation here"),
-        };
+        /// <summary>Where engine sample axis <paramref name="axis"/> (0-based, batch left out) of a rank-<paramref name="rank"/> sample sits in ONNX's channels-first tensor.</summary>
+        private static int OnnxAxis(int axis, int rank) => rank < 2 || axis == rank - 1 ? 1 : axis + 2;
 
-        /// <summary>TensorFlow's pads for the model's input size (SAME: the odd pixel bottom/right), as ONNX's [top, left, bottom, right].</summary>
-        private static long[] Pads(Padding padding, int h, int w, Size2D kernel, Size2D strides, Size2D dilation)
+        /// <summary><paramref name="x"/> in the engine's channels-last order (N, d1, …, dk, C): what Flatten and Reshape see.</summary>
+        private string ChannelsLast(Value x, string name)
         {
-            var (top, bottom, _) = WindowMath.Resolve(h, kernel.Height, strides.Height, dilation.Height, padding.Mode, padding.Top, padding.Bottom);
-            var (left, right, _) = WindowMath.Resolve(w, kernel.Width, strides.Width, dilation.Width, padding.Mode, padding.Left, padding.Right);
-            return [top, left, bottom, right];
+            if (x.Rank < 2) return x.Name;
+            long[] perm = [0, .. Enumerable.Range(2, x.Rank - 1).Select(a => (long)a), 1];
+            return Node("Transpose", $"{name}/channels_last", [x.Name], Ints("perm", perm));
         }
 
-        private Value Conv(Conv2D conv, Value x, int[] outputShape)
+        /// <summary>A channels-last tensor of sample rank <paramref name="rank"/> back in the exported, channels-first order.</summary>
+        private string ChannelsFirst(string x, int rank, string name, bool last)
         {
-            var kernel = conv.Kernel!;
-            int kh = kernel.Shape[0], kw = kernel.Shape[1], cin = kernel.Shape[2], oc = kernel.Shape[3];
-            // HWIO → OIHW.
-            float[] hwio = kernel.ToArray();
-            var oihw = new float[hwio.Length];
-            for (int y = 0; y < kh; y++)
-                for (int xk = 0; xk < kw; xk++)
-                    for (int i = 0; i < cin; i++)
-                        for (int o = 0; o < oc; o++)
-                            oihw[((o * cin + i) * kh + y) * kw + xk] = hwio[((y * kw + xk) * cin + i) * oc + o];
-            var inputs = new List<string> { x.Name, Initializer($"{conv.Name}/kernel", oihw, oc, cin, kh, kw) };
-            if (conv.Bias is { } bias) inputs.Add(Initializer($"{conv.Name}/bias", bias.ToArray(), oc));
-            var pads = Pads(conv.Padding, x.Shape[0], x.Shape[1], conv.KernelSize, conv.Strides, conv.DilationRate);
-            string y2 = Node("Conv", conv.Activation.IsLinear ? conv.Name : $"{conv.Name}/linear", inputs,
-                Ints("kernel_shape", kh, kw), Ints("strides", conv.Strides.Height, conv.Strides.Width),
-                Ints("dilations", conv.DilationRate.Height, conv.DilationRate.Width), Ints("pads", pads), Int("group", conv.Groups));
-            return new Value(Activate(conv, conv.Activation.Name, y2, 3, conv.Name), outputShape);
+            if (rank < 2) return x;
+            long[] perm = [0, rank, .. Enumerable.Range(1, rank - 1).Select(a => (long)a)];
+            return Node("Transpose", last ? name : $"{name}/channels_first", [x], Ints("perm", perm));
         }
 
-        private Value Pool(Pooling2DLayer pool, Value x, int[] outputShape)
+        /// <summary>Keras's Reshape works on the channels-last element order: transpose to it, reshape, transpose back.</summary>
+        private Value Reshaped(Layer layer, Value x, int[] outputShape)
         {
-            bool max = pool.ClassName == "MaxPooling2D";
-            var pads = Pads(pool.Padding, x.Shape[0], x.Shape[1], pool.PoolSize, pool.Strides, 1);
-            var attributes = new List<AttributeProto>
+            string source = ChannelsLast(x, layer.Name);
+            // 0 keeps the batch dimension (ONNX Reshape, allowzero 0); the rest is the resolved target_shape.
+            string shape = Int64s($"{layer.Name}/shape", [0, .. outputShape.Select(d => (long)d)]);
+            string reshaped = Node("Reshape", outputShape.Length < 2 ? layer.Name : $"{layer.Name}/reshape", [source, shape]);
+            return new Value(ChannelsFirst(reshaped, outputShape.Length, layer.Name, last: true), outputShape);
+        }
+
+        /// <summary>Keras's Permute(dims) on the channels-last axes, as one Transpose of the channels-first tensors.</summary>
+        private Value Permuted(Permute permute, Value x, int[] outputShape)
+        {
+            int rank = x.Rank;
+            var perm = new long[rank + 1];
+            for (int q = 1; q <= rank; q++)
             {
-                Ints("kernel_shape", pool.PoolSize.Height, pool.PoolSize.Width), Ints("strides", pool.Strides.Height, pool.Strides.Width), Ints("pads", pads),
-            };
-            if (pool.CeilMode) attributes.Add(Int("ceil_mode", 1));
-            if (!max) attributes.Add(Int("count_include_pad", pool.CountIncludePad ? 1 : 0));
-            return new Value(Node(max ? "MaxPool" : "AveragePool", pool.Name, [x.Name], [.. attributes]), outputShape);
+                // ONNX output position q holds engine output axis e; that axis is engine input axis dims[e] − 1.
+                int e = q == 1 ? rank - 1 : q - 2;
+                perm[q] = OnnxAxis(permute.Dims[e] - 1, rank);
+            }
+            return new Value(Node("Transpose", permute.Name, [x.Name], Ints("perm", perm)), outputShape);
+        }
+
+        /// <summary>y = x·scale + shift per channel (the last engine axis, ONNX axis 1).</summary>
+        private string ChannelAffine(string name, Value x, float[] scale, float[] shift)
+        {
+            long[] dims = [x.Channels, .. Enumerable.Repeat(1L, Math.Max(x.Rank - 1, 0))];
+            string scaled = Node("Mul", $"{name}/scaled", [x.Name, Initializer($"{name}/scale", scale, dims)]);
+            return Node("Add", name, [scaled, Initializer($"{name}/offset", shift, dims)]);
+        }
+
+        private Value Rescale(Rescaling rescaling, Value x, int[] outputShape)
+        {
+            if (rescaling.PerChannel)
+            {
+                float[] Channel(IReadOnlyList<double> values) =>
+                    Enumerable.Range(0, x.Channels).Select(c => (float)values[values.Count == 1 ? 0 : c]).ToArray();
+                return new Value(ChannelAffine(rescaling.Name, x, Channel(rescaling.ChannelScales!), Channel(rescaling.ChannelOffsets!)), outputShape);
+            }
+            float scale = (float)rescaling.Scale, offset = (float)rescaling.Offset;
+            string scaled = Node("Mul", offset == 0 ? rescaling.Name : $"{rescaling.Name}/scaled", [x.Name, Scalar($"{rescaling.Name}/scale", scale)]);
+            return new Value(offset == 0 ? scaled : Node("Add", rescaling.Name, [scaled, Scalar($"{rescaling.Name}/offset", offset)]), outputShape);
+        }
+
+        private Value GlobalPool(Layer layer, bool max, bool keepDims, Value x, int[] outputShape)
+        {
+            // (N, C, spatial…) → (N, C, 1, …): exactly the engine's keepdims (1, 1, C); else flattened to (N, C).
+            string pooled = Node(max ? "GlobalMaxPool" : "GlobalAveragePool", keepDims ? layer.Name : $"{layer.Name}/pool", [x.Name]);
+            return new Value(keepDims ? pooled : Node("Flatten", layer.Name, [pooled], Int("axis", 1)), outputShape);
         }
 
         private Value Normalize(BatchNormalization bn, Value x, int[] outputShape)
         {
-            if (bn.Axis != -1 && bn.Axis != x.Shape.Length) throw Refuse(bn, $"axis {bn.Axis} is not the channel axis");
+            if (bn.Axis != -1 && bn.Axis != x.Rank) throw Refuse(bn, $"axis {bn.Axis} is not the channel axis");
             int c = bn.Channels;
             float[] Get(string role, float fill) =>
                 bn.Parameters.FirstOrDefault(p => p.Name == role)?.ToArray() ?? Enumerable.Repeat(fill, c).ToArray();

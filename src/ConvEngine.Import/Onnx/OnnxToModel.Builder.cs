@@ -21,6 +21,8 @@ public static partial class OnnxToModel
         Pooled,
         /// <summary>ONNX (N, C·H·W) in C, H, W order, as engine (H·W·C) in H, W, C order (a flattened image with H·W &gt; 1).</summary>
         FlattenedImage,
+        /// <summary>ONNX (N, A, B, H, W), an image's channels split in two axes (a channel shuffle), as engine (H·W, A, B); ImageShape is (H, W).</summary>
+        GroupedImage,
     }
 
     private sealed record Value(SymbolicTensor Tensor, ValueKind Kind, int[]? ImageShape = null)
@@ -82,6 +84,7 @@ public static partial class OnnxToModel
                 case "ConvTranspose": ConvTranspose(); break;
                 case "BatchNormalization": BatchNorm(); break;
                 case "Relu": ActivationNode("relu"); break;
+                case "LeakyRelu": LeakyReluNode(); break;
                 case "Sigmoid": ActivationNode("sigmoid"); break;
                 case "Tanh": ActivationNode("tanh"); break;
                 case "Softmax": Softmax(); break;
@@ -91,7 +94,8 @@ public static partial class OnnxToModel
                 case "Add": Add(); break;
                 case "Concat": Concat(); break;
                 case "Flatten": Flatten(); break;
-                case "Reshape" or "Squeeze": ReshapeOfFeatures(); break;
+                case "Reshape" or "Squeeze": ReshapeNode(); break;
+                case "Transpose": TransposeNode(); break;
                 case "Gemm": Gemm(); break;
                 case "MatMul": MatMul(); break;
                 case "Dropout" or "Identity": Set(Get(_node.Inputs[0], "input")); break;
@@ -112,13 +116,17 @@ public static partial class OnnxToModel
             var b = _node.Input(2) is null ? null : Constant(2, "bias");
             int[] strides = PerAxis("strides", 1), dilations = PerAxis("dilations", 1);
             int groups = checked((int)OnnxAttributes.Int(_node, "group", 1));
-            string activation = ActivationName(_node.FusedActivation);
+            // A leaky relu of another slope than the "leaky_relu" name's becomes a LeakyReLU layer after the conv.
+            var fused = _node.FusedActivation;
+            bool leakyAfter = fused.Kind == ActivationKind.LeakyRelu && fused.Alpha != ActivationFunction.LeakyReluSlope;
+            string activation = leakyAfter ? "linear" : ActivationName(fused);
             string name = LayerName();
 
             var (padding, x2) = PaddingFor(x, [kh, kw], strides, dilations, name);
             var conv = new Conv2D(oc, new Size2D(kh, kw), new Size2D(strides[0], strides[1]), padding, new Size2D(dilations[0], dilations[1]),
                 activation, useBias: b is not null, groups: groups, name: name);
             var y = Apply(conv, x2.Tensor);
+            if (leakyAfter) y = Apply(new LeakyReLU(fused.Alpha, UniqueName(name + "_leaky_relu")), y);
             _weights.Add((conv, "kernel", OnnxConstantFolding.Transpose(w.ToFloats(), [oc, cg, kh, kw], [2, 3, 1, 0])));
             if (b is not null) _weights.Add((conv, "bias", b.ToFloats()));
             Set(new Value(y, ValueKind.Image));
@@ -127,7 +135,7 @@ public static partial class OnnxToModel
         private void BatchNorm()
         {
             var x = Get(_node.Inputs[0], "X");
-            if (x.Kind == ValueKind.FlattenedImage) throw Unsupported("BatchNormalization of a flattened image (its channel axis is not the last).");
+            if (x.Kind is ValueKind.FlattenedImage or ValueKind.GroupedImage) throw Unsupported($"BatchNormalization of a {DescribeKind(x)} (its channel axis is not the last).");
             if (_node.Outputs.Skip(1).Any(o => o.Length > 0))
                 throw Unsupported("BatchNormalization in training mode (it has running-statistics outputs).", "outputs");
             if (OnnxAttributes.Int(_node, "training_mode", 0) != 0) throw Unsupported("training_mode 1.", "training_mode");
@@ -151,6 +159,12 @@ public static partial class OnnxToModel
         {
             var x = Get(_node.Inputs[0], "X");
             Set(x with { Tensor = Apply(new Layers.Activation(activation, LayerName()), x.Tensor) });
+        }
+
+        private void LeakyReluNode()
+        {
+            var x = Get(_node.Inputs[0], "X");
+            Set(x with { Tensor = Apply(new LeakyReLU(OnnxAttributes.Float(_node, "alpha", 0.01f), LayerName()), x.Tensor) });
         }
 
         private void Softmax()
@@ -227,6 +241,7 @@ public static partial class OnnxToModel
         {
             var x = Get(_node.Inputs[0], "input");
             if (OnnxAttributes.Int(_node, "axis", 1) != 1) throw Unsupported("Flatten on an axis other than 1.", "axis");
+            if (x.Kind == ValueKind.GroupedImage) throw Unsupported($"Flatten of a {DescribeKind(x)}; merge its channels back first.");
             switch (x.Kind)
             {
                 case ValueKind.Image:
@@ -360,8 +375,8 @@ public static partial class OnnxToModel
             ActivationKind.Relu => "relu",
             ActivationKind.Sigmoid => "sigmoid",
             ActivationKind.Tanh => "tanh",
-            ActivationKind.LeakyRelu when activation.Alpha == 0.3f => "leaky_relu",
-            _ => throw new OnnxUnsupportedException($"activation {activation} has no Keras name (the engine's leaky_relu has slope 0.3)."),
+            ActivationKind.LeakyRelu when activation.Alpha == ActivationFunction.LeakyReluSlope => "leaky_relu",
+            _ => throw new OnnxUnsupportedException($"activation {activation} has no Keras name (the engine's leaky_relu has slope {ActivationFunction.LeakyReluSlope})."),
         };
 
         private Layer Registry(string className, JsonObject config)
@@ -401,7 +416,7 @@ public static partial class OnnxToModel
         private Value Features(int input)
         {
             var x = Get(_node.Inputs[input], $"input {input}");
-            return x.Kind == ValueKind.Image ? throw Unsupported("its input is a 4-D image; flatten or pool it first.") : x;
+            return x.Kind is ValueKind.Image or ValueKind.GroupedImage ? throw Unsupported($"its input is a {DescribeKind(x)}; flatten or pool it first.") : x;
         }
 
         private OnnxTensorData Constant(int input, string role)
@@ -423,6 +438,7 @@ public static partial class OnnxToModel
         {
             ValueKind.Image => $"(N, C, H, W) image {v.Tensor.ShapeText}",
             ValueKind.FlattenedImage => $"flattened image {v.Tensor.ShapeText}",
+            ValueKind.GroupedImage => $"channel-split image (H·W, A, B) {v.Tensor.ShapeText}",
             _ => $"feature vector {v.Tensor.ShapeText}",
         };
 

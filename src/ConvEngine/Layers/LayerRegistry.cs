@@ -52,6 +52,8 @@ public static class LayerRegistry
         ["Conv2DTranspose"] = Conv2DTranspose.FromConfig,
         ["Convolution2DTranspose"] = Conv2DTranspose.FromConfig,
         ["Normalization"] = Normalization.FromConfig,
+        ["Permute"] = Permute.FromConfig,
+        ["LeakyReLU"] = LeakyReLU.FromConfig,
         // Image preprocessing (Layers/Preprocessing); older qualified spellings go through PreprocessingLayers.CanonicalName.
         ["RandomFlip"] = RandomFlip.FromConfig,
         ["RandomContrast"] = RandomContrast.FromConfig,

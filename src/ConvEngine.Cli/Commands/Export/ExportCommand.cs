@@ -71,7 +71,7 @@ internal sealed class ExportCommand : Command<ExportCommand.Settings>
             if (to == "onnx")
             {
                 OnnxExporter.Save(model, settings.Output);
-                written = $"ONNX opset {OnnxExporter.Opset}, input (N, {string.Join(", ", OnnxShape(model.InputShape))})";
+                written = $"ONNX opset {OnnxExporter.Opset}, input (N, {string.Join(", ", OnnxExporter.OnnxShape(model.InputShape))})";
             }
             else
             {
@@ -87,6 +87,4 @@ internal sealed class ExportCommand : Command<ExportCommand.Settings>
             return CommandErrors.Report("export", e);
         }
     }
-
-    private static int[] OnnxShape(int[] shape) => shape.Length == 3 ? [shape[2], shape[0], shape[1]] : shape;
 }

@@ -4,8 +4,8 @@ using KernelActivation = ConvEngine.Kernels.Activation;
 namespace ConvEngine.Layers;
 
 /// <summary>
-/// A Keras activation by name. linear, relu, sigmoid, tanh and leaky_relu (slope 0.3, Keras 2's LeakyReLU default)
-/// fuse into conv and dense kernels; softmax runs over the last axis; the others run as a pass of their own:
+/// A Keras activation by name. linear, relu, sigmoid, tanh and leaky_relu (slope 0.2, as the name means in Keras 2
+/// and 3; the LeakyReLU layer's default is 0.3) fuse into conv and dense kernels; softmax runs over the last axis; the others run as a pass of their own:
 /// relu6, elu, selu, swish/silu, gelu (exact, erf: Keras 2's and Keras 3's default), gelu_approximate (tanh form),
 /// hard_sigmoid (Keras 2 and TF.js: clamp(0.2x + 0.5, 0, 1)), hard_sigmoid_keras3 (Keras 3: clamp(x/6 + 0.5, 0, 1);
 /// Keras 3 configs call it hard_sigmoid and are renamed on import), hard_silu/hard_swish (Keras 3), softplus,
@@ -35,7 +35,14 @@ public readonly record struct ActivationFunction
     public static ActivationFunction Sigmoid => new("sigmoid", KernelActivation.Sigmoid, false);
     public static ActivationFunction Tanh => new("tanh", KernelActivation.Tanh, false);
     public static ActivationFunction Softmax => new("softmax", KernelActivation.None, true);
-    public static ActivationFunction LeakyRelu => new("leaky_relu", KernelActivation.LeakyRelu(), false);
+    /// <summary>
+    /// The slope of the activation named "leaky_relu": 0.2 in Keras 2 (keras/activations.py, <c>leaky_relu = tf.nn.leaky_relu</c>,
+    /// whose alpha defaults to 0.2) and in Keras 3 (keras/src/activations/activations.py, <c>leaky_relu(x, negative_slope=0.2)</c>).
+    /// </summary>
+    public const float LeakyReluSlope = 0.2f;
+
+    /// <summary>The "leaky_relu" activation, slope <see cref="LeakyReluSlope"/>.</summary>
+    public static ActivationFunction LeakyRelu => new("leaky_relu", KernelActivation.LeakyRelu(LeakyReluSlope), false);
 
     /// <summary>An activation the kernels define, under a name a config will carry (Keras's ReLU layer names its own).</summary>
     internal static ActivationFunction Of(string name, KernelActivation kernel) => new(name, kernel, false);

@@ -54,8 +54,8 @@ public sealed class Normalization : Layer
         return input.Shape;
     }
 
-    /// <summary>The per-channel map y = x·scale + shift this layer is, from the current mean and variance.</summary>
-    private (float[] Scale, float[] Shift) Affine(int channels)
+    /// <summary>The per-channel map y = x·scale + shift this layer is, from the current mean and variance (what exporters write).</summary>
+    public (float[] Scale, float[] Shift) ChannelAffine(int channels)
     {
         float[] mean = Mean?.ToArray() ?? Broadcast(_mean!, channels), variance = Variance?.ToArray() ?? Broadcast(_variance!, channels);
         var scale = new float[channels];
@@ -75,7 +75,7 @@ public sealed class Normalization : Layer
         var x = inputs[0];
         var backend = x.Backend;
         int channels = x.Shape[-1];
-        var (scaleValues, shiftValues) = Affine(channels);
+        var (scaleValues, shiftValues) = ChannelAffine(channels);
         var scale = Workspace("scale", backend, new(channels));
         var shift = Workspace("shift", backend, new(channels));
         backend.Upload(scaleValues, scale.Buffer);

@@ -34,6 +34,10 @@ public sealed class Rescaling : Layer
     public double Offset { get; }
     /// <summary>Whether scale or offset differ per channel.</summary>
     public bool PerChannel => _channelScales is not null;
+    /// <summary>The per-channel scales as given (one value broadcasts), or null when the scale is one number.</summary>
+    public IReadOnlyList<double>? ChannelScales => _channelScales;
+    /// <summary>The per-channel offsets as given (one value broadcasts), or null when the offset is one number.</summary>
+    public IReadOnlyList<double>? ChannelOffsets => _channelOffsets;
 
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
     {
