@@ -26,8 +26,8 @@ public sealed class CpuConvRunner : IDisposable
         _output = _backend.Allocate(_geometry.OutputShape.Length);
     }
 
-    /// <summary>The conv2d variant that runs, e.g. "reference".</summary>
-    public string Variant => _backend.Variants["conv2d"];
+    /// <summary>The conv2d kernel that runs this shape (the selected variant, else the tuner's choice), e.g. "direct".</summary>
+    public string Variant => _backend.Conv2DVariantFor(_geometry);
 
     public void Run() => _backend.Conv2D(_input, _filter, _bias, _output, _geometry, Activation.Relu);
 

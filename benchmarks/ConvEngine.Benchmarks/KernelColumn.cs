@@ -1,18 +1,25 @@
+using ConvEngine.Kernels.Cpu;
 using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 
 namespace ConvEngine.Benchmarks;
 
-/// <summary>Which implementation a row timed: our cpu conv2d variant, or ONNX Runtime's CPU provider.</summary>
+/// <summary>
+/// Which implementation a row timed: our cpu conv2d kernel for the row's shape, or ONNX Runtime's CPU provider. Ours is
+/// resolved as the benchmark process resolved it: the environment's variant, else the tuning cache's choice for the
+/// shape (the benchmark process tuned it and wrote the cache), else the default; the host process times nothing.
+/// </summary>
 public sealed class KernelColumn : IColumn
 {
-    // Resolved the same way the benchmark process resolves it (default variant, or the environment override).
-    private readonly Lazy<string> _ourVariant = new(() =>
+    private static string OurKernel(ConvShape? shape)
     {
-        using var backend = CpuConvRunner.CreateBackend(threads: 1);
-        return $"cpu/{backend.Variants["conv2d"]}";
-    });
+        using var backend = CpuConvRunner.CreateBackend(BenchmarkThreads.Count);
+        if (shape is null || backend.Variants.IsSelected("conv2d")) return $"cpu/{backend.Variants["conv2d"]}";
+        var g = shape.Geometry;
+        if (CpuConvDirect.PreferredFor(g)) return $"cpu/{CpuBackend.DirectConvVariant}";
+        return CpuTuner.Cache.TryGet(CpuTuner.Key(backend, g), out var entry) ? $"cpu/{entry.Variant} (tuned)" : $"cpu/{backend.Variants["conv2d"]}";
+    }
 
     public string Id => nameof(KernelColumn);
     public string ColumnName => "Kernel";
@@ -28,7 +35,7 @@ public sealed class KernelColumn : IColumn
     public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style) =>
         benchmarkCase.Descriptor.WorkloadMethod.Name == nameof(ConvForwardBenchmarks.OnnxRuntime)
             ? "ORT CPU EP"
-            : _ourVariant.Value;
+            : OurKernel(benchmarkCase.Parameters.Items.Select(p => p.Value).OfType<ConvShape>().FirstOrDefault());
 
     public bool IsAvailable(Summary summary) => true;
     public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
