@@ -196,6 +196,46 @@ public class AugmentLayerTests
         Assert.That(Math.Abs(correlation), Is.LessThan(0.07), "dx and dy are drawn independently");
     }
 
+    /// <summary>
+    /// keras-semantics.md B: RandomBrightness adds U[lower, upper]·(high − low) per image. Read from the outputs alone:
+    /// images of a constant 0.5 on [0, 1] with factor 0.3 come back as 0.5 + δ, δ uniform on [−0.3, 0.3], one per image.
+    /// </summary>
+    [Test]
+    public void RandomBrightness_DrawsOneUniformDeltaPerImage()
+    {
+        int n = 3000, pixels = 2 * 3;
+        var x = Enumerable.Repeat(0.5f, n * pixels).ToArray();
+        var (y, _) = Run(new RandomBrightness(0.3, (0, 1)), x, [n, 2, 3, 1]);
+        var deltas = new double[n];
+        for (int b = 0; b < n; b++)
+        {
+            deltas[b] = y[b * pixels] - 0.5;
+            for (int p = 1; p < pixels; p++) Assert.That(y[b * pixels + p], Is.EqualTo(y[b * pixels]), $"image {b}: one delta for the whole image");
+        }
+        Assert.That(deltas.Min(), Is.InRange(-0.3 - 1e-6, -0.29));
+        Assert.That(deltas.Max(), Is.InRange(0.29, 0.3 + 1e-6));
+        // Uniform on [−0.3, 0.3]: mean 0 (σ of the mean ≈ 0.0032), variance 0.03; each sixth of the range holds 500 (σ ≈ 20).
+        Assert.That(deltas.Average(), Is.EqualTo(0).Within(0.016));
+        Assert.That(deltas.Select(d => d * d).Average(), Is.EqualTo(0.03).Within(0.003));
+        for (int k = 0; k < 6; k++)
+            Assert.That(deltas.Count(d => d >= -0.3 + 0.1 * k && d < -0.2 + 0.1 * k), Is.InRange(400, 600), $"sixth {k}");
+    }
+
+    /// <summary>keras-semantics.md B: zoom (1 + U) with U in [lower, upper] per image, height and width drawn independently when both are given.</summary>
+    [Test]
+    public void RandomZoom_DrawsCoverTheirRanges_Independently()
+    {
+        var layer = new RandomZoom((-0.3, 0.1), (0.2, 0.4));
+        var zooms = Enumerable.Range(0, 5000).Select(i => layer.DrawZoom(21, i)).ToArray();
+        Assert.That(zooms.Min(z => z.Zy), Is.InRange(0.7f, 0.71f));
+        Assert.That(zooms.Max(z => z.Zy), Is.InRange(1.09f, 1.1f));
+        Assert.That(zooms.Min(z => z.Zx), Is.InRange(1.2f, 1.21f));
+        Assert.That(zooms.Max(z => z.Zx), Is.InRange(1.39f, 1.4f));
+        Assert.That(zooms.Average(z => z.Zy), Is.EqualTo(0.9).Within(0.01), "uniform: the mean is the middle (σ of the mean ≈ 0.0016)");
+        double correlation = Correlation(zooms.Select(z => (double)z.Zx).ToArray(), zooms.Select(z => (double)z.Zy).ToArray());
+        Assert.That(Math.Abs(correlation), Is.LessThan(0.07), "zx and zy are drawn independently");
+    }
+
     private static double Correlation(double[] a, double[] b)
     {
         double ma = a.Average(), mb = b.Average();
@@ -332,5 +372,31 @@ public class AugmentLayerTests
                 Assert.That(((RandomPreprocessingLayer)onIlgpu.Layers[i]).LastDrawSeed, Is.EqualTo(((RandomPreprocessingLayer)onCpu.Layers[i]).LastDrawSeed));
             Approx.AssertClose(a, b, 4, $"seed {seed}: cpu vs ilgpu-cpu");
         }
+    }
+
+    /// <summary>
+    /// The draws read back from the pixels alone: flips and crops copy values, so equal draws give equal outputs bit for
+    /// bit, and a single flag or corner drawn differently on one backend would move whole rows. A quarter turn of an odd
+    /// square about its centre pixel with nearest sampling (and clamping at the edges) copies too; a fixed brightness adds one float. Many seeds, so many different draws.
+    /// </summary>
+    [Test]
+    public void CpuAndIlgpuCpu_CopyingLayers_GiveTheSameOutputs_BitForBit()
+    {
+        var ilgpu = BackendCase.IlgpuCpu().Acquire();
+        int n = 6, h = 9, w = 11, c = 3;
+        var x = Images(17, n, h, w, c);
+        Layer[] Layers() => [new RandomFlip(), new RandomCrop(7, 7), new RandomRotation((0.25, 0.25), "nearest", "nearest"), new RandomBrightness((0.1, 0.1), (0, 1))];
+        using var onCpu = new AugmentationPipeline(Layers(), [h, w, c], Cpu);
+        using var onIlgpu = new AugmentationPipeline(Layers(), [h, w, c], ilgpu);
+        var distinct = new HashSet<string>();
+        for (ulong seed = 0; seed < 12; seed++)
+        {
+            var (a, shape) = onCpu.Run(x, n, true, seed);
+            var (b, _) = onIlgpu.Run(x, n, true, seed);
+            Assert.That(shape, Is.EqualTo(new[] { n, 7, 7, c }));
+            Assert.That(b, Is.EqualTo(a), $"seed {seed}: cpu vs ilgpu-cpu");
+            distinct.Add(string.Join(",", a.Take(40)));
+        }
+        Assert.That(distinct.Count, Is.GreaterThan(6), "the seeds draw different flips and corners");
     }
 }

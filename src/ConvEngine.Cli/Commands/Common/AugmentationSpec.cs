@@ -231,11 +231,13 @@ internal sealed class AugmentationSpec
                 _at++;
                 while (!End && (char.IsDigit(Peek()) || Peek() is '.' or 'e' or 'E' || (Peek() is '-' or '+' && text[_at - 1] is 'e' or 'E'))) _at++;
                 string number = text[start.._at];
+                // An integer goes through as its digits, so a seed above 2^53 is not rounded by a double.
+                if (System.Numerics.BigInteger.TryParse(number, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var integer))
+                    return JsonNode.Parse(integer.ToString(CultureInfo.InvariantCulture));
                 if (!double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) || !double.IsFinite(value))
                     throw Error($"'{number}' is not a number", start);
-                // Through JSON text, so a config reader sees an integer as an integer and a float as a float.
-                return JsonNode.Parse(value == Math.Floor(value) && !number.Contains('.') && !number.Contains('e', StringComparison.OrdinalIgnoreCase)
-                    ? ((long)value).ToString(CultureInfo.InvariantCulture) : value.ToString("R", CultureInfo.InvariantCulture));
+                // Through JSON text, as a parsed config holds its numbers (5.0 reads as 5 where an integer is wanted).
+                return JsonNode.Parse(value.ToString("R", CultureInfo.InvariantCulture));
             }
             if (char.IsLetter(c))
             {
