@@ -7,7 +7,7 @@ namespace ConvEngine.Kernels.Ilgpu;
 /// through the same <see cref="ActivationMath"/> as the cpu), and products with a scale broadcast over the spatial
 /// positions (squeeze-and-excite gates).
 /// </summary>
-public static class IlgpuApplicationKernels
+internal static class IlgpuApplicationKernels
 {
     /// <summary>output = act(input), any kind.</summary>
     public static void Activate(Index1D index, ArrayView<float> input, ArrayView<float> output, Activation activation) =>

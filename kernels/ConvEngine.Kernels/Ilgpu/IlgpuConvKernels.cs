@@ -9,7 +9,7 @@ namespace ConvEngine.Kernels.Ilgpu;
 /// the readable reference of the family. The fast forms run the tiled GEMM (<see cref="IlgpuTiledGemmKernel"/>)
 /// over <see cref="ConvOperands"/>, <see cref="ConvBackwardDataOperands"/> and <see cref="ConvBackwardFilterOperands"/>.
 /// </summary>
-public static class IlgpuConvKernels
+internal static class IlgpuConvKernels
 {
     /// <summary>
     /// Direct convolution, one thread per output element (b,i,j,o):

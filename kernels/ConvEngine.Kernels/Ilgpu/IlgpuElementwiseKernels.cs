@@ -5,7 +5,7 @@ using ILGPU.Runtime;
 namespace ConvEngine.Kernels.Ilgpu;
 
 /// <summary>Kernels that touch each element independently: activations, arithmetic, dropout, channel concat/split, padding.</summary>
-public static class IlgpuElementwiseKernels
+internal static class IlgpuElementwiseKernels
 {
     /// <summary>output = act(input).</summary>
     public static void Activate(Index1D index, ArrayView<float> input, ArrayView<float> output, Activation activation) =>

@@ -81,8 +81,10 @@ public unsafe class CpuGemmTests
         select new TestCaseData(level, blocking, tb);
 
     [TestCaseSource(nameof(BlockingCases))]
-    public void Multiply_WithAnyBlocking_EqualsDoublePrecisionProduct(SimdLevel simd, GemmBlocking blocking, bool transposeB)
+    // `object`: GemmBlocking is internal to the kernels, and a public test method cannot name it in its signature.
+    public void Multiply_WithAnyBlocking_EqualsDoublePrecisionProduct(SimdLevel simd, object blockingCase, bool transposeB)
     {
+        var blocking = (GemmBlocking)blockingCase;
         var rng = new Random(29);
         foreach (var (m, n, k) in new[] { (601, 47, 131), (50, 301, 97), (300, 33, 40) })
         {

@@ -9,7 +9,7 @@ namespace ConvEngine.Kernels.Cpu;
 /// of the column matrix are output pixels of the whole batch in order, so a block of rows may
 /// span images: every block is one GEMM with as long a K (filter) or M (data) as the scratch allows.
 /// </summary>
-public static unsafe class CpuConvBackward
+internal static unsafe class CpuConvBackward
 {
     /// <summary>Floats of column-matrix scratch per worker (2 MiB of floats: a few hundred rows of a wide conv).</summary>
     private const int ScratchFloats = 1 << 19;

@@ -15,7 +15,7 @@ namespace ConvEngine.Kernels.Cpu;
 /// </summary>
 /// <remarks>Parallel over fixed parts of the batch's output rows. The AVX-512 level runs the same 256-bit tiles.</remarks>
 [SkipLocalsInit]
-public static unsafe class CpuConvDirect
+internal static unsafe class CpuConvDirect
 {
     private const int TilePixels = 6, TileChannels = 16;
     /// <summary>Input channels per group up to which the default conv2d variant hands a conv to this kernel.</summary>

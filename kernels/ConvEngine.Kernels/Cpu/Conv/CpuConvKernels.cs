@@ -12,7 +12,7 @@ namespace ConvEngine.Kernels.Cpu;
 /// leaves the busiest thread fewer tiles), read the filter in place as the GEMM's B, and fuse
 /// bias and activation into the GEMM epilogue. Depthwise convs have their own direct kernel.
 /// </summary>
-public static unsafe class CpuConvKernels
+internal static unsafe class CpuConvKernels
 {
     /// <summary>
     /// im2col rows a thread builds at a time: about 1 MiB, but never fewer than 192,

@@ -8,7 +8,7 @@ namespace ConvEngine.Kernels.Cpu;
 /// of a GEMM), then one pass adding the bias and applying the activation. The reference is
 /// <see cref="CpuReferenceBackward.Conv2DBackwardData"/> followed by the same epilogue written as loops.
 /// </summary>
-public static class CpuConvTransposeKernels
+internal static class CpuConvTransposeKernels
 {
     public static void Forward(int threads, SimdLevel simd, float[] input, float[] filter, float[]? bias, float[] output, in ConvTranspose2DGeometry g, Activation activation)
     {

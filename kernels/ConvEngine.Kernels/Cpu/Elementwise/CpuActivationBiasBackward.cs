@@ -42,7 +42,7 @@ internal readonly struct ActivationSlope(Activation activation)
 /// gradInput = gradOutput · act'(y), gradBias = Σ over rows of gradInput. Rows are cut into fixed parts; part 0
 /// sums into gradBias, the others into pooled partials added in part order, so the result is the same every run.
 /// </summary>
-public static unsafe class CpuActivationBiasBackward
+internal static unsafe class CpuActivationBiasBackward
 {
     /// <summary>Fewest values per part (memory-bound; each extra part costs one partial row of sums).</summary>
     private const long MinPerPart = 1 << 15;

@@ -5,7 +5,7 @@ namespace ConvEngine.Kernels.Cpu;
 /// softsign, exponential), forward and backward, one float at a time through <see cref="ActivationMath"/>: the
 /// same scalar definition at every SIMD level and on ILGPU, so results agree across backends bit for bit.
 /// </summary>
-public static unsafe class CpuActivationKernels
+internal static unsafe class CpuActivationKernels
 {
     /// <summary>Transcendentals cost ~10 ns a float: a second thread pays off well below a memory-bound loop's threshold.</summary>
     private const long MinPerPart = 1 << 13;

@@ -11,7 +11,7 @@ namespace ConvEngine.Kernels.Cpu;
 /// width) except at <see cref="SimdLevel.Scalar"/>, where they follow the reference definitions
 /// one float at a time. Large ops are cut into one chunk per thread.
 /// </summary>
-public static unsafe class CpuElementwiseKernels
+internal static unsafe class CpuElementwiseKernels
 {
     /// <summary>Below this many floats per chunk a second thread is not worth starting.</summary>
     private const long MinFloatsPerPart = 1L << 16;

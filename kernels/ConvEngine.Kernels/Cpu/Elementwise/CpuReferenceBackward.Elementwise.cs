@@ -2,7 +2,7 @@ using ConvEngine.Kernels.Geometry;
 
 namespace ConvEngine.Kernels.Cpu;
 
-public static partial class CpuReferenceBackward
+internal static partial class CpuReferenceBackward
 {
     /// <summary>The activation's derivative, written from its output y.</summary>
     public static float ActivationDerivative(float y, Activation activation) => activation.Kind switch

@@ -2,7 +2,7 @@ using ConvEngine.Kernels.Geometry;
 
 namespace ConvEngine.Kernels.Cpu;
 
-public static partial class CpuReferenceKernels
+internal static partial class CpuReferenceKernels
 {
     public static void Activate(ReadOnlySpan<float> input, Span<float> output, Activation act)
     {

@@ -15,7 +15,7 @@ namespace ConvEngine.Kernels.Cpu;
 /// into reusable scratch, so a call allocates nothing but the split's closures. Blocking comes from
 /// <see cref="GemmBlocking"/> (the machine's caches) unless the caller passes one.
 /// </remarks>
-public static unsafe class CpuGemm
+internal static unsafe class CpuGemm
 {
     /// <summary>Below this many multiply-adds a second thread costs more than it saves.</summary>
     private const long SerialWork = 1L << 18;

@@ -7,7 +7,7 @@ namespace ConvEngine.Kernels.Cpu;
 /// and apply an activation. ReLU and LeakyReLU run on the accumulators while they are still in
 /// registers; sigmoid and tanh run as one pass over the finished rows while they are in L1.
 /// </summary>
-public readonly unsafe struct GemmEpilogue
+internal readonly unsafe struct GemmEpilogue
 {
     public GemmEpilogue(float* bias, Activation activation)
     {

@@ -16,7 +16,7 @@ namespace ConvEngine.Kernels.Cpu;
 /// default strides), so one input cell hears from one window at most. The batch's output rows are cut into fixed
 /// parts, each owning whole input rows; bias partials are added in part order, so results are the same every run.
 /// </remarks>
-public static unsafe class CpuPoolActivationBackward
+internal static unsafe class CpuPoolActivationBackward
 {
     private const long MinPerPart = 1 << 15;
     private const int MaxStackTaps = 256;
