@@ -37,7 +37,7 @@ public partial interface IBackend
     /// <summary>c (M,N) = op(a) · op(b) [+ c if accumulate], op = transpose when asked; a is (M,K) or (K,M), b is (K,N) or (N,K).</summary>
     void MatMul(DeviceBuffer a, DeviceBuffer b, DeviceBuffer c, int m, int k, int n, bool transposeA, bool transposeB, bool accumulate);
     /// <summary>gradInput = gradOutput · act'(x), written from the activation's output y (relu: y>0, sigmoid: y(1−y), tanh: 1−y², leaky: y>0 ? 1 : α).</summary>
-    void ActivationBackward(DeviceBuffer output, DeviceBuffer gradOutput, DeviceBuffer gradInput, long length, Activation activation);
+    void ActivationBackward(DeviceBuffer output, DeviceBuffer gradOutput, DeviceBuffer gradInput, long length, KernelActivation activation);
     /// <summary>From the (log-)softmax output y: softmax g·y − y·Σ(g·y); log-softmax g − e^y·Σg.</summary>
     void SoftmaxBackward(DeviceBuffer output, DeviceBuffer gradOutput, DeviceBuffer gradInput, int rows, int cols, bool log);
     /// <summary>Inverse of Concat: splits (pixels, Σ channels) into (pixels, channels[i]).</summary>

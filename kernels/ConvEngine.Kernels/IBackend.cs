@@ -25,13 +25,13 @@ public partial interface IBackend : IDisposable
     void Synchronize();
 
     /// <summary>output = act(conv(input, filter) + bias). Filter (KH,KW,C/groups,OC).</summary>
-    void Conv2D(DeviceBuffer input, DeviceBuffer filter, DeviceBuffer? bias, DeviceBuffer output, in Conv2DGeometry g, Activation activation);
+    void Conv2D(DeviceBuffer input, DeviceBuffer filter, DeviceBuffer? bias, DeviceBuffer output, in Conv2DGeometry g, KernelActivation activation);
     void Pool2D(DeviceBuffer input, DeviceBuffer output, in Pool2DGeometry g, PoolKind kind);
     /// <summary>(N, spatial, C) → (N, C) by mean or max over the spatial positions.</summary>
     void GlobalPool(DeviceBuffer input, DeviceBuffer output, int n, int spatial, int channels, PoolKind kind);
     /// <summary>output (M,N) = act(input (M,K) · weights (K,N) + bias (N)).</summary>
-    void Dense(DeviceBuffer input, DeviceBuffer weights, DeviceBuffer? bias, DeviceBuffer output, int m, int k, int n, Activation activation);
-    void Activate(DeviceBuffer input, DeviceBuffer output, long length, Activation activation);
+    void Dense(DeviceBuffer input, DeviceBuffer weights, DeviceBuffer? bias, DeviceBuffer output, int m, int k, int n, KernelActivation activation);
+    void Activate(DeviceBuffer input, DeviceBuffer output, long length, KernelActivation activation);
     /// <summary>Softmax (or log-softmax) over the last axis of a (rows, cols) view.</summary>
     void Softmax(DeviceBuffer input, DeviceBuffer output, int rows, int cols, bool log);
     void Add(DeviceBuffer a, DeviceBuffer b, DeviceBuffer output, long length);

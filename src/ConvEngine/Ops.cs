@@ -29,7 +29,7 @@ public static partial class Ops
     /// Padding valid, same or causal; stride and dilation apply along L.
     /// </summary>
     public static Tensor Conv1D(Tensor input, Tensor filter, Tensor? bias, int stride = 1, int dilation = 1,
-        Padding? padding = null, int groups = 1, Activation activation = default)
+        Padding? padding = null, int groups = 1, KernelActivation activation = default)
     {
         if (input.Shape.Rank != 3)
             throw new ShapeException($"Conv1D: input must be (N, L, C); got input {input.Shape}, filter {filter.Shape}.");
@@ -71,7 +71,7 @@ public static partial class Ops
     }
 
     /// <summary>Dense: input (N,in), kernel (in,units) as Keras stores it, bias (units) or null.</summary>
-    public static Tensor Dense(Tensor input, Tensor kernel, Tensor? bias, Activation activation = default)
+    public static Tensor Dense(Tensor input, Tensor kernel, Tensor? bias, KernelActivation activation = default)
     {
         if (input.Shape.Rank != 2 || kernel.Shape.Rank != 2 || input.Shape[1] != kernel.Shape[0])
             throw new ShapeException($"Dense: input (N, in) must match kernel (in, units); got input {input.Shape}, kernel {kernel.Shape}.");
@@ -87,17 +87,17 @@ public static partial class Ops
     /// <summary>(N, ...) → (N, product of the rest): channels-last order, as Keras flattens.</summary>
     public static Tensor Flatten(Tensor input) => input.Reshape(input.Shape[0], (int)input.Shape.SampleLength);
 
-    public static Tensor Activate(Tensor input, Activation activation)
+    public static Tensor Activate(Tensor input, KernelActivation activation)
     {
         var output = Tensor.Zeros(input.Backend, input.Shape);
         input.Backend.Activate(input.Buffer, output.Buffer, input.Length, activation);
         return output;
     }
 
-    public static Tensor Relu(Tensor input) => Activate(input, Activation.Relu);
-    public static Tensor LeakyRelu(Tensor input, float alpha = 0.3f) => Activate(input, Activation.LeakyRelu(alpha));
-    public static Tensor Sigmoid(Tensor input) => Activate(input, Activation.Sigmoid);
-    public static Tensor Tanh(Tensor input) => Activate(input, Activation.Tanh);
+    public static Tensor Relu(Tensor input) => Activate(input, KernelActivation.Relu);
+    public static Tensor LeakyRelu(Tensor input, float alpha = 0.3f) => Activate(input, KernelActivation.LeakyRelu(alpha));
+    public static Tensor Sigmoid(Tensor input) => Activate(input, KernelActivation.Sigmoid);
+    public static Tensor Tanh(Tensor input) => Activate(input, KernelActivation.Tanh);
 
     /// <summary>Softmax over the last axis.</summary>
     public static Tensor Softmax(Tensor input) => SoftmaxCore(input, log: false);

@@ -3,7 +3,7 @@ namespace ConvEngine.Kernels.Cpu;
 /// <summary>The kernels keras.applications bases add: unfused activations' backward and broadcast products.</summary>
 public sealed unsafe partial class CpuBackend
 {
-    public void ActivationBackwardFromInput(DeviceBuffer input, DeviceBuffer gradOutput, DeviceBuffer gradInput, long length, Activation activation)
+    public void ActivationBackwardFromInput(DeviceBuffer input, DeviceBuffer gradOutput, DeviceBuffer gradInput, long length, KernelActivation activation)
     {
         const string Op = nameof(ActivationBackwardFromInput);
         CpuActivationKernels.BackwardFromInput(Threads, Pointer(input, length, Op, nameof(input)),

@@ -99,7 +99,7 @@ public sealed unsafe partial class CpuBackend
             Pointer(c, (long)m * n, Op, nameof(c)), n, accumulate);
     }
 
-    public void ActivationBackward(DeviceBuffer output, DeviceBuffer gradOutput, DeviceBuffer gradInput, long length, Activation activation)
+    public void ActivationBackward(DeviceBuffer output, DeviceBuffer gradOutput, DeviceBuffer gradInput, long length, KernelActivation activation)
     {
         const string Op = nameof(ActivationBackward);
         CpuElementwiseBackward.ActivationBackward(Threads, Simd,

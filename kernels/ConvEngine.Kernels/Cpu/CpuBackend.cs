@@ -45,7 +45,7 @@ public sealed partial class CpuBackend : IBackend
     /// <see cref="CpuConvDirect.MaxDefaultChannels"/> input channels per group (an image's first layer) on
     /// <see cref="CpuConvDirect"/>, variant "direct", since gathering 1-3 floats per tap costs more than the GEMM.
     /// </summary>
-    public unsafe void Conv2D(DeviceBuffer input, DeviceBuffer filter, DeviceBuffer? bias, DeviceBuffer output, in Conv2DGeometry g, Activation activation)
+    public unsafe void Conv2D(DeviceBuffer input, DeviceBuffer filter, DeviceBuffer? bias, DeviceBuffer output, in Conv2DGeometry g, KernelActivation activation)
     {
         string variant = Variants["conv2d"];
         if (variant == ReferenceVariant)
@@ -81,7 +81,7 @@ public sealed partial class CpuBackend : IBackend
     }
 
     /// <summary>Variants "gemm" (default: CpuGemm with bias and activation fused) and "reference".</summary>
-    public unsafe void Dense(DeviceBuffer input, DeviceBuffer weights, DeviceBuffer? bias, DeviceBuffer output, int m, int k, int n, Activation activation)
+    public unsafe void Dense(DeviceBuffer input, DeviceBuffer weights, DeviceBuffer? bias, DeviceBuffer output, int m, int k, int n, KernelActivation activation)
     {
         if (Variants["dense"] == ReferenceVariant)
         {
@@ -94,7 +94,7 @@ public sealed partial class CpuBackend : IBackend
             accumulate: false, new GemmEpilogue(b, activation));
     }
 
-    public unsafe void Activate(DeviceBuffer input, DeviceBuffer output, long length, Activation activation)
+    public unsafe void Activate(DeviceBuffer input, DeviceBuffer output, long length, KernelActivation activation)
     {
         CpuElementwiseKernels.Activate(Simd, Threads, Pointer(input, length, "Activate", "input"),
             Pointer(output, length, "Activate", "output"), length, activation);

@@ -10,7 +10,7 @@ public sealed record Conv2DOptions
     public Padding Padding { get; init; } = Padding.Valid;
     /// <summary>Input and output channels split into this many independent groups; groups = C is depthwise.</summary>
     public int Groups { get; init; } = 1;
-    public Activation Activation { get; init; } = Activation.None;
+    public KernelActivation Activation { get; init; } = KernelActivation.None;
 
     public Conv2DOptions WithStrides(int s) => this with { StrideH = s, StrideW = s };
     public Conv2DOptions WithDilation(int d) => this with { DilationH = d, DilationW = d };

@@ -20,7 +20,7 @@ public sealed record ConvTranspose2DOptions
     public int? OutputPaddingW { get; init; }
     /// <summary>Input and output channels split into this many independent groups (ONNX group).</summary>
     public int Groups { get; init; } = 1;
-    public Activation Activation { get; init; } = Activation.None;
+    public KernelActivation Activation { get; init; } = KernelActivation.None;
 }
 
 /// <summary>

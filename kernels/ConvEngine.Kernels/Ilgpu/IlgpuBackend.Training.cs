@@ -14,7 +14,7 @@ public sealed partial class IlgpuBackend
     private Action<Index1D, View, View, View, IlgpuPoolGeometry, PoolKind>? _poolBackward;
     private Action<Index1D, View, View, View, int, int, PoolKind>? _globalPoolBackward;
     private Action<Index1D, View, View, View, int, int, int, int, int, int>? _matMulDirect;
-    private Action<Index1D, View, View, View, Activation>? _activationBackward;
+    private Action<Index1D, View, View, View, KernelActivation>? _activationBackward;
     private Action<Index1D, View, View, View, int, int>? _softmaxBackward;
     private Action<Index1D, View, View, Pad2DGeometry, PadMode>? _padBackward;
     private Action<Index1D, View, View, View>? _multiply;
@@ -39,7 +39,7 @@ public sealed partial class IlgpuBackend
         // As in the forward pass, few channels per group (depthwise) would leave most of a tile idle.
         if (Variants["conv2d-backward-data"] == "implicit-gemm-tiled" && g.InChannelsPerGroup >= 16)
         {
-            RunTiled(ref _convBackwardDataTiled, new ConvBackwardDataOperands(g), gy, f, gx, NoBias, 0, 1, accumulate: false, Activation.None, g.Groups, count);
+            RunTiled(ref _convBackwardDataTiled, new ConvBackwardDataOperands(g), gy, f, gx, NoBias, 0, 1, accumulate: false, KernelActivation.None, g.Groups, count);
             return;
         }
         _convBackwardData ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, View, View, View, Conv2DGeometry>(IlgpuConvKernels.BackwardDataGather);
@@ -55,7 +55,7 @@ public sealed partial class IlgpuBackend
         if (count == 0) return;
         if (Variants["conv2d-backward-filter"] == "implicit-gemm-tiled" && g.OutChannelsPerGroup >= 16)
         {
-            RunTiled(ref _convBackwardFilterTiled, new ConvBackwardFilterOperands(g), x, gy, gf, NoBias, 0, 1, accumulate: false, Activation.None, g.Groups, count);
+            RunTiled(ref _convBackwardFilterTiled, new ConvBackwardFilterOperands(g), x, gy, gf, NoBias, 0, 1, accumulate: false, KernelActivation.None, g.Groups, count);
             return;
         }
         _convBackwardFilter ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, View, View, View, Conv2DGeometry>(IlgpuConvKernels.BackwardFilterDirect);
@@ -107,21 +107,21 @@ public sealed partial class IlgpuBackend
         if (Variants["matmul"] == "gemm-tiled")
         {
             RunTiled(ref _gemmTiled, new MatrixOperands(m, k, n, transposeA ? 1 : 0, transposeB ? 1 : 0), av, bv, cv, NoBias, 0, 1,
-                accumulate, Activation.None, groups: 1, count);
+                accumulate, KernelActivation.None, groups: 1, count);
             return;
         }
         _matMulDirect ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, View, View, View, int, int, int, int, int, int>(IlgpuGemmKernels.MatMulDirect);
         _matMulDirect(count, av, bv, cv, m, k, n, transposeA ? 1 : 0, transposeB ? 1 : 0, accumulate ? 1 : 0);
     }
 
-    public void ActivationBackward(DeviceBuffer output, DeviceBuffer gradOutput, DeviceBuffer gradInput, long length, Activation activation)
+    public void ActivationBackward(DeviceBuffer output, DeviceBuffer gradOutput, DeviceBuffer gradInput, long length, KernelActivation activation)
     {
         const string op = "ActivationBackward";
         if (!activation.Fuses)
             throw new ArgumentException($"{op} on {Name}: {activation} is not a function of its output; use ActivationBackwardFromInput.", nameof(activation));
         int count = Count(length, op);
         var (y, gy, gx) = (View(output, count, op, "output"), View(gradOutput, count, op, "gradOutput"), View(gradInput, count, op, "gradInput"));
-        _activationBackward ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, View, View, View, Activation>(IlgpuElementwiseKernels.ActivationBackward);
+        _activationBackward ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, View, View, View, KernelActivation>(IlgpuElementwiseKernels.ActivationBackward);
         if (count > 0) _activationBackward(count, y, gy, gx, activation);
     }
 

@@ -16,7 +16,7 @@ internal static class IlgpuConvKernels
     /// out = act(bias[o] + Σ_{p,q,c} in[b, i·s+p·d−pad, j·s+q·d−pad, group·Cg+c] · f[p,q,c,o]), cross-correlation, pads read as 0.
     /// </summary>
     public static void ForwardDirect(Index1D index, ArrayView<float> input, ArrayView<float> filter, ArrayView<float> bias, int hasBias,
-        ArrayView<float> output, Conv2DGeometry g, Activation activation)
+        ArrayView<float> output, Conv2DGeometry g, KernelActivation activation)
     {
         int o = index % g.OC;
         int pixel = index / g.OC;

@@ -9,7 +9,7 @@ internal static class IlgpuGemmKernels
 {
     /// <summary>One thread per output (r,c): out = act(bias[c] + Σ_t in[r,t]·w[t,c]), in (M,K), w (K,N).</summary>
     public static void DenseDirect(Index1D index, ArrayView<float> input, ArrayView<float> weights, ArrayView<float> bias, int hasBias,
-        ArrayView<float> output, int k, int n, Activation activation)
+        ArrayView<float> output, int k, int n, KernelActivation activation)
     {
         int c = index % n, r = index / n;
         float sum = hasBias != 0 ? bias[c] : 0f;
@@ -53,7 +53,7 @@ internal static class IlgpuGemmKernels
     /// Every output the GEMM writes has its channel on the fastest axis, so the bias index is i mod biasLength.
     /// </summary>
     public static void ReduceSlices(Index1D index, ArrayView<float> partial, ArrayView<float> c, int slices, int sliceStride,
-        ArrayView<float> bias, int hasBias, int biasLength, int accumulate, Activation activation)
+        ArrayView<float> bias, int hasBias, int biasLength, int accumulate, KernelActivation activation)
     {
         float sum = 0f;
         for (int s = 0; s < slices; s++) sum += partial[s * sliceStride + index];
@@ -199,7 +199,7 @@ internal static class IlgpuTiledGemmKernel
     public const int Tile = 64, TileK = 16, Threads = 16, PerThread = Tile / Threads;
 
     public static void Run<TOperands>(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, int hasBias,
-        int accumulate, Activation activation, TOperands operands, TiledGemmSlices slices) where TOperands : struct, IGemmOperands
+        int accumulate, KernelActivation activation, TOperands operands, TiledGemmSlices slices) where TOperands : struct, IGemmOperands
     {
         var tileA = SharedMemory.Allocate<float>(TileK * Tile);   // [kk][row]
         var tileB = SharedMemory.Allocate<float>(TileK * Tile);   // [kk][col]

@@ -6,7 +6,7 @@ namespace ConvEngine.Kernels.Ilgpu;
 /// </summary>
 internal static class IlgpuKernelMath
 {
-    public static float Activate(float x, Activation act)
+    public static float Activate(float x, KernelActivation act)
     {
         switch (act.Kind)
         {
@@ -21,7 +21,7 @@ internal static class IlgpuKernelMath
     }
 
     /// <summary>act'(x) written from y = act(x): relu y>0, leaky y>0 ? 1 : α, sigmoid y(1−y), tanh 1−y².</summary>
-    public static float DerivativeFromOutput(float y, Activation act)
+    public static float DerivativeFromOutput(float y, KernelActivation act)
     {
         switch (act.Kind)
         {

@@ -2,7 +2,6 @@ using System.Text.Json.Nodes;
 using ConvEngine.Kernels;
 using ConvEngine.Kernels.Cpu;
 using ConvEngine.Layers;
-using InputLayer = ConvEngine.Layers.Input;
 
 namespace ConvEngine.Models;
 

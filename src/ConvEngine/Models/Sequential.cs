@@ -1,7 +1,6 @@
 using System.Collections;
 using ConvEngine.Kernels;
 using ConvEngine.Layers;
-using InputLayer = ConvEngine.Layers.Input;
 
 namespace ConvEngine.Models;
 

@@ -321,7 +321,7 @@ public class AugmentLayerTests
     {
         Sequential Build(bool augment)
         {
-            var model = new Sequential(backend: Cpu, seed: 3) { new Input(H, W, C) };
+            var model = new Sequential(backend: Cpu, seed: 3) { new InputLayer(H, W, C) };
             if (augment)
                 foreach (var l in new Layer[] { new RandomFlip("horizontal"), new RandomContrast(0.5), new RandomRotation(0.2) }) model.Add(l);
             model.Add(new Conv2D(4, 3, activation: "relu"));

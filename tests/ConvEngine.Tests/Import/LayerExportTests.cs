@@ -36,7 +36,7 @@ public sealed class LayerExportTests
     /// </summary>
     internal static Model ApplicationsNet(ulong seed = 7)
     {
-        var image = new Input([9, 8, 3], "image");
+        var image = new InputLayer([9, 8, 3], "image");
         var x = new Normalization(mean: [0.1, -0.2, 0.3], variance: [0.5, 2.0, 1.0], name: "norm_constants").Apply(image);
         x = new Normalization(name: "norm_weights").Apply(x);
         x = new Rescaling([0.5, 2.0, 1.5], [0.1, 0.0, -0.2], name: "per_channel").Apply(x);
@@ -64,7 +64,7 @@ public sealed class LayerExportTests
     /// <summary>Every activation the engine names on one vector, each on its own branch, concatenated.</summary>
     private static Model ActivationsNet(IEnumerable<string> names)
     {
-        var input = new Input([10], "x");
+        var input = new InputLayer([10], "x");
         var fc = new Dense(12, name: "fc").Apply(input);
         var branches = names.Select(n => new Activation(n, name: $"act_{n}").Apply(fc)).ToList();
         branches.Add(new ReLU(negativeSlope: 0.1, name: "relu_leaky").Apply(fc));
@@ -146,7 +146,7 @@ public sealed class LayerExportTests
     [Test]
     public void ReshapePermuteAndChannelSoftmax_ExportedToOnnx_KeepTheEngineOrder()
     {
-        var input = new Input([4, 6, 3], "x");
+        var input = new InputLayer([4, 6, 3], "x");
         var x = new Conv2D(4, 3, padding: "same", name: "c").Apply(input);
         var softmax = new Activation("softmax", name: "channel_softmax").Apply(x);
         var permuted = new Permute([2, 3, 1], name: "p").Apply(new Reshape([6, 4, 4], name: "r").Apply(softmax));   // (4, 4, 6)
@@ -159,7 +159,7 @@ public sealed class LayerExportTests
     [Test]
     public void OneDimensionalNet_ExportedToOnnx_RunsInOnnxRuntime_AsTheEngine()
     {
-        var input = new Input([13, 3], "seq");
+        var input = new InputLayer([13, 3], "seq");
         var x = new Conv1D(4, 3, padding: "causal", dilationRate: 2, activation: "relu", name: "causal").Apply(input);
         x = new MaxPooling1D(3, strides: 2, padding: "same", name: "max").Apply(x);                  // (7, 4)
         x = new Conv1D(5, 2, strides: 2, padding: "same", activation: "elu", name: "strided").Apply(x);   // (4, 5)
@@ -204,7 +204,7 @@ public sealed class LayerExportTests
     [TestCase("gelu_approximate")]
     public void Keras_RefusesAnActivationKeras3Lacks_NamingTheLayer_AndWritesNothing(string activation)
     {
-        var input = new Input([5], "x");
+        var input = new InputLayer([5], "x");
         using var model = new Model(input, new Dense(3, activation: activation, name: "head").Apply(input), seed: 1);
         string path = Path.Combine(_dir, "m.keras");
         var e = Assert.Throws<ModelExportException>(() => KerasFiles.Save(model, path))!;
@@ -215,7 +215,7 @@ public sealed class LayerExportTests
     [Test]
     public void Keras_RefusesExplicitPads_NamingTheLayer()
     {
-        var input = new Input([6, 6, 2], "x");
+        var input = new InputLayer([6, 6, 2], "x");
         using var model = new Model(input, new Conv2DTranspose(2, 3, strides: 2, ConvEngine.Kernels.Geometry.Padding.Explicit(1, 0, 1, 0), null, null, groups: 1, name: "deconv").Apply(input), seed: 1);
         var e = Assert.Throws<ModelExportException>(() => KerasFiles.Save(model, Path.Combine(_dir, "m.keras")))!;
         Assert.That(e.Message, Does.Contain("'deconv'").And.Contain("(Conv2DTranspose)").And.Contain("explicit pads"));
@@ -230,7 +230,7 @@ public sealed class LayerExportTests
     [TestCase("keras", "Keras 3")]
     public void Cli_LayerTheTargetLacks_IsOneLineNamingLayerAndClass_AndNothingIsWritten(string to, string format)
     {
-        var input = new Input(8, 8, 3);
+        var input = new InputLayer(8, 8, 3);
         string modelDir = Path.Combine(_dir, "lrn_model");
         using (var model = new Model(input, new LRN(3, name: "local_norm").Apply(new Conv2D(4, 3, name: "conv").Apply(input)), seed: 1))
         {

@@ -58,8 +58,8 @@ internal static unsafe class CpuConvDataGradient
         float* flipped = (t_filter ??= new()).Get((long)g.KH * g.KW * g.OutChannelsPerGroup * g.C);
         FlipFilter(filter, flipped, g);
         if (CpuConvKernels.IsDepthwise(flippedGeometry))
-            CpuConvKernels.DepthwiseDirect(simd, threads, gradOutput, flipped, null, gradInput, flippedGeometry, Activation.None);
+            CpuConvKernels.DepthwiseDirect(simd, threads, gradOutput, flipped, null, gradInput, flippedGeometry, KernelActivation.None);
         else
-            CpuConvDirect.Run(simd, threads, gradOutput, flipped, null, gradInput, flippedGeometry, Activation.None);
+            CpuConvDirect.Run(simd, threads, gradOutput, flipped, null, gradInput, flippedGeometry, KernelActivation.None);
     }
 }

@@ -36,12 +36,12 @@ internal static unsafe class CpuConvKernels
     /// im2col: the NHWC input already is the column matrix.
     /// </summary>
     public static void Im2colGemm(SimdLevel simd, int threads, float* input, float* filter, float* bias, float* output,
-        Conv2DGeometry g, Activation activation) =>
+        Conv2DGeometry g, KernelActivation activation) =>
         Im2colGemm(simd, GemmBlocking.Default(simd), threads, input, filter, bias, output, g, activation);
 
-    /// <summary><see cref="Im2colGemm(SimdLevel, int, float*, float*, float*, float*, Conv2DGeometry, Activation)"/> with an explicit GEMM blocking.</summary>
+    /// <summary><see cref="Im2colGemm(SimdLevel, int, float*, float*, float*, float*, Conv2DGeometry, KernelActivation)"/> with an explicit GEMM blocking.</summary>
     public static void Im2colGemm(SimdLevel simd, GemmBlocking blocking, int threads, float* input, float* filter, float* bias, float* output,
-        Conv2DGeometry g, Activation activation)
+        Conv2DGeometry g, KernelActivation activation)
     {
         int k = CpuIm2Col.RowLength(g), ocg = g.OutChannelsPerGroup, cg = g.InChannelsPerGroup;
         int rows = g.N * g.OH * g.OW;
@@ -98,12 +98,12 @@ internal static unsafe class CpuConvKernels
     /// instead of twice (measured 5–10% faster than <see cref="Im2colGemm"/> on VGG16 layers).
     /// </summary>
     public static void ImplicitGemm(SimdLevel simd, int threads, float* input, float* filter, float* bias, float* output,
-        Conv2DGeometry g, Activation activation) =>
+        Conv2DGeometry g, KernelActivation activation) =>
         ImplicitGemm(simd, GemmBlocking.Default(simd), threads, input, filter, bias, output, g, activation);
 
-    /// <summary><see cref="ImplicitGemm(SimdLevel, int, float*, float*, float*, float*, Conv2DGeometry, Activation)"/> with an explicit GEMM blocking.</summary>
+    /// <summary><see cref="ImplicitGemm(SimdLevel, int, float*, float*, float*, float*, Conv2DGeometry, KernelActivation)"/> with an explicit GEMM blocking.</summary>
     public static void ImplicitGemm(SimdLevel simd, GemmBlocking blocking, int threads, float* input, float* filter, float* bias, float* output,
-        Conv2DGeometry g, Activation activation)
+        Conv2DGeometry g, KernelActivation activation)
     {
         int k = CpuIm2Col.RowLength(g), ocg = g.OutChannelsPerGroup, cg = g.InChannelsPerGroup;
         int rows = g.N * g.OH * g.OW;
@@ -164,7 +164,7 @@ internal static unsafe class CpuConvKernels
     /// columns, almost all tile padding, so this is what <see cref="CpuBackend"/> runs for depthwise convs.
     /// </summary>
     public static void DepthwiseDirect(SimdLevel simd, int threads, float* input, float* filter, float* bias, float* output,
-        Conv2DGeometry g, Activation activation)
+        Conv2DGeometry g, KernelActivation activation)
     {
         if (g.Groups != g.C)
             throw new ArgumentException($"DepthwiseDirect: needs groups = input channels, got groups {g.Groups} with {g.C} channels.");

@@ -9,7 +9,7 @@ namespace ConvEngine.Kernels.Cpu;
 /// sigmoid: y(1 − y), tanh: 1 − y², linear: 1), the same float operations at every width so every SIMD level
 /// gives the same bits. <see cref="CpuElementwiseBackward"/> multiplies by the same factors.
 /// </summary>
-internal readonly struct ActivationSlope(Activation activation)
+internal readonly struct ActivationSlope(KernelActivation activation)
 {
     private readonly ActivationKind _kind = activation.Kind;
     private readonly float _alpha = activation.Alpha;
@@ -48,7 +48,7 @@ internal static unsafe class CpuActivationBiasBackward
     private const long MinPerPart = 1 << 15;
 
     public static void Run(int threads, SimdLevel simd, float* output, float* gradOutput, float* gradInput, float* gradBias,
-        long rows, int channels, Activation activation)
+        long rows, int channels, KernelActivation activation)
     {
         int parts = (int)Math.Min(Math.Max(1, rows), CpuParallel.Parts(threads, rows * channels, MinPerPart));
         float[]?[] partials = new float[parts][];

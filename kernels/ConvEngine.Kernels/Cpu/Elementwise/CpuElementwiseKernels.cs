@@ -17,7 +17,7 @@ internal static unsafe class CpuElementwiseKernels
     private const long MinFloatsPerPart = 1L << 16;
 
     /// <summary>output = act(input), in place allowed.</summary>
-    public static void Activate(ReadOnlySpan<float> input, Span<float> output, Activation act, SimdLevel simd)
+    public static void Activate(ReadOnlySpan<float> input, Span<float> output, KernelActivation act, SimdLevel simd)
     {
         output = output[..input.Length];
         if (simd == SimdLevel.Scalar)
@@ -46,7 +46,7 @@ internal static unsafe class CpuElementwiseKernels
         }
     }
 
-    public static void Activate(SimdLevel simd, int threads, float* input, float* output, long length, Activation act)
+    public static void Activate(SimdLevel simd, int threads, float* input, float* output, long length, KernelActivation act)
     {
         int parts = CpuParallel.Parts(threads, length, MinFloatsPerPart);
         CpuParallel.For(parts, part =>

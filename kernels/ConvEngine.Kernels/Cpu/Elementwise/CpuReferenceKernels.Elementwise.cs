@@ -4,7 +4,7 @@ namespace ConvEngine.Kernels.Cpu;
 
 internal static partial class CpuReferenceKernels
 {
-    public static void Activate(ReadOnlySpan<float> input, Span<float> output, Activation act)
+    public static void Activate(ReadOnlySpan<float> input, Span<float> output, KernelActivation act)
     {
         for (int i = 0; i < input.Length; i++) output[i] = act.Apply(input[i]);
     }

@@ -9,7 +9,7 @@ namespace ConvEngine.Kernels.Cpu;
 /// </summary>
 internal readonly unsafe struct GemmEpilogue
 {
-    public GemmEpilogue(float* bias, Activation activation)
+    public GemmEpilogue(float* bias, KernelActivation activation)
     {
         Bias = bias;
         Activation = activation;
@@ -17,7 +17,7 @@ internal readonly unsafe struct GemmEpilogue
 
     /// <summary>Per-column bias of the tile's first column, or null.</summary>
     public float* Bias { get; }
-    public Activation Activation { get; }
+    public KernelActivation Activation { get; }
 
     public static GemmEpilogue None => default;
 

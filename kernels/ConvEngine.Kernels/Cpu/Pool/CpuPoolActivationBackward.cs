@@ -29,7 +29,7 @@ internal static unsafe class CpuPoolActivationBackward
         && g.PoolH * g.PoolW <= MaxStackTaps;
 
     public static void MaxRun(int threads, SimdLevel simd, float* input, float* gradOutput, float* gradInput, float* gradBias,
-        in Pool2DGeometry g, Activation activation)
+        in Pool2DGeometry g, KernelActivation activation)
     {
         if (!Applies(g, PoolKind.Max))
             throw new ArgumentException($"Pool2DActivationBackward: the fused kernel needs non-overlapping max-pool windows; got pool {g.PoolH}x{g.PoolW}, stride {g.StrideH}x{g.StrideW}.");

@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using ConvEngine.Kernels;
-using KernelActivation = ConvEngine.Kernels.Activation;
 
 namespace ConvEngine.Layers;
 

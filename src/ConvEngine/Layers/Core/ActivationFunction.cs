@@ -1,5 +1,4 @@
 using ConvEngine.Kernels;
-using KernelActivation = ConvEngine.Kernels.Activation;
 
 namespace ConvEngine.Layers;
 
