@@ -8,6 +8,7 @@ public sealed partial class CpuBackend
     /// <summary>The variant names of "conv-transpose2d"; registered by the constructor.</summary>
     private static readonly string[] ConvTransposeVariants = ["backward-data", ReferenceVariant];
 
+    /// <inheritdoc/>
     public void ConvTranspose2D(DeviceBuffer input, DeviceBuffer filter, DeviceBuffer? bias, DeviceBuffer output, in ConvTranspose2DGeometry g, KernelActivation activation)
     {
         const string Op = nameof(ConvTranspose2D);

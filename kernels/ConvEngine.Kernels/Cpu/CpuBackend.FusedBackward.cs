@@ -26,6 +26,7 @@ public sealed unsafe partial class CpuBackend
             gradBias is null ? null : Pointer(gradBias, g.C, Op, nameof(gradBias)), g, activation);
     }
 
+    /// <inheritdoc/>
     public void ActivationBiasBackward(DeviceBuffer output, DeviceBuffer gradOutput, DeviceBuffer gradInput, DeviceBuffer gradBias,
         long rows, int channels, KernelActivation activation)
     {

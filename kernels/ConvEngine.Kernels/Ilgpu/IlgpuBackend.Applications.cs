@@ -19,6 +19,7 @@ public sealed partial class IlgpuBackend
         if (count > 0) _activateUnfused(count, x, y, activation);
     }
 
+    /// <inheritdoc/>
     public void ActivationBackwardFromInput(DeviceBuffer input, DeviceBuffer gradOutput, DeviceBuffer gradInput, long length, KernelActivation activation)
     {
         const string op = "ActivationBackwardFromInput";
@@ -28,6 +29,7 @@ public sealed partial class IlgpuBackend
         if (count > 0) _activationBackwardFromInput(count, x, gy, gx, activation);
     }
 
+    /// <inheritdoc/>
     public void MultiplyBroadcast(DeviceBuffer input, DeviceBuffer scale, DeviceBuffer output, int n, int spatial, int channels, int scaleChannels)
     {
         const string op = "MultiplyBroadcast";
@@ -38,6 +40,7 @@ public sealed partial class IlgpuBackend
         if (count > 0) _multiplyBroadcast(count, x, s, y, spatial, channels, scaleChannels);
     }
 
+    /// <inheritdoc/>
     public void MultiplyBroadcastBackward(DeviceBuffer input, DeviceBuffer gradOutput, DeviceBuffer gradScale, int n, int spatial, int channels, int scaleChannels)
     {
         const string op = "MultiplyBroadcastBackward";

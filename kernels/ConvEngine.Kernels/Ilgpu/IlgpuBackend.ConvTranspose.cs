@@ -10,6 +10,7 @@ public sealed partial class IlgpuBackend
 {
     private Action<Index1D, View, View, int, int, KernelActivation>? _convTransposeEpilogue;
 
+    /// <inheritdoc/>
     public void ConvTranspose2D(DeviceBuffer input, DeviceBuffer filter, DeviceBuffer? bias, DeviceBuffer output, in ConvTranspose2DGeometry g, KernelActivation activation)
     {
         const string op = "ConvTranspose2D";

@@ -29,6 +29,7 @@ public sealed partial class IlgpuBackend
         Variants.Register("conv2d-backward-filter", "implicit-gemm-tiled", "direct");
     }
 
+    /// <inheritdoc/>
     public void Conv2D(DeviceBuffer input, DeviceBuffer filter, DeviceBuffer? bias, DeviceBuffer output, in Conv2DGeometry g, KernelActivation activation)
     {
         const string op = "Conv2D";
@@ -46,6 +47,7 @@ public sealed partial class IlgpuBackend
         _convDirect(count, x, f, b, bias is null ? 0 : 1, y, g, activation);
     }
 
+    /// <inheritdoc/>
     public void Pool2D(DeviceBuffer input, DeviceBuffer output, in Pool2DGeometry g, PoolKind kind)
     {
         const string op = "Pool2D";
@@ -55,6 +57,7 @@ public sealed partial class IlgpuBackend
         if (count > 0) _pool(count, x, y, new IlgpuPoolGeometry(g), kind);
     }
 
+    /// <inheritdoc/>
     public void GlobalPool(DeviceBuffer input, DeviceBuffer output, int n, int spatial, int channels, PoolKind kind)
     {
         const string op = "GlobalPool";
@@ -64,6 +67,7 @@ public sealed partial class IlgpuBackend
         if (count > 0) _globalPool(count, x, y, spatial, channels, kind);
     }
 
+    /// <inheritdoc/>
     public void Dense(DeviceBuffer input, DeviceBuffer weights, DeviceBuffer? bias, DeviceBuffer output, int m, int k, int n, KernelActivation activation)
     {
         const string op = "Dense";
@@ -80,6 +84,7 @@ public sealed partial class IlgpuBackend
         _denseDirect(count, x, w, b, bias is null ? 0 : 1, y, k, n, activation);
     }
 
+    /// <inheritdoc/>
     public void Activate(DeviceBuffer input, DeviceBuffer output, long length, KernelActivation activation)
     {
         const string op = "Activate";
@@ -94,6 +99,7 @@ public sealed partial class IlgpuBackend
         if (count > 0) _activate(count, x, y, activation);
     }
 
+    /// <inheritdoc/>
     public void Softmax(DeviceBuffer input, DeviceBuffer output, int rows, int cols, bool log)
     {
         const string op = "Softmax";
@@ -103,6 +109,7 @@ public sealed partial class IlgpuBackend
         if (count > 0) _softmax(rows, x, y, cols, log ? 1 : 0);
     }
 
+    /// <inheritdoc/>
     public void Add(DeviceBuffer a, DeviceBuffer b, DeviceBuffer output, long length)
     {
         const string op = "Add";
@@ -112,9 +119,11 @@ public sealed partial class IlgpuBackend
         if (count > 0) _add(count, av, bv, y);
     }
 
+    /// <inheritdoc/>
     public void Concat(IReadOnlyList<DeviceBuffer> inputs, IReadOnlyList<int> channels, DeviceBuffer output, long pixels) =>
         CopyChannels(inputs, channels, output, pixels, toWide: true, "Concat");
 
+    /// <inheritdoc/>
     public void Pad2D(DeviceBuffer input, DeviceBuffer output, in Pad2DGeometry g, PadMode mode)
     {
         const string op = "Pad2D";

@@ -1,7 +1,7 @@
 namespace ConvEngine.Kernels.Ilgpu;
 
 /// <summary>
-/// Scalar device functions shared by the ILGPU kernels. They restate <see cref="Activation.Apply"/>
+/// Scalar device functions shared by the ILGPU kernels. They restate <see cref="KernelActivation.Apply"/>
 /// without its throw, because a kernel may not raise exceptions; tests check both agree.
 /// </summary>
 internal static class IlgpuKernelMath

@@ -7,7 +7,7 @@ namespace ConvEngine.Kernels.Cpu;
 /// <summary>
 /// Fast forward convolutions (NHWC input, HWIO filter). The output of one group is a GEMM:
 /// (pixels × KH·KW·C/groups) column matrix · (KH·KW·C/groups × OC/groups) filter slice, which
-/// <see cref="ImplicitGemm"/> gathers while packing and <see cref="Im2colGemm"/> stores first.
+/// <c>ImplicitGemm</c> gathers while packing and <c>Im2colGemm</c> stores first.
 /// Both make one parallel split over the batch×pixel rows (over output-channel panels when that
 /// leaves the busiest thread fewer tiles), read the filter in place as the GEMM's B, and fuse
 /// bias and activation into the GEMM epilogue. Depthwise convs have their own direct kernel.
@@ -95,7 +95,7 @@ internal static unsafe class CpuConvKernels
     /// The default, variant "implicit-gemm": im2col fused into the GEMM's A packing. Each A panel
     /// (MR output pixels × one K block) is gathered straight from the NHWC input by
     /// <see cref="Im2colPanels"/>, so no column matrix is stored and each value is copied once
-    /// instead of twice (measured 5–10% faster than <see cref="Im2colGemm"/> on VGG16 layers).
+    /// instead of twice (measured 5–10% faster than <c>Im2colGemm</c> on VGG16 layers).
     /// </summary>
     public static void ImplicitGemm(SimdLevel simd, int threads, float* input, float* filter, float* bias, float* output,
         Conv2DGeometry g, KernelActivation activation) =>
