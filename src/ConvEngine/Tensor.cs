@@ -74,5 +74,6 @@ public sealed class Tensor : IDisposable
         if (_ownsBuffer) Buffer.Dispose();
     }
 
+    /// <inheritdoc/>
     public override string ToString() => $"Tensor{Shape} on {Backend.Name}";
 }

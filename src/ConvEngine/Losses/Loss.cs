@@ -78,6 +78,7 @@ public abstract class Loss
 
     public static implicit operator Loss(string name) => FromName(name);
 
+    /// <inheritdoc/>
     public override string ToString() => Name;
 }
 

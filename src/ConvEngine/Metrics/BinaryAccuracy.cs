@@ -6,8 +6,10 @@ namespace ConvEngine.Metrics;
 public sealed class BinaryAccuracy(double threshold = 0.5, string? name = null) : Metric(name)
 {
     public double Threshold { get; } = threshold;
+    /// <inheritdoc/>
     protected override string DefaultName => "binary_accuracy";
 
+    /// <inheritdoc/>
     public override JsonObject ToJson()
     {
         var json = base.ToJson();
@@ -15,6 +17,7 @@ public sealed class BinaryAccuracy(double threshold = 0.5, string? name = null) 
         return json;
     }
 
+    /// <inheritdoc/>
     public override double SumOverRows(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets, int rows, int columns)
     {
         double sum = 0;

@@ -65,6 +65,7 @@ public abstract class Metric
         };
     }
 
+    /// <inheritdoc/>
     public override string ToString() => Name;
 }
 
@@ -74,8 +75,10 @@ public abstract class Metric
 /// </summary>
 public sealed class Accuracy(string name = "accuracy") : Metric(name)
 {
+    /// <inheritdoc/>
     protected override string DefaultName => "accuracy";
 
+    /// <inheritdoc/>
     public override double SumOverRows(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets, int rows, int columns) =>
         throw new InvalidOperationException("'accuracy' is resolved to a concrete metric when the model is compiled.");
 

@@ -47,7 +47,9 @@ public partial class Model : Layer
         Seed = seed ?? (ulong)Random.Shared.NextInt64();
     }
 
+    /// <inheritdoc/>
     public override string ClassName => "Functional";
+    /// <inheritdoc/>
     protected override string NamePrefix => "model";
 
     public IBackend Backend { get; private set; }
@@ -59,6 +61,7 @@ public partial class Model : Layer
     /// <summary>The graph's output tensor (Keras's model.output).</summary>
     public SymbolicTensor Output => _nodes.Count > 0 ? _nodes[_outputNode].Output
         : throw new InvalidOperationException($"{ClassName} '{Name}' has no layers yet.");
+    /// <inheritdoc/>
     public override int[] OutputShape => Output.Shape;
     /// <summary>One sample's input shape.</summary>
     public int[] InputShape => Input.Shape;
@@ -83,6 +86,7 @@ public partial class Model : Layer
         }
     }
 
+    /// <inheritdoc/>
     public override IReadOnlyList<Parameter> Parameters => NamedParameters.Select(p => p.Parameter).ToList();
 
     /// <summary>Every weight with its path: "conv2d/kernel", or "vgg16/block1_conv1/kernel" inside a nested model.</summary>
@@ -177,6 +181,7 @@ public partial class Model : Layer
 
     // ---- the model as a layer inside another model ----
 
+    /// <inheritdoc/>
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
     {
         RequireGraph();
@@ -186,8 +191,10 @@ public partial class Model : Layer
         return OutputShape;
     }
 
+    /// <inheritdoc/>
     protected override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context) => RunGraph(inputs[0], context);
 
+    /// <inheritdoc/>
     protected override Tensor?[] Backward(Tensor gradOutput, IReadOnlyList<bool> needInputGradient) =>
         [BackwardGraph(gradOutput, needInputGradient[0])];
 
@@ -304,8 +311,10 @@ public partial class Model : Layer
         };
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig() => Serialization.ModelConfig.GraphConfig(this);
 
+    /// <inheritdoc/>
     protected override void Dispose(bool disposing)
     {
         if (disposing)

@@ -21,7 +21,9 @@ public class Sequential : Model, IEnumerable<Layer>
         foreach (var layer in layers ?? []) Add(layer);
     }
 
+    /// <inheritdoc/>
     public override string ClassName => "Sequential";
+    /// <inheritdoc/>
     protected override string NamePrefix => "sequential";
 
     /// <summary>The layers after the input, as Keras's Sequential.layers.</summary>

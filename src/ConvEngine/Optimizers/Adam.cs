@@ -19,15 +19,18 @@ public sealed class Adam : Optimizer
         Epsilon = epsilon;
     }
 
+    /// <inheritdoc/>
     public override string ClassName => "Adam";
     public double Beta1 { get; }
     public double Beta2 { get; }
     public double Epsilon { get; }
+    /// <inheritdoc/>
     public override IReadOnlyList<string> SlotNames { get; } = ["m", "v"];
 
     /// <summary>lr·√(1−β2^t)/(1−β1^t), the step size the kernel receives at step t.</summary>
     public double StepSize(long step) => LearningRate * Math.Sqrt(1 - Math.Pow(Beta2, step)) / (1 - Math.Pow(Beta1, step));
 
+    /// <inheritdoc/>
     protected override void Update(Parameter parameter, IReadOnlyList<Tensor> slots, long step)
     {
         var value = parameter.Value!;
@@ -35,6 +38,7 @@ public sealed class Adam : Optimizer
             (float)StepSize(step), (float)Beta1, (float)Beta2, (float)Epsilon);
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

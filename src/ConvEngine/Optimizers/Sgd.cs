@@ -16,11 +16,14 @@ public sealed class Sgd : Optimizer
         Nesterov = nesterov;
     }
 
+    /// <inheritdoc/>
     public override string ClassName => "SGD";
     public double Momentum { get; }
     public bool Nesterov { get; }
+    /// <inheritdoc/>
     public override IReadOnlyList<string> SlotNames { get; } = ["momentum"];
 
+    /// <inheritdoc/>
     protected override void Update(Parameter parameter, IReadOnlyList<Tensor> slots, long step)
     {
         var value = parameter.Value!;
@@ -28,6 +31,7 @@ public sealed class Sgd : Optimizer
             (float)LearningRate, (float)Momentum, Nesterov);
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

@@ -35,9 +35,14 @@ public sealed class LambdaCallback : Callback
     public Action<int, IReadOnlyDictionary<string, double>>? EpochEnd { get; init; }
     public Action<History>? TrainEnd { get; init; }
 
+    /// <inheritdoc/>
     public override void OnTrainBegin(TrainingParams parameters) => TrainBegin?.Invoke(parameters);
+    /// <inheritdoc/>
     public override void OnEpochBegin(int epoch) => EpochBegin?.Invoke(epoch);
+    /// <inheritdoc/>
     public override void OnTrainBatchEnd(int batch, IReadOnlyDictionary<string, double> logs) => TrainBatchEnd?.Invoke(batch, logs);
+    /// <inheritdoc/>
     public override void OnEpochEnd(int epoch, IReadOnlyDictionary<string, double> logs) => EpochEnd?.Invoke(epoch, logs);
+    /// <inheritdoc/>
     public override void OnTrainEnd(History history) => TrainEnd?.Invoke(history);
 }

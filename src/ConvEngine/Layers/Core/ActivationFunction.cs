@@ -111,5 +111,6 @@ public readonly record struct ActivationFunction
         }
     }
 
+    /// <inheritdoc/>
     public override string ToString() => Name;
 }

@@ -18,8 +18,11 @@ public sealed class InputLayer : Layer
         Node = new Node(this, [], (int[])shape.Clone());
     }
 
+    /// <inheritdoc/>
     public override string ClassName => "InputLayer";
+    /// <inheritdoc/>
     protected override string NamePrefix => "input";
+    /// <inheritdoc/>
     protected override bool NameZeroBased => false;
 
     /// <summary>One sample's shape.</summary>
@@ -27,13 +30,17 @@ public sealed class InputLayer : Layer
 
     public static implicit operator SymbolicTensor(InputLayer input) => input.Node!.Output;
 
+    /// <inheritdoc/>
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs) =>
         throw new InvalidOperationException($"InputLayer '{Name}' is a graph entry; it is not applied to other tensors.");
 
+    /// <inheritdoc/>
     protected override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context) => inputs[0];
 
+    /// <inheritdoc/>
     protected override Tensor?[] Backward(Tensor gradOutput, IReadOnlyList<bool> needInputGradient) => [];
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var shape = new JsonArray { null };
