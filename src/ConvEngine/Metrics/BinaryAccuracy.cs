@@ -5,6 +5,7 @@ namespace ConvEngine.Metrics;
 /// <summary>Keras binary_accuracy: a prediction counts as 1 when it is strictly above the threshold (0.5), then equals the target; mean over the last axis.</summary>
 public sealed class BinaryAccuracy(double threshold = 0.5, string? name = null) : Metric(name)
 {
+    /// <summary>Probabilities above it count as class 1 (Keras's default 0.5).</summary>
     public double Threshold { get; } = threshold;
     /// <inheritdoc/>
     protected override string DefaultName => "binary_accuracy";

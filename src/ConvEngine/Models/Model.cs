@@ -52,7 +52,9 @@ public partial class Model : Layer
     /// <inheritdoc/>
     protected override string NamePrefix => "model";
 
+    /// <summary>The backend the model's weights and activations live on.</summary>
     public IBackend Backend { get; private set; }
+    /// <summary>The seed of the weights' initialisation and of dropout and shuffling draws.</summary>
     public ulong Seed { get; internal set; }
 
     /// <summary>The graph's input tensor (Keras's model.input).</summary>
@@ -72,6 +74,7 @@ public partial class Model : Layer
     /// <summary>The layers in topological order; a functional model lists its InputLayer first, as Keras.</summary>
     public virtual IReadOnlyList<Layer> Layers => _nodes.Select(n => n.Layer).ToList();
 
+    /// <summary>The layer named <paramref name="name"/>; an error listing the names when there is none.</summary>
     public Layer GetLayer(string name) => _nodes.Select(n => n.Layer).FirstOrDefault(l => l.Name == name)
         ?? throw new KeyNotFoundException($"{ClassName} '{Name}' has no layer '{name}'; it has {string.Join(", ", _nodes.Select(n => n.Layer.Name))}.");
 
@@ -106,7 +109,9 @@ public partial class Model : Layer
         }
     }
 
+    /// <summary>Weights the optimizer updates.</summary>
     public long TrainableParameterCount => Parameters.Where(p => p.Trainable).Sum(p => p.Length);
+    /// <summary>Weights it does not (frozen layers, BatchNormalization's moving statistics).</summary>
     public long NonTrainableParameterCount => Parameters.Where(p => !p.Trainable).Sum(p => p.Length);
 
     /// <summary>Sets the graph: topological order from the output back to the input; every other entry is an error.</summary>

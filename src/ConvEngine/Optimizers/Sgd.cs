@@ -9,6 +9,7 @@ namespace ConvEngine.Optimizers;
 /// </summary>
 public sealed class Sgd : Optimizer
 {
+    /// <summary>Stochastic gradient descent with Keras's defaults.</summary>
     public Sgd(double learningRate = 0.01, double momentum = 0, bool nesterov = false) : base(learningRate)
     {
         if (!(momentum >= 0 && momentum <= 1)) throw new ArgumentException($"SGD: momentum must be in [0, 1], got {momentum}.");
@@ -18,7 +19,9 @@ public sealed class Sgd : Optimizer
 
     /// <inheritdoc/>
     public override string ClassName => "SGD";
+    /// <summary>Fraction of the previous step kept in each step (0: plain SGD).</summary>
     public double Momentum { get; }
+    /// <summary>Whether the momentum is Nesterov's (the gradient taken after the momentum step).</summary>
     public bool Nesterov { get; }
     /// <inheritdoc/>
     public override IReadOnlyList<string> SlotNames { get; } = ["momentum"];

@@ -12,6 +12,7 @@ namespace ConvEngine.Serialization;
 /// </summary>
 public static class ModelConfig
 {
+    /// <summary>The model's architecture as the engine's config.json holds it.</summary>
     public static JsonObject ToJson(Model model) => new()
     {
         ["class_name"] = model.ClassName,
