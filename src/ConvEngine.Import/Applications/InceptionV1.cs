@@ -44,6 +44,8 @@ public static class InceptionV1
     /// <param name="inputShape">One sample, (H, W, C); 224×224×3 by default.</param>
     /// <param name="weights">Null, or a safetensors file with the engine's layer names (e.g. converted from the Slim checkpoint).</param>
     /// <exception cref="NotSupportedException">The engine has no BatchNormalization or Concatenate layer yet.</exception>
+    /// <param name="backend">Where the model's tensors live; null for a new cpu backend.</param>
+    /// <param name="seed">Seed of the random initialisation of weights the file does not give; null for a random seed.</param>
     public static Model Create(int[]? inputShape = null, string? weights = null, IBackend? backend = null, ulong? seed = null)
     {
         var missing = RequiredLayerClasses.Except(LayerRegistry.ClassNames).ToList();

@@ -6,6 +6,7 @@ namespace ConvEngine.Import.Applications;
 /// <summary>Loads a weights file into a model, by its extension: Keras HDF5 (either layout), a Keras 3 .keras, a TF.js manifest, or the engine's safetensors.</summary>
 public static class PretrainedWeights
 {
+    /// <summary>Assigns the weights in <paramref name="path"/> to <paramref name="model"/>'s layers, the format told by the extension (.h5/.hdf5, .keras, .json, .safetensors).</summary>
     public static void Load(Model model, string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{model.Name}: no weights file at {path}.", path);

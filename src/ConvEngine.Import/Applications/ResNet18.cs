@@ -11,7 +11,9 @@ namespace ConvEngine.Import.Applications;
 /// </summary>
 public sealed record ResNet18Files(string Model, string Preprocess)
 {
+    /// <summary>The NuGet package that ships the ResNet18 ONNX files.</summary>
     public const string PackageId = "Microsoft.ML.DnnImageFeaturizer.ResNet18";
+    /// <summary>The version of that package the files were checked against.</summary>
     public const string PackageVersion = "0.23.1";
     private const string ModelInPackage = "tools/DnnImageModels/ResNet18Onnx/ResNet18.onnx";
     private const string PreprocessInPackage = "tools/DnnImageModels/ResNetPrepOnnx/ResNetPreprocess.onnx";
@@ -72,12 +74,17 @@ public sealed record ResNet18Files(string Model, string Preprocess)
 /// </summary>
 public static class ResNet18
 {
+    /// <summary>Image height and width the network takes (224; its preprocessing mean image has that size).</summary>
     public const int Size = ResNet18Preprocessing.Size;
+    /// <summary>Features the network gives per image.</summary>
     public const int FeatureCount = 512;
 
     /// <summary>Builds "resnet18": (224, 224, 3) RGB 0–255 → (512) when <paramref name="includePreprocessing"/>, else the bare network (BGR − mean in).</summary>
     /// <param name="path">Where the files are; see <see cref="ResNet18Files.Locate"/>.</param>
     /// <param name="foldBatchNorm">Fold the 22 BatchNormalizations into their convs (exact; the frozen fast path) or keep them as layers.</param>
+    /// <param name="includePreprocessing">Put the preprocessing layer (RGB → BGR, minus the mean image) in front, so the model takes RGB 0–255.</param>
+    /// <param name="backend">Where the model's tensors live; null for a new cpu backend.</param>
+    /// <param name="seed">Seed of the model's initialisation before the file's weights are assigned; null for a random seed.</param>
     public static Model Create(string? path = null, bool includePreprocessing = true, bool foldBatchNorm = true, IBackend? backend = null, ulong? seed = null)
     {
         var files = ResNet18Files.Locate(path);

@@ -24,6 +24,9 @@ public static class Vgg16
     /// or a safetensors file written by the engine (.safetensors, e.g. from <c>convengine weights convert</c>).
     /// </param>
     /// <param name="pooling">Without the top: null (4-D output), or "avg" for global average pooling.</param>
+    /// <param name="classes">Units of the predictions layer with the top.</param>
+    /// <param name="backend">Where the model's tensors live; null for a new cpu backend.</param>
+    /// <param name="seed">Seed of the random initialisation when no weights are given; null for a random seed.</param>
     public static Model Create(bool includeTop = false, int[]? inputShape = null, string? weights = null, int classes = 1000,
         string? pooling = null, IBackend? backend = null, ulong? seed = null)
     {

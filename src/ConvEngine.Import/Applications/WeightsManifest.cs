@@ -10,21 +10,30 @@ public sealed class WeightsPreprocessing
 {
     /// <summary>"caffe" (BGR, mean subtraction), "torch" (RGB, mean/std on 0–1), "mean-image", …</summary>
     public string Mode { get; init; } = "";
+    /// <summary>"RGB" or "BGR": the channel order the network expects.</summary>
     public string? ColorOrder { get; init; }
+    /// <summary>The pixel range the network expects, e.g. "0-255" or "0-1".</summary>
     public string? ValueRange { get; init; }
+    /// <summary>Per-channel means subtracted (in the expected channel order); null when none.</summary>
     public double[]? Mean { get; init; }
+    /// <summary>Per-channel standard deviations divided by; null when none.</summary>
     public double[]? Std { get; init; }
+    /// <summary>Anything else about the preprocessing, in words.</summary>
     public string? Note { get; init; }
 }
 
 /// <summary>One known pretrained file: where it comes from, how to recognise it, its layout and its preprocessing.</summary>
 public sealed class WeightsEntry
 {
+    /// <summary>The entry's unique name, e.g. "keras-vgg16-notop".</summary>
     public string Name { get; init; } = "";
+    /// <summary>What the file is, in words.</summary>
     public string? Description { get; init; }
     /// <summary>The file's usual name, as downloaded or as it lies in its package.</summary>
     public string File { get; init; } = "";
+    /// <summary>Where the file is published.</summary>
     public string? SourceUrl { get; init; }
+    /// <summary>Mirrors of <see cref="SourceUrl"/>.</summary>
     public string[]? OtherUrls { get; init; }
     /// <summary>Null when the exact size is not known.</summary>
     public long? SizeBytes { get; init; }
@@ -32,22 +41,33 @@ public sealed class WeightsEntry
     public string? Md5 { get; init; }
     /// <summary>Lower-case hex; null when not known (never guessed).</summary>
     public string? Sha256 { get; init; }
+    /// <summary>Where the size and checksums come from.</summary>
     public string? ChecksumSource { get; init; }
     /// <summary>"keras-hdf5", "onnx", "safetensors".</summary>
     public string FormatKind { get; init; } = "";
+    /// <summary>How the weights are named and laid out inside the file.</summary>
     public string? Layout { get; init; }
+    /// <summary>The network the weights belong to, e.g. "vgg16".</summary>
     public string? Architecture { get; init; }
+    /// <summary>Whether the classifier layers are included (Keras's <c>include_top</c>).</summary>
     public bool IncludeTop { get; init; }
+    /// <summary>The number of weights in the file; null when not known.</summary>
     public long? Parameters { get; init; }
+    /// <summary>The input the network takes, in words (shape and limits).</summary>
     public string? Input { get; init; }
+    /// <summary>How the input images must be prepared; null when not known.</summary>
     public WeightsPreprocessing? Preprocessing { get; init; }
     /// <summary>For files shipped in a NuGet package: its id, version and the path inside it.</summary>
     public string? NugetPackage { get; init; }
+    /// <summary>The version of <see cref="NugetPackage"/>.</summary>
     public string? NugetVersion { get; init; }
+    /// <summary>The file's path inside <see cref="NugetPackage"/>.</summary>
     public string? PackagePath { get; init; }
     /// <summary>How to turn it into engine weights (a command line, or which importer).</summary>
     public string? Convert { get; init; }
+    /// <summary>Whether the manifest records the file as obtainable here (e.g. from a NuGet package the build restores).</summary>
     public bool AvailableHere { get; init; }
+    /// <summary>Why the file is or is not available here.</summary>
     public string? AvailabilityNote { get; init; }
 
     /// <summary>Where NuGet restored the file on this machine (NUGET_PACKAGES or ~/.nuget/packages), if it is a package file.</summary>
@@ -99,8 +119,10 @@ public sealed class WeightsManifest
 
     /// <summary>Where the manifest was read from: a path, or "built-in".</summary>
     public string Source { get; }
+    /// <summary>The known files, in manifest order.</summary>
     public IReadOnlyList<WeightsEntry> Entries { get; }
 
+    /// <summary>The entry named <paramref name="name"/>; a <see cref="KeyNotFoundException"/> listing the names when there is none.</summary>
     public WeightsEntry this[string name] => Entries.FirstOrDefault(e => e.Name == name)
         ?? throw new KeyNotFoundException($"The weights manifest ({Source}) has no entry {QuotedName.Of(name)}; it has {string.Join(", ", Entries.Select(e => e.Name))}.");
 
@@ -115,6 +137,7 @@ public sealed class WeightsManifest
         return Parse(reader.ReadToEnd(), "built-in");
     }
 
+    /// <summary>Reads and validates the manifest file at <paramref name="path"/> (see <see cref="Parse"/>).</summary>
     public static WeightsManifest Load(string path)
     {
         if (!System.IO.File.Exists(path)) throw new FileNotFoundException($"No weights manifest at {path}.", path);

@@ -14,7 +14,7 @@ public sealed class ModelExportException(string message) : IOException(message);
 /// {"class_name": "__keras_tensor__", "config": {"shape", "dtype", "keras_history": [layer, node, index]}}.
 /// Layer settings are the engine's Keras-named config (the same keys Keras 3's constructors take).
 /// </summary>
-public static class Keras3Config
+internal static class Keras3Config
 {
     /// <summary>The Keras layer classes an engine model may be made of to be written as Keras 3 (the engine's own, such as LRN, are not Keras's).</summary>
     public static readonly IReadOnlySet<string> ExportableClasses = new HashSet<string>(StringComparer.Ordinal)

@@ -5,7 +5,7 @@ using ConvEngine.Models;
 namespace ConvEngine.Import.Keras;
 
 /// <summary>One layer's place in a Keras 3 weights file: its group ("layers/conv2d_1", the model itself "").</summary>
-public sealed record Keras3LayerPath(string Path, Layer Layer, Model Owner);
+internal sealed record Keras3LayerPath(string Path, Layer Layer, Model Owner);
 
 /// <summary>
 /// Where Keras 3's saving_lib puts each layer's variables in model.weights.h5. It walks the model: its own variables
@@ -15,7 +15,7 @@ public sealed record Keras3LayerPath(string Path, Layer Layer, Model Owner);
 /// entry. A Sequential's list leaves out its InputLayer; a functional model's list is Keras's <c>operations</c> order:
 /// by depth from the output (deepest first), ties by the order a depth-first walk from the output meets them.
 /// </summary>
-public static partial class Keras3Layout
+internal static partial class Keras3Layout
 {
     /// <summary>Keras 3's naming.to_snake_case: non-word characters dropped, "MaxPooling2D" → "max_pooling2d".</summary>
     public static string SnakeCase(string className)

@@ -10,9 +10,11 @@ namespace ConvEngine.Import.Keras;
 /// any value is assigned, and a group with weights that matches no layer is an error, so a different architecture
 /// never loads halfway.
 /// </summary>
-public static class Keras3Weights
+internal static class Keras3Weights
 {
     /// <param name="source">How to name the file in messages (e.g. "m.keras (model.weights.h5)"); the file's path if null.</param>
+    /// <param name="model">The model to load into; it must be built.</param>
+    /// <param name="file">The opened model.weights.h5.</param>
     public static KerasLoadReport Load(Model model, KerasWeightsFile file, string? source = null)
     {
         string where = source ?? file.Path;

@@ -18,8 +18,11 @@ namespace ConvEngine.Import.Keras;
 /// </summary>
 public static class KerasFiles
 {
+    /// <summary>The archive member holding the model's architecture.</summary>
     public const string ConfigMember = "config.json";
+    /// <summary>The archive member holding the Keras version and save date.</summary>
     public const string MetadataMember = "metadata.json";
+    /// <summary>The archive member holding the weights (HDF5, Keras 3 layout).</summary>
     public const string WeightsMember = "model.weights.h5";
     /// <summary>The Keras release whose saving_lib layout the writer follows (vars groups named, as since 3.6), recorded in metadata.json.</summary>
     public const string WrittenKerasVersion = "3.15.1";

@@ -4,6 +4,7 @@ namespace ConvEngine.Import.Keras;
 /// <summary>A Keras file that cannot be read as one: the message names the file and, where there is one, the dataset or attribute.</summary>
 public class KerasImportException : IOException
 {
+    /// <summary>Creates the exception with its one-line <paramref name="message"/> and the underlying error, if any.</summary>
     public KerasImportException(string message, Exception? inner = null) : base(message, inner) { }
 }
 
@@ -13,6 +14,7 @@ public class KerasImportException : IOException
 /// </summary>
 public sealed class UnsupportedLayerException : NotSupportedException
 {
+    /// <summary>Creates the exception; the message is built from the layer, its class, the model and the file (<paramref name="source"/>, may be null).</summary>
     public UnsupportedLayerException(string layerName, string className, string modelName, string? source = null)
         : base($"Unsupported layer {QuotedName.Of(layerName)} of class {QuotedName.Of(className)} in model {QuotedName.Of(modelName)}{(source is null ? "" : $" ({source})")}: " +
                "the engine has no layer of that class.")
@@ -22,7 +24,10 @@ public sealed class UnsupportedLayerException : NotSupportedException
         ModelName = modelName;
     }
 
+    /// <summary>The layer's name in the model.</summary>
     public string LayerName { get; }
+    /// <summary>The layer's Keras class, e.g. "ZeroPadding2D".</summary>
     public string ClassName { get; }
+    /// <summary>The name of the model that holds the layer.</summary>
     public string ModelName { get; }
 }

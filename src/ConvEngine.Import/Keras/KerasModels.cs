@@ -24,6 +24,9 @@ public static class KerasModels
 
     /// <summary>Builds the model a Keras JSON config describes; its weights start uninitialized.</summary>
     /// <param name="source">Where the JSON came from (a file name), for error messages.</param>
+    /// <param name="json">The text of <c>model.to_json()</c> or a Keras config.json.</param>
+    /// <param name="backend">Where the model's tensors live; null for a new cpu backend.</param>
+    /// <param name="seed">Seed of the later initialisation; null for a random seed.</param>
     public static Model FromJson(string json, IBackend? backend = null, ulong? seed = null, string? source = null)
     {
         var root = JsonFile.ParseObject(System.Text.Encoding.UTF8.GetBytes(json), source ?? "Keras model config");

@@ -28,5 +28,6 @@ public sealed record KerasWeight(string Name, int[] Shape, float[] Values)
 /// <summary>The weights of one Keras layer, in the order of its <c>weight_names</c> attribute (empty for pooling, flatten, …).</summary>
 public sealed record KerasLayerWeights(string Name, IReadOnlyList<KerasWeight> Weights)
 {
+    /// <summary>The number of float values over all the layer's weights.</summary>
     public long ValueCount => Weights.Sum(w => (long)w.Values.Length);
 }

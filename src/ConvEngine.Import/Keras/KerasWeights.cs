@@ -26,6 +26,7 @@ public sealed record KerasLoadReport(
     IReadOnlyList<string> FileLayersNotInModel,
     IReadOnlyList<string> ModelLayersNotInFile)
 {
+    /// <summary>The number of float values assigned.</summary>
     public long ValueCount => Loaded.Sum(l => l.ValueCount);
 }
 

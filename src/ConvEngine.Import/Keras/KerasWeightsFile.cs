@@ -29,6 +29,7 @@ public sealed partial class KerasWeightsFile
         _byName = layers.ToDictionary(l => l.Name, StringComparer.Ordinal);
     }
 
+    /// <summary>The file's path, as given.</summary>
     public string Path { get; }
     /// <summary>The root <c>keras_version</c> attribute ("2.15.0"); null in Keras 1 files, which do not write it.</summary>
     public string? KerasVersion { get; }
@@ -41,8 +42,10 @@ public sealed partial class KerasWeightsFile
     /// <summary>The layers that hold weights, in file order (what Keras's topological loading pairs with the model's weighted layers).</summary>
     public IReadOnlyList<KerasLayerWeights> WeightedLayers => Layers.Where(l => l.Weights.Count > 0).ToList();
 
+    /// <summary>Whether the file has a layer named <paramref name="layerName"/>.</summary>
     public bool Contains(string layerName) => _byName.ContainsKey(layerName);
 
+    /// <summary>The weights of the layer named <paramref name="layerName"/>; an error naming the file when there is none.</summary>
     public KerasLayerWeights this[string layerName] => _byName.TryGetValue(layerName, out var layer) ? layer
         : throw new KeyNotFoundException($"{Path}: no layer {QuotedName.Of(layerName)}; the file holds {QuotedName.List(Layers.Select(l => l.Name))}.");
 
@@ -115,7 +118,7 @@ public sealed partial class KerasWeightsFile
         }
     }
 
-    /// <param name="StoredBytes">The fewest bytes of the file its values can come from (all of them unless compressed).</param>
+    // StoredBytes: the fewest bytes of the file its values can come from (all of them unless compressed).
     private sealed record DatasetPlan(string WeightName, string DatasetPath, IH5Dataset Dataset, int[] Shape, long ValueCount, long StoredBytes);
 
     private sealed record LayerPlan(string Name, IReadOnlyList<DatasetPlan> Datasets);

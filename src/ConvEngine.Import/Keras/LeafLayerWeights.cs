@@ -6,14 +6,14 @@ using ConvEngine.Serialization;
 namespace ConvEngine.Import.Keras;
 
 /// <summary>A layer that owns weights, found by walking into nested models, with its path ("inner_block/conv2d").</summary>
-public sealed record LeafLayer(string Path, Layer Layer, Model Owner);
+internal sealed record LeafLayer(string Path, Layer Layer, Model Owner);
 
 /// <summary>
 /// Formats that store weights per innermost layer (Keras 3's layers/…/vars, TF.js's "layer/weight" names) rather
 /// than per top-level layer as Keras 2's HDF5 does: the leaf layers of a model, and the check-all-then-assign step
 /// they share, so a failed load leaves the model as it was.
 /// </summary>
-public static class LeafLayerWeights
+internal static class LeafLayerWeights
 {
     /// <summary>Every layer with weights, nested models walked into, in the models' layer order.</summary>
     public static IReadOnlyList<LeafLayer> Of(Model model)
@@ -36,6 +36,7 @@ public static class LeafLayerWeights
     /// Pairs each layer's parameters with the file's weights for it — by role name ("kernel", "gamma") when every
     /// parameter finds its own, else in order — checks every count and shape, then assigns all of them.
     /// </summary>
+    /// <param name="model">The model the leaves belong to; its backend receives the values.</param>
     /// <param name="file">The file, for messages.</param>
     /// <param name="pairs">Each leaf with the weights the file holds for it and where they are in the file (a group or prefix).</param>
     public static void Assign(Model model, string file, IReadOnlyList<(LeafLayer Leaf, IReadOnlyList<KerasWeight> Weights, string Where)> pairs)

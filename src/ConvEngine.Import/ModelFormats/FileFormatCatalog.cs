@@ -6,6 +6,7 @@ public sealed record FileFormatInfo(string Name, string Recognised, string Reads
 /// <summary>Every model and weights format the engine knows, for `convengine weights list` and the README.</summary>
 public static class FileFormatCatalog
 {
+    /// <summary>The formats, engine model first.</summary>
     public static IReadOnlyList<FileFormatInfo> Formats { get; } =
     [
         new("Engine model", "a folder with config.json (+ model.safetensors), or that config.json (\"format\": \"convengine.model\")",

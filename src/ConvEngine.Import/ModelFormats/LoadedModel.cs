@@ -41,6 +41,7 @@ public sealed class LoadedModel : IDisposable
         }
     }
 
+    /// <summary>Which format the file was read as.</summary>
     public ModelFormat Format { get; }
     /// <summary>The path the model was loaded from.</summary>
     public string Path { get; }
@@ -99,6 +100,7 @@ public sealed class LoadedModel : IDisposable
     /// <summary>"(None, 224, 224, 3)"-style text of one sample's input, in the model's layout.</summary>
     public string InputShapeText => SymbolicTensor.FormatShape(InputShape);
 
+    /// <summary>Frees the model's tensors and the cpu backend it created for itself, if it did.</summary>
     public void Dispose()
     {
         Model?.Dispose();

@@ -19,9 +19,12 @@ public static class ModelInputs
 
     /// <summary>Reads <paramref name="path"/>, an image or a .npy file, as samples for <paramref name="model"/>.</summary>
     /// <param name="resize">Resize images to the model's input size; when false, an image of another size is an error saying both sizes.</param>
+    /// <param name="path">An image (PNG, JPEG, BMP, GIF) or a float32 .npy array.</param>
+    /// <param name="model">The model the samples are for: its input shape and layout decide the conversion.</param>
     public static ModelInput Load(string path, LoadedModel model, bool resize = true) =>
         IsNpy(path) ? LoadNpy(path, model) : LoadImage(path, model, resize);
 
+    /// <summary>Reads the image at <paramref name="path"/> as one sample for <paramref name="model"/>: its channels, size (resized when <paramref name="resize"/>) and layout.</summary>
     public static ModelInput LoadImage(string path, LoadedModel model, bool resize = true)
     {
         var (height, width, channels) = model.ImageInput ?? throw new ShapeException(
@@ -39,6 +42,7 @@ public static class ModelInputs
         return new ModelInput(path, pixels, 1);
     }
 
+    /// <summary>Reads the float32 .npy array at <paramref name="path"/> as samples for <paramref name="model"/>: one sample, or a batch with a leading dimension; non-finite values are refused.</summary>
     public static ModelInput LoadNpy(string path, LoadedModel model)
     {
         var array = NpyFile.Read(path);

@@ -9,7 +9,9 @@ namespace ConvEngine.Import.ModelFormats;
 /// <summary>A NumPy array of float32 values, C order: its shape and its data.</summary>
 public sealed record NpyArray(int[] Shape, float[] Data)
 {
+    /// <summary>The number of values.</summary>
     public long Length => Data.LongLength;
+    /// <summary>The shape as NumPy prints it, e.g. "(2, 3)" or "(4,)".</summary>
     public string ShapeText => "(" + string.Join(", ", Shape) + (Shape.Length == 1 ? ",)" : ")");
 }
 

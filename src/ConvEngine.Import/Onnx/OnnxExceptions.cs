@@ -7,6 +7,7 @@ namespace ConvEngine.Import.Onnx;
 /// </summary>
 public sealed class OnnxUnsupportedException : NotSupportedException
 {
+    /// <summary>Creates the exception; the node's name, index, op type and attribute are given when one is at fault.</summary>
     public OnnxUnsupportedException(string message, string? nodeName = null, int? nodeIndex = null, string? opType = null, string? attribute = null)
         : base(message)
     {
@@ -20,6 +21,7 @@ public sealed class OnnxUnsupportedException : NotSupportedException
     public string? NodeName { get; }
     /// <summary>The node's position in the graph's node list.</summary>
     public int? NodeIndex { get; }
+    /// <summary>The node's op type, e.g. "Conv".</summary>
     public string? OpType { get; }
     /// <summary>The attribute (or input) whose value is unsupported, if one is.</summary>
     public string? Attribute { get; }

@@ -38,7 +38,7 @@ public static partial class OnnxExporter
     }
 
     /// <summary>The ONNX model of <paramref name="model"/> (weights initialized if they were not).</summary>
-    public static ModelProto ToProto(Model model)
+    internal static ModelProto ToProto(Model model)
     {
         model.Initialize();
         var graph = new GraphProto { Name = model.Name };

@@ -21,6 +21,7 @@ internal sealed record OnnxNode(int Index, string Name, string OpType, string Do
 /// <summary>A graph input that the caller feeds: its name and declared dims (null for a symbolic or missing dim).</summary>
 public sealed record OnnxValueInfo(string Name, IReadOnlyList<int?> Dims)
 {
+    /// <summary>The name and dims, "?" for a symbolic one.</summary>
     public override string ToString() => $"{Name} ({string.Join(", ", Dims.Select(d => d?.ToString() ?? "?"))})";
 }
 

@@ -34,8 +34,15 @@ public static class OnnxImporter
         return OnnxModel.Create(model, $"ONNX model '{path}'", backend, options);
     }
 
-    /// <summary>Parses the file into the protobuf model without interpreting it (for tools that inspect models).</summary>
-    public static ModelProto ReadModel(string path, long maxBytes = int.MaxValue)
+    /// <summary>
+    /// The distinct op types of the file's nodes, in order of first use, read without interpreting the graph: they can
+    /// be listed even for a model <see cref="Load"/> refuses.
+    /// </summary>
+    public static IReadOnlyList<string> ReadOpTypes(string path, long maxBytes = int.MaxValue) =>
+        ReadModel(path, maxBytes).Graph.Node.Select(n => n.OpType).Distinct().ToList();
+
+    /// <summary>Parses the file into the protobuf model without interpreting it.</summary>
+    internal static ModelProto ReadModel(string path, long maxBytes = int.MaxValue)
     {
         byte[] bytes = ReadBounded(path, maxBytes, "ONNX model");
         try

@@ -48,6 +48,7 @@ public sealed class OnnxModel : IDisposable
         return model;
     }
 
+    /// <summary>The backend the plans run on.</summary>
     public IBackend Backend { get; }
     /// <summary>The fed inputs with their declared ONNX dims (null where symbolic).</summary>
     public IReadOnlyList<OnnxValueInfo> Inputs => _graph.Inputs;
@@ -57,8 +58,11 @@ public sealed class OnnxModel : IDisposable
     public IReadOnlyDictionary<string, int[]> OutputDims { get; private set; } = new Dictionary<string, int[]>();
     /// <summary>The op type of every node in the file, in order (before folding and fusion).</summary>
     public IReadOnlyList<string> OpTypes { get; }
+    /// <summary>The file's ONNX IR version.</summary>
     public long IrVersion { get; }
+    /// <summary>The default-domain opset the file imports.</summary>
     public long Opset => _graph.Opset;
+    /// <summary>The tool that wrote the file, as the file names it.</summary>
     public string Producer { get; }
     /// <summary>
     /// The steps of a run for the declared input shapes, each "node i 'name' (Op)" or a boundary
@@ -119,6 +123,7 @@ public sealed class OnnxModel : IDisposable
         throw new InvalidOperationException($"{_graph.Context} has {outputs.Count} outputs ({string.Join(", ", _graph.Outputs)}); use the dictionary overload.");
     }
 
+    /// <summary>Frees the execution plans and the weights on the backend (not the backend).</summary>
     public void Dispose()
     {
         foreach (var plan in _plans.Values) plan.Dispose();

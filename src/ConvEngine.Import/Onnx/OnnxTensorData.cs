@@ -20,6 +20,7 @@ public sealed class OnnxTensorData
         Ints = ints;
     }
 
+    /// <summary>The initializer's or constant's name.</summary>
     public string Name { get; }
     /// <summary>ONNX dims (e.g. NCHW, OIHW); empty for a scalar.</summary>
     public int[] Dims { get; }
@@ -27,7 +28,9 @@ public sealed class OnnxTensorData
     public float[]? Floats { get; }
     /// <summary>The values when the element type is an integer, else null.</summary>
     public long[]? Ints { get; }
+    /// <summary>Whether the element type is floating point.</summary>
     public bool IsFloat => Floats is not null;
+    /// <summary>The number of values.</summary>
     public long Length => Floats?.Length ?? Ints!.Length;
 
     /// <summary>The values as floats (integers converted).</summary>
@@ -57,7 +60,7 @@ public sealed class OnnxTensorData
     /// Decodes a TensorProto. <paramref name="context"/> (e.g. "ONNX model 'x.onnx'") starts every
     /// error message. raw_data or the typed field must hold exactly product(dims) elements.
     /// </summary>
-    public static OnnxTensorData FromProto(TensorProto tensor, string context)
+    internal static OnnxTensorData FromProto(TensorProto tensor, string context)
     {
         string name = tensor.Name ?? "";
         string Where() => $"{context}: tensor {QuotedName.Of(name)}";
@@ -146,5 +149,6 @@ public sealed class OnnxTensorData
         return FromProto(proto, $"ONNX tensor file '{path}'");
     }
 
+    /// <summary>The name, dims and element kind.</summary>
     public override string ToString() => $"{Name} ({string.Join(", ", Dims)}) {(IsFloat ? "float" : "int")}";
 }

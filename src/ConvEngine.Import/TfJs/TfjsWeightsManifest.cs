@@ -10,7 +10,7 @@ namespace ConvEngine.Import.TfJs;
 public sealed class TfjsImportException(string message, Exception? inner = null) : IOException(message, inner);
 
 /// <summary>One weight of a TF.js manifest: its name ("conv2d_Conv2D1/kernel"), shape, dtype, and its values as float32.</summary>
-public sealed record TfjsWeight(string Name, int[] Shape, string Dtype, string? Quantization, float[] Values)
+internal sealed record TfjsWeight(string Name, int[] Shape, string Dtype, string? Quantization, float[] Values)
 {
     /// <summary>As a Keras weight, for the loaders that pair weights with layers.</summary>
     public KerasWeight AsKerasWeight() => new(Name, Shape, Values);
@@ -24,7 +24,7 @@ public sealed record TfjsWeight(string Name, int[] Shape, string Dtype, string? 
 /// rounded for int32; float16 widened). Every declared size is checked against the shard files' lengths before
 /// anything is allocated; a missing or short shard, a size mismatch or an unknown dtype names the file and weight.
 /// </summary>
-public static class TfjsWeightsManifest
+internal static class TfjsWeightsManifest
 {
     /// <summary>model.json files beyond this are refused unread: real topologies are a few MB at most.</summary>
     public const long MaxJsonBytes = 64L << 20;

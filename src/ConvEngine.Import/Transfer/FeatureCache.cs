@@ -9,6 +9,7 @@ namespace ConvEngine.Import.Transfer;
 /// <summary>The base's features of every image of a dataset, in the dataset's file order, with their labels.</summary>
 public sealed record FeatureSet(float[] Features, int[] FeatureShape, int[] Labels, IReadOnlyList<string> ClassNames)
 {
+    /// <summary>The number of images.</summary>
     public int Count => Labels.Length;
 
     /// <summary>Batches of features for the head, shuffled each epoch as Keras's fit(x, y, shuffle=True).</summary>
@@ -29,6 +30,11 @@ public static class FeatureCache
 
     /// <summary>Features of every image of <paramref name="data"/> (resized as the dataset resizes them), from the cache when it holds them.</summary>
     /// <param name="log">Receives progress lines ("features: 640/2000 images") and cache hits or misses.</param>
+    /// <param name="base">The base that computes the features.</param>
+    /// <param name="data">The images; their order and labels are kept.</param>
+    /// <param name="cacheDirectory">Where features are stored, keyed by the base's and the dataset's fingerprints; null for no cache.</param>
+    /// <param name="batchSize">Images per forward pass of the base.</param>
+    /// <param name="cancellationToken">Stops between batches.</param>
     public static FeatureSet Extract(TransferBase @base, ImageDatasetFromDirectory data, string? cacheDirectory = null, int batchSize = 32,
         Action<string>? log = null, CancellationToken cancellationToken = default)
     {

@@ -6,6 +6,7 @@ namespace ConvEngine.Import.Transfer;
 /// <summary>One layer of a classifier head: flatten, global average pooling, dense (units, activation) or dropout (rate).</summary>
 public sealed record HeadLayerSpec(string Kind, int Units = 0, string Activation = "relu", double Rate = 0)
 {
+    /// <summary>The layer as the head syntax writes it, e.g. "dense:64:relu" or "dropout:0.5".</summary>
     public override string ToString() => Kind switch
     {
         "dense" => $"dense:{Units}:{Activation}",
@@ -25,6 +26,7 @@ public sealed class HeadSpec
 {
     private HeadSpec(IReadOnlyList<HeadLayerSpec> layers) => Layers = layers;
 
+    /// <summary>The head's layers, input side first.</summary>
     public IReadOnlyList<HeadLayerSpec> Layers { get; }
 
     /// <summary>The default head: Dense(256, relu), Dropout(0.5).</summary>
@@ -101,5 +103,6 @@ public sealed class HeadSpec
             : new Dense(classCount, "softmax", name: "predictions").Apply(x);
     }
 
+    /// <summary>The head as the head syntax writes it (comma-separated layers).</summary>
     public override string ToString() => string.Join(",", Layers);
 }

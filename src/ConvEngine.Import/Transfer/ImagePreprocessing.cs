@@ -18,6 +18,7 @@ namespace ConvEngine.Import.Transfer;
 /// </summary>
 public sealed class ImagePreprocessing : Layer
 {
+    /// <summary>The class name in saved configs.</summary>
     public const string KerasClassName = "ImagePreprocessing";
 
     private readonly int[] _meanShape;
@@ -27,6 +28,9 @@ public sealed class ImagePreprocessing : Layer
     private int _tiledMeanBatch;
 
     /// <param name="meanShape">(C) for one mean per channel, or (H, W, C) for a mean image the size of the input.</param>
+    /// <param name="reverseChannels">Reverse the channel order (RGB → BGR) first.</param>
+    /// <param name="scale">Multiplies each value before the mean is subtracted.</param>
+    /// <param name="name">The layer's name; null for a generated one.</param>
     public ImagePreprocessing(bool reverseChannels, double scale, int[] meanShape, string? name = null) : base(name)
     {
         if (!(scale != 0 && double.IsFinite(scale)))
@@ -38,9 +42,13 @@ public sealed class ImagePreprocessing : Layer
         _meanShape = (int[])meanShape.Clone();
     }
 
+    /// <inheritdoc/>
     public override string ClassName => KerasClassName;
+    /// <summary>Whether the channel order is reversed (RGB → BGR).</summary>
     public bool ReverseChannels { get; }
+    /// <summary>The factor applied before the mean is subtracted.</summary>
     public double Scale { get; }
+    /// <summary>The mean's shape: (C), or (H, W, C) for a mean image.</summary>
     public IReadOnlyList<int> MeanShape => _meanShape;
     /// <summary>The mean subtracted after reordering and scaling; null until the layer is applied.</summary>
     public Parameter? Mean { get; private set; }
@@ -50,6 +58,7 @@ public sealed class ImagePreprocessing : Layer
 
     private bool PerChannelMean => _meanShape.Length == 1;
 
+    /// <inheritdoc/>
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
     {
         var input = SingleInput(inputs);
@@ -81,6 +90,7 @@ public sealed class ImagePreprocessing : Layer
         return _geometry;
     }
 
+    /// <inheritdoc/>
     protected override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context)
     {
         var x = inputs[0];
@@ -124,6 +134,7 @@ public sealed class ImagePreprocessing : Layer
         return output;
     }
 
+    /// <inheritdoc/>
     protected override Tensor?[] Backward(Tensor gradOutput, IReadOnlyList<bool> needInputGradient)
     {
         if (!needInputGradient[0]) return [null];
@@ -133,6 +144,7 @@ public sealed class ImagePreprocessing : Layer
         return [gradInput];
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();
@@ -154,6 +166,7 @@ public sealed class ImagePreprocessing : Layer
         return new ImagePreprocessing(reverse, scale, shape, name);
     }
 
+    /// <inheritdoc/>
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
         $"{Name} (ImagePreprocessing: {(ReverseChannels ? "RGB→BGR, " : "")}×{Scale:G6} − mean{SymbolicTensor.FormatShape(_meanShape)[5..]})");
 }

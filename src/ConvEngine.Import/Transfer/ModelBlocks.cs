@@ -7,7 +7,9 @@ namespace ConvEngine.Import.Transfer;
 /// <summary>A run of a base's layers that fine-tuning unfreezes together (VGG16's "block5", a ResNet residual block).</summary>
 public sealed record ModelBlock(string Name, IReadOnlyList<Layer> Layers)
 {
+    /// <summary>The number of weights in the block's layers.</summary>
     public long ParameterCount => Layers.Sum(l => l.ParameterCount);
+    /// <summary>The name, layer count and weight count.</summary>
     public override string ToString() => $"{Name} ({Layers.Count} layers, {ParameterCount:N0} weights)";
 }
 

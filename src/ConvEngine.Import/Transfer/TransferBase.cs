@@ -16,6 +16,7 @@ public sealed class TransferBase
 {
     private string? _fingerprint;
 
+    /// <summary>Wraps <paramref name="model"/>, which must take (None, H, W, 3) images, as a base named <paramref name="name"/>.</summary>
     public TransferBase(string name, Model model, bool pretrained, string weightsDescription)
     {
         if (model.InputShape.Length != 3 || model.InputShape[2] != 3)
@@ -28,11 +29,13 @@ public sealed class TransferBase
 
     /// <summary>"resnet18", "vgg16", "inceptionv1", or a caller's name.</summary>
     public string Name { get; }
+    /// <summary>The network: (H, W, 3) RGB pixels 0–255 → features.</summary>
     public Model Model { get; }
     /// <summary>Whether the weights are pretrained (not a random initialisation).</summary>
     public bool Pretrained { get; }
     /// <summary>Where the weights come from, for the user: a file and its origin, or "random initialisation".</summary>
     public string WeightsDescription { get; }
+    /// <summary>The (height, width) of the images the base takes.</summary>
     public (int Height, int Width) ImageSize => (Model.InputShape[0], Model.InputShape[1]);
     /// <summary>One image's features: (512) for ResNet18, (H', W', C) for a base without pooling.</summary>
     public int[] FeatureShape => Model.OutputShape;
@@ -70,10 +73,15 @@ public sealed class TransferBase
 /// </summary>
 public static class TransferBases
 {
+    /// <summary>The names <see cref="Create"/> knows.</summary>
     public static IReadOnlyList<string> Names { get; } = ["resnet18", "vgg16", "inceptionv1"];
 
     /// <summary>Builds base <paramref name="name"/>; <paramref name="imageSize"/> defaults to 224×224.</summary>
     /// <param name="weights">resnet18: the package folder or ResNet18.onnx (default: the NuGet cache); vgg16/inceptionv1: a .h5 or .safetensors file.</param>
+    /// <param name="name">One of <see cref="Names"/> (case, '-' and '_' ignored).</param>
+    /// <param name="imageSize">The (height, width) of the images; resnet18 takes only 224×224.</param>
+    /// <param name="backend">Where the model's tensors live; null for a new cpu backend.</param>
+    /// <param name="seed">Seed of the initialisation of weights no file gives.</param>
     public static TransferBase Create(string name, string? weights, (int Height, int Width)? imageSize, IBackend? backend, ulong seed)
     {
         TransferLayers.Register();

@@ -26,8 +26,11 @@ public sealed class TransferModel : IDisposable
         Full = full;
     }
 
+    /// <summary>The convolutional base, frozen.</summary>
     public TransferBase Base { get; }
+    /// <summary>The head's layers, as given.</summary>
     public HeadSpec HeadSpec { get; }
+    /// <summary>The number of classes the head tells apart.</summary>
     public int ClassCount { get; }
     /// <summary>The head: (base features) → class scores.</summary>
     public Model Head { get; }
@@ -36,13 +39,19 @@ public sealed class TransferModel : IDisposable
 
     /// <summary>Two classes: one sigmoid unit (binary labels); more: softmax over class indices.</summary>
     public LabelMode LabelMode => ClassCount == 2 ? LabelMode.Binary : LabelMode.Int;
+    /// <summary>The loss for <see cref="ClassCount"/> classes: binary cross-entropy for two, sparse categorical cross-entropy for more.</summary>
     public Loss CreateLoss() => ClassCount == 2 ? new BinaryCrossentropy() : new SparseCategoricalCrossentropy();
+    /// <summary>The accuracy metric that goes with <see cref="CreateLoss"/>.</summary>
     public Metric CreateAccuracy() => ClassCount == 2 ? new BinaryAccuracy() : new SparseCategoricalAccuracy();
 
     /// <summary>Builds the head on <paramref name="base"/> for <paramref name="classCount"/> classes and freezes the base.</summary>
     /// <param name="augmentation">Preprocessing layers (RandomFlip, RandomContrast …) between the image and the base, as the course
     /// places them: active in training only, so <see cref="HasAugmentation"/> models train on images, never on cached features.
     /// Their output must be the base's input.</param>
+    /// <param name="base">The base; its layers are frozen.</param>
+    /// <param name="headSpec">The head's layers.</param>
+    /// <param name="classCount">Two or more classes.</param>
+    /// <param name="seed">Seed of the head's initialisation.</param>
     public static TransferModel Create(TransferBase @base, HeadSpec headSpec, int classCount, ulong seed, IReadOnlyList<Layer>? augmentation = null)
     {
         var backend = @base.Model.Backend;
@@ -87,5 +96,6 @@ public sealed class TransferModel : IDisposable
     /// <summary>Unfreezes the top <paramref name="blocks"/> blocks of the base (see <see cref="ModelBlocks"/>); the rest stays frozen.</summary>
     public IReadOnlyList<ModelBlock> UnfreezeTop(int blocks) => ModelBlocks.UnfreezeTop(Base.Model, blocks);
 
+    /// <summary>Frees the tensors of the whole classifier (base and head).</summary>
     public void Dispose() => Full.Dispose();
 }

@@ -83,13 +83,15 @@ public partial class OnnxImporterTests
     // ---------------------------------------------------------------- Conv
 
     // ONNX Conv auto_pad: SAME_UPPER puts the odd padded pixel at the end (TF SAME), SAME_LOWER at the start; VALID none.
+    // Both axes need an odd total pad or the two modes coincide: H 8, k 3, s 2 → out 4, pad 3·2 + 3 − 8 = 1;
+    // W 7, k 2, s 3 → out 3, pad 2·3 + 2 − 7 = 1.
     [TestCase("SAME_UPPER")]
     [TestCase("SAME_LOWER")]
     [TestCase("VALID")]
     public void Conv_AutoPad_MatchesOnnxRuntime(string autoPad) => Check(new OnnxTestModel()
-        .Input("X", 1, 3, 9, 8).Random("W", 1, 4, 3, 3, 2).Random("B", 2, 4)
+        .Input("X", 1, 3, 8, 7).Random("W", 1, 4, 3, 3, 2).Random("B", 2, 4)
         .Node("Conv", ["X", "W", "B"], ["Y"], ("auto_pad", autoPad), ("strides", new long[] { 2, 3 }))
-        .Output("Y"), X(1, 3, 9, 8));
+        .Output("Y"), X(1, 3, 8, 7));
 
     // CNTK exports (ResNet18) use asymmetric pads [top, left, bottom, right] = [1, 1, 0, 0]; here also dilation, groups, no bias.
     [Test]
@@ -327,12 +329,18 @@ public partial class OnnxImporterTests
     [Test]
     public void TruncatedFile_IsAFormatError_NamingTheFile()
     {
-        byte[] bytes = new OnnxTestModel().Input("X", 1, 2, 3, 3).Random("W", 1, 4, 2, 3, 3)
-            .Node("Conv", ["X", "W"], ["Y"]).Output("Y").Bytes();
+        var model = new OnnxTestModel().Input("X", 1, 2, 3, 3).Random("W", 1, 4, 2, 3, 3).Node("Conv", ["X", "W"], ["Y"]).Output("Y");
+        byte[] bytes = model.Bytes();
         string path = Path.Combine(Path.GetTempPath(), $"convengine-truncated-{Guid.NewGuid():N}.onnx");
         _files.Add(path);
-        // Cut inside the weight tensor: either protobuf reports the truncation or the tensor's length check does.
-        File.WriteAllBytes(path, bytes[..(bytes.Length - 40)]);
+        // Cut inside the weight tensor's 72 floats (found by their bytes), not in the declarations after it: either
+        // protobuf reports the truncation or the tensor's length check does.
+        var weights = model.Proto().Graph.Initializer.Single(t => t.Name == "W");
+        byte[] first = weights.RawData.Length > 0 ? weights.RawData.Span[..16].ToArray()
+            : weights.FloatData.Take(4).SelectMany(BitConverter.GetBytes).ToArray();
+        int start = bytes.AsSpan().IndexOf(first);
+        Assert.That(start, Is.GreaterThan(0), "the weights' bytes are in the file");
+        File.WriteAllBytes(path, bytes[..(start + 72 * sizeof(float) / 2)]);
         var error = Assert.Throws<OnnxFormatException>(() => OnnxImporter.Load(path, _cpu).Dispose())!;
         Assert.That(error.Message, Does.Contain(path));
     }

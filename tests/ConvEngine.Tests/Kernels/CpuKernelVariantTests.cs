@@ -1,6 +1,7 @@
 using ConvEngine.Kernels;
 using ConvEngine.Kernels.Cpu;
 using ConvEngine.Kernels.Geometry;
+using ConvEngine.Tests.Reference;
 using NUnit.Framework;
 
 namespace ConvEngine.Tests.Kernels;
@@ -8,8 +9,8 @@ namespace ConvEngine.Tests.Kernels;
 /// <summary>
 /// Every fast cpu kernel against the readable "reference" variant (CpuReferenceKernels), at every
 /// SIMD level this processor has, on odd shapes that cut vectors and tiles and cross image and
-/// thread boundaries. The reference kernels follow keras-semantics.md; these tests only check
-/// that the fast ones compute the same thing.
+/// thread boundaries, and the reference variants themselves against DoubleReference (an independent scalar double
+/// implementation with its own window arithmetic), so a bug the variants share cannot pass.
 /// </summary>
 public unsafe class CpuKernelVariantTests
 {
@@ -85,6 +86,22 @@ public unsafe class CpuKernelVariantTests
         AssertClose(actual, expected, k, $"{variant} {simd} {c}");
     }
 
+    // The variants are compared with the "reference" variant above; that one is checked here against DoubleReference,
+    // whose window arithmetic is its own, so a bug in Conv2DGeometry shared by every variant cannot pass.
+    [TestCaseSource(nameof(ConvCases))]
+    public void Conv2D_ReferenceVariant_MatchesDoubleReference(ConvCase c)
+    {
+        var g = Conv2DGeometry.Create("Conv2D", new TensorShape(c.N, c.H, c.W, c.C), new TensorShape(c.KH, c.KW, c.C / c.Options.Groups, c.OC), c.Options);
+        var rng = new Random(43);
+        float[] x = Random(rng, g.InputShape.Length), f = Random(rng, g.FilterShape.Length);
+        float[]? bias = c.Bias ? Random(rng, g.OC) : null;
+        var expected = DoubleReference.Conv2D(Nd.FromFloats(x, c.N, c.H, c.W, c.C), Nd.FromFloats(f, c.KH, c.KW, c.C / c.Options.Groups, c.OC),
+            bias is null ? null : Array.ConvertAll(bias, v => (double)v), c.Options);
+        Assert.That(g.OutputShape.ToArray(), Is.EqualTo(expected.Shape), $"output shape {c}");
+        AssertClose(RunConv(SimdLevel.Scalar, "reference", x, f, bias, g, c.Options.Activation), Array.ConvertAll(expected.Data, v => (float)v),
+            g.KH * g.KW * g.InChannelsPerGroup, $"reference variant {c}");
+    }
+
     // The backend routes depthwise convs to the direct kernel; the GEMM paths must still be right for them.
     [TestCaseSource(nameof(Levels))]
     public void Conv2D_GemmKernels_OnDepthwiseConv_EqualReference(SimdLevel simd)
@@ -145,6 +162,24 @@ public unsafe class CpuKernelVariantTests
         AssertClose(Run("gemm"), Run("reference"), k, $"{simd} {m}x{k}x{n} {act}");
     }
 
+    [TestCase(3, 17, 33, "relu")]
+    [TestCase(13, 40, 530, "sigmoid")]
+    public void Dense_ReferenceVariant_MatchesDoubleReference(int m, int k, int n, string activation)
+    {
+        var act = activation == "relu" ? Activation.Relu : Activation.Sigmoid;
+        var rng = new Random(m + k + n);
+        float[] x = Random(rng, m * k), w = Random(rng, k * n), bias = Random(rng, n);
+        using var cpu = new CpuBackend(threads: 2, simd: SimdLevel.Scalar);
+        cpu.Variants.Select("dense", "reference");
+        using var bx = Upload(cpu, x);
+        using var bw = Upload(cpu, w);
+        using var bb = Upload(cpu, bias);
+        using var by = cpu.Allocate(m * n);
+        cpu.Dense(bx, bw, bb, by, m, k, n, act);
+        var expected = DoubleReference.Dense(Nd.FromFloats(x, m, k), Nd.FromFloats(w, k, n), Array.ConvertAll(bias, v => (double)v), act);
+        AssertClose(Download(cpu, by), Array.ConvertAll(expected.Data, v => (float)v), k, $"reference variant {m}x{k}x{n} {act}");
+    }
+
     // ---- Pooling ----
 
     public sealed record PoolCase(int N, int H, int W, int C, Pool2DOptions Options)
@@ -185,6 +220,25 @@ public unsafe class CpuKernelVariantTests
             return Download(cpu, by);
         }
         AssertClose(Run("direct"), Run("reference"), g.PoolH * g.PoolW, $"{simd} {c} {kind}");
+    }
+
+    // The "reference" variant against DoubleReference's own windows and average divisor (see the conv case above).
+    [TestCaseSource(nameof(PoolCases))]
+    public void Pool2D_ReferenceVariant_MatchesDoubleReference(PoolCase c)
+    {
+        var g = Pool2DGeometry.Create("Pool2D", new TensorShape(c.N, c.H, c.W, c.C), c.Options);
+        float[] x = Random(new Random(8), g.InputShape.Length);
+        foreach (var kind in new[] { PoolKind.Max, PoolKind.Average })
+        {
+            var expected = DoubleReference.Pool2D(Nd.FromFloats(x, c.N, c.H, c.W, c.C), c.Options, kind);
+            Assert.That(g.OutputShape.ToArray(), Is.EqualTo(expected.Shape), $"output shape {c}");
+            using var cpu = new CpuBackend(threads: 2, simd: SimdLevel.Scalar);
+            cpu.Variants.Select("pool2d", "reference");
+            using var bx = Upload(cpu, x);
+            using var by = cpu.Allocate(g.OutputShape.Length);
+            cpu.Pool2D(bx, by, g, kind);
+            AssertClose(Download(cpu, by), Array.ConvertAll(expected.Data, v => (float)v), g.PoolH * g.PoolW, $"reference variant {c} {kind}");
+        }
     }
 
     public static IEnumerable<TestCaseData> GlobalPoolCases() =>

@@ -40,4 +40,19 @@ public partial class OnnxToModelTests
         var e = Assert.Throws<OnnxUnsupportedException>(() => OnnxToModel.Convert(Save(m), backend: _cpu).Dispose())!;
         Assert.That(e.Message, Does.Contain("Transpose").And.Contain("(0, 1, 2, 4, 3)"));
     }
+
+    // ONNX's LeakyRelu (default alpha 0.01) fused into a Conv, and on its own: LeakyReLU layers of that slope, not the 0.2 "leaky_relu".
+    [Test]
+    public void LeakyRelu_BecomesLeakyReLULayers_OfTheNodesSlope()
+    {
+        var m = new OnnxTestModel().InputWithBatch("X", 0, 3, 4, 5).Random("W", 31, 4, 3, 3, 3).Random("B", 32, 4)
+            .Node("Conv", ["X", "W", "B"], ["c"], ("pads", new long[] { 1, 1, 1, 1 }))
+            .Node("LeakyRelu", ["c"], ["l1"])
+            .Node("Add", ["l1", "l1"], ["s"])
+            .Node("LeakyRelu", ["s"], ["Y"], ("alpha", 0.25f))
+            .Output("Y");
+        using var model = MatchesOnnxRuntime(m, [2, 3, 4, 5]);
+        Assert.That(model.Layers.OfType<LeakyReLU>().Select(l => l.NegativeSlope), Is.EqualTo(new[] { 0.01, 0.25 }).Within(1e-7));
+        Assert.That(model.Layers.OfType<Conv2D>().Single().Activation.IsLinear, "the conv's own activation stays linear");
+    }
 }
