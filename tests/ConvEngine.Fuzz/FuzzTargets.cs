@@ -219,7 +219,7 @@ internal static class FuzzTargets
         LayerNames.Reset();
         var model = new Sequential(seed: seed)
         {
-            new Input(8, 8, 1),
+            new InputLayer(8, 8, 1),
             new Conv2D(2, 3, padding: "same", activation: "relu"), new MaxPool2D(),
             new Flatten(),
             new Dense(2, activation: "softmax"),

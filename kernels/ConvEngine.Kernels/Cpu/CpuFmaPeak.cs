@@ -10,7 +10,7 @@ namespace ConvEngine.Kernels.Cpu;
 /// (more chains than FMA latency × FMA ports on any x86 core so far, so the ports never wait), started together.
 /// The figure every "% of peak" in the benchmarks and `convengine bench` divides by. Takes about a tenth of a second.
 /// </summary>
-public static class CpuFmaPeak
+internal static class CpuFmaPeak
 {
     private const int Chains = 12;
 

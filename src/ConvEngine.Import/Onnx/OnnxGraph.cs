@@ -12,7 +12,7 @@ internal sealed record OnnxNode(int Index, string Name, string OpType, string Do
     public string Context { get; init; } = "";
 
     /// <summary>An activation that a rewrite folded into this Conv/Gemm (the Relu node is gone).</summary>
-    public Activation FusedActivation { get; init; } = Activation.None;
+    public KernelActivation FusedActivation { get; init; } = KernelActivation.None;
 
     /// <summary>"node 12 'Conv_3' (Conv)": how every message names a node.</summary>
     public string Label => $"node {Index} {QuotedName.Of(Name)} ({OpType})";
@@ -173,13 +173,13 @@ internal sealed class OnnxGraph
         {
             var act = Nodes[i];
             if (act.Domain is not ("" or "ai.onnx") || act.Inputs.Length != 1) continue;
-            Activation activation;
+            KernelActivation activation;
             switch (act.OpType)
             {
-                case "Relu": activation = Activation.Relu; break;
-                case "Sigmoid": activation = Activation.Sigmoid; break;
-                case "Tanh": activation = Activation.Tanh; break;
-                case "LeakyRelu": activation = Activation.LeakyRelu(OnnxAttributes.Float(act, "alpha", 0.01f)); break;
+                case "Relu": activation = KernelActivation.Relu; break;
+                case "Sigmoid": activation = KernelActivation.Sigmoid; break;
+                case "Tanh": activation = KernelActivation.Tanh; break;
+                case "LeakyRelu": activation = KernelActivation.LeakyRelu(OnnxAttributes.Float(act, "alpha", 0.01f)); break;
                 default: continue;
             }
             string x = act.Inputs[0];

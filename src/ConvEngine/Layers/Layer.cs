@@ -149,5 +149,6 @@ public abstract class Layer : IDisposable
         _lastOutput = null;
     }
 
+    /// <inheritdoc/>
     public override string ToString() => $"{Name} ({ClassName})";
 }

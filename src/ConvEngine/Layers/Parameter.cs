@@ -93,5 +93,6 @@ public sealed class Parameter : IDisposable
         Value = Gradient = null;
     }
 
+    /// <inheritdoc/>
     public override string ToString() => $"{Owner.Name}/{Name} {Shape}";
 }

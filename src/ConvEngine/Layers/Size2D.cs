@@ -9,5 +9,6 @@ public readonly record struct Size2D(int Height, int Width)
     public static implicit operator Size2D((int Height, int Width) pair) => new(pair.Height, pair.Width);
 
     internal JsonArray ToJson() => [Height, Width];
+    /// <inheritdoc/>
     public override string ToString() => $"({Height}, {Width})";
 }

@@ -25,6 +25,7 @@ public sealed class SymbolicTensor
     public static string FormatShape(IReadOnlyList<int> sampleShape) =>
         "(None" + string.Concat(sampleShape.Select(d => ", " + d)) + ")";
 
+    /// <inheritdoc/>
     public override string ToString() => $"{Layer.Name} {ShapeText}";
 }
 

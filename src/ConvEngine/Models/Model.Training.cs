@@ -14,10 +14,13 @@ public partial class Model
     private LossPlan? _plan;
     private List<Metric> _metrics = [];
 
+    /// <summary>The optimizer given to Compile; null before.</summary>
     public Optimizer? Optimizer { get; private set; }
+    /// <summary>The loss given to Compile; null before.</summary>
     public Loss? Loss { get; private set; }
     /// <summary>The compiled metrics, resolved ("accuracy" becomes binary, categorical or sparse accuracy under its own name).</summary>
     public IReadOnlyList<Metric> Metrics => _metrics;
+    /// <summary>Whether Compile has run, so Fit and Evaluate can.</summary>
     public bool IsCompiled => _plan is not null;
 
     /// <summary>The history of the last Fit (continued across a resume), as Keras's model.history.</summary>

@@ -4,6 +4,7 @@ namespace ConvEngine.Training;
 /// <param name="Targets">Labels as the loss expects them: class index (int label mode), 0/1 (binary) or one-hot (categorical).</param>
 public sealed record Batch(float[] Inputs, int[] InputShape, float[] Targets, int[] TargetShape)
 {
+    /// <summary>The number of samples.</summary>
     public int Count => InputShape[0];
 }
 

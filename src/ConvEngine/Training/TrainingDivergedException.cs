@@ -7,6 +7,7 @@ namespace ConvEngine.Training;
 /// </summary>
 public sealed class TrainingDivergedException : Exception
 {
+    /// <summary>The loss turned non-finite at <paramref name="step"/> of <paramref name="steps"/> in <paramref name="epoch"/>.</summary>
     public TrainingDivergedException(int epoch, int step, int steps, double loss, string? lastCheckpoint)
         : this(epoch, step, steps, loss, lastCheckpoint, what: $"the loss is {loss}", layer: null) { }
 
@@ -31,7 +32,9 @@ public sealed class TrainingDivergedException : Exception
     public int Epoch { get; }
     /// <summary>1-based step within the epoch.</summary>
     public int Step { get; }
+    /// <summary>The loss value that was not finite.</summary>
     public double Loss { get; }
+    /// <summary>The last checkpoint written with finite values, or null.</summary>
     public string? LastCheckpoint { get; }
     /// <summary>The layer where the non-finite values first appear, or null when that is not known.</summary>
     public string? Layer { get; }

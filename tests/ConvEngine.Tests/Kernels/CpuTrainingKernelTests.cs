@@ -298,13 +298,13 @@ public class CpuTrainingKernelTests
         Assert.That(Large(), Is.EqualTo(Large()).AsCollection, "large split");
     }
 
-    public static IEnumerable<Activation> Activations =>
-        [Activation.None, Activation.Relu, Activation.LeakyRelu(0.3f), Activation.Sigmoid, Activation.Tanh];
+    public static IEnumerable<KernelActivation> Activations =>
+        [KernelActivation.None, KernelActivation.Relu, KernelActivation.LeakyRelu(0.3f), KernelActivation.Sigmoid, KernelActivation.Tanh];
 
     // The derivative from the output y: relu y>0, leaky y>0 ? 1 : α, sigmoid y(1−y), tanh 1−y². The
     // SIMD paths make the same float operations as the scalar one, so every level is bit-identical.
     [TestCaseSource(nameof(Activations))]
-    public void ActivationBackward_EverySimdLevel_BitIdenticalToReference(Activation activation)
+    public void ActivationBackward_EverySimdLevel_BitIdenticalToReference(KernelActivation activation)
     {
         const int Length = 1000 + 13;
         float[] x = Random(Length, 60, -3f, 3f), y = x.Select(activation.Apply).ToArray(), gradOut = Random(Length, 61);
@@ -709,7 +709,7 @@ public class CpuTrainingKernelTests
         }
     }
 
-    private static double Act(Activation activation, double x) => activation.Kind switch
+    private static double Act(KernelActivation activation, double x) => activation.Kind switch
     {
         ActivationKind.None => x,
         ActivationKind.Relu => Math.Max(x, 0),

@@ -10,7 +10,7 @@ namespace ConvEngine.Kernels.Cpu;
 /// zeroed gradInput. Measured on the training nets' 3×3 layers (Zen 3, AVX2, 2 threads): 120-148 GFLOP/s against
 /// 65-112 for im2col-gemm and 78-106 for the same flipped conv on the forward GEMM.
 /// </summary>
-public static unsafe class CpuConvDataGradient
+internal static unsafe class CpuConvDataGradient
 {
     [ThreadStatic] private static CpuScratch.Slot? t_filter;
 
@@ -58,8 +58,8 @@ public static unsafe class CpuConvDataGradient
         float* flipped = (t_filter ??= new()).Get((long)g.KH * g.KW * g.OutChannelsPerGroup * g.C);
         FlipFilter(filter, flipped, g);
         if (CpuConvKernels.IsDepthwise(flippedGeometry))
-            CpuConvKernels.DepthwiseDirect(simd, threads, gradOutput, flipped, null, gradInput, flippedGeometry, Activation.None);
+            CpuConvKernels.DepthwiseDirect(simd, threads, gradOutput, flipped, null, gradInput, flippedGeometry, KernelActivation.None);
         else
-            CpuConvDirect.Run(simd, threads, gradOutput, flipped, null, gradInput, flippedGeometry, Activation.None);
+            CpuConvDirect.Run(simd, threads, gradOutput, flipped, null, gradInput, flippedGeometry, KernelActivation.None);
     }
 }

@@ -15,7 +15,7 @@ namespace ConvEngine.Kernels.Cpu;
 /// </summary>
 /// <remarks>Parallel over fixed parts of the batch's output rows. The AVX-512 level runs the same 256-bit tiles.</remarks>
 [SkipLocalsInit]
-public static unsafe class CpuConvDirect
+internal static unsafe class CpuConvDirect
 {
     private const int TilePixels = 6, TileChannels = 16;
     /// <summary>Input channels per group up to which the default conv2d variant hands a conv to this kernel.</summary>
@@ -35,7 +35,7 @@ public static unsafe class CpuConvDirect
     /// <summary>Whether the default conv2d variant runs this kernel: few input channels per group, not depthwise.</summary>
     public static bool PreferredFor(in Conv2DGeometry g) => g.InChannelsPerGroup <= MaxDefaultChannels && !CpuConvKernels.IsDepthwise(g);
 
-    public static void Run(SimdLevel simd, int threads, float* input, float* filter, float* bias, float* output, in Conv2DGeometry g, Activation activation)
+    public static void Run(SimdLevel simd, int threads, float* input, float* filter, float* bias, float* output, in Conv2DGeometry g, KernelActivation activation)
     {
         int taps = CpuIm2Col.RowLength(g), ocg = g.OutChannelsPerGroup;
         int panels = (ocg + TileChannels - 1) / TileChannels;
@@ -73,7 +73,7 @@ public static unsafe class CpuConvDirect
     }
 
     private static void Rows(SimdLevel simd, float* input, float* packed, float* bias, float* output, in Conv2DGeometry g,
-        Activation activation, int panels, long start, long end)
+        KernelActivation activation, int panels, long start, long end)
     {
         int taps = CpuIm2Col.RowLength(g), ocg = g.OutChannelsPerGroup, width = ConvInputStrip.Width(g);
         int stripRows = Math.Max(1, StripPixels / g.OW);
@@ -92,7 +92,7 @@ public static unsafe class CpuConvDirect
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Strips(SimdLevel simd, float* input, float* packed, float* bias, float* output, in Conv2DGeometry g,
-        Activation activation, int panels, long start, long end, float* strip, int stripRows, int* offsets)
+        KernelActivation activation, int panels, long start, long end, float* strip, int stripRows, int* offsets)
     {
         int taps = CpuIm2Col.RowLength(g), ocg = g.OutChannelsPerGroup, width = ConvInputStrip.Width(g);
         int tapBlocks = (taps + MaxBlockTaps - 1) / MaxBlockTaps, blockTaps = (taps + tapBlocks - 1) / tapBlocks;
@@ -153,14 +153,14 @@ public static unsafe class CpuConvDirect
     }
 
     /// <summary>Where a tile's sums go: consecutive output pixels ldy floats apart, and whether this pass starts or ends the sum.</summary>
-    private readonly struct TileTarget(float* y, int ldy, int pixels, int channels, bool first, bool last, Activation activation)
+    private readonly struct TileTarget(float* y, int ldy, int pixels, int channels, bool first, bool last, KernelActivation activation)
     {
         public readonly float* Y = y;
         public readonly int Ldy = ldy, Pixels = pixels, Channels = channels;
         /// <summary>The first tap block starts from the bias; later ones from the partial sums already in the output.</summary>
         public readonly bool First = first;
         /// <summary>ReLU and leaky ReLU are applied by the last tap block (sigmoid and tanh by the strip's post-pass).</summary>
-        public readonly Activation Activation = last ? activation : Activation.None;
+        public readonly KernelActivation Activation = last ? activation : KernelActivation.None;
         public bool Full => Pixels == TilePixels && Channels == TileChannels;
     }
 
@@ -231,7 +231,7 @@ public static unsafe class CpuConvDirect
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreRow(float* y, Vector256<float> a, Vector256<float> b, Activation activation)
+    private static void StoreRow(float* y, Vector256<float> a, Vector256<float> b, KernelActivation activation)
     {
         if (activation.Kind == ActivationKind.Relu)
         {

@@ -7,12 +7,12 @@ namespace ConvEngine.Kernels.Cpu;
 /// <summary>
 /// Fast forward convolutions (NHWC input, HWIO filter). The output of one group is a GEMM:
 /// (pixels × KH·KW·C/groups) column matrix · (KH·KW·C/groups × OC/groups) filter slice, which
-/// <see cref="ImplicitGemm"/> gathers while packing and <see cref="Im2colGemm"/> stores first.
+/// <c>ImplicitGemm</c> gathers while packing and <c>Im2colGemm</c> stores first.
 /// Both make one parallel split over the batch×pixel rows (over output-channel panels when that
 /// leaves the busiest thread fewer tiles), read the filter in place as the GEMM's B, and fuse
 /// bias and activation into the GEMM epilogue. Depthwise convs have their own direct kernel.
 /// </summary>
-public static unsafe class CpuConvKernels
+internal static unsafe class CpuConvKernels
 {
     /// <summary>
     /// im2col rows a thread builds at a time: about 1 MiB, but never fewer than 192,
@@ -36,12 +36,12 @@ public static unsafe class CpuConvKernels
     /// im2col: the NHWC input already is the column matrix.
     /// </summary>
     public static void Im2colGemm(SimdLevel simd, int threads, float* input, float* filter, float* bias, float* output,
-        Conv2DGeometry g, Activation activation) =>
+        Conv2DGeometry g, KernelActivation activation) =>
         Im2colGemm(simd, GemmBlocking.Default(simd), threads, input, filter, bias, output, g, activation);
 
-    /// <summary><see cref="Im2colGemm(SimdLevel, int, float*, float*, float*, float*, Conv2DGeometry, Activation)"/> with an explicit GEMM blocking.</summary>
+    /// <summary><see cref="Im2colGemm(SimdLevel, int, float*, float*, float*, float*, Conv2DGeometry, KernelActivation)"/> with an explicit GEMM blocking.</summary>
     public static void Im2colGemm(SimdLevel simd, GemmBlocking blocking, int threads, float* input, float* filter, float* bias, float* output,
-        Conv2DGeometry g, Activation activation)
+        Conv2DGeometry g, KernelActivation activation)
     {
         int k = CpuIm2Col.RowLength(g), ocg = g.OutChannelsPerGroup, cg = g.InChannelsPerGroup;
         int rows = g.N * g.OH * g.OW;
@@ -95,15 +95,15 @@ public static unsafe class CpuConvKernels
     /// The default, variant "implicit-gemm": im2col fused into the GEMM's A packing. Each A panel
     /// (MR output pixels × one K block) is gathered straight from the NHWC input by
     /// <see cref="Im2colPanels"/>, so no column matrix is stored and each value is copied once
-    /// instead of twice (measured 5–10% faster than <see cref="Im2colGemm"/> on VGG16 layers).
+    /// instead of twice (measured 5–10% faster than <c>Im2colGemm</c> on VGG16 layers).
     /// </summary>
     public static void ImplicitGemm(SimdLevel simd, int threads, float* input, float* filter, float* bias, float* output,
-        Conv2DGeometry g, Activation activation) =>
+        Conv2DGeometry g, KernelActivation activation) =>
         ImplicitGemm(simd, GemmBlocking.Default(simd), threads, input, filter, bias, output, g, activation);
 
-    /// <summary><see cref="ImplicitGemm(SimdLevel, int, float*, float*, float*, float*, Conv2DGeometry, Activation)"/> with an explicit GEMM blocking.</summary>
+    /// <summary><see cref="ImplicitGemm(SimdLevel, int, float*, float*, float*, float*, Conv2DGeometry, KernelActivation)"/> with an explicit GEMM blocking.</summary>
     public static void ImplicitGemm(SimdLevel simd, GemmBlocking blocking, int threads, float* input, float* filter, float* bias, float* output,
-        Conv2DGeometry g, Activation activation)
+        Conv2DGeometry g, KernelActivation activation)
     {
         int k = CpuIm2Col.RowLength(g), ocg = g.OutChannelsPerGroup, cg = g.InChannelsPerGroup;
         int rows = g.N * g.OH * g.OW;
@@ -164,7 +164,7 @@ public static unsafe class CpuConvKernels
     /// columns, almost all tile padding, so this is what <see cref="CpuBackend"/> runs for depthwise convs.
     /// </summary>
     public static void DepthwiseDirect(SimdLevel simd, int threads, float* input, float* filter, float* bias, float* output,
-        Conv2DGeometry g, Activation activation)
+        Conv2DGeometry g, KernelActivation activation)
     {
         if (g.Groups != g.C)
             throw new ArgumentException($"DepthwiseDirect: needs groups = input channels, got groups {g.Groups} with {g.C} channels.");

@@ -7,9 +7,9 @@ namespace ConvEngine.Kernels.Cpu;
 /// and apply an activation. ReLU and LeakyReLU run on the accumulators while they are still in
 /// registers; sigmoid and tanh run as one pass over the finished rows while they are in L1.
 /// </summary>
-public readonly unsafe struct GemmEpilogue
+internal readonly unsafe struct GemmEpilogue
 {
-    public GemmEpilogue(float* bias, Activation activation)
+    public GemmEpilogue(float* bias, KernelActivation activation)
     {
         Bias = bias;
         Activation = activation;
@@ -17,7 +17,7 @@ public readonly unsafe struct GemmEpilogue
 
     /// <summary>Per-column bias of the tile's first column, or null.</summary>
     public float* Bias { get; }
-    public Activation Activation { get; }
+    public KernelActivation Activation { get; }
 
     public static GemmEpilogue None => default;
 

@@ -9,7 +9,7 @@ namespace ConvEngine.Kernels.Cpu;
 /// Padded cells are never read, so they never win a max; the average divides by
 /// <see cref="Pool2DGeometry.AverageDivisor"/>, as the reference does.
 /// </summary>
-public static unsafe class CpuPoolKernels
+internal static unsafe class CpuPoolKernels
 {
     private const long MinWorkPerPart = 1L << 17;
     private const int MaxStackTaps = 1024;

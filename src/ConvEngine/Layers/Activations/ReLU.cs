@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
 using ConvEngine.Kernels;
 using ConvEngine.Serialization;
-using KernelActivation = ConvEngine.Kernels.Activation;
 
 namespace ConvEngine.Layers;
 
@@ -19,6 +18,7 @@ public sealed class ReLU : ActivatedLayer
         (MaxValue, NegativeSlope, Threshold) = (maxValue, negativeSlope, threshold);
     }
 
+    /// <inheritdoc/>
     public override string ClassName => "ReLU";
     public double? MaxValue { get; }
     public double NegativeSlope { get; }
@@ -35,17 +35,22 @@ public sealed class ReLU : ActivatedLayer
         return ActivationFunction.Of("relu", KernelActivation.ClippedRelu((float)(maxValue ?? double.PositiveInfinity), (float)slope, (float)threshold));
     }
 
+    /// <inheritdoc/>
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs) => SingleInput(inputs).Shape;
 
+    /// <inheritdoc/>
     protected override TensorShape OutputShapeFor(IReadOnlyList<Tensor> inputs) => inputs[0].Shape;
 
     // The linear part is the identity: with a fusable activation this is the whole op.
+    /// <inheritdoc/>
     protected override void ForwardLinear(IReadOnlyList<Tensor> inputs, Tensor output, KernelActivation fused) =>
         inputs[0].Backend.Activate(inputs[0].Buffer, output.Buffer, inputs[0].Length, fused);
 
+    /// <inheritdoc/>
     protected override Tensor?[] BackwardLinear(Tensor gradPreActivation, IReadOnlyList<bool> needInputGradient) =>
         [needInputGradient[0] ? gradPreActivation : null];
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

@@ -15,6 +15,7 @@ public sealed class Conv1D : ConvolutionLayer
     {
     }
 
+    /// <inheritdoc/>
     public override string ClassName => "Conv1D";
     private protected override int SpatialRank => 1;
     private protected override string InputLayoutText => "(None, L, C)";

@@ -18,6 +18,7 @@ public sealed class Conv2D : ConvolutionLayer
             throw new ArgumentException($"Conv2D '{Name}': padding must be 'valid' or 'same', got '{padding}'.");
     }
 
+    /// <inheritdoc/>
     public override string ClassName => "Conv2D";
     private protected override int SpatialRank => 2;
     private protected override string InputLayoutText => "(None, H, W, C)";

@@ -2,7 +2,6 @@ using System.Text.Json.Nodes;
 using ConvEngine.Kernels;
 using ConvEngine.Kernels.Geometry;
 using ConvEngine.Serialization;
-using KernelActivation = ConvEngine.Kernels.Activation;
 
 namespace ConvEngine.Layers;
 
@@ -47,6 +46,7 @@ public sealed class Conv2DTranspose : ActivatedLayer
             throw new ArgumentException($"{ClassName} '{Name}': output_padding {op} must be non-negative and smaller than the strides {Strides}.");
     }
 
+    /// <inheritdoc/>
     public override string ClassName => "Conv2DTranspose";
     public int Filters { get; }
     public Size2D KernelSize { get; }
@@ -70,6 +70,7 @@ public sealed class Conv2DTranspose : ActivatedLayer
 
     private TensorShape FilterShape(int channels) => new(KernelSize.Height, KernelSize.Width, Filters / Groups, channels);
 
+    /// <inheritdoc/>
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
     {
         var input = SingleInput(inputs);
@@ -103,14 +104,17 @@ public sealed class Conv2DTranspose : ActivatedLayer
         return _geometry;
     }
 
+    /// <inheritdoc/>
     protected override TensorShape OutputShapeFor(IReadOnlyList<Tensor> inputs) => BatchShape(inputs[0].Shape[0], OutputShape);
 
+    /// <inheritdoc/>
     protected override void ForwardLinear(IReadOnlyList<Tensor> inputs, Tensor output, KernelActivation fused)
     {
         var x = inputs[0];
         x.Backend.ConvTranspose2D(x.Buffer, Kernel!.Value!.Buffer, Bias?.Value!.Buffer, output.Buffer, GeometryFor(x), fused);
     }
 
+    /// <inheritdoc/>
     protected override Tensor?[] BackwardLinear(Tensor gradPreActivation, IReadOnlyList<bool> needInputGradient)
     {
         var x = LastInput;
@@ -128,6 +132,7 @@ public sealed class Conv2DTranspose : ActivatedLayer
         return [gradInput];
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

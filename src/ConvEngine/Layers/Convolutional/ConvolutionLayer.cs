@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
 using ConvEngine.Kernels;
 using ConvEngine.Kernels.Geometry;
-using KernelActivation = ConvEngine.Kernels.Activation;
 
 namespace ConvEngine.Layers;
 
@@ -46,6 +45,7 @@ public abstract class ConvolutionLayer : ActivatedLayer
     /// <summary>The text of the expected input, e.g. "(None, H, W, C)".</summary>
     private protected abstract string InputLayoutText { get; }
 
+    /// <inheritdoc/>
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
     {
         var input = SingleInput(inputs);
@@ -108,6 +108,7 @@ public abstract class ConvolutionLayer : ActivatedLayer
         return SpatialRank == 2 ? new TensorShape(g.N, g.OH, g.OW, g.OC) : new TensorShape(g.N, g.OW, g.OC);
     }
 
+    /// <inheritdoc/>
     protected override void ForwardLinear(IReadOnlyList<Tensor> inputs, Tensor output, KernelActivation fused)
     {
         var x = inputs[0];
@@ -117,6 +118,7 @@ public abstract class ConvolutionLayer : ActivatedLayer
 
     internal override Tensor? BiasGradient => Bias is null ? null : GradientOf(Bias);
 
+    /// <inheritdoc/>
     protected override Tensor?[] BackwardLinear(Tensor gradPreActivation, IReadOnlyList<bool> needInputGradient)
     {
         var x = LastInput;
@@ -132,6 +134,7 @@ public abstract class ConvolutionLayer : ActivatedLayer
         return [gradInput];
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

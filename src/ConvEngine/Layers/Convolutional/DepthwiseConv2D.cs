@@ -2,7 +2,6 @@ using System.Text.Json.Nodes;
 using ConvEngine.Kernels;
 using ConvEngine.Kernels.Geometry;
 using ConvEngine.Serialization;
-using KernelActivation = ConvEngine.Kernels.Activation;
 
 namespace ConvEngine.Layers;
 
@@ -30,6 +29,7 @@ public sealed class DepthwiseConv2D : ActivatedLayer
         if (depthMultiplier <= 0) throw new ArgumentException($"{ClassName} '{Name}': depth_multiplier must be positive, got {depthMultiplier}.");
     }
 
+    /// <inheritdoc/>
     public override string ClassName => "DepthwiseConv2D";
     public Size2D KernelSize { get; }
     public Size2D Strides { get; }
@@ -41,6 +41,7 @@ public sealed class DepthwiseConv2D : ActivatedLayer
     public Parameter? DepthwiseKernel { get; private set; }
     public Parameter? Bias { get; private set; }
 
+    /// <inheritdoc/>
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
     {
         var input = SingleInput(inputs);
@@ -76,14 +77,17 @@ public sealed class DepthwiseConv2D : ActivatedLayer
         return _geometry;
     }
 
+    /// <inheritdoc/>
     protected override TensorShape OutputShapeFor(IReadOnlyList<Tensor> inputs) => BatchShape(inputs[0].Shape[0], OutputShape);
 
+    /// <inheritdoc/>
     protected override void ForwardLinear(IReadOnlyList<Tensor> inputs, Tensor output, KernelActivation fused)
     {
         var x = inputs[0];
         x.Backend.Conv2D(x.Buffer, DepthwiseKernel!.Value!.Buffer, Bias?.Value!.Buffer, output.Buffer, GeometryFor(x), fused);
     }
 
+    /// <inheritdoc/>
     protected override Tensor?[] BackwardLinear(Tensor gradPreActivation, IReadOnlyList<bool> needInputGradient)
     {
         var x = LastInput;
@@ -99,6 +103,7 @@ public sealed class DepthwiseConv2D : ActivatedLayer
         return [gradInput];
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

@@ -2,7 +2,6 @@ using System.Text.Json.Nodes;
 using ConvEngine.Kernels;
 using ConvEngine.Kernels.Geometry;
 using ConvEngine.Serialization;
-using KernelActivation = ConvEngine.Kernels.Activation;
 
 namespace ConvEngine.Layers;
 
@@ -32,6 +31,7 @@ public sealed class SeparableConv2D : ActivatedLayer
         if (depthMultiplier <= 0) throw new ArgumentException($"{ClassName} '{Name}': depth_multiplier must be positive, got {depthMultiplier}.");
     }
 
+    /// <inheritdoc/>
     public override string ClassName => "SeparableConv2D";
     public int Filters { get; }
     public Size2D KernelSize { get; }
@@ -46,6 +46,7 @@ public sealed class SeparableConv2D : ActivatedLayer
     public Parameter? PointwiseKernel { get; private set; }
     public Parameter? Bias { get; private set; }
 
+    /// <inheritdoc/>
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
     {
         var input = SingleInput(inputs);
@@ -87,8 +88,10 @@ public sealed class SeparableConv2D : ActivatedLayer
         return (_depthwise, _pointwise);
     }
 
+    /// <inheritdoc/>
     protected override TensorShape OutputShapeFor(IReadOnlyList<Tensor> inputs) => BatchShape(inputs[0].Shape[0], OutputShape);
 
+    /// <inheritdoc/>
     protected override void ForwardLinear(IReadOnlyList<Tensor> inputs, Tensor output, KernelActivation fused)
     {
         var x = inputs[0];
@@ -99,6 +102,7 @@ public sealed class SeparableConv2D : ActivatedLayer
         backend.Conv2D(middle.Buffer, PointwiseKernel!.Value!.Buffer, Bias?.Value!.Buffer, output.Buffer, pw, fused);
     }
 
+    /// <inheritdoc/>
     protected override Tensor?[] BackwardLinear(Tensor gradPreActivation, IReadOnlyList<bool> needInputGradient)
     {
         var x = LastInput;
@@ -122,6 +126,7 @@ public sealed class SeparableConv2D : ActivatedLayer
         return [gradInput];
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using ConvEngine.Kernels;
-using KernelActivation = ConvEngine.Kernels.Activation;
 
 namespace ConvEngine.Layers;
 
@@ -34,6 +33,7 @@ public abstract class ActivatedLayer : Layer
     /// <summary>The output's shape for a batch of these inputs.</summary>
     protected abstract TensorShape OutputShapeFor(IReadOnlyList<Tensor> inputs);
 
+    /// <inheritdoc/>
     protected sealed override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context)
     {
         var backend = inputs[0].Backend;
@@ -53,6 +53,7 @@ public abstract class ActivatedLayer : Layer
         return output;
     }
 
+    /// <inheritdoc/>
     protected sealed override Tensor?[] Backward(Tensor gradOutput, IReadOnlyList<bool> needInputGradient)
     {
         var gradPre = gradOutput;
@@ -107,6 +108,7 @@ public abstract class ActivatedLayer : Layer
         }
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

@@ -1,5 +1,4 @@
 using ConvEngine.Kernels;
-using KernelActivation = ConvEngine.Kernels.Activation;
 
 namespace ConvEngine.Layers;
 
@@ -112,5 +111,6 @@ public readonly record struct ActivationFunction
         }
     }
 
+    /// <inheritdoc/>
     public override string ToString() => Name;
 }

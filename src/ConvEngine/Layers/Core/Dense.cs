@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
 using ConvEngine.Kernels;
 using ConvEngine.Serialization;
-using KernelActivation = ConvEngine.Kernels.Activation;
 
 namespace ConvEngine.Layers;
 
@@ -18,6 +17,7 @@ public sealed class Dense : ActivatedLayer
         UseBias = useBias;
     }
 
+    /// <inheritdoc/>
     public override string ClassName => "Dense";
     public int Units { get; }
     public bool UseBias { get; }
@@ -25,6 +25,7 @@ public sealed class Dense : ActivatedLayer
     public Parameter? Kernel { get; private set; }
     public Parameter? Bias { get; private set; }
 
+    /// <inheritdoc/>
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
     {
         var input = SingleInput(inputs);
@@ -39,10 +40,12 @@ public sealed class Dense : ActivatedLayer
         return [.. input.Shape[..^1], Units];
     }
 
+    /// <inheritdoc/>
     protected override TensorShape OutputShapeFor(IReadOnlyList<Tensor> inputs) => BatchShape(inputs[0].Shape[0], OutputShape);
 
     private static int Rows(Tensor x) => (int)(x.Length / x.Shape[-1]);
 
+    /// <inheritdoc/>
     protected override void ForwardLinear(IReadOnlyList<Tensor> inputs, Tensor output, KernelActivation fused)
     {
         var x = inputs[0];
@@ -54,6 +57,7 @@ public sealed class Dense : ActivatedLayer
 
     internal override Tensor? BiasGradient => Bias is null ? null : GradientOf(Bias);
 
+    /// <inheritdoc/>
     protected override Tensor?[] BackwardLinear(Tensor gradPreActivation, IReadOnlyList<bool> needInputGradient)
     {
         var x = LastInput;
@@ -70,6 +74,7 @@ public sealed class Dense : ActivatedLayer
         return [gradInput];
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

@@ -14,9 +14,11 @@ public sealed class Concatenate : Layer
     /// <param name="axis">−1 or the index of the last axis counting the batch (3 for images); other axes are not supported.</param>
     public Concatenate(int axis = -1, string? name = null) : base(name) => Axis = axis;
 
+    /// <inheritdoc/>
     public override string ClassName => "Concatenate";
     public int Axis { get; }
 
+    /// <inheritdoc/>
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
     {
         if (inputs.Count < 2)
@@ -32,6 +34,7 @@ public sealed class Concatenate : Layer
         return [.. first.Shape[..^1], _channels.Sum()];
     }
 
+    /// <inheritdoc/>
     protected override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context)
     {
         var backend = inputs[0].Backend;
@@ -40,6 +43,7 @@ public sealed class Concatenate : Layer
         return output;
     }
 
+    /// <inheritdoc/>
     protected override Tensor?[] Backward(Tensor gradOutput, IReadOnlyList<bool> needInputGradient)
     {
         var backend = gradOutput.Backend;
@@ -48,6 +52,7 @@ public sealed class Concatenate : Layer
         return parts.Select((t, i) => needInputGradient[i] ? t : null).ToArray();
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

@@ -17,8 +17,10 @@ public sealed class Multiply : Layer
 
     public Multiply(string? name = null) : base(name) { }
 
+    /// <inheritdoc/>
     public override string ClassName => "Multiply";
 
+    /// <inheritdoc/>
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
     {
         if (inputs.Count < 2)
@@ -39,6 +41,7 @@ public sealed class Multiply : Layer
         throw ShapeError(inputs[1], $"multiplies inputs of one shape, or one of (None, 1, …, 1, C) or (None, 1, …, 1) broadcast over the other: '{inputs[0].Layer.Name}' outputs {inputs[0].ShapeText},");
     }
 
+    /// <inheritdoc/>
     protected override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context)
     {
         var backend = inputs[0].Backend;
@@ -56,6 +59,7 @@ public sealed class Multiply : Layer
         return product;
     }
 
+    /// <inheritdoc/>
     protected override Tensor?[] Backward(Tensor gradOutput, IReadOnlyList<bool> needInputGradient)
     {
         var backend = gradOutput.Backend;

@@ -30,6 +30,7 @@ public sealed class BatchNormalization : Layer
         (Axis, Momentum, Epsilon, Center, Scale) = (axis, momentum, epsilon, center, scale);
     }
 
+    /// <inheritdoc/>
     public override string ClassName => "BatchNormalization";
     /// <summary>−1 or the index of the last axis counting the batch (3 for images); other axes are not supported.</summary>
     public int Axis { get; }
@@ -56,6 +57,7 @@ public sealed class BatchNormalization : Layer
     /// <summary>Keras uses TensorFlow's fused kernel, with the unbiased variance in the moving average, for 4-D and 5-D inputs.</summary>
     private bool MovingVarianceIsUnbiased => _inputRank is 4 or 5;
 
+    /// <inheritdoc/>
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
     {
         var input = SingleInput(inputs);
@@ -77,6 +79,7 @@ public sealed class BatchNormalization : Layer
         return input.Shape;
     }
 
+    /// <inheritdoc/>
     protected override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context)
     {
         var x = inputs[0];
@@ -101,6 +104,7 @@ public sealed class BatchNormalization : Layer
         return output;
     }
 
+    /// <inheritdoc/>
     protected override Tensor?[] Backward(Tensor gradOutput, IReadOnlyList<bool> needInputGradient)
     {
         var x = LastInput;
@@ -143,6 +147,7 @@ public sealed class BatchNormalization : Layer
         return (kernel, bias);
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

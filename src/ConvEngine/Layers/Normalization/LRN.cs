@@ -23,12 +23,14 @@ public sealed class LRN : Layer
         (Size, Alpha, Beta, Bias) = (size, alpha, beta, bias);
     }
 
+    /// <inheritdoc/>
     public override string ClassName => "LRN";
     public int Size { get; }
     public float Alpha { get; }
     public float Beta { get; }
     public float Bias { get; }
 
+    /// <inheritdoc/>
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs) => SingleInput(inputs).Shape;
 
     private LrnGeometry GeometryFor(Tensor input)
@@ -39,6 +41,7 @@ public sealed class LRN : Layer
         return _geometry;
     }
 
+    /// <inheritdoc/>
     protected override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context)
     {
         var x = inputs[0];
@@ -47,6 +50,7 @@ public sealed class LRN : Layer
         return output;
     }
 
+    /// <inheritdoc/>
     protected override Tensor?[] Backward(Tensor gradOutput, IReadOnlyList<bool> needInputGradient)
     {
         if (!needInputGradient[0]) return [null];
@@ -56,6 +60,7 @@ public sealed class LRN : Layer
         return [gradInput];
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

@@ -10,6 +10,7 @@ public sealed class AveragePooling2D : Pooling2DLayer
     public AveragePooling2D(Size2D? poolSize = null, Size2D? strides = null, string padding = "valid", string? name = null)
         : base(poolSize, strides, padding, name) { }
 
+    /// <inheritdoc/>
     public override string ClassName => "AveragePooling2D";
     private protected override PoolKind Kind => PoolKind.Average;
 

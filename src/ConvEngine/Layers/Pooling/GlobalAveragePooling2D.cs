@@ -8,6 +8,7 @@ public sealed class GlobalAveragePooling2D : GlobalPooling2DLayer
 {
     public GlobalAveragePooling2D(string? name = null, bool keepDims = false) : base(name, keepDims) { }
 
+    /// <inheritdoc/>
     public override string ClassName => "GlobalAveragePooling2D";
     private protected override PoolKind Kind => PoolKind.Average;
 

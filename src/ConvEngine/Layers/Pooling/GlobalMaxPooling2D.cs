@@ -8,6 +8,7 @@ public sealed class GlobalMaxPooling2D : GlobalPooling2DLayer
 {
     public GlobalMaxPooling2D(string? name = null, bool keepDims = false) : base(name, keepDims) { }
 
+    /// <inheritdoc/>
     public override string ClassName => "GlobalMaxPooling2D";
     private protected override PoolKind Kind => PoolKind.Max;
 

@@ -11,6 +11,7 @@ public abstract class GlobalPooling1DLayer : Layer
 
     private protected abstract PoolKind Kind { get; }
 
+    /// <inheritdoc/>
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
     {
         var input = SingleInput(inputs);
@@ -19,6 +20,7 @@ public abstract class GlobalPooling1DLayer : Layer
         return [input.Shape[1]];
     }
 
+    /// <inheritdoc/>
     protected override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context)
     {
         var x = inputs[0];
@@ -28,6 +30,7 @@ public abstract class GlobalPooling1DLayer : Layer
         return output;
     }
 
+    /// <inheritdoc/>
     protected override Tensor?[] Backward(Tensor gradOutput, IReadOnlyList<bool> needInputGradient)
     {
         if (!needInputGradient[0]) return [null];
@@ -38,6 +41,7 @@ public abstract class GlobalPooling1DLayer : Layer
         return [gradInput];
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();
@@ -61,6 +65,7 @@ public sealed class GlobalAveragePooling1D : GlobalPooling1DLayer
 {
     public GlobalAveragePooling1D(string? name = null) : base(name) { }
 
+    /// <inheritdoc/>
     public override string ClassName => "GlobalAveragePooling1D";
     private protected override PoolKind Kind => PoolKind.Average;
 
@@ -76,6 +81,7 @@ public sealed class GlobalMaxPooling1D : GlobalPooling1DLayer
 {
     public GlobalMaxPooling1D(string? name = null) : base(name) { }
 
+    /// <inheritdoc/>
     public override string ClassName => "GlobalMaxPooling1D";
     private protected override PoolKind Kind => PoolKind.Max;
 

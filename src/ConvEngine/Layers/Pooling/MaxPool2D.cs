@@ -10,6 +10,7 @@ public sealed class MaxPool2D : Pooling2DLayer
     public MaxPool2D(Size2D? poolSize = null, Size2D? strides = null, string padding = "valid", string? name = null)
         : base(poolSize, strides, padding, name) { }
 
+    /// <inheritdoc/>
     public override string ClassName => "MaxPooling2D";
     private protected override PoolKind Kind => PoolKind.Max;
 

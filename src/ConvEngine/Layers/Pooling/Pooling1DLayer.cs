@@ -50,6 +50,7 @@ public abstract class Pooling1DLayer : Layer
     /// <summary>The pool as a 2-D pool over (N, 1, L, C): a window of height 1 never pads the height.</summary>
     internal Pool2DOptions Options() => new() { PoolH = 1, PoolW = PoolSize, StrideH = 1, StrideW = Strides, Padding = Padding };
 
+    /// <inheritdoc/>
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
     {
         var input = SingleInput(inputs);
@@ -73,6 +74,7 @@ public abstract class Pooling1DLayer : Layer
         return _geometry;
     }
 
+    /// <inheritdoc/>
     protected override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context)
     {
         var x = inputs[0];
@@ -82,6 +84,7 @@ public abstract class Pooling1DLayer : Layer
         return output;
     }
 
+    /// <inheritdoc/>
     protected override Tensor?[] Backward(Tensor gradOutput, IReadOnlyList<bool> needInputGradient)
     {
         if (!needInputGradient[0]) return [null];
@@ -91,6 +94,7 @@ public abstract class Pooling1DLayer : Layer
         return [gradInput];
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();
@@ -112,6 +116,7 @@ public sealed class MaxPooling1D : Pooling1DLayer
 
     private MaxPooling1D(JsonObject c) : base(c, "MaxPooling1D") { }
 
+    /// <inheritdoc/>
     public override string ClassName => "MaxPooling1D";
     private protected override PoolKind Kind => PoolKind.Max;
 
@@ -127,6 +132,7 @@ public sealed class AveragePooling1D : Pooling1DLayer
 
     private AveragePooling1D(JsonObject c) : base(c, "AveragePooling1D") { }
 
+    /// <inheritdoc/>
     public override string ClassName => "AveragePooling1D";
     private protected override PoolKind Kind => PoolKind.Average;
 

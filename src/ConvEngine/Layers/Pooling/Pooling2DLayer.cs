@@ -58,6 +58,7 @@ public abstract class Pooling2DLayer : Layer
         CountIncludePad = CountIncludePad,
     };
 
+    /// <inheritdoc/>
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
     {
         var input = SingleInput(inputs);
@@ -81,6 +82,7 @@ public abstract class Pooling2DLayer : Layer
         return _geometry;
     }
 
+    /// <inheritdoc/>
     protected override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context)
     {
         var x = inputs[0];
@@ -90,6 +92,7 @@ public abstract class Pooling2DLayer : Layer
         return output;
     }
 
+    /// <inheritdoc/>
     protected override Tensor?[] Backward(Tensor gradOutput, IReadOnlyList<bool> needInputGradient)
     {
         if (!needInputGradient[0]) return [null];
@@ -111,6 +114,7 @@ public abstract class Pooling2DLayer : Layer
             GeometryFor(x), Kind, producer.Activation.Kernel);
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

@@ -1,6 +1,5 @@
 using ConvEngine.Kernels;
 using ConvEngine.Models;
-using InputLayer = ConvEngine.Layers.Input;
 
 namespace ConvEngine.Layers;
 

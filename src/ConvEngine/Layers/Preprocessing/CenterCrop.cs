@@ -19,10 +19,12 @@ public sealed class CenterCrop : ImagePreprocessingLayer
         Width = width;
     }
 
+    /// <inheritdoc/>
     public override string ClassName => "CenterCrop";
     public int Height { get; }
     public int Width { get; }
 
+    /// <inheritdoc/>
     protected override int[] ImageOutputShape(SymbolicTensor input, int height, int width, int channels)
     {
         if (Height > height || Width > width)
@@ -30,6 +32,7 @@ public sealed class CenterCrop : ImagePreprocessingLayer
         return [Height, Width, channels];
     }
 
+    /// <inheritdoc/>
     protected override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context)
     {
         var images = inputs[0];
@@ -40,6 +43,7 @@ public sealed class CenterCrop : ImagePreprocessingLayer
         return output;
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

@@ -27,6 +27,7 @@ public sealed class Normalization : Layer
         (Axis, _mean, _variance, Invert) = (axis, mean?.ToArray(), variance?.ToArray(), invert);
     }
 
+    /// <inheritdoc/>
     public override string ClassName => "Normalization";
     /// <summary>−1 or the index of the last axis counting the batch; other axes are not supported.</summary>
     public int Axis { get; }
@@ -35,6 +36,7 @@ public sealed class Normalization : Layer
     public Parameter? Variance { get; private set; }
     public Parameter? Count { get; private set; }
 
+    /// <inheritdoc/>
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
     {
         var input = SingleInput(inputs);
@@ -70,6 +72,7 @@ public sealed class Normalization : Layer
 
     private static float[] Broadcast(double[] values, int channels) => Enumerable.Range(0, channels).Select(c => (float)values[values.Length == 1 ? 0 : c]).ToArray();
 
+    /// <inheritdoc/>
     protected override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context)
     {
         var x = inputs[0];
@@ -85,6 +88,7 @@ public sealed class Normalization : Layer
         return output;
     }
 
+    /// <inheritdoc/>
     protected override Tensor?[] Backward(Tensor gradOutput, IReadOnlyList<bool> needInputGradient)
     {
         if (!needInputGradient[0]) return [null];
@@ -97,6 +101,7 @@ public sealed class Normalization : Layer
         return [gradInput];
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

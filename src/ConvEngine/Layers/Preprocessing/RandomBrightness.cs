@@ -19,6 +19,7 @@ public sealed class RandomBrightness : RandomPreprocessingLayer
         ValueRange = (Math.Min(low, high), Math.Max(low, high));
     }
 
+    /// <inheritdoc/>
     public override string ClassName => "RandomBrightness";
     /// <summary>δ is drawn from [Lower, Upper] and scaled by the value range's width.</summary>
     public double Lower { get; }
@@ -30,6 +31,7 @@ public sealed class RandomBrightness : RandomPreprocessingLayer
     public float Draw(ulong seed, int index) =>
         AugmentDraws.Uniform(seed, 0, index, (float)Lower, (float)Upper) * (float)(ValueRange.High - ValueRange.Low);
 
+    /// <inheritdoc/>
     protected override Tensor Augment(Tensor images, ulong seed, int n, int height, int width, int channels)
     {
         var deltas = HostParameters(n);

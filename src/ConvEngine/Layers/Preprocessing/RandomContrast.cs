@@ -36,6 +36,7 @@ public sealed class RandomContrast : RandomPreprocessingLayer
             throw new ArgumentException($"RandomContrast '{Name}': value_range ({ValueRange.Low}, {ValueRange.High}) must have low ≤ high.");
     }
 
+    /// <inheritdoc/>
     public override string ClassName => "RandomContrast";
     public Factor Factor { get; }
     public KerasSemantics Semantics { get; }
@@ -52,6 +53,7 @@ public sealed class RandomContrast : RandomPreprocessingLayer
     public float Draw(ulong seed, int index) =>
         AugmentDraws.Uniform(seed, 0, PerImage ? index : 0, (float)(1 - Lower), (float)(1 + Upper));
 
+    /// <inheritdoc/>
     protected override Tensor Augment(Tensor images, ulong seed, int n, int height, int width, int channels)
     {
         int count = PerImage ? n : 1;

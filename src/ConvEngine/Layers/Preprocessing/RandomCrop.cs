@@ -20,10 +20,12 @@ public sealed class RandomCrop : RandomPreprocessingLayer
         Width = width;
     }
 
+    /// <inheritdoc/>
     public override string ClassName => "RandomCrop";
     public int Height { get; }
     public int Width { get; }
 
+    /// <inheritdoc/>
     protected override int[] ImageOutputShape(SymbolicTensor input, int height, int width, int channels)
     {
         if (Height > height || Width > width)
@@ -38,12 +40,14 @@ public sealed class RandomCrop : RandomPreprocessingLayer
         return (Math.Min(rows - 1, (int)(AugmentDraws.Unit(seed, 0, 0) * rows)), Math.Min(columns - 1, (int)(AugmentDraws.Unit(seed, 1, 0) * columns)));
     }
 
+    /// <inheritdoc/>
     protected override Tensor Augment(Tensor images, ulong seed, int n, int height, int width, int channels)
     {
         var (top, left) = DrawCorner(seed, height, width);
         return Run(images, ResizeGeometry.Crop($"RandomCrop '{Name}'", images.Shape, top, left, Height, Width));
     }
 
+    /// <inheritdoc/>
     protected override Tensor Infer(Tensor images) =>
         Run(images, ResizeGeometry.SmartResize($"RandomCrop '{Name}'", images.Shape, Height, Width, InterpolationMode.Bilinear));
 
@@ -55,6 +59,7 @@ public sealed class RandomCrop : RandomPreprocessingLayer
         return output;
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

@@ -24,6 +24,7 @@ public sealed class RandomFlip : RandomPreprocessingLayer
         Mode = mode;
     }
 
+    /// <inheritdoc/>
     public override string ClassName => "RandomFlip";
     public string Mode { get; }
     public bool FlipsHorizontally { get; }
@@ -33,6 +34,7 @@ public sealed class RandomFlip : RandomPreprocessingLayer
     public (bool Horizontal, bool Vertical) Draw(ulong seed, int index) =>
         (FlipsHorizontally && AugmentDraws.Unit(seed, 0, index) > 0.5f, FlipsVertically && AugmentDraws.Unit(seed, 1, index) > 0.5f);
 
+    /// <inheritdoc/>
     protected override Tensor Augment(Tensor images, ulong seed, int n, int height, int width, int channels)
     {
         var flags = HostParameters(2 * n);
@@ -48,6 +50,7 @@ public sealed class RandomFlip : RandomPreprocessingLayer
         return output;
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

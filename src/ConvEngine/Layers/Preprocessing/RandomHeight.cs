@@ -8,6 +8,7 @@ public sealed class RandomHeight : RandomResizeLayer
 {
     public RandomHeight(Factor factor, string interpolation = "bilinear", ulong? seed = null, string? name = null) : base(factor, interpolation, seed, name) { }
 
+    /// <inheritdoc/>
     public override string ClassName => "RandomHeight";
     private protected override bool ResizesWidth => false;
 

@@ -18,6 +18,7 @@ public abstract class RandomPreprocessingLayer : ImagePreprocessingLayer
     /// <summary>The seed the last training pass drew from (the layer's Draw methods give its draws); null before one.</summary>
     public ulong? LastDrawSeed { get; private set; }
 
+    /// <inheritdoc/>
     protected sealed override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context)
     {
         var images = inputs[0];
@@ -34,6 +35,7 @@ public abstract class RandomPreprocessingLayer : ImagePreprocessingLayer
     /// <summary>What the layer does at inference: nothing, for every layer but RandomCrop.</summary>
     protected virtual Tensor Infer(Tensor images) => images;
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

@@ -38,6 +38,7 @@ public abstract class RandomResizeLayer : RandomPreprocessingLayer
         return Math.Max(1, (int)(factor * size));
     }
 
+    /// <inheritdoc/>
     protected sealed override Tensor Augment(Tensor images, ulong seed, int n, int height, int width, int channels)
     {
         int newHeight = ResizesWidth ? height : DrawSize(seed, height);
@@ -48,6 +49,7 @@ public abstract class RandomResizeLayer : RandomPreprocessingLayer
         return output;
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

@@ -19,6 +19,7 @@ public sealed class RandomRotation : RandomTransformLayer
             throw new ArgumentException($"RandomRotation '{Name}': factor {factor} has its upper bound below its lower bound.");
     }
 
+    /// <inheritdoc/>
     public override string ClassName => "RandomRotation";
     public Factor Factor { get; }
     /// <summary>The angle's bounds as fractions of a full turn.</summary>
@@ -29,9 +30,11 @@ public sealed class RandomRotation : RandomTransformLayer
     public float DrawAngle(ulong seed, int index) =>
         AugmentDraws.Uniform(seed, 0, index, (float)(Lower * 2 * Math.PI), (float)(Upper * 2 * Math.PI));
 
+    /// <inheritdoc/>
     public override void DrawTransform(ulong seed, int index, int height, int width, Span<float> row) =>
         TransformMatrix.Rotation(DrawAngle(seed, index), height, width, row);
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

@@ -26,6 +26,7 @@ public abstract class RandomTransformLayer : RandomPreprocessingLayer
     /// <summary>Writes image <paramref name="index"/>'s transform row (8 floats) for this step's <paramref name="seed"/>.</summary>
     public abstract void DrawTransform(ulong seed, int index, int height, int width, Span<float> row);
 
+    /// <inheritdoc/>
     protected sealed override Tensor Augment(Tensor images, ulong seed, int n, int height, int width, int channels)
     {
         var rows = HostParameters(8 * n);
@@ -37,6 +38,7 @@ public abstract class RandomTransformLayer : RandomPreprocessingLayer
         return output;
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

@@ -19,6 +19,7 @@ public sealed class RandomTranslation : RandomTransformLayer
         WidthRange = Check("width_factor", widthFactor);
     }
 
+    /// <inheritdoc/>
     public override string ClassName => "RandomTranslation";
     public Factor HeightFactor { get; }
     public Factor WidthFactor { get; }
@@ -41,12 +42,14 @@ public sealed class RandomTranslation : RandomTransformLayer
         (AugmentDraws.Uniform(seed, 1, index, (float)WidthRange.Lower, (float)WidthRange.Upper) * width,
          AugmentDraws.Uniform(seed, 0, index, (float)HeightRange.Lower, (float)HeightRange.Upper) * height);
 
+    /// <inheritdoc/>
     public override void DrawTransform(ulong seed, int index, int height, int width, Span<float> row)
     {
         var (dx, dy) = DrawShift(seed, index, height, width);
         TransformMatrix.Translation(dx, dy, row);
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

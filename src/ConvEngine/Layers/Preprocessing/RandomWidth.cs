@@ -8,6 +8,7 @@ public sealed class RandomWidth : RandomResizeLayer
 {
     public RandomWidth(Factor factor, string interpolation = "bilinear", ulong? seed = null, string? name = null) : base(factor, interpolation, seed, name) { }
 
+    /// <inheritdoc/>
     public override string ClassName => "RandomWidth";
     private protected override bool ResizesWidth => true;
 

@@ -27,6 +27,7 @@ public sealed class RandomZoom : RandomTransformLayer
         }
     }
 
+    /// <inheritdoc/>
     public override string ClassName => "RandomZoom";
     public Factor HeightFactor { get; }
     public Factor? WidthFactor { get; }
@@ -42,12 +43,14 @@ public sealed class RandomZoom : RandomTransformLayer
         return (zx, zy);
     }
 
+    /// <inheritdoc/>
     public override void DrawTransform(ulong seed, int index, int height, int width, Span<float> row)
     {
         var (zx, zy) = DrawZoom(seed, index);
         TransformMatrix.Zoom(zx, zy, height, width, row);
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

@@ -28,6 +28,7 @@ public sealed class Rescaling : Layer
         Offset = offsets[0];
     }
 
+    /// <inheritdoc/>
     public override string ClassName => "Rescaling";
     /// <summary>The scale (the first channel's, when they are per channel).</summary>
     public double Scale { get; }
@@ -39,6 +40,7 @@ public sealed class Rescaling : Layer
     /// <summary>The per-channel offsets as given (one value broadcasts), or null when the offset is one number.</summary>
     public IReadOnlyList<double>? ChannelOffsets => _channelOffsets;
 
+    /// <inheritdoc/>
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
     {
         var input = SingleInput(inputs);
@@ -49,6 +51,7 @@ public sealed class Rescaling : Layer
         return input.Shape;
     }
 
+    /// <inheritdoc/>
     protected override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context)
     {
         var x = inputs[0];
@@ -74,6 +77,7 @@ public sealed class Rescaling : Layer
         return tensor;
     }
 
+    /// <inheritdoc/>
     protected override Tensor?[] Backward(Tensor gradOutput, IReadOnlyList<bool> needInputGradient)
     {
         if (!needInputGradient[0]) return [null];
@@ -90,6 +94,7 @@ public sealed class Rescaling : Layer
         return [gradInput];
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

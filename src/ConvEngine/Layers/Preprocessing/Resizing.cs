@@ -21,14 +21,17 @@ public sealed class Resizing : ImagePreprocessingLayer
         CropToAspectRatio = cropToAspectRatio;
     }
 
+    /// <inheritdoc/>
     public override string ClassName => "Resizing";
     public int Height { get; }
     public int Width { get; }
     public InterpolationMode Interpolation { get; }
     public bool CropToAspectRatio { get; }
 
+    /// <inheritdoc/>
     protected override int[] ImageOutputShape(SymbolicTensor input, int height, int width, int channels) => [Height, Width, channels];
 
+    /// <inheritdoc/>
     protected override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context)
     {
         var images = inputs[0];
@@ -41,6 +44,7 @@ public sealed class Resizing : ImagePreprocessingLayer
         return output;
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

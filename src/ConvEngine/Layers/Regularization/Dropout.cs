@@ -31,12 +31,14 @@ public sealed class Dropout : Layer
         NoiseShape = noiseShape is null ? null : (int[])noiseShape.Clone();
     }
 
+    /// <inheritdoc/>
     public override string ClassName => "Dropout";
     public double Rate { get; }
     public ulong? Seed { get; }
     /// <summary>Keras's noise_shape without the batch entry; null draws every value independently.</summary>
     public int[]? NoiseShape { get; }
 
+    /// <inheritdoc/>
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
     {
         var input = SingleInput(inputs);
@@ -45,6 +47,7 @@ public sealed class Dropout : Layer
         return input.Shape;
     }
 
+    /// <inheritdoc/>
     protected override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context)
     {
         var x = inputs[0];
@@ -69,6 +72,7 @@ public sealed class Dropout : Layer
         return output;
     }
 
+    /// <inheritdoc/>
     protected override Tensor?[] Backward(Tensor gradOutput, IReadOnlyList<bool> needInputGradient)
     {
         if (!needInputGradient[0]) return [null];
@@ -94,6 +98,7 @@ public sealed class Dropout : Layer
         return (n, (int)(x.Length / n / channels), channels, NoiseShape![^1]);
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

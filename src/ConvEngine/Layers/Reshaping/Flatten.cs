@@ -8,8 +8,10 @@ public sealed class Flatten : Layer
 {
     public Flatten(string? name = null) : base(name) { }
 
+    /// <inheritdoc/>
     public override string ClassName => "Flatten";
 
+    /// <inheritdoc/>
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
     {
         var input = SingleInput(inputs);
@@ -18,12 +20,15 @@ public sealed class Flatten : Layer
         return [(int)features];
     }
 
+    /// <inheritdoc/>
     protected override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context) =>
         inputs[0].Reshape(inputs[0].Shape[0], (int)inputs[0].Shape.SampleLength);
 
+    /// <inheritdoc/>
     protected override Tensor?[] Backward(Tensor gradOutput, IReadOnlyList<bool> needInputGradient) =>
         [needInputGradient[0] ? gradOutput.Reshape(LastInput.Shape.ToArray()) : null];
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

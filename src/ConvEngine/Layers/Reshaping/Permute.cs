@@ -29,6 +29,7 @@ public sealed class Permute : Layer
     /// <summary>Output axis i (1-based, batch excluded) is input axis Dims[i − 1].</summary>
     public IReadOnlyList<int> Dims { get; }
 
+    /// <inheritdoc/>
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
     {
         var input = SingleInput(inputs);
@@ -57,6 +58,7 @@ public sealed class Permute : Layer
         _backward = TransposeGeometry.Create(op, [_batch, .. OutputShape], InversePerm());
     }
 
+    /// <inheritdoc/>
     protected override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context)
     {
         var x = inputs[0];
@@ -66,6 +68,7 @@ public sealed class Permute : Layer
         return output;
     }
 
+    /// <inheritdoc/>
     protected override Tensor?[] Backward(Tensor gradOutput, IReadOnlyList<bool> needInputGradient)
     {
         if (!needInputGradient[0]) return [null];

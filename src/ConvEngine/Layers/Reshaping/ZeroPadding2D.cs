@@ -29,12 +29,14 @@ public sealed class ZeroPadding2D : Layer
         (Top, Bottom, Left, Right) = (top, bottom, left, right);
     }
 
+    /// <inheritdoc/>
     public override string ClassName => "ZeroPadding2D";
     public int Top { get; }
     public int Bottom { get; }
     public int Left { get; }
     public int Right { get; }
 
+    /// <inheritdoc/>
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
     {
         var input = SingleInput(inputs);
@@ -50,6 +52,7 @@ public sealed class ZeroPadding2D : Layer
         return _geometry;
     }
 
+    /// <inheritdoc/>
     protected override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context)
     {
         var x = inputs[0];
@@ -59,6 +62,7 @@ public sealed class ZeroPadding2D : Layer
         return output;
     }
 
+    /// <inheritdoc/>
     protected override Tensor?[] Backward(Tensor gradOutput, IReadOnlyList<bool> needInputGradient)
     {
         if (!needInputGradient[0]) return [null];
@@ -68,6 +72,7 @@ public sealed class ZeroPadding2D : Layer
         return [gradInput];
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();
