@@ -45,6 +45,9 @@ public class CpuTrainingKernelTests
         new("batch3_1x1_stride2", 3, 6, 6, 4, 1, 1, 3, 1, 2, 1, Padding.Valid),
         new("batch1_5x3_stride2_same_rowchunks", 1, 13, 5, 3, 5, 3, 4, 1, 2, 1, Padding.Same),
         new("batch3_groups3_dilation2_explicit", 3, 9, 9, 3, 2, 3, 6, 3, 1, 2, Padding.Explicit(1, 2, 2, 1)),
+        // SAME with an odd total pad on both axes (H 7, k 4, s 2: 3; W 9, k 4, s 1: 3), where TF puts the extra pixel
+        // bottom/right; the other SAME cases above pad evenly and cannot tell.
+        new("batch2_4x4_stride2_same_oddpad", 2, 7, 9, 3, 4, 4, 4, 1, 2, 1, Padding.Same),
     ];
 
     [TestCaseSource(nameof(ConvCases))]
