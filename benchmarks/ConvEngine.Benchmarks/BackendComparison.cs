@@ -65,7 +65,7 @@ public static class BackendComparison
             using var yb = backend.Allocate(g.OutputShape.Length);
             void Call()
             {
-                backend.Conv2D(xb, fb, bb, yb, g, Activation.Relu);
+                backend.Conv2D(xb, fb, bb, yb, g, KernelActivation.Relu);
                 backend.Synchronize();
             }
             double ms = Median(Call, repeats);

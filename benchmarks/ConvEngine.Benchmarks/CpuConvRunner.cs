@@ -29,13 +29,13 @@ public sealed class CpuConvRunner : IDisposable
     /// <summary>The conv2d kernel that runs this shape (the selected variant, else the tuner's choice), e.g. "direct".</summary>
     public string Variant => _backend.Conv2DVariantFor(_geometry);
 
-    public void Run() => _backend.Conv2D(_input, _filter, _bias, _output, _geometry, Activation.Relu);
+    public void Run() => _backend.Conv2D(_input, _filter, _bias, _output, _geometry, KernelActivation.Relu);
 
     /// <summary>The default implicit-GEMM kernel with an explicit cache blocking (for trying blockings in --probe-conv).</summary>
-    public unsafe void Run(GemmBlocking blocking)
+    internal unsafe void Run(GemmBlocking blocking)   // internal: GemmBlocking is internal to the kernels
     {
         fixed (float* x = ((CpuBuffer)_input).Data, f = ((CpuBuffer)_filter).Data, b = ((CpuBuffer)_bias).Data, y = ((CpuBuffer)_output).Data)
-            CpuConvKernels.ImplicitGemm(_backend.Simd, blocking, _backend.Threads, x, f, null, b, ConvTarget.Compact(y, _geometry), _geometry, Activation.Relu);
+            CpuConvKernels.ImplicitGemm(_backend.Simd, blocking, _backend.Threads, x, f, null, b, ConvTarget.Compact(y, _geometry), _geometry, KernelActivation.Relu);
     }
 
     /// <summary>The last run's output, NHWC.</summary>

@@ -92,7 +92,7 @@ public class CpuGemmConvBenchmarks
     }
 
     [Benchmark]
-    public void Conv2D() => _cpu.Conv2D(_x, _f, _bias, _y, _g, Activation.Relu);
+    public void Conv2D() => _cpu.Conv2D(_x, _f, _bias, _y, _g, KernelActivation.Relu);
 
     [GlobalCleanup]
     public void Cleanup() => _cpu.Dispose();

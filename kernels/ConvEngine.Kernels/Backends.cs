@@ -6,6 +6,7 @@ namespace ConvEngine.Kernels;
 /// <summary>Backends by name: cpu, cuda, opencl, ilgpu-cpu, auto (CUDA if present, else cpu).</summary>
 public static class Backends
 {
+    /// <summary>The backend names <see cref="Create"/> accepts; "auto" is CUDA when present, else cpu.</summary>
     public static readonly string[] Names = ["cpu", "cuda", "opencl", "ilgpu-cpu", "auto"];
 
     /// <summary>Creates the named backend, or throws <see cref="BackendUnavailableException"/> if it is absent here.</summary>

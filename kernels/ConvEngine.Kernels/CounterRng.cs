@@ -6,6 +6,7 @@ namespace ConvEngine.Kernels;
 /// </summary>
 public static class CounterRng
 {
+    /// <summary>A well-mixed 64-bit value for element <paramref name="index"/> of the stream <paramref name="seed"/>.</summary>
     public static ulong Hash(ulong seed, ulong index)
     {
         ulong z = seed + (index + 1) * 0x9E3779B97F4A7C15UL;

@@ -8,5 +8,5 @@ namespace ConvEngine.Kernels;
 public partial interface IBackend
 {
     /// <summary>gradInput = gradOutput · act'(x), from the activation's input x; any <see cref="ActivationKind"/>.</summary>
-    void ActivationBackwardFromInput(DeviceBuffer input, DeviceBuffer gradOutput, DeviceBuffer gradInput, long length, Activation activation);
+    void ActivationBackwardFromInput(DeviceBuffer input, DeviceBuffer gradOutput, DeviceBuffer gradInput, long length, KernelActivation activation);
 }

@@ -9,5 +9,5 @@ public partial interface IBackend
     /// output (N, OH, OW, Cout) = act(convᵀ(input, filter) + bias): <see cref="Conv2DBackwardData"/> of <see cref="ConvTranspose2DGeometry.Conv"/>
     /// with the input as its output gradient, then the bias and activation. Filter (KH, KW, Cout/groups, Cin), bias (Cout) or null.
     /// </summary>
-    void ConvTranspose2D(DeviceBuffer input, DeviceBuffer filter, DeviceBuffer? bias, DeviceBuffer output, in ConvTranspose2DGeometry g, Activation activation);
+    void ConvTranspose2D(DeviceBuffer input, DeviceBuffer filter, DeviceBuffer? bias, DeviceBuffer output, in ConvTranspose2DGeometry g, KernelActivation activation);
 }

@@ -16,7 +16,7 @@ public partial interface IBackend
     /// gradInput over its (N·H·W, C) rows.
     /// </summary>
     void Pool2DActivationBackward(DeviceBuffer input, DeviceBuffer gradOutput, DeviceBuffer gradInput, DeviceBuffer? gradBias,
-        in Pool2DGeometry g, PoolKind kind, Activation activation)
+        in Pool2DGeometry g, PoolKind kind, KernelActivation activation)
     {
         long length = g.InputShape.Length;
         Pool2DBackward(input, gradOutput, gradInput, g, kind);
@@ -26,7 +26,7 @@ public partial interface IBackend
 
     /// <summary>gradInput = gradOutput ⊙ act'(output) (as <see cref="ActivationBackward"/>) and gradBias = its column sums over (rows, channels).</summary>
     void ActivationBiasBackward(DeviceBuffer output, DeviceBuffer gradOutput, DeviceBuffer gradInput, DeviceBuffer gradBias,
-        long rows, int channels, Activation activation)
+        long rows, int channels, KernelActivation activation)
     {
         ActivationBackward(output, gradOutput, gradInput, rows * channels, activation);
         BiasBackward(gradInput, gradBias, rows, channels);

@@ -15,6 +15,7 @@ public enum LossKind
     SoftmaxSparseCategoricalCrossEntropy,
     /// <summary>Categorical cross-entropy on probabilities, clipped to [1e−7, 1−1e−7], one-hot targets.</summary>
     CategoricalCrossEntropy,
+    /// <summary>Mean of the squared differences.</summary>
     MeanSquaredError,
 }
 
@@ -33,11 +34,12 @@ public partial interface IBackend
     void BiasBackward(DeviceBuffer gradOutput, DeviceBuffer gradBias, long rows, int channels);
     /// <summary>Max: gradient to the first max in each window (ties go to the earliest in scan order). Average: spread over the divisor's cells.</summary>
     void Pool2DBackward(DeviceBuffer input, DeviceBuffer gradOutput, DeviceBuffer gradInput, in Pool2DGeometry g, PoolKind kind);
+    /// <summary>Gradient of <see cref="IBackend.GlobalPool"/>: max routes each channel's gradient to its first maximum, average spreads it evenly.</summary>
     void GlobalPoolBackward(DeviceBuffer input, DeviceBuffer gradOutput, DeviceBuffer gradInput, int n, int spatial, int channels, PoolKind kind);
     /// <summary>c (M,N) = op(a) · op(b) [+ c if accumulate], op = transpose when asked; a is (M,K) or (K,M), b is (K,N) or (N,K).</summary>
     void MatMul(DeviceBuffer a, DeviceBuffer b, DeviceBuffer c, int m, int k, int n, bool transposeA, bool transposeB, bool accumulate);
     /// <summary>gradInput = gradOutput · act'(x), written from the activation's output y (relu: y>0, sigmoid: y(1−y), tanh: 1−y², leaky: y>0 ? 1 : α).</summary>
-    void ActivationBackward(DeviceBuffer output, DeviceBuffer gradOutput, DeviceBuffer gradInput, long length, Activation activation);
+    void ActivationBackward(DeviceBuffer output, DeviceBuffer gradOutput, DeviceBuffer gradInput, long length, KernelActivation activation);
     /// <summary>From the (log-)softmax output y: softmax g·y − y·Σ(g·y); log-softmax g − e^y·Σg.</summary>
     void SoftmaxBackward(DeviceBuffer output, DeviceBuffer gradOutput, DeviceBuffer gradInput, int rows, int cols, bool log);
     /// <summary>Inverse of Concat: splits (pixels, Σ channels) into (pixels, channels[i]).</summary>
@@ -49,6 +51,7 @@ public partial interface IBackend
     void Multiply(DeviceBuffer a, DeviceBuffer b, DeviceBuffer output, long length);
     /// <summary>y = alpha·x + y.</summary>
     void Axpy(float alpha, DeviceBuffer x, DeviceBuffer y, long length);
+    /// <summary>Sets the first <paramref name="length"/> floats of <paramref name="buffer"/> to <paramref name="value"/>.</summary>
     void Fill(DeviceBuffer buffer, float value, long length);
     /// <summary>
     /// Inverted dropout: mask[i] = 1/(1−rate) with probability 1−rate, else 0, from a counter-based

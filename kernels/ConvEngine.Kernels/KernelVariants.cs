@@ -17,14 +17,17 @@ public sealed class KernelVariants
         _selected[op] = variants[0];
     }
 
+    /// <summary>Every registered op with its variants, default first.</summary>
     public IReadOnlyDictionary<string, string[]> Available => _available;
 
     /// <summary>True once <see cref="Select"/> chose the op's variant; until then a backend may pick one per shape (autotuning).</summary>
     public bool IsSelected(string op) => _chosen.Contains(op);
 
+    /// <summary>The variant that runs for <paramref name="op"/>; an error naming the op when it has none registered.</summary>
     public string this[string op] => _selected.TryGetValue(op, out var v) ? v
         : throw new ArgumentException($"No kernel variants are registered for op '{op}'.");
 
+    /// <summary>Makes <paramref name="variant"/> (any case) the one that runs for <paramref name="op"/>; an error listing the choices when either is unknown.</summary>
     public void Select(string op, string variant)
     {
         if (!_available.TryGetValue(op, out var names))

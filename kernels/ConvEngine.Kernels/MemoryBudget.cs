@@ -27,6 +27,7 @@ public static class MemoryBudget
 
     /// <summary>Throws <see cref="MemoryLimitException"/> when <paramref name="bytes"/> exceed <see cref="MaxAllocationBytes"/>.</summary>
     /// <param name="what">What is allocated, for the message: "weight 'conv2d/kernel' (3, 3, 1, 100000000)".</param>
+    /// <param name="bytes">The size asked for.</param>
     public static void Check(long bytes, Func<string> what)
     {
         long limit = MaxAllocationBytes;

@@ -29,7 +29,7 @@ public static partial class Ops
     /// Padding valid, same or causal; stride and dilation apply along L.
     /// </summary>
     public static Tensor Conv1D(Tensor input, Tensor filter, Tensor? bias, int stride = 1, int dilation = 1,
-        Padding? padding = null, int groups = 1, Activation activation = default)
+        Padding? padding = null, int groups = 1, KernelActivation activation = default)
     {
         if (input.Shape.Rank != 3)
             throw new ShapeException($"Conv1D: input must be (N, L, C); got input {input.Shape}, filter {filter.Shape}.");
@@ -44,7 +44,9 @@ public static partial class Ops
         return y.ReshapeOwning(y.Shape[0], y.Shape[2], y.Shape[3]);
     }
 
+    /// <summary>Max pooling, NHWC; Keras's MaxPooling2D defaults (2×2, stride 2, valid) when no options are given.</summary>
     public static Tensor MaxPool2D(Tensor input, Pool2DOptions? options = null) => Pool2D("MaxPool2D", input, options, PoolKind.Max);
+    /// <summary>Average pooling, NHWC; Keras's AveragePooling2D defaults when no options are given.</summary>
     public static Tensor AveragePool2D(Tensor input, Pool2DOptions? options = null) => Pool2D("AveragePooling2D", input, options, PoolKind.Average);
 
     private static Tensor Pool2D(string op, Tensor input, Pool2DOptions? options, PoolKind kind)
@@ -57,6 +59,7 @@ public static partial class Ops
 
     /// <summary>(N,H,W,C) → (N,C).</summary>
     public static Tensor GlobalAveragePool2D(Tensor input) => GlobalPool("GlobalAveragePooling2D", input, PoolKind.Average);
+    /// <summary>The maximum of each channel over the image: (N, H, W, C) → (N, C).</summary>
     public static Tensor GlobalMaxPool2D(Tensor input) => GlobalPool("GlobalMaxPooling2D", input, PoolKind.Max);
 
     private static Tensor GlobalPool(string op, Tensor input, PoolKind kind)
@@ -71,7 +74,7 @@ public static partial class Ops
     }
 
     /// <summary>Dense: input (N,in), kernel (in,units) as Keras stores it, bias (units) or null.</summary>
-    public static Tensor Dense(Tensor input, Tensor kernel, Tensor? bias, Activation activation = default)
+    public static Tensor Dense(Tensor input, Tensor kernel, Tensor? bias, KernelActivation activation = default)
     {
         if (input.Shape.Rank != 2 || kernel.Shape.Rank != 2 || input.Shape[1] != kernel.Shape[0])
             throw new ShapeException($"Dense: input (N, in) must match kernel (in, units); got input {input.Shape}, kernel {kernel.Shape}.");
@@ -87,17 +90,22 @@ public static partial class Ops
     /// <summary>(N, ...) → (N, product of the rest): channels-last order, as Keras flattens.</summary>
     public static Tensor Flatten(Tensor input) => input.Reshape(input.Shape[0], (int)input.Shape.SampleLength);
 
-    public static Tensor Activate(Tensor input, Activation activation)
+    /// <paramref name="activation"/> applied elementwise, as a new tensor.
+    public static Tensor Activate(Tensor input, KernelActivation activation)
     {
         var output = Tensor.Zeros(input.Backend, input.Shape);
         input.Backend.Activate(input.Buffer, output.Buffer, input.Length, activation);
         return output;
     }
 
-    public static Tensor Relu(Tensor input) => Activate(input, Activation.Relu);
-    public static Tensor LeakyRelu(Tensor input, float alpha = 0.3f) => Activate(input, Activation.LeakyRelu(alpha));
-    public static Tensor Sigmoid(Tensor input) => Activate(input, Activation.Sigmoid);
-    public static Tensor Tanh(Tensor input) => Activate(input, Activation.Tanh);
+    /// <summary>max(x, 0), elementwise.</summary>
+    public static Tensor Relu(Tensor input) => Activate(input, KernelActivation.Relu);
+    /// <summary>x &gt; 0 ? x : alpha·x, elementwise (Keras's LeakyReLU default slope 0.3).</summary>
+    public static Tensor LeakyRelu(Tensor input, float alpha = 0.3f) => Activate(input, KernelActivation.LeakyRelu(alpha));
+    /// <summary>1/(1 + e⁻ˣ), elementwise.</summary>
+    public static Tensor Sigmoid(Tensor input) => Activate(input, KernelActivation.Sigmoid);
+    /// <summary>tanh(x), elementwise.</summary>
+    public static Tensor Tanh(Tensor input) => Activate(input, KernelActivation.Tanh);
 
     /// <summary>Softmax over the last axis.</summary>
     public static Tensor Softmax(Tensor input) => SoftmaxCore(input, log: false);

@@ -18,14 +18,19 @@ public sealed class Tensor : IDisposable
         _ownsBuffer = ownsBuffer;
     }
 
+    /// <summary>The backend that holds the values.</summary>
     public IBackend Backend { get; }
+    /// <summary>The dimensions, batch first.</summary>
     public TensorShape Shape { get; }
+    /// <summary>The backend memory of the values, row-major.</summary>
     public DeviceBuffer Buffer { get; }
+    /// <summary>The number of values.</summary>
     public long Length => Shape.Length;
 
     /// <summary>A zero-filled tensor on <paramref name="backend"/>.</summary>
     public static Tensor Zeros(IBackend backend, params int[] dims) => Zeros(backend, new TensorShape(dims));
 
+    /// <summary>A tensor of <paramref name="shape"/> filled with zeros on <paramref name="backend"/>.</summary>
     public static Tensor Zeros(IBackend backend, TensorShape shape) =>
         new(backend, shape, backend.Allocate(shape.Length), ownsBuffer: true);
 
@@ -80,10 +85,12 @@ public sealed class Tensor : IDisposable
     /// <summary>Copies this tensor to another backend.</summary>
     public Tensor To(IBackend backend) => ReferenceEquals(backend, Backend) ? Reshape(Shape.ToArray()) : FromArray(backend, ToArray(), Shape.ToArray());
 
+    /// <summary>Frees the backend memory.</summary>
     public void Dispose()
     {
         if (_ownsBuffer) Buffer.Dispose();
     }
 
+    /// <inheritdoc/>
     public override string ToString() => $"Tensor{Shape} on {Backend.Name}";
 }

@@ -67,6 +67,7 @@ internal static class FuzzTargets
         new("idx", false, _ => Idx(gzip: false), p => IdxReader.Read(p)),
         new("idx-gz", false, _ => Idx(gzip: true), p => IdxReader.Read(p)),
         new("npy", false, _ => Npy(), p => NpyFile.Read(p)),
+        new("csv-series", false, _ => CsvSeriesSeeds(), p => ConvEngine.Data.Series.CsvSeries.Read(p)),
         new("safetensors", false, _ => SafeTensorsSeeds(), ReadSafeTensors),
         new("engine-config", true, _ => ModelFolder(mutable: ModelFiles.ConfigFile), p => Model.Load(p).Dispose()),
         new("engine-weights", false, _ => ModelFolder(mutable: ModelFiles.WeightsFile), p => Model.Load(p).Dispose()),
@@ -173,6 +174,13 @@ internal static class FuzzTargets
         return [Single("images", name, Wrap(File(0x0803, [3, 5, 4]))), Single("labels", name, Wrap(File(0x0801, [7])))];
     }
 
+    // The series command's input: a dated column and a value column, and a quoted, gappy multi-column file.
+    private static List<SeedCase> CsvSeriesSeeds() =>
+    [
+        Single("dated", "series.csv", Encoding.UTF8.GetBytes("date,co2\n" + string.Concat(Enumerable.Range(0, 40).Select(i => $"1958{i:D4},{316.1 + 0.37 * i:F1}\n")))),
+        Single("quoted", "series.csv", Encoding.UTF8.GetBytes("\"t\",\"a, b\",value\n1,\"x\",0.5\n2,\"y \"\"q\"\"\",\n3,z,-1.25e3\n4,w,7\n")),
+    ];
+
     private static List<SeedCase> Npy() =>
     [
         Single("batch", "x.npy", NpyFile.ToBytes(Enumerable.Range(0, 24).Select(i => i * 0.5f).ToArray(), [2, 3, 4])),
@@ -211,7 +219,7 @@ internal static class FuzzTargets
         LayerNames.Reset();
         var model = new Sequential(seed: seed)
         {
-            new Input(8, 8, 1),
+            new InputLayer(8, 8, 1),
             new Conv2D(2, 3, padding: "same", activation: "relu"), new MaxPool2D(),
             new Flatten(),
             new Dense(2, activation: "softmax"),

@@ -109,7 +109,7 @@ public sealed record AugmentationCase(string Id, TrainingNet Net, string LayersT
             transfer.CompileFull(1e-3);
             return transfer.Full;
         }
-        var model = new Sequential(name: Net.Id, backend: backend, seed: 42) { new Input(Net.Height, Net.Width, Net.Channels) };
+        var model = new Sequential(name: Net.Id, backend: backend, seed: 42) { new InputLayer(Net.Height, Net.Width, Net.Channels) };
         foreach (var layer in augmentation ?? []) model.Add(layer);
         model.Add(new Rescaling(1 / 255.0));
         foreach (var spec in Net.Layers) model.Add(OurTrainingStep.Layer(spec));

@@ -17,7 +17,7 @@ public static class BenchmarkNets
     /// <summary>The course's custom convnet at 128×128×3 (as `convengine train --model custom-convnet` builds it).</summary>
     public static Model CustomConvnet(IBackend backend) => new Sequential(backend: backend, seed: 7)
     {
-        new Input(128, 128, 3),
+        new InputLayer(128, 128, 3),
         new Rescaling(1.0 / 255),
         new Conv2D(32, 5, padding: "same", activation: "relu"), new MaxPool2D(),
         new Conv2D(64, 3, padding: "same", activation: "relu"), new MaxPool2D(),
@@ -31,7 +31,7 @@ public static class BenchmarkNets
     /// <param name="size">Input height and width (64 for the GPU script's small proof run).</param>
     public static Model SqueezeNet(IBackend backend, int size = 224)
     {
-        var input = new Input(size, size, 3);
+        var input = new InputLayer(size, size, 3);
         SymbolicTensor x = new Conv2D(64, 3, strides: 2, padding: "valid", activation: "relu", name: "conv1").Apply(input);
         x = new MaxPool2D(3, 2, "valid", "pool1").Apply(x);
         x = Fire(x, "fire2", 16, 64);
@@ -61,7 +61,7 @@ public static class BenchmarkNets
     /// <param name="size">Input height and width (64 for the GPU script's small proof run).</param>
     public static Model MobileNet(IBackend backend, int size = 224)
     {
-        var input = new Input(size, size, 3);
+        var input = new InputLayer(size, size, 3);
         SymbolicTensor x = ConvBnRelu(input, "conv1", 32, 3, 2, groups: 1);
         (int Stride, int Filters)[] blocks =
             [(1, 64), (2, 128), (1, 128), (2, 256), (1, 256), (2, 512), (1, 512), (1, 512), (1, 512), (1, 512), (1, 512), (2, 1024), (1, 1024)];

@@ -33,7 +33,7 @@ public static class EngineToOnnx
         foreach (var node in model.Nodes)
         {
             var layer = node.Layer;
-            if (layer is Input) { names[node.Output] = InputName; continue; }
+            if (layer is InputLayer) { names[node.Output] = InputName; continue; }
             string[] inputs = node.Inputs.Select(i => names[i]).ToArray();
             names[node.Output] = Emit(graph, layer, node, inputs);
         }

@@ -49,7 +49,7 @@ public sealed class OurTrainingStep : IDisposable
     /// <summary>The net as our layers: Conv2D SAME + ReLU, MaxPool2D 2, Flatten, Dense, Dropout.</summary>
     public static Sequential Build(TrainingNet net, IBackend backend, ulong seed)
     {
-        var model = new Sequential(name: net.Id, backend: backend, seed: seed) { new Input(net.Height, net.Width, net.Channels) };
+        var model = new Sequential(name: net.Id, backend: backend, seed: seed) { new InputLayer(net.Height, net.Width, net.Channels) };
         foreach (var spec in net.Layers) model.Add(Layer(spec));
         return model;
     }

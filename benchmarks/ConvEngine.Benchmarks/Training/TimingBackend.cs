@@ -64,15 +64,15 @@ public sealed partial class TimingBackend(IBackend inner) : IBackend
 
     // ---- forward ----
 
-    public void Conv2D(DeviceBuffer input, DeviceBuffer filter, DeviceBuffer? bias, DeviceBuffer output, in Conv2DGeometry g, Activation activation)
+    public void Conv2D(DeviceBuffer input, DeviceBuffer filter, DeviceBuffer? bias, DeviceBuffer output, in Conv2DGeometry g, KernelActivation activation)
     { var t = Start(); Inner.Conv2D(input, filter, bias, output, g, activation); Stop(t, new KernelCall("Conv2D", $"{Conv(g)} {activation}", g.OutputShape.Length, [filter, bias, output]) { Flops = g.Flops }); }
     public void Pool2D(DeviceBuffer input, DeviceBuffer output, in Pool2DGeometry g, PoolKind kind)
     { var t = Start(); Inner.Pool2D(input, output, g, kind); Stop(t, new KernelCall("Pool2D", $"{kind} {Pool(g)}", g.OutputShape.Length, [output]) { PoolInput = (g.H, g.W, g.C) }); }
     public void GlobalPool(DeviceBuffer input, DeviceBuffer output, int n, int spatial, int channels, PoolKind kind)
     { var t = Start(); Inner.GlobalPool(input, output, n, spatial, channels, kind); Stop(t, "GlobalPool", $"{kind} {n}x{spatial}x{channels}", (long)n * channels, output); }
-    public void Dense(DeviceBuffer input, DeviceBuffer weights, DeviceBuffer? bias, DeviceBuffer output, int m, int k, int n, Activation activation)
+    public void Dense(DeviceBuffer input, DeviceBuffer weights, DeviceBuffer? bias, DeviceBuffer output, int m, int k, int n, KernelActivation activation)
     { var t = Start(); Inner.Dense(input, weights, bias, output, m, k, n, activation); Stop(t, new KernelCall("Dense", $"{m}x{k} * {k}x{n} {activation}", (long)m * n, [weights, bias, output]) { Flops = 2.0 * m * k * n }); }
-    public void Activate(DeviceBuffer input, DeviceBuffer output, long length, Activation activation)
+    public void Activate(DeviceBuffer input, DeviceBuffer output, long length, KernelActivation activation)
     { var t = Start(); Inner.Activate(input, output, length, activation); Stop(t, "Activate", $"{activation} {length}", length, output); }
     public void Softmax(DeviceBuffer input, DeviceBuffer output, int rows, int cols, bool log)
     { var t = Start(); Inner.Softmax(input, output, rows, cols, log); Stop(t, "Softmax", $"{rows}x{cols}", (long)rows * cols, output); }
@@ -97,16 +97,16 @@ public sealed partial class TimingBackend(IBackend inner) : IBackend
     { var t = Start(); Inner.GlobalPoolBackward(input, gradOutput, gradInput, n, spatial, channels, kind); Stop(t, "GlobalPoolBackward", $"{kind} {n}x{spatial}x{channels}", (long)n * spatial * channels, gradInput); }
     public void MatMul(DeviceBuffer a, DeviceBuffer b, DeviceBuffer c, int m, int k, int n, bool transposeA, bool transposeB, bool accumulate)
     { var t = Start(); Inner.MatMul(a, b, c, m, k, n, transposeA, transposeB, accumulate); Stop(t, new KernelCall("MatMul", $"{m}x{k} * {k}x{n}{(transposeA ? " Aᵀ" : "")}{(transposeB ? " Bᵀ" : "")}", (long)m * n, [a, b, c]) { Flops = 2.0 * m * k * n }); }
-    public void ActivationBackward(DeviceBuffer output, DeviceBuffer gradOutput, DeviceBuffer gradInput, long length, Activation activation)
+    public void ActivationBackward(DeviceBuffer output, DeviceBuffer gradOutput, DeviceBuffer gradInput, long length, KernelActivation activation)
     { var t = Start(); Inner.ActivationBackward(output, gradOutput, gradInput, length, activation); Stop(t, "ActivationBackward", $"{activation} {length}", length, gradInput); }
     public void Pool2DActivationBackward(DeviceBuffer input, DeviceBuffer gradOutput, DeviceBuffer gradInput, DeviceBuffer? gradBias,
-        in Pool2DGeometry g, PoolKind kind, Activation activation)
+        in Pool2DGeometry g, PoolKind kind, KernelActivation activation)
     {
         var t = Start();
         Inner.Pool2DActivationBackward(input, gradOutput, gradInput, gradBias, g, kind, activation);
         Stop(t, new KernelCall("Pool2DActivationBackward", $"{kind} {Pool(g)} {activation}{(gradBias is null ? "" : " + bias")}", g.InputShape.Length, [gradInput, gradBias]) { PoolInput = (g.H, g.W, g.C) });
     }
-    public void ActivationBiasBackward(DeviceBuffer output, DeviceBuffer gradOutput, DeviceBuffer gradInput, DeviceBuffer gradBias, long rows, int channels, Activation activation)
+    public void ActivationBiasBackward(DeviceBuffer output, DeviceBuffer gradOutput, DeviceBuffer gradInput, DeviceBuffer gradBias, long rows, int channels, KernelActivation activation)
     { var t = Start(); Inner.ActivationBiasBackward(output, gradOutput, gradInput, gradBias, rows, channels, activation); Stop(t, "ActivationBiasBackward", $"{activation} {rows}x{channels}", rows * channels, gradInput, gradBias); }
     public void SoftmaxBackward(DeviceBuffer output, DeviceBuffer gradOutput, DeviceBuffer gradInput, int rows, int cols, bool log)
     { var t = Start(); Inner.SoftmaxBackward(output, gradOutput, gradInput, rows, cols, log); Stop(t, "SoftmaxBackward", $"{rows}x{cols}", (long)rows * cols, gradInput); }

@@ -56,7 +56,7 @@ public static class TrainingKernelTimer
                         long start = Stopwatch.GetTimestamp();
                         switch (op)
                         {
-                            case "conv2d": backend.Conv2D(x, f, null, y, g, Activation.Relu); break;
+                            case "conv2d": backend.Conv2D(x, f, null, y, g, KernelActivation.Relu); break;
                             case "conv2d-backward-filter": backend.Conv2DBackwardFilter(x, dy, dw, g); break;
                             default: backend.Conv2DBackwardData(dy, f, dx, g); break;
                         }

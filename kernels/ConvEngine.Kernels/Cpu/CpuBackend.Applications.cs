@@ -3,13 +3,15 @@ namespace ConvEngine.Kernels.Cpu;
 /// <summary>The kernels keras.applications bases add: unfused activations' backward and broadcast products.</summary>
 public sealed unsafe partial class CpuBackend
 {
-    public void ActivationBackwardFromInput(DeviceBuffer input, DeviceBuffer gradOutput, DeviceBuffer gradInput, long length, Activation activation)
+    /// <inheritdoc/>
+    public void ActivationBackwardFromInput(DeviceBuffer input, DeviceBuffer gradOutput, DeviceBuffer gradInput, long length, KernelActivation activation)
     {
         const string Op = nameof(ActivationBackwardFromInput);
         CpuActivationKernels.BackwardFromInput(Threads, Pointer(input, length, Op, nameof(input)),
             Pointer(gradOutput, length, Op, nameof(gradOutput)), Pointer(gradInput, length, Op, nameof(gradInput)), length, activation);
     }
 
+    /// <inheritdoc/>
     public void MultiplyBroadcast(DeviceBuffer input, DeviceBuffer scale, DeviceBuffer output, int n, int spatial, int channels, int scaleChannels)
     {
         const string Op = nameof(MultiplyBroadcast);
@@ -19,6 +21,7 @@ public sealed unsafe partial class CpuBackend
             Data(output, length, Op, nameof(output)), n, spatial, channels, scaleChannels);
     }
 
+    /// <inheritdoc/>
     public void MultiplyBroadcastBackward(DeviceBuffer input, DeviceBuffer gradOutput, DeviceBuffer gradScale, int n, int spatial, int channels, int scaleChannels)
     {
         const string Op = nameof(MultiplyBroadcastBackward);

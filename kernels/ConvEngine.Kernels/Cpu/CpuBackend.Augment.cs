@@ -16,6 +16,7 @@ public sealed unsafe partial class CpuBackend
 
     private bool AugmentReference => Variants[AugmentOp] == ReferenceVariant;
 
+    /// <inheritdoc/>
     public void ImageTransform(DeviceBuffer input, DeviceBuffer transforms, DeviceBuffer output, in ImageTransformGeometry g)
     {
         const string Op = nameof(ImageTransform);
@@ -30,6 +31,7 @@ public sealed unsafe partial class CpuBackend
             Pointer(output, outLength, Op, nameof(output)), g);
     }
 
+    /// <inheritdoc/>
     public void Flip(DeviceBuffer input, DeviceBuffer flags, DeviceBuffer output, int n, int height, int width, int channels)
     {
         const string Op = nameof(Flip);
@@ -45,6 +47,7 @@ public sealed unsafe partial class CpuBackend
             Pointer(output, length, Op, nameof(output)), n, height, width, channels);
     }
 
+    /// <inheritdoc/>
     public void AdjustContrast(DeviceBuffer input, DeviceBuffer factors, DeviceBuffer means, DeviceBuffer output, in ContrastGeometry g)
     {
         const string Op = nameof(AdjustContrast);
@@ -59,6 +62,7 @@ public sealed unsafe partial class CpuBackend
             Pointer(means, (long)g.N * g.C, Op, nameof(means)), Pointer(output, g.Length, Op, nameof(output)), g);
     }
 
+    /// <inheritdoc/>
     public void AdjustBrightness(DeviceBuffer input, DeviceBuffer deltas, DeviceBuffer output, int n, long sampleLength, float low, float high)
     {
         const string Op = nameof(AdjustBrightness);
@@ -74,6 +78,7 @@ public sealed unsafe partial class CpuBackend
             Pointer(output, length, Op, nameof(output)), n, sampleLength, low, high);
     }
 
+    /// <inheritdoc/>
     public void Resize(DeviceBuffer input, DeviceBuffer output, in ResizeGeometry g)
     {
         const string Op = nameof(Resize);

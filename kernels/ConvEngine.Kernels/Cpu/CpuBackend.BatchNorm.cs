@@ -5,6 +5,7 @@ namespace ConvEngine.Kernels.Cpu;
 /// <summary>Batch-norm training kernels and LRN's backward on the cpu backend (Cpu/BatchNorm); readable versions in <see cref="CpuBatchNormReference"/>.</summary>
 public sealed partial class CpuBackend
 {
+    /// <inheritdoc/>
     public void BatchNormStatistics(DeviceBuffer input, DeviceBuffer mean, DeviceBuffer variance, long rows, int channels)
     {
         const string Op = nameof(BatchNormStatistics);
@@ -13,6 +14,7 @@ public sealed partial class CpuBackend
             Data(mean, channels, Op, nameof(mean)), Data(variance, channels, Op, nameof(variance)), rows, channels);
     }
 
+    /// <inheritdoc/>
     public void BatchNormForward(DeviceBuffer input, DeviceBuffer mean, DeviceBuffer variance, DeviceBuffer? gamma, DeviceBuffer? beta,
         DeviceBuffer output, long rows, int channels, float epsilon)
     {
@@ -24,6 +26,7 @@ public sealed partial class CpuBackend
             Data(output, rows * channels, Op, nameof(output)), rows, channels, epsilon);
     }
 
+    /// <inheritdoc/>
     public void BatchNormBackward(DeviceBuffer input, DeviceBuffer gradOutput, DeviceBuffer mean, DeviceBuffer variance, DeviceBuffer? gamma,
         DeviceBuffer? gradInput, DeviceBuffer? gradGamma, DeviceBuffer? gradBeta, long rows, int channels, float epsilon, bool batchStatistics)
     {
@@ -38,12 +41,14 @@ public sealed partial class CpuBackend
             gradBeta is null ? null : Data(gradBeta, channels, Op, nameof(gradBeta)), rows, channels, epsilon, batchStatistics);
     }
 
+    /// <inheritdoc/>
     public void MovingAverageUpdate(DeviceBuffer moving, DeviceBuffer batch, int length, float momentum, float batchScale)
     {
         const string Op = nameof(MovingAverageUpdate);
         CpuBatchNormKernels.MovingAverage(Data(moving, length, Op, nameof(moving)), Data(batch, length, Op, nameof(batch)), length, momentum, batchScale);
     }
 
+    /// <inheritdoc/>
     public void LrnBackward(DeviceBuffer input, DeviceBuffer gradOutput, DeviceBuffer gradInput, in LrnGeometry g)
     {
         const string Op = nameof(LrnBackward);

@@ -8,7 +8,8 @@ public sealed partial class CpuBackend
     /// <summary>The variant names of "conv-transpose2d"; registered by the constructor.</summary>
     private static readonly string[] ConvTransposeVariants = ["backward-data", ReferenceVariant];
 
-    public void ConvTranspose2D(DeviceBuffer input, DeviceBuffer filter, DeviceBuffer? bias, DeviceBuffer output, in ConvTranspose2DGeometry g, Activation activation)
+    /// <inheritdoc/>
+    public void ConvTranspose2D(DeviceBuffer input, DeviceBuffer filter, DeviceBuffer? bias, DeviceBuffer output, in ConvTranspose2DGeometry g, KernelActivation activation)
     {
         const string Op = nameof(ConvTranspose2D);
         var x = Data(input, g.InputShape.Length, Op, nameof(input));

@@ -10,7 +10,7 @@ public sealed unsafe partial class CpuBackend
     /// other pools compose Pool2DBackward, ActivationBackward and BiasBackward, as the interface's default does.
     /// </summary>
     public void Pool2DActivationBackward(DeviceBuffer input, DeviceBuffer gradOutput, DeviceBuffer gradInput, DeviceBuffer? gradBias,
-        in Pool2DGeometry g, PoolKind kind, Activation activation)
+        in Pool2DGeometry g, PoolKind kind, KernelActivation activation)
     {
         const string Op = nameof(Pool2DActivationBackward);
         long length = g.InputShape.Length;
@@ -26,8 +26,9 @@ public sealed unsafe partial class CpuBackend
             gradBias is null ? null : Pointer(gradBias, g.C, Op, nameof(gradBias)), g, activation);
     }
 
+    /// <inheritdoc/>
     public void ActivationBiasBackward(DeviceBuffer output, DeviceBuffer gradOutput, DeviceBuffer gradInput, DeviceBuffer gradBias,
-        long rows, int channels, Activation activation)
+        long rows, int channels, KernelActivation activation)
     {
         const string Op = nameof(ActivationBiasBackward);
         long length = rows * channels;

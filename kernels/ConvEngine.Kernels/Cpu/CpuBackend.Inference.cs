@@ -30,12 +30,14 @@ public sealed unsafe class PackedConv2DFilter : IDisposable
 
     /// <summary>The filter it was prepared from (KH, KW, C/groups, OC).</summary>
     public DeviceBuffer Source { get; }
+    /// <summary>The SIMD level the panels were packed for.</summary>
     public SimdLevel Simd { get; }
     /// <summary>The GEMM blocking the panels are laid out for.</summary>
-    public GemmBlocking Blocking { get; }
+    internal GemmBlocking Blocking { get; }
     /// <summary>The packed panels (64-byte aligned), or null when the conv reads the source directly (depthwise).</summary>
     internal float* Data { get; }
 
+    /// <summary>Releases the packed panels.</summary>
     public void Dispose()
     {
         _packed = null;
@@ -53,7 +55,7 @@ public readonly record struct Conv2DOutput(int ChannelOffset = 0, int ChannelStr
 public sealed partial class CpuBackend
 {
     /// <summary>The GEMM blocking this backend uses for <paramref name="g"/> (from the tuning cache when it holds the shape).</summary>
-    public GemmBlocking BlockingFor(in Conv2DGeometry g) => Tuning.BlockingFor(this, g);
+    internal GemmBlocking BlockingFor(in Conv2DGeometry g) => Tuning.BlockingFor(this, g);
 
     /// <summary>
     /// The kernel that runs <paramref name="g"/>'s conv2d: "reference" or "direct" when selected; "direct" under the default
@@ -72,7 +74,7 @@ public sealed partial class CpuBackend
 
     /// <summary>
     /// Prepares <paramref name="filter"/> (KH, KW, C/groups, OC) for repeated runs of <paramref name="g"/>'s conv through
-    /// <see cref="Conv2D(DeviceBuffer, PackedConv2DFilter, DeviceBuffer?, DeviceBuffer, in Conv2DGeometry, Activation, Conv2DOutput)"/>.
+    /// <see cref="Conv2D(DeviceBuffer, PackedConv2DFilter, DeviceBuffer?, DeviceBuffer, in Conv2DGeometry, KernelActivation, Conv2DOutput)"/>.
     /// </summary>
     public unsafe PackedConv2DFilter PackConv2DFilter(DeviceBuffer filter, in Conv2DGeometry g)
     {
@@ -91,7 +93,7 @@ public sealed partial class CpuBackend
     /// at <paramref name="target"/>'s channels. Runs the selected conv2d variant (the reference one reads the source filter).
     /// </summary>
     public unsafe void Conv2D(DeviceBuffer input, PackedConv2DFilter filter, DeviceBuffer? bias, DeviceBuffer output, in Conv2DGeometry g,
-        Activation activation, Conv2DOutput target)
+        KernelActivation activation, Conv2DOutput target)
     {
         const string Op = "Conv2D";
         int stride = target.ChannelStride == 0 ? g.OC : target.ChannelStride;
@@ -124,10 +126,10 @@ public sealed partial class CpuBackend
     }
 
     /// <summary>The reference conv into a compact scratch output, then moved to the target with the residual and activation.</summary>
-    private unsafe void ReferenceInto(DeviceBuffer input, DeviceBuffer filter, DeviceBuffer? bias, in ConvTarget view, in Conv2DGeometry g, Activation activation)
+    private unsafe void ReferenceInto(DeviceBuffer input, DeviceBuffer filter, DeviceBuffer? bias, in ConvTarget view, in Conv2DGeometry g, KernelActivation activation)
     {
         var compact = new float[g.OutputShape.Length];
-        CpuReferenceKernels.Conv2D(Buf(input), Buf(filter), Opt(bias), compact, g, Activation.None);
+        CpuReferenceKernels.Conv2D(Buf(input), Buf(filter), Opt(bias), compact, g, KernelActivation.None);
         long pixels = (long)g.N * g.OH * g.OW;
         for (long p = 0; p < pixels; p++)
             for (int o = 0; o < g.OC; o++)

@@ -5,6 +5,7 @@ namespace ConvEngine.Kernels.Cpu;
 /// <summary>Normalisation and layout kernels of the cpu backend (Cpu/Normalization); readable versions in <see cref="CpuNormalizationReference"/>.</summary>
 public sealed partial class CpuBackend
 {
+    /// <inheritdoc/>
     public void ChannelAffine(DeviceBuffer input, DeviceBuffer scale, DeviceBuffer shift, DeviceBuffer output, long pixels, int channels)
     {
         const string Op = nameof(ChannelAffine);
@@ -15,6 +16,7 @@ public sealed partial class CpuBackend
             Data(shift, channels, Op, nameof(shift)), Data(output, pixels * channels, Op, nameof(output)), pixels, channels);
     }
 
+    /// <inheritdoc/>
     public void Lrn(DeviceBuffer input, DeviceBuffer output, in LrnGeometry g)
     {
         const string Op = nameof(Lrn);
@@ -22,6 +24,7 @@ public sealed partial class CpuBackend
         CpuNormalizationKernels.Lrn(Threads, Data(input, length, Op, nameof(input)), Data(output, length, Op, nameof(output)), g);
     }
 
+    /// <inheritdoc/>
     public void Transpose(DeviceBuffer input, DeviceBuffer output, in TransposeGeometry g)
     {
         const string Op = nameof(Transpose);

@@ -64,6 +64,7 @@ public sealed unsafe partial class CpuBackend
         Variants.Register(BackwardDataOp, FlippedFilterVariant, Im2colGemmVariant, ReferenceVariant);
     }
 
+    /// <inheritdoc/>
     public void BiasBackward(DeviceBuffer gradOutput, DeviceBuffer gradBias, long rows, int channels)
     {
         const string Op = nameof(BiasBackward);
@@ -71,6 +72,7 @@ public sealed unsafe partial class CpuBackend
             Data(gradOutput, rows * channels, Op, nameof(gradOutput)), Data(gradBias, channels, Op, nameof(gradBias)), rows, channels);
     }
 
+    /// <inheritdoc/>
     public void Pool2DBackward(DeviceBuffer input, DeviceBuffer gradOutput, DeviceBuffer gradInput, in Pool2DGeometry g, PoolKind kind)
     {
         const string Op = nameof(Pool2DBackward);
@@ -80,6 +82,7 @@ public sealed unsafe partial class CpuBackend
             Data(gradInput, g.InputShape.Length, Op, nameof(gradInput)), g, kind);
     }
 
+    /// <inheritdoc/>
     public void GlobalPoolBackward(DeviceBuffer input, DeviceBuffer gradOutput, DeviceBuffer gradInput, int n, int spatial, int channels, PoolKind kind)
     {
         const string Op = nameof(GlobalPoolBackward);
@@ -90,6 +93,7 @@ public sealed unsafe partial class CpuBackend
             Data(gradInput, inputLength, Op, nameof(gradInput)), n, spatial, channels, kind);
     }
 
+    /// <inheritdoc/>
     public void MatMul(DeviceBuffer a, DeviceBuffer b, DeviceBuffer c, int m, int k, int n, bool transposeA, bool transposeB, bool accumulate)
     {
         const string Op = nameof(MatMul);
@@ -99,7 +103,8 @@ public sealed unsafe partial class CpuBackend
             Pointer(c, (long)m * n, Op, nameof(c)), n, accumulate);
     }
 
-    public void ActivationBackward(DeviceBuffer output, DeviceBuffer gradOutput, DeviceBuffer gradInput, long length, Activation activation)
+    /// <inheritdoc/>
+    public void ActivationBackward(DeviceBuffer output, DeviceBuffer gradOutput, DeviceBuffer gradInput, long length, KernelActivation activation)
     {
         const string Op = nameof(ActivationBackward);
         CpuElementwiseBackward.ActivationBackward(Threads, Simd,
@@ -107,6 +112,7 @@ public sealed unsafe partial class CpuBackend
             Pointer(gradInput, length, Op, nameof(gradInput)), length, activation);
     }
 
+    /// <inheritdoc/>
     public void SoftmaxBackward(DeviceBuffer output, DeviceBuffer gradOutput, DeviceBuffer gradInput, int rows, int cols, bool log)
     {
         const string Op = nameof(SoftmaxBackward);
@@ -116,6 +122,7 @@ public sealed unsafe partial class CpuBackend
             Pointer(gradInput, length, Op, nameof(gradInput)), rows, cols, log);
     }
 
+    /// <inheritdoc/>
     public void Split(DeviceBuffer input, IReadOnlyList<DeviceBuffer> outputs, IReadOnlyList<int> channels, long pixels)
     {
         const string Op = nameof(Split);
@@ -126,6 +133,7 @@ public sealed unsafe partial class CpuBackend
         CpuTensorBackward.Split(Threads, Data(input, pixels * channels.Sum(), Op, nameof(input)), targets, [.. channels], pixels);
     }
 
+    /// <inheritdoc/>
     public void Pad2DBackward(DeviceBuffer gradOutput, DeviceBuffer gradInput, in Pad2DGeometry g, PadMode mode)
     {
         const string Op = nameof(Pad2DBackward);
@@ -133,21 +141,25 @@ public sealed unsafe partial class CpuBackend
             Data(gradOutput, g.OutputShape.Length, Op, nameof(gradOutput)), Data(gradInput, g.InputShape.Length, Op, nameof(gradInput)), g, mode);
     }
 
+    /// <inheritdoc/>
     public void Multiply(DeviceBuffer a, DeviceBuffer b, DeviceBuffer output, long length)
     {
         const string Op = nameof(Multiply);
         CpuTensorBackward.Multiply(Threads, Data(a, length, Op, nameof(a)), Data(b, length, Op, nameof(b)), Data(output, length, Op, nameof(output)), length);
     }
 
+    /// <inheritdoc/>
     public void Axpy(float alpha, DeviceBuffer x, DeviceBuffer y, long length)
     {
         const string Op = nameof(Axpy);
         CpuTensorBackward.Axpy(Threads, alpha, Data(x, length, Op, nameof(x)), Data(y, length, Op, nameof(y)), length);
     }
 
+    /// <inheritdoc/>
     public void Fill(DeviceBuffer buffer, float value, long length) =>
         CpuTensorBackward.Fill(Threads, Data(buffer, length, nameof(Fill), nameof(buffer)), value, length);
 
+    /// <inheritdoc/>
     public void Dropout(DeviceBuffer input, DeviceBuffer mask, DeviceBuffer output, long length, float rate, ulong seed)
     {
         const string Op = nameof(Dropout);
@@ -157,6 +169,7 @@ public sealed unsafe partial class CpuBackend
             Data(output, length, Op, nameof(output)), length, rate, seed);
     }
 
+    /// <inheritdoc/>
     public void Loss(LossKind kind, DeviceBuffer prediction, DeviceBuffer target, DeviceBuffer lossPerRow, DeviceBuffer gradPrediction, int rows, int cols)
     {
         string op = $"Loss {kind}";
@@ -166,6 +179,7 @@ public sealed unsafe partial class CpuBackend
             Data(lossPerRow, rows, op, nameof(lossPerRow)), Data(gradPrediction, length, op, nameof(gradPrediction)), rows, cols);
     }
 
+    /// <inheritdoc/>
     public void AdamUpdate(DeviceBuffer parameters, DeviceBuffer gradient, DeviceBuffer m, DeviceBuffer v, long length, float stepSize, float beta1, float beta2, float epsilon)
     {
         const string Op = nameof(AdamUpdate);
@@ -173,6 +187,7 @@ public sealed unsafe partial class CpuBackend
             Pointer(m, length, Op, nameof(m)), Pointer(v, length, Op, nameof(v)), length, stepSize, beta1, beta2, epsilon);
     }
 
+    /// <inheritdoc/>
     public void SgdUpdate(DeviceBuffer parameters, DeviceBuffer gradient, DeviceBuffer velocity, long length, float learningRate, float momentum, bool nesterov)
     {
         const string Op = nameof(SgdUpdate);

@@ -8,6 +8,7 @@ namespace ConvEngine.Kernels.Cpu;
 /// </summary>
 public sealed partial class CpuBackend : IBackend
 {
+    /// <summary>A cpu backend on <paramref name="threads"/> worker threads (default: one per processor) at <paramref name="simd"/> (default: CONVENGINE_SIMD, else the widest the processor has).</summary>
     /// <param name="threads">Worker threads of every kernel; all logical processors by default.</param>
     /// <param name="simd">The widest vectors to use; CONVENGINE_SIMD, else what the processor has.</param>
     /// <param name="tuning">Whether conv shapes are timed once per machine (<see cref="CpuTuner"/>); CONVENGINE_TUNING, else on.</param>
@@ -27,32 +28,42 @@ public sealed partial class CpuBackend : IBackend
         RegisterAugmentVariants();
     }
 
+    /// <inheritdoc/>
     public string Name => "cpu";
+    /// <inheritdoc/>
     public DeviceInfo Device { get; }
+    /// <inheritdoc/>
     public KernelVariants Variants { get; } = new();
+    /// <summary>The number of worker threads the kernels split their work over.</summary>
     public int Threads { get; }
+    /// <summary>The vector path the kernels take.</summary>
     public SimdLevel Simd { get; }
     /// <summary>How conv shapes get their variant and GEMM blocking (timed once per machine, or the defaults).</summary>
     public CpuTuner Tuning { get; }
 
+    /// <inheritdoc/>
     public DeviceBuffer Allocate(long length) => new CpuBuffer(this, length);
 
+    /// <inheritdoc/>
     public void Upload(ReadOnlySpan<float> source, DeviceBuffer destination) => source.CopyTo(Buf(destination));
+    /// <inheritdoc/>
     public void Download(DeviceBuffer source, Span<float> destination) => Buf(source)[..destination.Length].CopyTo(destination);
+    /// <inheritdoc/>
     public void Copy(DeviceBuffer source, DeviceBuffer destination, long length) => Buf(source)[..(int)length].CopyTo(Buf(destination));
+    /// <inheritdoc/>
     public void Synchronize() { }
 
     /// <summary>
     /// What runs is <see cref="Conv2DVariantFor"/>. Variants: "implicit-gemm" (default; im2col gathered straight into the GEMM's packed A panels,
-    /// <see cref="CpuConvKernels.ImplicitGemm"/>), "im2col-gemm" (CpuIm2Col rows into a per-thread
-    /// buffer, then the GEMM, <see cref="CpuConvKernels.Im2colGemm"/>) and "reference". Under both GEMM
-    /// variants a depthwise conv (groups = C) runs <see cref="CpuConvKernels.DepthwiseDirect"/>,
+    /// <c>CpuConvKernels.ImplicitGemm</c>), "im2col-gemm" (CpuIm2Col rows into a per-thread
+    /// buffer, then the GEMM, <c>CpuConvKernels.Im2colGemm</c>) and "reference". Under both GEMM
+    /// variants a depthwise conv (groups = C) runs <see cref="CpuConvKernels.DepthwiseDirect(SimdLevel, int, float*, float*, float*, float*, Conv2DGeometry, KernelActivation)"/>,
     /// since its per-group GEMM would be almost all tile padding, and the default runs a conv with at most
     /// <see cref="CpuConvDirect.MaxDefaultChannels"/> input channels per group (an image's first layer) on
     /// <see cref="CpuConvDirect"/>, variant "direct", since gathering 1-3 floats per tap costs more than the GEMM. Otherwise,
     /// unless a variant was selected, the tuner picks among the GEMM variants and "direct" per shape (<see cref="CpuTuner"/>).
     /// </summary>
-    public unsafe void Conv2D(DeviceBuffer input, DeviceBuffer filter, DeviceBuffer? bias, DeviceBuffer output, in Conv2DGeometry g, Activation activation)
+    public unsafe void Conv2D(DeviceBuffer input, DeviceBuffer filter, DeviceBuffer? bias, DeviceBuffer output, in Conv2DGeometry g, KernelActivation activation)
     {
         string variant = Variants["conv2d"];
         if (variant == ReferenceVariant)
@@ -69,7 +80,7 @@ public sealed partial class CpuBackend : IBackend
     /// Runs <paramref name="kernel"/> (<see cref="Conv2DVariantFor"/>, not the reference); <paramref name="packed"/> is the
     /// GEMM's prepacked filter (laid out for <paramref name="blocking"/>) or null, <paramref name="blocking"/> null for the tuned one.
     /// </summary>
-    private unsafe void RunConv2D(string kernel, GemmBlocking? blocking, float* x, float* f, float* packed, float* b, in ConvTarget target, in Conv2DGeometry g, Activation activation)
+    private unsafe void RunConv2D(string kernel, GemmBlocking? blocking, float* x, float* f, float* packed, float* b, in ConvTarget target, in Conv2DGeometry g, KernelActivation activation)
     {
         if (kernel == DirectConvVariant) CpuConvDirect.Run(Simd, Threads, x, f, b, target, g, activation);
         else if (kernel == DepthwiseKernel) CpuConvKernels.DepthwiseDirect(Simd, Threads, x, f, b, target, g, activation);
@@ -89,6 +100,7 @@ public sealed partial class CpuBackend : IBackend
             Pointer(output, g.OutputShape.Length, "Pool2D", "output"), g, kind);
     }
 
+    /// <inheritdoc/>
     public unsafe void GlobalPool(DeviceBuffer input, DeviceBuffer output, int n, int spatial, int channels, PoolKind kind)
     {
         CpuElementwiseKernels.GlobalPool(Simd, Threads, Pointer(input, (long)n * spatial * channels, "GlobalPool", "input"),
@@ -96,7 +108,7 @@ public sealed partial class CpuBackend : IBackend
     }
 
     /// <summary>Variants "gemm" (default: CpuGemm with bias and activation fused) and "reference".</summary>
-    public unsafe void Dense(DeviceBuffer input, DeviceBuffer weights, DeviceBuffer? bias, DeviceBuffer output, int m, int k, int n, Activation activation)
+    public unsafe void Dense(DeviceBuffer input, DeviceBuffer weights, DeviceBuffer? bias, DeviceBuffer output, int m, int k, int n, KernelActivation activation)
     {
         if (Variants["dense"] == ReferenceVariant)
         {
@@ -109,39 +121,45 @@ public sealed partial class CpuBackend : IBackend
             accumulate: false, new GemmEpilogue(b, activation));
     }
 
-    public unsafe void Activate(DeviceBuffer input, DeviceBuffer output, long length, Activation activation)
+    /// <inheritdoc/>
+    public unsafe void Activate(DeviceBuffer input, DeviceBuffer output, long length, KernelActivation activation)
     {
         CpuElementwiseKernels.Activate(Simd, Threads, Pointer(input, length, "Activate", "input"),
             Pointer(output, length, "Activate", "output"), length, activation);
     }
 
+    /// <inheritdoc/>
     public unsafe void Softmax(DeviceBuffer input, DeviceBuffer output, int rows, int cols, bool log)
     {
         CpuElementwiseKernels.Softmax(Simd, Threads, Pointer(input, (long)rows * cols, "Softmax", "input"),
             Pointer(output, (long)rows * cols, "Softmax", "output"), rows, cols, log);
     }
 
+    /// <inheritdoc/>
     public unsafe void Add(DeviceBuffer a, DeviceBuffer b, DeviceBuffer output, long length)
     {
         CpuElementwiseKernels.Add(Simd, Threads, Pointer(a, length, "Add", "a"), Pointer(b, length, "Add", "b"),
             Pointer(output, length, "Add", "output"), length);
     }
 
+    /// <inheritdoc/>
     public unsafe void Concat(IReadOnlyList<DeviceBuffer> inputs, IReadOnlyList<int> channels, DeviceBuffer output, long pixels)
     {
-        if (inputs.Count != channels.Count)
+            if (inputs.Count != channels.Count)
             throw new ArgumentException($"Concat: {inputs.Count} inputs but {channels.Count} channel counts.");
         var sources = new float*[inputs.Count];
         for (int t = 0; t < inputs.Count; t++) sources[t] = Pointer(inputs[t], pixels * channels[t], "Concat", $"input {t}");
         CpuElementwiseKernels.Concat(Threads, sources, channels.ToArray(), Pointer(output, pixels * channels.Sum(), "Concat", "output"), pixels);
     }
 
+    /// <inheritdoc/>
     public unsafe void Pad2D(DeviceBuffer input, DeviceBuffer output, in Pad2DGeometry g, PadMode mode)
     {
         CpuElementwiseKernels.Pad2D(Threads, Pointer(input, g.InputShape.Length, "Pad2D", "input"),
             Pointer(output, g.OutputShape.Length, "Pad2D", "output"), g, mode);
     }
 
+    /// <summary>Nothing to free: the buffers are managed memory, freed with each <see cref="DeviceBuffer"/>.</summary>
     public void Dispose() { }
 
     internal Span<float> Buf(DeviceBuffer buffer)
@@ -156,9 +174,9 @@ public sealed partial class CpuBackend : IBackend
 
     /// <summary>The readable loop version of each op, kept selectable (CpuReferenceKernels).</summary>
     public const string ReferenceVariant = "reference";
-    /// <summary>conv2d: im2col gathered into the GEMM's A panels (<see cref="CpuConvKernels.ImplicitGemm"/>).</summary>
+    /// <summary>conv2d: im2col gathered into the GEMM's A panels (<c>CpuConvKernels.ImplicitGemm</c>).</summary>
     public const string ImplicitGemmVariant = "implicit-gemm";
-    /// <summary>conv2d: im2col rows stored first, then the GEMM (<see cref="CpuConvKernels.Im2colGemm"/>).</summary>
+    /// <summary>conv2d: im2col rows stored first, then the GEMM (<c>CpuConvKernels.Im2colGemm</c>).</summary>
     public const string Im2colGemmVariant = "im2col-gemm";
     /// <summary>
     /// conv2d: windows read straight from a padded input strip (<see cref="CpuConvDirect"/>), which the default also

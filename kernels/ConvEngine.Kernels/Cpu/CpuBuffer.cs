@@ -11,8 +11,11 @@ public sealed class CpuBuffer : DeviceBuffer
         Data = GC.AllocateArray<float>((int)length, pinned: true);
     }
 
+    /// <summary>The floats, pinned in memory; empty once the buffer is disposed.</summary>
     public float[] Data { get; private set; }
+    /// <summary>The floats as a span, read and written in place.</summary>
     public Span<float> Span => Data;
 
+    /// <inheritdoc/>
     protected override void Release() => Data = [];
 }

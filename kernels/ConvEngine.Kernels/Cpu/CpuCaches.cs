@@ -8,7 +8,7 @@ namespace ConvEngine.Kernels.Cpu;
 /// blocking is derived from them, so it fits the machine it runs on rather than the one it was tuned on.
 /// Where sysfs is missing (other systems, containers that hide it), a conservative 32 KiB / 512 KiB / 8 MiB.
 /// </summary>
-public sealed record CpuCaches(long L1Data, long L2, long L3, string Source)
+internal sealed record CpuCaches(long L1Data, long L2, long L3, string Source)
 {
     public static CpuCaches Fallback { get; } = new(32 << 10, 512 << 10, 8 << 20, "fallback (no sysfs cache description)");
 

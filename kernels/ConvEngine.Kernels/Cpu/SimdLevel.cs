@@ -3,8 +3,17 @@ using System.Runtime.Intrinsics.X86;
 namespace ConvEngine.Kernels.Cpu;
 
 /// <summary>The widest vector path the cpu backend's kernels use.</summary>
-public enum SimdLevel { Scalar, Avx2, Avx512 }
+public enum SimdLevel
+{
+    /// <summary>One float at a time (any processor).</summary>
+    Scalar,
+    /// <summary>256-bit vectors with FMA: 8 floats.</summary>
+    Avx2,
+    /// <summary>512-bit vectors (AVX-512F): 16 floats.</summary>
+    Avx512,
+}
 
+/// <summary>Which vector path the processor supports and which one the cpu backend takes.</summary>
 public static class SimdSupport
 {
     /// <summary>What this processor supports.</summary>
@@ -34,6 +43,7 @@ public static class SimdSupport
         return level;
     }
 
+    /// <summary>Floats in one vector register at <paramref name="level"/> (1, 8 or 16).</summary>
     public static int FloatsPerVector(SimdLevel level) => level switch
     {
         SimdLevel.Avx512 => 16,

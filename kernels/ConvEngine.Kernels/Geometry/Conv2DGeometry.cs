@@ -3,16 +3,24 @@ namespace ConvEngine.Kernels.Geometry;
 /// <summary>Options of a 2-D convolution, with Keras defaults (strides 1, valid, dilation 1, groups 1).</summary>
 public sealed record Conv2DOptions
 {
+    /// <summary>Vertical stride.</summary>
     public int StrideH { get; init; } = 1;
+    /// <summary>Horizontal stride.</summary>
     public int StrideW { get; init; } = 1;
+    /// <summary>Vertical dilation: the distance between the rows a window reads.</summary>
     public int DilationH { get; init; } = 1;
+    /// <summary>Horizontal dilation: the distance between the columns a window reads.</summary>
     public int DilationW { get; init; } = 1;
+    /// <summary>Valid, same, causal or explicit pads.</summary>
     public Padding Padding { get; init; } = Padding.Valid;
     /// <summary>Input and output channels split into this many independent groups; groups = C is depthwise.</summary>
     public int Groups { get; init; } = 1;
-    public Activation Activation { get; init; } = Activation.None;
+    /// <summary>The activation fused into the kernel's output (none by default).</summary>
+    public KernelActivation Activation { get; init; } = KernelActivation.None;
 
+    /// <summary>These options with stride <paramref name="s"/> on both axes.</summary>
     public Conv2DOptions WithStrides(int s) => this with { StrideH = s, StrideW = s };
+    /// <summary>These options with dilation <paramref name="d"/> on both axes.</summary>
     public Conv2DOptions WithDilation(int d) => this with { DilationH = d, DilationW = d };
 }
 
@@ -28,15 +36,24 @@ public readonly record struct Conv2DGeometry(
     int PadTop, int PadBottom, int PadLeft, int PadRight,
     int OH, int OW)
 {
+    /// <summary>Input channels each group reads.</summary>
     public int InChannelsPerGroup => C / Groups;
+    /// <summary>Output channels each group writes.</summary>
     public int OutChannelsPerGroup => OC / Groups;
+    /// <summary>(N, H, W, C).</summary>
     public TensorShape InputShape => new(N, H, W, C);
+    /// <summary>(KH, KW, C/groups, OC).</summary>
     public TensorShape FilterShape => new(KH, KW, C / Groups, OC);
+    /// <summary>(N, OH, OW, OC).</summary>
     public TensorShape OutputShape => new(N, OH, OW, OC);
     /// <summary>Multiply-adds × 2.</summary>
     public double Flops => 2.0 * N * OH * OW * OC * KH * KW * InChannelsPerGroup;
 
     /// <param name="shapes">How errors describe the operands, when the caller's shapes differ from the 4-D view (Conv1D).</param>
+    /// <param name="op">The op, starting every error message ("Conv2D 'conv2d_1'").</param>
+    /// <param name="input">(N, H, W, C).</param>
+    /// <param name="filter">(KH, KW, C/groups, OC).</param>
+    /// <param name="o">Strides, dilation, padding, groups and the fused activation.</param>
     public static Conv2DGeometry Create(string op, TensorShape input, TensorShape filter, Conv2DOptions o, string? shapes = null)
     {
         string Shapes() => shapes ?? $"input {input}, filter {filter}";

@@ -6,9 +6,13 @@ namespace ConvEngine.Kernels.Geometry;
 /// </summary>
 public sealed record ConvTranspose2DOptions
 {
+    /// <summary>Vertical stride.</summary>
     public int StrideH { get; init; } = 1;
+    /// <summary>Horizontal stride.</summary>
     public int StrideW { get; init; } = 1;
+    /// <summary>Vertical dilation.</summary>
     public int DilationH { get; init; } = 1;
+    /// <summary>Horizontal dilation.</summary>
     public int DilationW { get; init; } = 1;
     /// <summary>
     /// Valid or Same as Keras sizes them (conv_utils.deconv_output_length, TensorFlow's pads for that size), or
@@ -17,10 +21,12 @@ public sealed record ConvTranspose2DOptions
     public Padding Padding { get; init; } = Padding.Valid;
     /// <summary>Extra rows/columns at the bottom/right; null is Keras's output_padding=None (Explicit padding reads it as 0).</summary>
     public int? OutputPaddingH { get; init; }
+    /// <summary>Extra columns at the right; null is Keras's output_padding=None.</summary>
     public int? OutputPaddingW { get; init; }
     /// <summary>Input and output channels split into this many independent groups (ONNX group).</summary>
     public int Groups { get; init; } = 1;
-    public Activation Activation { get; init; } = Activation.None;
+    /// <summary>The activation fused into the kernel's output (none by default).</summary>
+    public KernelActivation Activation { get; init; } = KernelActivation.None;
 }
 
 /// <summary>
@@ -37,6 +43,7 @@ public readonly record struct ConvTranspose2DGeometry(Conv2DGeometry Conv)
     public TensorShape OutputShape => Conv.InputShape;
     /// <summary>(KH, KW, Cout/groups, Cin).</summary>
     public TensorShape FilterShape => Conv.FilterShape;
+    /// <summary>Cout, the output's channels.</summary>
     public int OutputChannels => Conv.C;
     /// <summary>Multiply-adds × 2.</summary>
     public double Flops => Conv.Flops;
@@ -60,6 +67,7 @@ public readonly record struct ConvTranspose2DGeometry(Conv2DGeometry Conv)
         return (int)Math.Clamp(length, int.MinValue, int.MaxValue);
     }
 
+    /// <summary>Resolves and validates the op on <paramref name="input"/> (N, H, W, Cin) and <paramref name="filter"/> (KH, KW, Cout/groups, Cin); errors start with <paramref name="op"/>.</summary>
     public static ConvTranspose2DGeometry Create(string op, TensorShape input, TensorShape filter, ConvTranspose2DOptions o)
     {
         string Shapes() => $"input {input}, filter {filter}";

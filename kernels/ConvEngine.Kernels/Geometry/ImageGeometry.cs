@@ -5,10 +5,26 @@ namespace ConvEngine.Kernels.Geometry;
 /// ImageProjectiveTransformV3 fill_mode): reflect (d c b a | a b c d | d c b a), wrap (a b c d | a b c d),
 /// constant (k k | a b c d | k k, k = fill value) and nearest (a a | a b c d | d d).
 /// </summary>
-public enum FillMode { Reflect, Wrap, Constant, Nearest }
+public enum FillMode
+{
+    /// <summary>Mirrored about the edge of the last pixel (d c b a | a b c d | d c b a).</summary>
+    Reflect,
+    /// <summary>The image repeated (a b c d | a b c d | a b c d).</summary>
+    Wrap,
+    /// <summary>A constant value (k k k k | a b c d | k k k k).</summary>
+    Constant,
+    /// <summary>The nearest edge pixel repeated (a a a a | a b c d | d d d d).</summary>
+    Nearest,
+}
 
 /// <summary>How a source point between pixels is read: bilinear (four neighbours) or nearest (rounded half away from zero).</summary>
-public enum InterpolationMode { Bilinear, Nearest }
+public enum InterpolationMode
+{
+    /// <summary>Linear in each direction between the four nearest pixels.</summary>
+    Bilinear,
+    /// <summary>The nearest pixel.</summary>
+    Nearest,
+}
 
 /// <summary>
 /// A batch of projective transforms (N, H, W, C) → (N, OH, OW, C). Each image has its own row of 8 floats
@@ -18,11 +34,14 @@ public enum InterpolationMode { Bilinear, Nearest }
 public readonly record struct ImageTransformGeometry(int N, int H, int W, int C, int OH, int OW,
     FillMode Fill, InterpolationMode Interpolation, float FillValue)
 {
+    /// <summary>(N, H, W, C).</summary>
     public TensorShape InputShape => new(N, H, W, C);
+    /// <summary>(N, OH, OW, C).</summary>
     public TensorShape OutputShape => new(N, OH, OW, C);
     /// <summary>Floats of the transforms buffer: 8 per image.</summary>
     public long TransformsLength => 8L * N;
 
+    /// <summary>Resolves and validates a transform of <paramref name="input"/> (N, H, W, C) to <paramref name="outHeight"/>×<paramref name="outWidth"/>; errors start with <paramref name="op"/>.</summary>
     public static ImageTransformGeometry Create(string op, TensorShape input, int outHeight, int outWidth,
         FillMode fill, InterpolationMode interpolation, float fillValue)
     {
@@ -105,7 +124,9 @@ public readonly record struct ImageTransformGeometry(int N, int H, int W, int C,
 public readonly record struct ResizeGeometry(int N, int H, int W, int C, int OH, int OW,
     int CropTop, int CropLeft, int CropHeight, int CropWidth, InterpolationMode Interpolation)
 {
+    /// <summary>(N, H, W, C).</summary>
     public TensorShape InputShape => new(N, H, W, C);
+    /// <summary>(N, OH, OW, C).</summary>
     public TensorShape OutputShape => new(N, OH, OW, C);
     /// <summary>The window has the output's size: every output pixel is one input pixel.</summary>
     public bool IsCrop => CropHeight == OH && CropWidth == OW;
@@ -191,7 +212,9 @@ public readonly record struct ResizeGeometry(int N, int H, int W, int C, int OH,
 /// </summary>
 public readonly record struct ContrastGeometry(int N, int Pixels, int C, int PerImage, float Low, float High)
 {
+    /// <summary>Values in the batch: N·pixels·C.</summary>
     public long Length => (long)N * Pixels * C;
+    /// <summary>Contrast factors given: one per image, or one for the whole batch.</summary>
     public int FactorCount => PerImage != 0 ? N : 1;
 }
 

@@ -12,6 +12,7 @@ public readonly record struct LrnGeometry(long Pixels, int Channels, int Size, f
     /// <summary>Channels after c in the window: ⌈(size−1)/2⌉.</summary>
     public int After => Size - 1 - Before;
 
+    /// <summary>Resolves and validates local response normalisation over <paramref name="size"/> channels of <paramref name="input"/> (N, H, W, C); errors start with <paramref name="op"/>.</summary>
     public static LrnGeometry Create(string op, TensorShape input, int size, float alpha, float beta, float bias)
     {
         if (size <= 0)

@@ -1,5 +1,6 @@
 namespace ConvEngine.Kernels.Geometry;
 
+/// <summary>How a window op pads its input.</summary>
 public enum PaddingMode
 {
     /// <summary>No padding; windows stay inside the input.</summary>
@@ -15,12 +16,18 @@ public enum PaddingMode
 /// <summary>How a windowed op (conv, pool) pads its spatial axes.</summary>
 public readonly record struct Padding(PaddingMode Mode, int Top = 0, int Bottom = 0, int Left = 0, int Right = 0)
 {
+    /// <summary>No padding.</summary>
     public static Padding Valid => new(PaddingMode.Valid);
+    /// <summary>TensorFlow's SAME: output ceil(n / stride).</summary>
     public static Padding Same => new(PaddingMode.Same);
+    /// <summary>Keras Conv1D's causal: all the padding before.</summary>
     public static Padding Causal => new(PaddingMode.Causal);
+    /// <summary>Explicit pads on each side.</summary>
     public static Padding Explicit(int top, int bottom, int left, int right) => new(PaddingMode.Explicit, top, bottom, left, right);
+    /// <summary>The same explicit pad on all four sides.</summary>
     public static Padding Explicit(int all) => Explicit(all, all, all, all);
 
+    /// <summary>Reads Keras's "valid", "same" or "causal" (any case); anything else is an error naming the text.</summary>
     public static Padding Parse(string text) => text.Trim().ToLowerInvariant() switch
     {
         "valid" => Valid,
@@ -29,6 +36,7 @@ public readonly record struct Padding(PaddingMode Mode, int Top = 0, int Bottom 
         _ => throw new ArgumentException($"Unknown padding '{text}': expected 'valid', 'same' or 'causal'."),
     };
 
+    /// <summary>The mode in lower case ("same"), or the four explicit pads.</summary>
     public override string ToString() => Mode == PaddingMode.Explicit
         ? $"explicit(top {Top}, bottom {Bottom}, left {Left}, right {Right})"
         : Mode.ToString().ToLowerInvariant();
@@ -62,6 +70,14 @@ public static class WindowMath
     /// </summary>
     /// <param name="op">The op, for the error when the arithmetic leaves the 32-bit range ("Conv2D 'conv2d_1'").</param>
     /// <exception cref="ShapeException">The window extent, a pad, the padded length or the output does not fit in 32 bits.</exception>
+    /// <param name="n">The input length.</param>
+    /// <param name="kernel">The window length before dilation.</param>
+    /// <param name="stride">The step between windows.</param>
+    /// <param name="dilation">The distance between the elements a window reads.</param>
+    /// <param name="mode">How the axis is padded.</param>
+    /// <param name="explicitBefore">Explicit pad before.</param>
+    /// <param name="explicitAfter">Explicit pad after.</param>
+    /// <param name="ceilMode">Round the output length up.</param>
     public static (int Before, int After, int Output) Resolve(
         int n, int kernel, int stride, int dilation, PaddingMode mode,
         int explicitBefore = 0, int explicitAfter = 0, bool ceilMode = false, string op = "window")

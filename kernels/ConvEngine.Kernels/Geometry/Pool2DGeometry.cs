@@ -1,17 +1,30 @@
 namespace ConvEngine.Kernels.Geometry;
 
-public enum PoolKind { Max, Average }
+/// <summary>Which value a pooling window keeps.</summary>
+public enum PoolKind
+{
+    /// <summary>The largest value of the window.</summary>
+    Max,
+    /// <summary>The mean of the window's values.</summary>
+    Average,
+}
 
 /// <summary>Options of a 2-D pooling, with Keras defaults (pool 2×2, strides = pool size, valid).</summary>
 public sealed record Pool2DOptions
 {
+    /// <summary>Window height.</summary>
     public int PoolH { get; init; } = 2;
+    /// <summary>Window width.</summary>
     public int PoolW { get; init; } = 2;
     /// <summary>Null means "same as the pool size", as in Keras.</summary>
     public int? StrideH { get; init; }
+    /// <summary>Horizontal stride; null is the window width.</summary>
     public int? StrideW { get; init; }
+    /// <summary>Vertical dilation.</summary>
     public int DilationH { get; init; } = 1;
+    /// <summary>Horizontal dilation.</summary>
     public int DilationW { get; init; } = 1;
+    /// <summary>Valid, same or explicit pads.</summary>
     public Padding Padding { get; init; } = Padding.Valid;
     /// <summary>Caffe/ONNX ceil_mode: output length rounds up.</summary>
     public bool CeilMode { get; init; }
@@ -21,6 +34,7 @@ public sealed record Pool2DOptions
     /// </summary>
     public bool CountIncludePad { get; init; }
 
+    /// <summary>A <paramref name="pool"/>×<paramref name="pool"/> window, stride the window unless given, Keras's valid padding unless given.</summary>
     public static Pool2DOptions Square(int pool, int? stride = null, Padding? padding = null) =>
         new() { PoolH = pool, PoolW = pool, StrideH = stride, StrideW = stride, Padding = padding ?? Padding.Valid };
 }
@@ -32,7 +46,9 @@ public readonly record struct Pool2DGeometry(
     int PadTop, int PadBottom, int PadLeft, int PadRight,
     int OH, int OW, bool CountIncludePad)
 {
+    /// <summary>(N, H, W, C).</summary>
     public TensorShape InputShape => new(N, H, W, C);
+    /// <summary>(N, OH, OW, C).</summary>
     public TensorShape OutputShape => new(N, OH, OW, C);
 
     /// <summary>
@@ -58,6 +74,7 @@ public readonly record struct Pool2DGeometry(
         return rows * cols;
     }
 
+    /// <summary>Resolves and validates pooling <paramref name="input"/> (N, H, W, C) with <paramref name="o"/>; errors start with <paramref name="op"/>.</summary>
     public static Pool2DGeometry Create(string op, TensorShape input, Pool2DOptions o)
     {
         if (input.Rank != 4)

@@ -10,11 +10,14 @@ public readonly record struct TransposeGeometry(
     int Out0, int Out1, int Out2, int Out3,
     int InStride0, int InStride1, int InStride2, int InStride3)
 {
+    /// <summary>Values in the output.</summary>
     public long Length => (long)Out0 * Out1 * Out2 * Out3;
+    /// <summary>The output's four dimensions.</summary>
     public TensorShape OutputShape => new(Out0, Out1, Out2, Out3);
 
     /// <summary>Stride in the input of a step along output axis <paramref name="axis"/>.</summary>
     public int InStride(int axis) => axis switch { 0 => InStride0, 1 => InStride1, 2 => InStride2, _ => InStride3 };
+    /// <summary>Output dimension <paramref name="axis"/> (0 to 3).</summary>
     public int Out(int axis) => axis switch { 0 => Out0, 1 => Out1, 2 => Out2, _ => Out3 };
 
     /// <summary>(N,H,W,C) → (N,C,H,W).</summary>

@@ -7,14 +7,14 @@ namespace ConvEngine.Kernels.Ilgpu;
 /// through the same <see cref="ActivationMath"/> as the cpu), and products with a scale broadcast over the spatial
 /// positions (squeeze-and-excite gates).
 /// </summary>
-public static class IlgpuApplicationKernels
+internal static class IlgpuApplicationKernels
 {
     /// <summary>output = act(input), any kind.</summary>
-    public static void Activate(Index1D index, ArrayView<float> input, ArrayView<float> output, Activation activation) =>
+    public static void Activate(Index1D index, ArrayView<float> input, ArrayView<float> output, KernelActivation activation) =>
         output[index] = ActivationMath.Apply(input[index], activation);
 
     /// <summary>gradInput = gradOutput · act'(x) from the activation's input x.</summary>
-    public static void ActivationBackwardFromInput(Index1D index, ArrayView<float> input, ArrayView<float> gradOutput, ArrayView<float> gradInput, Activation activation) =>
+    public static void ActivationBackwardFromInput(Index1D index, ArrayView<float> input, ArrayView<float> gradOutput, ArrayView<float> gradInput, KernelActivation activation) =>
         gradInput[index] = gradOutput[index] * ActivationMath.DerivativeFromInput(input[index], activation);
 
     /// <summary>One thread per element of (n, spatial, channels): output = input · scale[b, c or 0].</summary>

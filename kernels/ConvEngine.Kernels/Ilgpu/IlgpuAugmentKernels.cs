@@ -8,7 +8,7 @@ namespace ConvEngine.Kernels.Ilgpu;
 /// coordinate arithmetic is the geometry's (<see cref="ImageTransformGeometry.MapCoordinate"/>, <see cref="ResizeGeometry"/>),
 /// shared with the cpu kernels.
 /// </summary>
-public static class IlgpuAugmentKernels
+internal static class IlgpuAugmentKernels
 {
     /// <summary>TensorFlow's ProjectiveGenerator: output value (b, y, x, c) from its image's row of 8 transform floats.</summary>
     public static void ImageTransform(Index1D index, ArrayView<float> input, ArrayView<float> transforms, ArrayView<float> output, ImageTransformGeometry g)

@@ -15,6 +15,7 @@ public sealed partial class IlgpuBackend
     private Action<Index1D, View, View, View, int, float, float>? _brightness;
     private Action<Index1D, View, View, ResizeGeometry>? _resize;
 
+    /// <inheritdoc/>
     public void ImageTransform(DeviceBuffer input, DeviceBuffer transforms, DeviceBuffer output, in ImageTransformGeometry g)
     {
         const string op = "ImageTransform";
@@ -24,6 +25,7 @@ public sealed partial class IlgpuBackend
         if (count > 0) _imageTransform(count, x, t, y, g);
     }
 
+    /// <inheritdoc/>
     public void Flip(DeviceBuffer input, DeviceBuffer flags, DeviceBuffer output, int n, int height, int width, int channels)
     {
         const string op = "Flip";
@@ -35,6 +37,7 @@ public sealed partial class IlgpuBackend
         _flip(count, x, f, y, height, width, channels);
     }
 
+    /// <inheritdoc/>
     public void AdjustContrast(DeviceBuffer input, DeviceBuffer factors, DeviceBuffer means, DeviceBuffer output, in ContrastGeometry g)
     {
         const string op = "AdjustContrast";
@@ -48,6 +51,7 @@ public sealed partial class IlgpuBackend
         _contrast(count, x, f, m, y, g);
     }
 
+    /// <inheritdoc/>
     public void AdjustBrightness(DeviceBuffer input, DeviceBuffer deltas, DeviceBuffer output, int n, long sampleLength, float low, float high)
     {
         const string op = "AdjustBrightness";
@@ -58,6 +62,7 @@ public sealed partial class IlgpuBackend
         _brightness(count, x, d, y, (int)sampleLength, low, high);
     }
 
+    /// <inheritdoc/>
     public void Resize(DeviceBuffer input, DeviceBuffer output, in ResizeGeometry g)
     {
         const string op = "Resize";

@@ -20,6 +20,7 @@ public sealed partial class IlgpuBackend
     private Action<Index1D, View, View, float, float>? _movingAverage;
     private Action<Index1D, View, View, View, LrnGeometry>? _lrnBackward;
 
+    /// <inheritdoc/>
     public void BatchNormStatistics(DeviceBuffer input, DeviceBuffer mean, DeviceBuffer variance, long rows, int channels)
     {
         const string op = "BatchNormStatistics";
@@ -36,6 +37,7 @@ public sealed partial class IlgpuBackend
         _scaledTotals(channels, partial, v, chunks, channels, inverseRows);
     }
 
+    /// <inheritdoc/>
     public void BatchNormForward(DeviceBuffer input, DeviceBuffer mean, DeviceBuffer variance, DeviceBuffer? gamma, DeviceBuffer? beta,
         DeviceBuffer output, long rows, int channels, float epsilon)
     {
@@ -48,6 +50,7 @@ public sealed partial class IlgpuBackend
         _batchNormForward(count, x, m, v, g, b, y, new IlgpuBatchNormSettings(channels, epsilon, 1f / rowCount, gamma is null ? 0 : 1, beta is null ? 0 : 1, 0));
     }
 
+    /// <inheritdoc/>
     public void BatchNormBackward(DeviceBuffer input, DeviceBuffer gradOutput, DeviceBuffer mean, DeviceBuffer variance, DeviceBuffer? gamma,
         DeviceBuffer? gradInput, DeviceBuffer? gradGamma, DeviceBuffer? gradBeta, long rows, int channels, float epsilon, bool batchStatistics)
     {
@@ -76,6 +79,7 @@ public sealed partial class IlgpuBackend
             new IlgpuBatchNormSettings(channels, epsilon, 1f / rowCount, gamma is null ? 0 : 1, 0, batchStatistics ? 1 : 0));
     }
 
+    /// <inheritdoc/>
     public void MovingAverageUpdate(DeviceBuffer moving, DeviceBuffer batch, int length, float momentum, float batchScale)
     {
         const string op = "MovingAverageUpdate";
@@ -84,6 +88,7 @@ public sealed partial class IlgpuBackend
         if (length > 0) _movingAverage(length, mv, b, momentum, batchScale);
     }
 
+    /// <inheritdoc/>
     public void LrnBackward(DeviceBuffer input, DeviceBuffer gradOutput, DeviceBuffer gradInput, in LrnGeometry g)
     {
         const string op = "LrnBackward";

@@ -8,11 +8,11 @@ namespace ConvEngine.Kernels.Ilgpu;
 /// <summary>Forward ops: each one launches a cached kernel on the accelerator's default stream.</summary>
 public sealed partial class IlgpuBackend
 {
-    private Action<Index1D, View, View, View, int, View, Conv2DGeometry, Activation>? _convDirect;
+    private Action<Index1D, View, View, View, int, View, Conv2DGeometry, KernelActivation>? _convDirect;
     private Action<Index1D, View, View, IlgpuPoolGeometry, PoolKind>? _pool;
     private Action<Index1D, View, View, int, int, PoolKind>? _globalPool;
-    private Action<Index1D, View, View, View, int, View, int, int, Activation>? _denseDirect;
-    private Action<Index1D, View, View, Activation>? _activate;
+    private Action<Index1D, View, View, View, int, View, int, int, KernelActivation>? _denseDirect;
+    private Action<Index1D, View, View, KernelActivation>? _activate;
     private Action<Index1D, View, View, int, int>? _softmax;
     private Action<Index1D, View, View, View>? _add;
     private Action<Index1D, View, View, int, int, int, int>? _copyChannels;
@@ -29,7 +29,8 @@ public sealed partial class IlgpuBackend
         Variants.Register("conv2d-backward-filter", "implicit-gemm-tiled", "direct");
     }
 
-    public void Conv2D(DeviceBuffer input, DeviceBuffer filter, DeviceBuffer? bias, DeviceBuffer output, in Conv2DGeometry g, Activation activation)
+    /// <inheritdoc/>
+    public void Conv2D(DeviceBuffer input, DeviceBuffer filter, DeviceBuffer? bias, DeviceBuffer output, in Conv2DGeometry g, KernelActivation activation)
     {
         const string op = "Conv2D";
         int count = Count(g.OutputShape.Length, op);
@@ -42,10 +43,11 @@ public sealed partial class IlgpuBackend
             RunTiled(ref _convTiled, new ConvOperands(g), x, f, y, b, bias is null ? 0 : 1, g.OC, accumulate: false, activation, g.Groups, count);
             return;
         }
-        _convDirect ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, View, View, View, int, View, Conv2DGeometry, Activation>(IlgpuConvKernels.ForwardDirect);
+        _convDirect ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, View, View, View, int, View, Conv2DGeometry, KernelActivation>(IlgpuConvKernels.ForwardDirect);
         _convDirect(count, x, f, b, bias is null ? 0 : 1, y, g, activation);
     }
 
+    /// <inheritdoc/>
     public void Pool2D(DeviceBuffer input, DeviceBuffer output, in Pool2DGeometry g, PoolKind kind)
     {
         const string op = "Pool2D";
@@ -55,6 +57,7 @@ public sealed partial class IlgpuBackend
         if (count > 0) _pool(count, x, y, new IlgpuPoolGeometry(g), kind);
     }
 
+    /// <inheritdoc/>
     public void GlobalPool(DeviceBuffer input, DeviceBuffer output, int n, int spatial, int channels, PoolKind kind)
     {
         const string op = "GlobalPool";
@@ -64,7 +67,8 @@ public sealed partial class IlgpuBackend
         if (count > 0) _globalPool(count, x, y, spatial, channels, kind);
     }
 
-    public void Dense(DeviceBuffer input, DeviceBuffer weights, DeviceBuffer? bias, DeviceBuffer output, int m, int k, int n, Activation activation)
+    /// <inheritdoc/>
+    public void Dense(DeviceBuffer input, DeviceBuffer weights, DeviceBuffer? bias, DeviceBuffer output, int m, int k, int n, KernelActivation activation)
     {
         const string op = "Dense";
         int count = Count((long)m * n, op);
@@ -76,11 +80,12 @@ public sealed partial class IlgpuBackend
             RunTiled(ref _gemmTiled, new MatrixOperands(m, k, n, 0, 0), x, w, y, b, bias is null ? 0 : 1, n, accumulate: false, activation, groups: 1, count);
             return;
         }
-        _denseDirect ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, View, View, View, int, View, int, int, Activation>(IlgpuGemmKernels.DenseDirect);
+        _denseDirect ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, View, View, View, int, View, int, int, KernelActivation>(IlgpuGemmKernels.DenseDirect);
         _denseDirect(count, x, w, b, bias is null ? 0 : 1, y, k, n, activation);
     }
 
-    public void Activate(DeviceBuffer input, DeviceBuffer output, long length, Activation activation)
+    /// <inheritdoc/>
+    public void Activate(DeviceBuffer input, DeviceBuffer output, long length, KernelActivation activation)
     {
         const string op = "Activate";
         int count = Count(length, op);
@@ -90,10 +95,11 @@ public sealed partial class IlgpuBackend
             ActivateUnfused(x, y, count, activation);
             return;
         }
-        _activate ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, View, View, Activation>(IlgpuElementwiseKernels.Activate);
+        _activate ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, View, View, KernelActivation>(IlgpuElementwiseKernels.Activate);
         if (count > 0) _activate(count, x, y, activation);
     }
 
+    /// <inheritdoc/>
     public void Softmax(DeviceBuffer input, DeviceBuffer output, int rows, int cols, bool log)
     {
         const string op = "Softmax";
@@ -103,6 +109,7 @@ public sealed partial class IlgpuBackend
         if (count > 0) _softmax(rows, x, y, cols, log ? 1 : 0);
     }
 
+    /// <inheritdoc/>
     public void Add(DeviceBuffer a, DeviceBuffer b, DeviceBuffer output, long length)
     {
         const string op = "Add";
@@ -112,9 +119,11 @@ public sealed partial class IlgpuBackend
         if (count > 0) _add(count, av, bv, y);
     }
 
+    /// <inheritdoc/>
     public void Concat(IReadOnlyList<DeviceBuffer> inputs, IReadOnlyList<int> channels, DeviceBuffer output, long pixels) =>
         CopyChannels(inputs, channels, output, pixels, toWide: true, "Concat");
 
+    /// <inheritdoc/>
     public void Pad2D(DeviceBuffer input, DeviceBuffer output, in Pad2DGeometry g, PadMode mode)
     {
         const string op = "Pad2D";

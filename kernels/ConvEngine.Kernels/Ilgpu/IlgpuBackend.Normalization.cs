@@ -12,6 +12,7 @@ public sealed partial class IlgpuBackend
     private Action<Index1D, View, View, LrnGeometry>? _lrn;
     private Action<Index1D, View, View, TransposeGeometry>? _transpose;
 
+    /// <inheritdoc/>
     public void ChannelAffine(DeviceBuffer input, DeviceBuffer scale, DeviceBuffer shift, DeviceBuffer output, long pixels, int channels)
     {
         if (pixels < 0 || channels <= 0)
@@ -21,6 +22,7 @@ public sealed partial class IlgpuBackend
         if (count > 0) _channelAffine(count, View(input), View(scale), View(shift), View(output), channels);
     }
 
+    /// <inheritdoc/>
     public void Lrn(DeviceBuffer input, DeviceBuffer output, in LrnGeometry g)
     {
         _lrn ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, View, View, LrnGeometry>(IlgpuNormalizationKernels.Lrn);
@@ -28,6 +30,7 @@ public sealed partial class IlgpuBackend
         if (count > 0) _lrn(count, View(input), View(output), g);
     }
 
+    /// <inheritdoc/>
     public void Transpose(DeviceBuffer input, DeviceBuffer output, in TransposeGeometry g)
     {
         _transpose ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, View, View, TransposeGeometry>(IlgpuNormalizationKernels.Transpose);

@@ -7,11 +7,11 @@ namespace ConvEngine.Kernels.Ilgpu;
 /// <summary>Launching the tiled GEMM (<see cref="IlgpuTiledGemmKernel"/>) for every operand layout, with split-K when it pays.</summary>
 public sealed partial class IlgpuBackend
 {
-    private Action<KernelConfig, View, View, View, View, int, int, Activation, MatrixOperands, TiledGemmSlices>? _gemmTiled;
-    private Action<KernelConfig, View, View, View, View, int, int, Activation, ConvOperands, TiledGemmSlices>? _convTiled;
-    private Action<KernelConfig, View, View, View, View, int, int, Activation, ConvBackwardDataOperands, TiledGemmSlices>? _convBackwardDataTiled;
-    private Action<KernelConfig, View, View, View, View, int, int, Activation, ConvBackwardFilterOperands, TiledGemmSlices>? _convBackwardFilterTiled;
-    private Action<Index1D, View, View, int, int, View, int, int, int, Activation>? _reduceSlices;
+    private Action<KernelConfig, View, View, View, View, int, int, KernelActivation, MatrixOperands, TiledGemmSlices>? _gemmTiled;
+    private Action<KernelConfig, View, View, View, View, int, int, KernelActivation, ConvOperands, TiledGemmSlices>? _convTiled;
+    private Action<KernelConfig, View, View, View, View, int, int, KernelActivation, ConvBackwardDataOperands, TiledGemmSlices>? _convBackwardDataTiled;
+    private Action<KernelConfig, View, View, View, View, int, int, KernelActivation, ConvBackwardFilterOperands, TiledGemmSlices>? _convBackwardFilterTiled;
+    private Action<Index1D, View, View, int, int, View, int, int, int, KernelActivation>? _reduceSlices;
 
     /// <summary>A K slice shorter than this (8 k-steps) would spend more on its partial C than it saves.</summary>
     private const int MinKPerSlice = 128;
@@ -24,12 +24,12 @@ public sealed partial class IlgpuBackend
     /// are summed by a second kernel.
     /// </summary>
     private void RunTiled<TOperands>(
-        ref Action<KernelConfig, View, View, View, View, int, int, Activation, TOperands, TiledGemmSlices>? kernel,
+        ref Action<KernelConfig, View, View, View, View, int, int, KernelActivation, TOperands, TiledGemmSlices>? kernel,
         TOperands operands, View a, View b, View c, View bias, int hasBias, int biasLength, bool accumulate,
-        Activation activation, int groups, int outputLength)
+        KernelActivation activation, int groups, int outputLength)
         where TOperands : struct, IGemmOperands
     {
-        kernel ??= _accelerator.LoadStreamKernel<View, View, View, View, int, int, Activation, TOperands, TiledGemmSlices>(IlgpuTiledGemmKernel.Run);
+        kernel ??= _accelerator.LoadStreamKernel<View, View, View, View, int, int, KernelActivation, TOperands, TiledGemmSlices>(IlgpuTiledGemmKernel.Run);
         int mTiles = (operands.M + IlgpuTiledGemmKernel.Tile - 1) / IlgpuTiledGemmKernel.Tile;
         int nTiles = (operands.N + IlgpuTiledGemmKernel.Tile - 1) / IlgpuTiledGemmKernel.Tile;
         var groupShape = new Index3D(IlgpuTiledGemmKernel.Threads, IlgpuTiledGemmKernel.Threads, 1);
@@ -44,9 +44,9 @@ public sealed partial class IlgpuBackend
         int kPerSlice = RoundUp((operands.K + slices - 1) / slices, IlgpuTiledGemmKernel.TileK);
         slices = (operands.K + kPerSlice - 1) / kPerSlice;
         var partial = Scratch((long)slices * outputLength);
-        kernel(new KernelConfig(new Index3D(mTiles, nTiles, groups * slices), groupShape), a, b, partial, bias, 0, 0, Activation.None,
+        kernel(new KernelConfig(new Index3D(mTiles, nTiles, groups * slices), groupShape), a, b, partial, bias, 0, 0, KernelActivation.None,
             operands, new TiledGemmSlices(groups, slices, kPerSlice, outputLength));
-        _reduceSlices ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, View, View, int, int, View, int, int, int, Activation>(IlgpuGemmKernels.ReduceSlices);
+        _reduceSlices ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, View, View, int, int, View, int, int, int, KernelActivation>(IlgpuGemmKernels.ReduceSlices);
         _reduceSlices(outputLength, partial, c, slices, outputLength, bias, hasBias, biasLength, accumulate ? 1 : 0, activation);
     }
 

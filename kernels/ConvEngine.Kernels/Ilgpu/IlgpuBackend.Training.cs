@@ -14,7 +14,7 @@ public sealed partial class IlgpuBackend
     private Action<Index1D, View, View, View, IlgpuPoolGeometry, PoolKind>? _poolBackward;
     private Action<Index1D, View, View, View, int, int, PoolKind>? _globalPoolBackward;
     private Action<Index1D, View, View, View, int, int, int, int, int, int>? _matMulDirect;
-    private Action<Index1D, View, View, View, Activation>? _activationBackward;
+    private Action<Index1D, View, View, View, KernelActivation>? _activationBackward;
     private Action<Index1D, View, View, View, int, int>? _softmaxBackward;
     private Action<Index1D, View, View, Pad2DGeometry, PadMode>? _padBackward;
     private Action<Index1D, View, View, View>? _multiply;
@@ -29,6 +29,7 @@ public sealed partial class IlgpuBackend
     /// <summary>Rows one thread sums in the first pass of BiasBackward.</summary>
     private const int BiasRowsPerChunk = 64;
 
+    /// <inheritdoc/>
     public void Conv2DBackwardData(DeviceBuffer gradOutput, DeviceBuffer filter, DeviceBuffer gradInput, in Conv2DGeometry g)
     {
         const string op = "Conv2DBackwardData";
@@ -39,13 +40,14 @@ public sealed partial class IlgpuBackend
         // As in the forward pass, few channels per group (depthwise) would leave most of a tile idle.
         if (Variants["conv2d-backward-data"] == "implicit-gemm-tiled" && g.InChannelsPerGroup >= 16)
         {
-            RunTiled(ref _convBackwardDataTiled, new ConvBackwardDataOperands(g), gy, f, gx, NoBias, 0, 1, accumulate: false, Activation.None, g.Groups, count);
+            RunTiled(ref _convBackwardDataTiled, new ConvBackwardDataOperands(g), gy, f, gx, NoBias, 0, 1, accumulate: false, KernelActivation.None, g.Groups, count);
             return;
         }
         _convBackwardData ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, View, View, View, Conv2DGeometry>(IlgpuConvKernels.BackwardDataGather);
         _convBackwardData(count, gy, f, gx, g);
     }
 
+    /// <inheritdoc/>
     public void Conv2DBackwardFilter(DeviceBuffer input, DeviceBuffer gradOutput, DeviceBuffer gradFilter, in Conv2DGeometry g)
     {
         const string op = "Conv2DBackwardFilter";
@@ -55,13 +57,14 @@ public sealed partial class IlgpuBackend
         if (count == 0) return;
         if (Variants["conv2d-backward-filter"] == "implicit-gemm-tiled" && g.OutChannelsPerGroup >= 16)
         {
-            RunTiled(ref _convBackwardFilterTiled, new ConvBackwardFilterOperands(g), x, gy, gf, NoBias, 0, 1, accumulate: false, Activation.None, g.Groups, count);
+            RunTiled(ref _convBackwardFilterTiled, new ConvBackwardFilterOperands(g), x, gy, gf, NoBias, 0, 1, accumulate: false, KernelActivation.None, g.Groups, count);
             return;
         }
         _convBackwardFilter ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, View, View, View, Conv2DGeometry>(IlgpuConvKernels.BackwardFilterDirect);
         _convBackwardFilter(count, x, gy, gf, g);
     }
 
+    /// <inheritdoc/>
     public void BiasBackward(DeviceBuffer gradOutput, DeviceBuffer gradBias, long rows, int channels)
     {
         const string op = "BiasBackward";
@@ -80,6 +83,7 @@ public sealed partial class IlgpuBackend
         _columnSums(channels, partial, gb, chunks, channels, chunks);
     }
 
+    /// <inheritdoc/>
     public void Pool2DBackward(DeviceBuffer input, DeviceBuffer gradOutput, DeviceBuffer gradInput, in Pool2DGeometry g, PoolKind kind)
     {
         const string op = "Pool2DBackward";
@@ -89,6 +93,7 @@ public sealed partial class IlgpuBackend
         if (count > 0) _poolBackward(count, x, gy, gx, new IlgpuPoolGeometry(g), kind);
     }
 
+    /// <inheritdoc/>
     public void GlobalPoolBackward(DeviceBuffer input, DeviceBuffer gradOutput, DeviceBuffer gradInput, int n, int spatial, int channels, PoolKind kind)
     {
         const string op = "GlobalPoolBackward";
@@ -98,6 +103,7 @@ public sealed partial class IlgpuBackend
         if (count > 0) _globalPoolBackward(count, x, gy, gx, spatial, channels, kind);
     }
 
+    /// <inheritdoc/>
     public void MatMul(DeviceBuffer a, DeviceBuffer b, DeviceBuffer c, int m, int k, int n, bool transposeA, bool transposeB, bool accumulate)
     {
         const string op = "MatMul";
@@ -107,24 +113,26 @@ public sealed partial class IlgpuBackend
         if (Variants["matmul"] == "gemm-tiled")
         {
             RunTiled(ref _gemmTiled, new MatrixOperands(m, k, n, transposeA ? 1 : 0, transposeB ? 1 : 0), av, bv, cv, NoBias, 0, 1,
-                accumulate, Activation.None, groups: 1, count);
+                accumulate, KernelActivation.None, groups: 1, count);
             return;
         }
         _matMulDirect ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, View, View, View, int, int, int, int, int, int>(IlgpuGemmKernels.MatMulDirect);
         _matMulDirect(count, av, bv, cv, m, k, n, transposeA ? 1 : 0, transposeB ? 1 : 0, accumulate ? 1 : 0);
     }
 
-    public void ActivationBackward(DeviceBuffer output, DeviceBuffer gradOutput, DeviceBuffer gradInput, long length, Activation activation)
+    /// <inheritdoc/>
+    public void ActivationBackward(DeviceBuffer output, DeviceBuffer gradOutput, DeviceBuffer gradInput, long length, KernelActivation activation)
     {
         const string op = "ActivationBackward";
         if (!activation.Fuses)
             throw new ArgumentException($"{op} on {Name}: {activation} is not a function of its output; use ActivationBackwardFromInput.", nameof(activation));
         int count = Count(length, op);
         var (y, gy, gx) = (View(output, count, op, "output"), View(gradOutput, count, op, "gradOutput"), View(gradInput, count, op, "gradInput"));
-        _activationBackward ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, View, View, View, Activation>(IlgpuElementwiseKernels.ActivationBackward);
+        _activationBackward ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, View, View, View, KernelActivation>(IlgpuElementwiseKernels.ActivationBackward);
         if (count > 0) _activationBackward(count, y, gy, gx, activation);
     }
 
+    /// <inheritdoc/>
     public void SoftmaxBackward(DeviceBuffer output, DeviceBuffer gradOutput, DeviceBuffer gradInput, int rows, int cols, bool log)
     {
         const string op = "SoftmaxBackward";
@@ -134,9 +142,11 @@ public sealed partial class IlgpuBackend
         if (count > 0) _softmaxBackward(rows, y, gy, gx, cols, log ? 1 : 0);
     }
 
+    /// <inheritdoc/>
     public void Split(DeviceBuffer input, IReadOnlyList<DeviceBuffer> outputs, IReadOnlyList<int> channels, long pixels) =>
         CopyChannels(outputs, channels, input, pixels, toWide: false, "Split");
 
+    /// <inheritdoc/>
     public void Pad2DBackward(DeviceBuffer gradOutput, DeviceBuffer gradInput, in Pad2DGeometry g, PadMode mode)
     {
         const string op = "Pad2DBackward";
@@ -146,6 +156,7 @@ public sealed partial class IlgpuBackend
         if (count > 0) _padBackward(count, gy, gx, g, mode);
     }
 
+    /// <inheritdoc/>
     public void Multiply(DeviceBuffer a, DeviceBuffer b, DeviceBuffer output, long length)
     {
         const string op = "Multiply";
@@ -155,6 +166,7 @@ public sealed partial class IlgpuBackend
         if (count > 0) _multiply(count, av, bv, y);
     }
 
+    /// <inheritdoc/>
     public void Axpy(float alpha, DeviceBuffer x, DeviceBuffer y, long length)
     {
         const string op = "Axpy";
@@ -164,6 +176,7 @@ public sealed partial class IlgpuBackend
         if (count > 0) _axpy(count, alpha, xv, yv);
     }
 
+    /// <inheritdoc/>
     public void Fill(DeviceBuffer buffer, float value, long length)
     {
         const string op = "Fill";
@@ -173,6 +186,7 @@ public sealed partial class IlgpuBackend
         if (count > 0) _fill(count, view, value);
     }
 
+    /// <inheritdoc/>
     public void Dropout(DeviceBuffer input, DeviceBuffer mask, DeviceBuffer output, long length, float rate, ulong seed)
     {
         const string op = "Dropout";
@@ -184,6 +198,7 @@ public sealed partial class IlgpuBackend
         if (count > 0) _dropout(count, x, m, y, rate, 1f / (1f - rate), seed);
     }
 
+    /// <inheritdoc/>
     public void Loss(LossKind kind, DeviceBuffer prediction, DeviceBuffer target, DeviceBuffer lossPerRow, DeviceBuffer gradPrediction, int rows, int cols)
     {
         string op = $"Loss ({kind})";
@@ -195,6 +210,7 @@ public sealed partial class IlgpuBackend
         if (count > 0) _loss(rows, kind, p, t, l, gp, rows, cols);
     }
 
+    /// <inheritdoc/>
     public void AdamUpdate(DeviceBuffer parameters, DeviceBuffer gradient, DeviceBuffer m, DeviceBuffer v, long length,
         float stepSize, float beta1, float beta2, float epsilon)
     {
@@ -206,6 +222,7 @@ public sealed partial class IlgpuBackend
         if (count > 0) _adam(count, th, g, mv, vv, stepSize, beta1, beta2, epsilon);
     }
 
+    /// <inheritdoc/>
     public void SgdUpdate(DeviceBuffer parameters, DeviceBuffer gradient, DeviceBuffer velocity, long length,
         float learningRate, float momentum, bool nesterov)
     {

@@ -6,7 +6,16 @@ using ILGPU.Runtime.OpenCL;
 
 namespace ConvEngine.Kernels.Ilgpu;
 
-public enum IlgpuDeviceKind { Cuda, OpenCL, Cpu }
+/// <summary>Which ILGPU accelerator a backend runs on.</summary>
+public enum IlgpuDeviceKind
+{
+    /// <summary>An NVIDIA GPU through CUDA.</summary>
+    Cuda,
+    /// <summary>An OpenCL device.</summary>
+    OpenCL,
+    /// <summary>ILGPU's CPU accelerator, which runs the GPU kernels on host threads (for testing without a GPU).</summary>
+    Cpu,
+}
 
 /// <summary>
 /// One ILGPU kernel set over any ILGPU accelerator: CUDA, OpenCL, or ILGPU's CPU accelerator
@@ -102,13 +111,17 @@ public sealed partial class IlgpuBackend : IBackend
         return found;
     }
 
+    /// <inheritdoc/>
     public string Name { get; }
+    /// <inheritdoc/>
     public DeviceInfo Device { get; }
+    /// <inheritdoc/>
     public KernelVariants Variants { get; } = new();
 
     /// <summary>The ILGPU accelerator the kernels run on.</summary>
     public Accelerator Accelerator => _accelerator;
 
+    /// <inheritdoc/>
     public DeviceBuffer Allocate(long length)
     {
         if (length < 0)
@@ -122,6 +135,7 @@ public sealed partial class IlgpuBackend : IBackend
         return new IlgpuBuffer(this, memory, length);
     }
 
+    /// <inheritdoc/>
     public void Upload(ReadOnlySpan<float> source, DeviceBuffer destination)
     {
         var view = View(destination);
@@ -130,6 +144,7 @@ public sealed partial class IlgpuBackend : IBackend
         if (source.Length > 0) view.SubView(0, source.Length).CopyFromCPU(source);
     }
 
+    /// <inheritdoc/>
     public void Download(DeviceBuffer source, Span<float> destination)
     {
         var view = View(source);
@@ -138,17 +153,20 @@ public sealed partial class IlgpuBackend : IBackend
         if (destination.Length > 0) view.SubView(0, destination.Length).CopyToCPU(destination);
     }
 
+    /// <inheritdoc/>
     public void Copy(DeviceBuffer source, DeviceBuffer destination, long length)
     {
         var from = View(source);
         var to = View(destination);
-        if (length < 0 || length > from.Length || length > to.Length)
+            if (length < 0 || length > from.Length || length > to.Length)
             throw new ArgumentException($"{Name} copy: {length} floats from a buffer of {from.Length} into one of {to.Length}.");
         if (length > 0) from.SubView(0, length).CopyTo(to.SubView(0, length));
     }
 
+    /// <inheritdoc/>
     public void Synchronize() => _accelerator.Synchronize();
 
+    /// <summary>Frees the backend's own buffers, then the ILGPU accelerator and context (once; later calls do nothing).</summary>
     public void Dispose()
     {
         if (_disposed) return;

@@ -4,13 +4,13 @@ using ILGPU;
 namespace ConvEngine.Kernels.Ilgpu;
 
 /// <summary>What the batch-norm kernels share besides their buffers (ILGPU kernels take few arguments well as one struct).</summary>
-public readonly record struct IlgpuBatchNormSettings(int Channels, float Epsilon, float InverseRows, int HasGamma, int HasBeta, int BatchStatistics);
+internal readonly record struct IlgpuBatchNormSettings(int Channels, float Epsilon, float InverseRows, int HasGamma, int HasBeta, int BatchStatistics);
 
 /// <summary>
 /// Batch-norm and LRN-backward kernels, the simple way: column sums in two levels (one thread per chunk of rows
 /// and channel, then one per channel, as BiasBackward does), then one thread per element.
 /// </summary>
-public static class IlgpuBatchNormKernels
+internal static class IlgpuBatchNormKernels
 {
     /// <summary>partial[chunk, c] = Σ over the chunk's rows of (x − mean[c])².</summary>
     public static void SquaredDeviationSums(Index1D index, ArrayView<float> input, ArrayView<float> mean, ArrayView<float> partial,

@@ -4,7 +4,7 @@ using ILGPU.Runtime;
 namespace ConvEngine.Kernels.Ilgpu;
 
 /// <summary>Device memory of an ILGPU backend: a dense 1-D buffer of floats on its accelerator.</summary>
-public sealed class IlgpuBuffer : DeviceBuffer
+internal sealed class IlgpuBuffer : DeviceBuffer
 {
     internal IlgpuBuffer(IlgpuBackend backend, MemoryBuffer1D<float, Stride1D.Dense> memory, long length) : base(backend, length)
     {

@@ -9,14 +9,14 @@ namespace ConvEngine.Kernels.Ilgpu;
 /// the readable reference of the family. The fast forms run the tiled GEMM (<see cref="IlgpuTiledGemmKernel"/>)
 /// over <see cref="ConvOperands"/>, <see cref="ConvBackwardDataOperands"/> and <see cref="ConvBackwardFilterOperands"/>.
 /// </summary>
-public static class IlgpuConvKernels
+internal static class IlgpuConvKernels
 {
     /// <summary>
     /// Direct convolution, one thread per output element (b,i,j,o):
     /// out = act(bias[o] + Σ_{p,q,c} in[b, i·s+p·d−pad, j·s+q·d−pad, group·Cg+c] · f[p,q,c,o]), cross-correlation, pads read as 0.
     /// </summary>
     public static void ForwardDirect(Index1D index, ArrayView<float> input, ArrayView<float> filter, ArrayView<float> bias, int hasBias,
-        ArrayView<float> output, Conv2DGeometry g, Activation activation)
+        ArrayView<float> output, Conv2DGeometry g, KernelActivation activation)
     {
         int o = index % g.OC;
         int pixel = index / g.OC;

@@ -5,14 +5,14 @@ using ILGPU.Runtime;
 namespace ConvEngine.Kernels.Ilgpu;
 
 /// <summary>Kernels that touch each element independently: activations, arithmetic, dropout, channel concat/split, padding.</summary>
-public static class IlgpuElementwiseKernels
+internal static class IlgpuElementwiseKernels
 {
     /// <summary>output = act(input).</summary>
-    public static void Activate(Index1D index, ArrayView<float> input, ArrayView<float> output, Activation activation) =>
+    public static void Activate(Index1D index, ArrayView<float> input, ArrayView<float> output, KernelActivation activation) =>
         output[index] = IlgpuKernelMath.Activate(input[index], activation);
 
     /// <summary>gradInput = gradOutput · act'(x), with act' written from the activation's output y.</summary>
-    public static void ActivationBackward(Index1D index, ArrayView<float> output, ArrayView<float> gradOutput, ArrayView<float> gradInput, Activation activation) =>
+    public static void ActivationBackward(Index1D index, ArrayView<float> output, ArrayView<float> gradOutput, ArrayView<float> gradInput, KernelActivation activation) =>
         gradInput[index] = gradOutput[index] * IlgpuKernelMath.DerivativeFromOutput(output[index], activation);
 
     public static void Add(Index1D index, ArrayView<float> a, ArrayView<float> b, ArrayView<float> output) =>

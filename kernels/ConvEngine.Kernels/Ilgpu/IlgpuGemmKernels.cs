@@ -5,11 +5,11 @@ using ILGPU.Runtime;
 namespace ConvEngine.Kernels.Ilgpu;
 
 /// <summary>Matrix products (row-major): Dense, MatMul with transposes, and the bias gradient.</summary>
-public static class IlgpuGemmKernels
+internal static class IlgpuGemmKernels
 {
     /// <summary>One thread per output (r,c): out = act(bias[c] + Σ_t in[r,t]·w[t,c]), in (M,K), w (K,N).</summary>
     public static void DenseDirect(Index1D index, ArrayView<float> input, ArrayView<float> weights, ArrayView<float> bias, int hasBias,
-        ArrayView<float> output, int k, int n, Activation activation)
+        ArrayView<float> output, int k, int n, KernelActivation activation)
     {
         int c = index % n, r = index / n;
         float sum = hasBias != 0 ? bias[c] : 0f;
@@ -53,7 +53,7 @@ public static class IlgpuGemmKernels
     /// Every output the GEMM writes has its channel on the fastest axis, so the bias index is i mod biasLength.
     /// </summary>
     public static void ReduceSlices(Index1D index, ArrayView<float> partial, ArrayView<float> c, int slices, int sliceStride,
-        ArrayView<float> bias, int hasBias, int biasLength, int accumulate, Activation activation)
+        ArrayView<float> bias, int hasBias, int biasLength, int accumulate, KernelActivation activation)
     {
         float sum = 0f;
         for (int s = 0; s < slices; s++) sum += partial[s * sliceStride + index];
@@ -67,7 +67,7 @@ public static class IlgpuGemmKernels
 /// How the tiled GEMM reads its operands and where it writes: C (M,N) = A (M,K) · B (K,N), per group.
 /// Implementations are blittable structs passed as kernel arguments; ILGPU specialises the kernel per type.
 /// </summary>
-public interface IGemmOperands
+internal interface IGemmOperands
 {
     int M { get; }
     int N { get; }
@@ -80,7 +80,7 @@ public interface IGemmOperands
 }
 
 /// <summary>Row-major matrices: A (M,K) or, transposed, (K,M); B (K,N) or, transposed, (N,K); C (M,N).</summary>
-public readonly struct MatrixOperands(int m, int k, int n, int transposeA, int transposeB) : IGemmOperands
+internal readonly struct MatrixOperands(int m, int k, int n, int transposeA, int transposeB) : IGemmOperands
 {
     public int M { get; } = m;
     public int N { get; } = n;
@@ -98,7 +98,7 @@ public readonly struct MatrixOperands(int m, int k, int n, int transposeA, int t
 /// col = output channel within the group. A[row,kk] is the input cell under filter tap (p,q), 0 in the padding;
 /// B is the HWIO filter read as a (KH·KW·Cg, OC) matrix, restricted to the group's columns.
 /// </summary>
-public readonly struct ConvOperands(Conv2DGeometry g) : IGemmOperands
+internal readonly struct ConvOperands(Conv2DGeometry g) : IGemmOperands
 {
     public Conv2DGeometry G { get; } = g;
     public int M => G.N * G.OH * G.OW;
@@ -127,7 +127,7 @@ public readonly struct ConvOperands(Conv2DGeometry g) : IGemmOperands
 /// kk = (p,q,o) with o fastest. A[row,kk] = gOut[b,i,j,o] for the output pixel whose tap (p,q) reads (h,w),
 /// or 0 when no output pixel does (stride gaps, borders); B[kk,c] = f[p,q,c,o]. No atomics: each gIn cell is one C cell.
 /// </summary>
-public readonly struct ConvBackwardDataOperands(Conv2DGeometry g) : IGemmOperands
+internal readonly struct ConvBackwardDataOperands(Conv2DGeometry g) : IGemmOperands
 {
     public Conv2DGeometry G { get; } = g;
     public int M => G.N * G.H * G.W;
@@ -162,7 +162,7 @@ public readonly struct ConvBackwardDataOperands(Conv2DGeometry g) : IGemmOperand
 /// Conv2DBackwardFilter as a GEMM over output pixels: gF (KH·KW·Cg, OCg) = im2col(input)ᵀ · gOut, per group.
 /// row = filter row kk = (p,q,c), col = o within the group, inner index = output pixel.
 /// </summary>
-public readonly struct ConvBackwardFilterOperands(Conv2DGeometry g) : IGemmOperands
+internal readonly struct ConvBackwardFilterOperands(Conv2DGeometry g) : IGemmOperands
 {
     public ConvOperands Forward { get; } = new(g);
     public int M => Forward.K;
@@ -180,7 +180,7 @@ public readonly struct ConvBackwardFilterOperands(Conv2DGeometry g) : IGemmOpera
 /// raw partial C at s·SliceStride, and <see cref="IlgpuGemmKernels.ReduceSlices"/> adds them up. Split-K keeps a GPU
 /// busy when M·N is small but K is long (a Dense layer on a small batch, a conv's filter gradient).
 /// </summary>
-public readonly struct TiledGemmSlices(int groups, int count, int kPerSlice, int sliceStride)
+internal readonly struct TiledGemmSlices(int groups, int count, int kPerSlice, int sliceStride)
 {
     public int Groups { get; } = groups;
     public int Count { get; } = count;
@@ -194,12 +194,12 @@ public readonly struct TiledGemmSlices(int groups, int count, int kPerSlice, int
 /// C = act([C if accumulate] + [bias] + A·B). Grid: (⌈M/64⌉, ⌈N/64⌉, groups × K slices): M, the long side
 /// (pixels), goes on x because CUDA caps grid y and z at 65,535.
 /// </summary>
-public static class IlgpuTiledGemmKernel
+internal static class IlgpuTiledGemmKernel
 {
     public const int Tile = 64, TileK = 16, Threads = 16, PerThread = Tile / Threads;
 
     public static void Run<TOperands>(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, int hasBias,
-        int accumulate, Activation activation, TOperands operands, TiledGemmSlices slices) where TOperands : struct, IGemmOperands
+        int accumulate, KernelActivation activation, TOperands operands, TiledGemmSlices slices) where TOperands : struct, IGemmOperands
     {
         var tileA = SharedMemory.Allocate<float>(TileK * Tile);   // [kk][row]
         var tileB = SharedMemory.Allocate<float>(TileK * Tile);   // [kk][col]

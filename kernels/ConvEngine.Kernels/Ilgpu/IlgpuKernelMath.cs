@@ -1,12 +1,12 @@
 namespace ConvEngine.Kernels.Ilgpu;
 
 /// <summary>
-/// Scalar device functions shared by the ILGPU kernels. They restate <see cref="Activation.Apply"/>
+/// Scalar device functions shared by the ILGPU kernels. They restate <see cref="KernelActivation.Apply"/>
 /// without its throw, because a kernel may not raise exceptions; tests check both agree.
 /// </summary>
 internal static class IlgpuKernelMath
 {
-    public static float Activate(float x, Activation act)
+    public static float Activate(float x, KernelActivation act)
     {
         switch (act.Kind)
         {
@@ -21,7 +21,7 @@ internal static class IlgpuKernelMath
     }
 
     /// <summary>act'(x) written from y = act(x): relu y>0, leaky y>0 ? 1 : α, sigmoid y(1−y), tanh 1−y².</summary>
-    public static float DerivativeFromOutput(float y, Activation act)
+    public static float DerivativeFromOutput(float y, KernelActivation act)
     {
         switch (act.Kind)
         {

@@ -4,7 +4,7 @@ using ILGPU;
 namespace ConvEngine.Kernels.Ilgpu;
 
 /// <summary>ChannelAffine, LRN and Transpose: one thread per output element.</summary>
-public static class IlgpuNormalizationKernels
+internal static class IlgpuNormalizationKernels
 {
     /// <summary>output = input · scale[c] + shift[c], c = index mod channels.</summary>
     public static void ChannelAffine(Index1D index, ArrayView<float> input, ArrayView<float> scale, ArrayView<float> shift, ArrayView<float> output, int channels)

@@ -9,7 +9,7 @@ namespace ConvEngine.Kernels.Ilgpu;
 /// a bool is not, so CountIncludePad travels as an int and the record is rebuilt inside the kernel
 /// (its <see cref="Pool2DGeometry.AverageDivisor"/> then runs on the device unchanged).
 /// </summary>
-public readonly struct IlgpuPoolGeometry
+internal readonly struct IlgpuPoolGeometry
 {
     public readonly int N, H, W, C, PoolH, PoolW, StrideH, StrideW, DilationH, DilationW;
     public readonly int PadTop, PadBottom, PadLeft, PadRight, OH, OW, CountIncludePad;
@@ -27,7 +27,7 @@ public readonly struct IlgpuPoolGeometry
 }
 
 /// <summary>Pooling kernels over NHWC: windowed max/average, global max/average, and their gradients.</summary>
-public static class IlgpuPoolKernels
+internal static class IlgpuPoolKernels
 {
     /// <summary>
     /// One thread per output element (b,i,j,c). Window cells at (i·s−pad+p·d, j·s−pad+q·d); cells outside

@@ -4,7 +4,7 @@ using ILGPU.Runtime;
 namespace ConvEngine.Kernels.Ilgpu;
 
 /// <summary>Row-wise kernels (softmax, fused losses) and optimizer updates.</summary>
-public static class IlgpuTrainingKernels
+internal static class IlgpuTrainingKernels
 {
     /// <summary>One thread per row: subtracts the row max so exp never overflows; log-softmax = x − max − log Σ e^(x−max).</summary>
     public static void Softmax(Index1D row, ArrayView<float> input, ArrayView<float> output, int cols, int log)

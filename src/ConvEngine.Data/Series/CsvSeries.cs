@@ -1,3 +1,4 @@
+using ConvEngine.Serialization;
 using System.Globalization;
 using System.Text;
 
@@ -30,6 +31,9 @@ public sealed record TimeSeries(string File, string Column, string? XColumn, flo
 /// <summary>Reads a column of a CSV file (RFC 4180: a header row, commas, fields optionally in double quotes) as a <see cref="TimeSeries"/>.</summary>
 public static class CsvSeries
 {
+    /// <summary>The largest CSV file read (256 MiB: some ten million rows; memory stays a small multiple of it).</summary>
+    private const long MaxBytes = 256L << 20;
+
     /// <summary>
     /// Reads <paramref name="path"/>. <paramref name="column"/> picks the value column by name (default: the last column);
     /// <paramref name="xColumn"/> the x axis (default: the first column when it is not the value column; "index" for the row index).
@@ -39,8 +43,11 @@ public static class CsvSeries
     public static TimeSeries Read(string path, string? column = null, string? xColumn = null, MissingValues missing = MissingValues.Interpolate)
     {
         ArgumentNullException.ThrowIfNull(path);
-        if (!File.Exists(path)) throw new FileNotFoundException($"CSV file '{path}' does not exist.", path);
-        using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        // A regular file of bounded size: /dev/zero is one endless line and a FIFO blocks on open.
+        long length = InputFile.Check(path, "CSV file");
+        if (length > MaxBytes)
+            throw new IOException($"CSV file '{path}' is {length} bytes, more than the {MaxBytes} bytes a series file may have.");
+        using var reader = new StreamReader(InputFile.OpenRead(path, "CSV file"), Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
         string? headerLine = reader.ReadLine();
         if (headerLine is null) throw new FormatException($"CSV file '{path}' is empty: it needs a header row naming its columns.");
         string[] header = SplitLine(headerLine, path, 1);

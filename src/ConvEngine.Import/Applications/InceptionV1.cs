@@ -2,7 +2,6 @@ using System.Text.Json.Nodes;
 using ConvEngine.Kernels;
 using ConvEngine.Layers;
 using ConvEngine.Models;
-using InputLayer = ConvEngine.Layers.Input;
 
 namespace ConvEngine.Import.Applications;
 

@@ -66,7 +66,7 @@ public sealed record ResNet18Files(string Model, string Preprocess)
 /// The ImageNet ResNet18 of ML.NET's featurizer as an engine model: ResNet18.onnx (a CNTK export: 7×7/2 stem with
 /// pads [3,3,2,2], 3×3/2 max pool, eight basic residual blocks of two 3×3 convs in four stages of 64, 128, 256, 512
 /// filters, 1×1/2 projection shortcuts, asymmetric pads [1,1,0,0] on the strided convs, a 7×7 average pool)
-/// converted to Conv2D, ZeroPadding2D, Activation, MaxPooling2D, Add and GlobalAveragePooling2D layers by
+/// converted to Conv2D, ZeroPadding2D, KernelActivation, MaxPooling2D, Add and GlobalAveragePooling2D layers by
 /// <see cref="OnnxToModel"/>, so it can be frozen or partly unfrozen for fine-tuning. With
 /// <c>includePreprocessing</c> it starts with the featurizer's input preparation as an <see cref="ImagePreprocessing"/>
 /// layer (RGB → BGR, minus the 224×224 mean image of ResNetPreprocess.onnx, see <see cref="ResNet18Preprocessing"/>),

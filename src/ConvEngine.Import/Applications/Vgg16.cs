@@ -1,7 +1,6 @@
 using ConvEngine.Kernels;
 using ConvEngine.Layers;
 using ConvEngine.Models;
-using InputLayer = ConvEngine.Layers.Input;
 
 namespace ConvEngine.Import.Applications;
 

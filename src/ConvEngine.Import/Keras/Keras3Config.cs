@@ -84,7 +84,7 @@ internal static class Keras3Config
         if (layer is Model inner) return ModelJson(inner);
         var config = layer.GetConfig();
         KerasSpellings(layer, config);
-        if (layer is Input input)
+        if (layer is InputLayer input)
         {
             config.Remove("batch_input_shape");
             config.Remove("ragged");

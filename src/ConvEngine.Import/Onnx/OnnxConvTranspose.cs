@@ -80,7 +80,7 @@ internal sealed record OnnxConvTransposeSpec(int InputChannels, int OutputChanne
     }
 
     /// <summary>The engine's options for this node: 1-D runs as 2-D with height 1.</summary>
-    public ConvTranspose2DOptions Options(Kernels.Activation activation = default)
+    public ConvTranspose2DOptions Options(Kernels.KernelActivation activation = default)
     {
         bool oneD = Spatial == 1;
         return new ConvTranspose2DOptions

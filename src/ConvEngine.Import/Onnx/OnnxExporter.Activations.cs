@@ -64,7 +64,7 @@ public static partial class OnnxExporter
         /// upper branch has x &gt; 0, so: Clip when there is neither slope nor threshold, LeakyRelu (then Min) without a
         /// threshold, else Where(x &gt; t, min(x, cap), slope·(x − t)), the definition itself.
         /// </summary>
-        private string ClippedRelu(ConvEngine.Kernels.Activation a, string x, string name)
+        private string ClippedRelu(ConvEngine.Kernels.KernelActivation a, string x, string name)
         {
             string Part(string what) => $"{name}/{what}";
             bool capped = float.IsFinite(a.Cap);

@@ -8,8 +8,11 @@ namespace ConvEngine.Import.Onnx;
 internal sealed record OnnxNode(int Index, string Name, string OpType, string Domain, string[] Inputs, string[] Outputs,
     IReadOnlyDictionary<string, AttributeProto> Attributes)
 {
+    /// <summary>The file (and model) the node is from, so an error raised from the node alone still names the file.</summary>
+    public string Context { get; init; } = "";
+
     /// <summary>An activation that a rewrite folded into this Conv/Gemm (the Relu node is gone).</summary>
-    public Activation FusedActivation { get; init; } = Activation.None;
+    public KernelActivation FusedActivation { get; init; } = KernelActivation.None;
 
     /// <summary>"node 12 'Conv_3' (Conv)": how every message names a node.</summary>
     public string Label => $"node {Index} {QuotedName.Of(Name)} ({OpType})";
@@ -78,7 +81,7 @@ internal sealed class OnnxGraph
             var n = graph.Node[i];
             var attributes = new Dictionary<string, AttributeProto>();
             foreach (var a in n.Attribute) attributes[a.Name] = a;
-            nodes.Add(new OnnxNode(i, n.Name ?? "", n.OpType ?? "", n.Domain ?? "", n.Input.ToArray(), n.Output.ToArray(), attributes));
+            nodes.Add(new OnnxNode(i, n.Name ?? "", n.OpType ?? "", n.Domain ?? "", n.Input.ToArray(), n.Output.ToArray(), attributes) { Context = context });
         }
         return new OnnxGraph
         {
@@ -170,13 +173,13 @@ internal sealed class OnnxGraph
         {
             var act = Nodes[i];
             if (act.Domain is not ("" or "ai.onnx") || act.Inputs.Length != 1) continue;
-            Activation activation;
+            KernelActivation activation;
             switch (act.OpType)
             {
-                case "Relu": activation = Activation.Relu; break;
-                case "Sigmoid": activation = Activation.Sigmoid; break;
-                case "Tanh": activation = Activation.Tanh; break;
-                case "LeakyRelu": activation = Activation.LeakyRelu(OnnxAttributes.Float(act, "alpha", 0.01f)); break;
+                case "Relu": activation = KernelActivation.Relu; break;
+                case "Sigmoid": activation = KernelActivation.Sigmoid; break;
+                case "Tanh": activation = KernelActivation.Tanh; break;
+                case "LeakyRelu": activation = KernelActivation.LeakyRelu(OnnxAttributes.Float(act, "alpha", 0.01f)); break;
                 default: continue;
             }
             string x = act.Inputs[0];
@@ -226,7 +229,7 @@ internal static class OnnxAttributes
     private static AttributeProto Check(OnnxNode node, AttributeProto a, AttributeProto.Types.AttributeType expected)
     {
         if (a.HasType && a.Type != expected && a.Type != AttributeProto.Types.AttributeType.Undefined)
-            throw new OnnxFormatException($"{node.Label}: attribute {QuotedName.Of(a.Name)} has type {a.Type}, expected {expected}.");
+            throw new OnnxFormatException($"{node.Context}: {node.Label}: attribute {QuotedName.Of(a.Name)} has type {a.Type}, expected {expected}.");
         return a;
     }
 }

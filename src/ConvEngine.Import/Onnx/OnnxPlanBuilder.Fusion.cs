@@ -10,10 +10,10 @@ namespace ConvEngine.Import.Onnx;
 /// its residual, an activation after that Add its activation, and a Concat of its output writes it straight into the
 /// concatenation's channels. Each rewrite applies only where the conv's output has no other reader.
 /// </summary>
-internal sealed class CpuConvStep(CpuBackend cpu, Conv2DGeometry g, PackedConv2DFilter filter, Tensor? bias, Activation activation)
+internal sealed class CpuConvStep(CpuBackend cpu, Conv2DGeometry g, PackedConv2DFilter filter, Tensor? bias, KernelActivation activation)
 {
     public Conv2DGeometry Geometry { get; } = g;
-    public Activation Activation { get; set; } = activation;
+    public KernelActivation Activation { get; set; } = activation;
     /// <summary>Input index of the residual in the step's inputs (1), or -1.</summary>
     public bool HasResidual { get; set; }
     public int ChannelOffset { get; set; }
@@ -36,7 +36,7 @@ internal sealed partial class OnnxPlanBuilder
     private Dictionary<string, int> ReaderCounts => _readers ??= _graph.Readers();
 
     /// <summary>Emits a conv: on the cpu backend with a packed filter (open to the rewrites above), elsewhere the backend's Conv2D.</summary>
-    private RunValue EmitConv(int[] outDims, RunValue x, Conv2DGeometry g, Tensor filter, Tensor? bias, Activation activation)
+    private RunValue EmitConv(int[] outDims, RunValue x, Conv2DGeometry g, Tensor filter, Tensor? bias, KernelActivation activation)
     {
         if (_backend is CpuBackend cpu)
         {
@@ -80,7 +80,7 @@ internal sealed partial class OnnxPlanBuilder
     }
 
     /// <summary>An activation whose input is a conv's output that only it reads (e.g. after a fused residual): the conv applies it.</summary>
-    private bool TryFuseActivation(Activation activation)
+    private bool TryFuseActivation(KernelActivation activation)
     {
         if (SoleReaderOfConv(0) is not { } found) return false;
         var (conv, _) = found;

@@ -31,10 +31,10 @@ internal sealed partial class OnnxPlanBuilder
             case "Gemm": Gemm(); break;
             case "MatMul": MatMul(); break;
             case "BatchNormalization": BatchNormalization(); break;
-            case "Relu": Activate(Activation.Relu); break;
-            case "LeakyRelu": Activate(Activation.LeakyRelu(OnnxAttributes.Float(node, "alpha", 0.01f))); break;
-            case "Sigmoid": Activate(Activation.Sigmoid); break;
-            case "Tanh": Activate(Activation.Tanh); break;
+            case "Relu": Activate(KernelActivation.Relu); break;
+            case "LeakyRelu": Activate(KernelActivation.LeakyRelu(OnnxAttributes.Float(node, "alpha", 0.01f))); break;
+            case "Sigmoid": Activate(KernelActivation.Sigmoid); break;
+            case "Tanh": Activate(KernelActivation.Tanh); break;
             case "Softmax": Softmax(log: false); break;
             case "LogSoftmax": Softmax(log: true); break;
             case "Add" or "Sub" or "Mul" or "Div": Binary(node.OpType); break;
@@ -291,7 +291,7 @@ internal sealed partial class OnnxPlanBuilder
         Set(0, Affine(x, scaleTensor, shiftTensor));
     }
 
-    private void Activate(Activation activation)
+    private void Activate(KernelActivation activation)
     {
         var x = Runtime(Input(0));
         if (TryFuseActivation(activation)) return;

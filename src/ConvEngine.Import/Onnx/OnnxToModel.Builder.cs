@@ -2,8 +2,6 @@ using System.Text.Json.Nodes;
 using ConvEngine.Kernels;
 using ConvEngine.Kernels.Geometry;
 using ConvEngine.Layers;
-using InputLayer = ConvEngine.Layers.Input;
-using KernelActivation = ConvEngine.Kernels.Activation;
 using ConvEngine.Serialization;
 
 namespace ConvEngine.Import.Onnx;

@@ -113,7 +113,7 @@ public sealed class ImagePreprocessing : Layer
             bias = negativeMean.Buffer;
         }
         var output = Workspace("output", backend, x.Shape);
-        backend.Conv2D(x.Buffer, _kernel.Buffer, bias, output.Buffer, GeometryFor(x), Kernels.Activation.None);
+        backend.Conv2D(x.Buffer, _kernel.Buffer, bias, output.Buffer, GeometryFor(x), Kernels.KernelActivation.None);
         if (!PerChannelMean)
         {
             // The backend has no broadcasting subtraction: the mean image is tiled once per batch size (and again

@@ -61,7 +61,7 @@ public static partial class ModelBlocks
         {
             if (node.Layer is Model inner)
                 foreach (var l in Leaves(inner)) yield return l;
-            else if (node.Layer is not Layers.Input)
+            else if (node.Layer is not Layers.InputLayer)
                 yield return node.Layer;
         }
     }
@@ -115,9 +115,9 @@ public static partial class ModelBlocks
         {
             var layer = nodes[i].Layer;
             if (layer is Model inner) segments[^1].AddRange(Leaves(inner));
-            else if (layer is not Layers.Input and not ImagePreprocessing) segments[^1].Add(layer);
+            else if (layer is not Layers.InputLayer and not ImagePreprocessing) segments[^1].Add(layer);
             if (i > 0) reach = Math.Max(reach, lastUse[i - 1]);
-            bool cut = reach <= i && layer is not Layers.Input && i < nodes.Count - 1 && cutAt(i);
+            bool cut = reach <= i && layer is not Layers.InputLayer && i < nodes.Count - 1 && cutAt(i);
             if (cut && segments[^1].Any(l => l.Parameters.Count > 0)) segments.Add([]);
         }
         var weighted = segments.Where(s => s.Any(l => l.Parameters.Count > 0)).ToList();

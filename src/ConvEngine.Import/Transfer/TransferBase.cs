@@ -4,7 +4,6 @@ using ConvEngine.Import.Applications;
 using ConvEngine.Kernels;
 using ConvEngine.Layers;
 using ConvEngine.Models;
-using InputLayer = ConvEngine.Layers.Input;
 
 namespace ConvEngine.Import.Transfer;
 

@@ -5,7 +5,6 @@ using ConvEngine.Metrics;
 using ConvEngine.Models;
 using ConvEngine.Optimizers;
 using ConvEngine.Training;
-using InputLayer = ConvEngine.Layers.Input;
 
 namespace ConvEngine.Import.Transfer;
 

@@ -16,6 +16,7 @@ public sealed record FeatureMap(string Path, Layer Layer, Tensor Values) : IDisp
     /// <summary>One sample's shape as Keras prints it: (None, 28, 28, 32).</summary>
     public string ShapeText => SymbolicTensor.FormatShape(Values.Shape.Dims[1..].ToArray());
 
+    /// <summary>Frees the tensor of values.</summary>
     public void Dispose() => Values.Dispose();
 }
 

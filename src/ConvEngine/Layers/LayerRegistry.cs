@@ -10,7 +10,7 @@ public static class LayerRegistry
 {
     private static readonly Dictionary<string, Func<JsonObject, Layer>> Factories = new(StringComparer.Ordinal)
     {
-        ["InputLayer"] = Input.FromConfig,
+        ["InputLayer"] = InputLayer.FromConfig,
         ["Conv2D"] = Conv2D.FromConfig,
         ["Convolution2D"] = Conv2D.FromConfig,
         ["Conv1D"] = Conv1D.FromConfig,
@@ -75,6 +75,7 @@ public static class LayerRegistry
         lock (Gate) Factories[className] = factory;
     }
 
+    /// <summary>The Keras class names a config may use.</summary>
     public static IReadOnlyCollection<string> ClassNames
     {
         get { lock (Gate) return Factories.Keys.ToArray(); }

@@ -9,7 +9,9 @@ namespace ConvEngine.Losses;
 /// </summary>
 public sealed class BinaryCrossentropy(bool fromLogits = false) : Loss(fromLogits)
 {
+    /// <inheritdoc/>
     public override string Name => "binary_crossentropy";
+    /// <inheritdoc/>
     public override string ClassName => "BinaryCrossentropy";
 
     internal override LossPlan Plan(SymbolicTensor output, ActivatedLayer? outputLayer)

@@ -10,7 +10,9 @@ namespace ConvEngine.Losses;
 /// </summary>
 public sealed class CategoricalCrossentropy(bool fromLogits = false) : Loss(fromLogits)
 {
+    /// <inheritdoc/>
     public override string Name => "categorical_crossentropy";
+    /// <inheritdoc/>
     public override string ClassName => "CategoricalCrossentropy";
 
     internal override LossPlan Plan(SymbolicTensor output, ActivatedLayer? outputLayer)

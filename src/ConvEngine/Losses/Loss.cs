@@ -41,6 +41,7 @@ public abstract class Loss
     private protected static string Format(int[] shape) => "(" + string.Join(", ", shape) + ")";
     private protected static long PerSample(int[] shape) => shape.Length == 0 || shape[0] == 0 ? 0 : shape.Aggregate(1L, (a, d) => a * d) / shape[0];
 
+    /// <summary>The loss as Keras's serialized form: class_name and config.</summary>
     public JsonObject ToJson() => new()
     {
         ["class_name"] = ClassName,
@@ -76,8 +77,10 @@ public abstract class Loss
         };
     }
 
+    /// <summary>The loss Keras calls <paramref name="name"/>, e.g. "binary_crossentropy" (see <see cref="FromName"/>).</summary>
     public static implicit operator Loss(string name) => FromName(name);
 
+    /// <inheritdoc/>
     public override string ToString() => Name;
 }
 

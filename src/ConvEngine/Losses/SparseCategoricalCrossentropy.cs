@@ -10,7 +10,9 @@ namespace ConvEngine.Losses;
 /// </summary>
 public sealed class SparseCategoricalCrossentropy(bool fromLogits = false) : Loss(fromLogits)
 {
+    /// <inheritdoc/>
     public override string Name => "sparse_categorical_crossentropy";
+    /// <inheritdoc/>
     public override string ClassName => "SparseCategoricalCrossentropy";
 
     internal override LossPlan Plan(SymbolicTensor output, ActivatedLayer? outputLayer)

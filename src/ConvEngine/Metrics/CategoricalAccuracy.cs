@@ -3,8 +3,10 @@ namespace ConvEngine.Metrics;
 /// <summary>Keras categorical_accuracy: the row's arg-max (first on ties) equals the one-hot target's arg-max.</summary>
 public sealed class CategoricalAccuracy(string? name = null) : Metric(name)
 {
+    /// <inheritdoc/>
     protected override string DefaultName => "categorical_accuracy";
 
+    /// <inheritdoc/>
     public override double SumOverRows(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets, int rows, int columns)
     {
         double sum = 0;

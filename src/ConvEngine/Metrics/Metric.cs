@@ -11,14 +11,19 @@ namespace ConvEngine.Metrics;
 /// </summary>
 public abstract class Metric
 {
+    /// <summary>Names the metric <paramref name="name"/>, or <see cref="DefaultName"/> when null.</summary>
     protected Metric(string? name) => Name = name ?? DefaultName;
 
     /// <summary>The key in logs and History ("accuracy", "binary_accuracy"; "val_" is prefixed for validation).</summary>
     public string Name { get; }
+    /// <summary>The name Keras gives the metric when none is given, e.g. "accuracy".</summary>
     protected abstract string DefaultName { get; }
 
     /// <summary>Sum of the per-row values over <paramref name="rows"/> rows of <paramref name="columns"/> predictions.</summary>
     /// <param name="targets">Same length as the predictions, or one value per row for sparse metrics.</param>
+    /// <param name="rows">The number of rows (samples).</param>
+    /// <param name="columns">Values per row.</param>
+    /// <param name="predictions">The model's outputs, row-major.</param>
     public abstract double SumOverRows(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets, int rows, int columns);
 
     /// <summary>True when the targets hold one class index per row rather than one value per prediction.</summary>
@@ -38,6 +43,7 @@ public abstract class Metric
             $"Unknown metric '{name}'; known: accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy."),
     };
 
+    /// <summary>The metric Keras calls <paramref name="name"/>, e.g. "accuracy" (see <see cref="FromName"/>).</summary>
     public static implicit operator Metric(string name) => FromName(name);
 
     /// <summary>Keras-like {class_name, config: {name, …}}.</summary>
@@ -65,6 +71,7 @@ public abstract class Metric
         };
     }
 
+    /// <inheritdoc/>
     public override string ToString() => Name;
 }
 
@@ -74,8 +81,10 @@ public abstract class Metric
 /// </summary>
 public sealed class Accuracy(string name = "accuracy") : Metric(name)
 {
+    /// <inheritdoc/>
     protected override string DefaultName => "accuracy";
 
+    /// <inheritdoc/>
     public override double SumOverRows(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets, int rows, int columns) =>
         throw new InvalidOperationException("'accuracy' is resolved to a concrete metric when the model is compiled.");
 

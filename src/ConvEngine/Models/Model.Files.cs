@@ -22,7 +22,7 @@ public partial class Model
         writeExtraFiles?.Invoke(temp);
     });
 
-    /// <summary>Loads a model saved by <see cref="Save"/>, compiled again if it was compiled (optimizer state starts fresh).</summary>
+    /// <summary>Loads a model saved by <see cref="Save(string)"/>, compiled again if it was compiled (optimizer state starts fresh).</summary>
     public static Model Load(string directory, IBackend? backend = null) => ModelFiles.ReadFrom(directory, backend);
 
     /// <summary>Writes all weights into one safetensors file (paths such as "conv2d/kernel").</summary>

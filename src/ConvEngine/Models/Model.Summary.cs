@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using ConvEngine.Layers;
-using InputLayer = ConvEngine.Layers.Input;
 
 namespace ConvEngine.Models;
 

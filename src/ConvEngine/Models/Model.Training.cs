@@ -14,10 +14,13 @@ public partial class Model
     private LossPlan? _plan;
     private List<Metric> _metrics = [];
 
+    /// <summary>The optimizer given to Compile; null before.</summary>
     public Optimizer? Optimizer { get; private set; }
+    /// <summary>The loss given to Compile; null before.</summary>
     public Loss? Loss { get; private set; }
     /// <summary>The compiled metrics, resolved ("accuracy" becomes binary, categorical or sparse accuracy under its own name).</summary>
     public IReadOnlyList<Metric> Metrics => _metrics;
+    /// <summary>Whether Compile has run, so Fit and Evaluate can.</summary>
     public bool IsCompiled => _plan is not null;
 
     /// <summary>The history of the last Fit (continued across a resume), as Keras's model.history.</summary>
@@ -66,6 +69,12 @@ public partial class Model
     /// <param name="initialEpoch">Keras's initial_epoch. When it equals the epochs already in <see cref="History"/> (after loading
     /// a checkpoint), the returned History continues that one.</param>
     /// <param name="keepCheckpoints">How many of the latest epoch checkpoints to keep in <paramref name="checkpointDir"/>.</param>
+    /// <param name="trainingData">The batches of each epoch.</param>
+    /// <param name="validationData">Batches evaluated after each epoch; null for none.</param>
+    /// <param name="epochs">The epoch to stop after (counted from 1, as Keras counts).</param>
+    /// <param name="callbacks">Called at the start and end of training, epochs and steps.</param>
+    /// <param name="checkpointDir">Where a checkpoint is written after each epoch (and resumed from); null for none.</param>
+    /// <param name="cancellationToken">Stops training between steps, after writing a checkpoint when there is a folder.</param>
     public History Fit(IBatchSource trainingData, IBatchSource? validationData = null, int epochs = 1,
         IEnumerable<Callback>? callbacks = null, string? checkpointDir = null, int initialEpoch = 0,
         int keepCheckpoints = 2, CancellationToken cancellationToken = default)

@@ -2,7 +2,6 @@ using System.Text.Json.Nodes;
 using ConvEngine.Kernels;
 using ConvEngine.Kernels.Cpu;
 using ConvEngine.Layers;
-using InputLayer = ConvEngine.Layers.Input;
 
 namespace ConvEngine.Models;
 
@@ -36,6 +35,9 @@ public partial class Model : Layer
     /// <summary>A model from <paramref name="input"/> to <paramref name="output"/> (Keras's Model(inputs, outputs)).</summary>
     /// <param name="backend">Where the weights live and kernels run; the shared cpu backend if null.</param>
     /// <param name="seed">Seeds weight initialization and dropout; random if null.</param>
+    /// <param name="input">The model's input, an InputLayer's tensor.</param>
+    /// <param name="output">The tensor the model computes from it.</param>
+    /// <param name="name">The layer's name; null for one generated from the class.</param>
     public Model(SymbolicTensor input, SymbolicTensor output, string? name = null, IBackend? backend = null, ulong? seed = null)
         : this(name, backend, seed)
     {
@@ -48,10 +50,14 @@ public partial class Model : Layer
         Seed = seed ?? (ulong)Random.Shared.NextInt64();
     }
 
+    /// <inheritdoc/>
     public override string ClassName => "Functional";
+    /// <inheritdoc/>
     protected override string NamePrefix => "model";
 
+    /// <summary>The backend the model's weights and activations live on.</summary>
     public IBackend Backend { get; private set; }
+    /// <summary>The seed of the weights' initialisation and of dropout and shuffling draws.</summary>
     public ulong Seed { get; internal set; }
 
     /// <summary>The graph's input tensor (Keras's model.input).</summary>
@@ -60,6 +66,7 @@ public partial class Model : Layer
     /// <summary>The graph's output tensor (Keras's model.output).</summary>
     public SymbolicTensor Output => _nodes.Count > 0 ? _nodes[_outputNode].Output
         : throw new InvalidOperationException($"{ClassName} '{Name}' has no layers yet.");
+    /// <inheritdoc/>
     public override int[] OutputShape => Output.Shape;
     /// <summary>One sample's input shape.</summary>
     public int[] InputShape => Input.Shape;
@@ -70,6 +77,7 @@ public partial class Model : Layer
     /// <summary>The layers in topological order; a functional model lists its InputLayer first, as Keras.</summary>
     public virtual IReadOnlyList<Layer> Layers => _nodes.Select(n => n.Layer).ToList();
 
+    /// <summary>The layer named <paramref name="name"/>; an error listing the names when there is none.</summary>
     public Layer GetLayer(string name) => _nodes.Select(n => n.Layer).FirstOrDefault(l => l.Name == name)
         ?? throw new KeyNotFoundException($"{ClassName} '{Name}' has no layer '{name}'; it has {string.Join(", ", _nodes.Select(n => n.Layer.Name))}.");
 
@@ -84,6 +92,7 @@ public partial class Model : Layer
         }
     }
 
+    /// <inheritdoc/>
     public override IReadOnlyList<Parameter> Parameters => NamedParameters.Select(p => p.Parameter).ToList();
 
     /// <summary>Every weight with its path: "conv2d/kernel", or "vgg16/block1_conv1/kernel" inside a nested model.</summary>
@@ -103,7 +112,9 @@ public partial class Model : Layer
         }
     }
 
+    /// <summary>Weights the optimizer updates.</summary>
     public long TrainableParameterCount => Parameters.Where(p => p.Trainable).Sum(p => p.Length);
+    /// <summary>Weights it does not (frozen layers, BatchNormalization's moving statistics).</summary>
     public long NonTrainableParameterCount => Parameters.Where(p => !p.Trainable).Sum(p => p.Length);
 
     /// <summary>Sets the graph: topological order from the output back to the input; every other entry is an error.</summary>
@@ -178,6 +189,7 @@ public partial class Model : Layer
 
     // ---- the model as a layer inside another model ----
 
+    /// <inheritdoc/>
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
     {
         RequireGraph();
@@ -187,8 +199,10 @@ public partial class Model : Layer
         return OutputShape;
     }
 
+    /// <inheritdoc/>
     protected override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context) => RunGraph(inputs[0], context);
 
+    /// <inheritdoc/>
     protected override Tensor?[] Backward(Tensor gradOutput, IReadOnlyList<bool> needInputGradient) =>
         [BackwardGraph(gradOutput, needInputGradient[0])];
 
@@ -305,8 +319,10 @@ public partial class Model : Layer
         };
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig() => Serialization.ModelConfig.GraphConfig(this);
 
+    /// <inheritdoc/>
     protected override void Dispose(bool disposing)
     {
         if (disposing)

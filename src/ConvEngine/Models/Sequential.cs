@@ -1,7 +1,6 @@
 using System.Collections;
 using ConvEngine.Kernels;
 using ConvEngine.Layers;
-using InputLayer = ConvEngine.Layers.Input;
 
 namespace ConvEngine.Models;
 
@@ -16,13 +15,16 @@ public class Sequential : Model, IEnumerable<Layer>
     private InputLayer? _input;
     private SymbolicTensor? _current;
 
+    /// <summary>A stack of <paramref name="layers"/> (more can be added with Add), on <paramref name="backend"/> (a new cpu backend when null).</summary>
     public Sequential(IEnumerable<Layer>? layers = null, string? name = null, IBackend? backend = null, ulong? seed = null)
         : base(name, backend, seed)
     {
         foreach (var layer in layers ?? []) Add(layer);
     }
 
+    /// <inheritdoc/>
     public override string ClassName => "Sequential";
+    /// <inheritdoc/>
     protected override string NamePrefix => "sequential";
 
     /// <summary>The layers after the input, as Keras's Sequential.layers.</summary>
@@ -53,6 +55,7 @@ public class Sequential : Model, IEnumerable<Layer>
         SetGraph(_input!, _current);
     }
 
+    /// <summary>The layers in order.</summary>
     public IEnumerator<Layer> GetEnumerator() => _layers.GetEnumerator();
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 }

@@ -9,6 +9,7 @@ namespace ConvEngine.Optimizers;
 /// </summary>
 public sealed class Adam : Optimizer
 {
+    /// <summary>Adam with Keras's defaults.</summary>
     public Adam(double learningRate = 0.001, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-7) : base(learningRate)
     {
         if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1))
@@ -19,15 +20,21 @@ public sealed class Adam : Optimizer
         Epsilon = epsilon;
     }
 
+    /// <inheritdoc/>
     public override string ClassName => "Adam";
+    /// <summary>Decay of the running mean of the gradients.</summary>
     public double Beta1 { get; }
+    /// <summary>Decay of the running mean of the squared gradients.</summary>
     public double Beta2 { get; }
+    /// <summary>Added to the denominator's square root, for stability (Keras's 1e-7).</summary>
     public double Epsilon { get; }
+    /// <inheritdoc/>
     public override IReadOnlyList<string> SlotNames { get; } = ["m", "v"];
 
     /// <summary>lr·√(1−β2^t)/(1−β1^t), the step size the kernel receives at step t.</summary>
     public double StepSize(long step) => LearningRate * Math.Sqrt(1 - Math.Pow(Beta2, step)) / (1 - Math.Pow(Beta1, step));
 
+    /// <inheritdoc/>
     protected override void Update(Parameter parameter, IReadOnlyList<Tensor> slots, long step)
     {
         var value = parameter.Value!;
@@ -35,6 +42,7 @@ public sealed class Adam : Optimizer
             (float)StepSize(step), (float)Beta1, (float)Beta2, (float)Epsilon);
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

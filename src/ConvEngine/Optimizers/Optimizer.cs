@@ -13,6 +13,7 @@ public abstract class Optimizer
 {
     private readonly Dictionary<Parameter, Tensor[]> _slots = [];
 
+    /// <summary>Starts at <paramref name="learningRate"/>, no steps taken.</summary>
     protected Optimizer(double learningRate)
     {
         if (!(learningRate > 0) || double.IsInfinity(learningRate))
@@ -20,9 +21,11 @@ public abstract class Optimizer
         LearningRate = learningRate;
     }
 
+    /// <summary>Keras's class name, e.g. "Adam".</summary>
     public abstract string ClassName { get; }
     /// <summary>May be changed between steps (e.g. by a callback).</summary>
     public double LearningRate { get; set; }
+    /// <summary>Update steps taken so far (Keras's <c>iterations</c>); restored from a checkpoint.</summary>
     public long Iterations { get; internal set; }
     /// <summary>Names of the per-weight state tensors, e.g. ["m", "v"].</summary>
     public abstract IReadOnlyList<string> SlotNames { get; }
@@ -81,8 +84,10 @@ public abstract class Optimizer
         Iterations = 0;
     }
 
+    /// <summary>The settings as Keras's get_config() spells them.</summary>
     public virtual JsonObject GetConfig() => new() { ["name"] = ClassName, ["learning_rate"] = LearningRate };
 
+    /// <summary>The optimizer as Keras's serialized form: class_name and config.</summary>
     public JsonObject ToJson() => new() { ["class_name"] = ClassName, ["config"] = GetConfig() };
 
     /// <summary>"adam" or "sgd" with Keras defaults.</summary>
@@ -110,5 +115,6 @@ public abstract class Optimizer
         };
     }
 
+    /// <summary>The optimizer Keras calls <paramref name="name"/>, e.g. "adam", with its defaults.</summary>
     public static implicit operator Optimizer(string name) => FromName(name);
 }

@@ -9,6 +9,7 @@ namespace ConvEngine.Optimizers;
 /// </summary>
 public sealed class Sgd : Optimizer
 {
+    /// <summary>Stochastic gradient descent with Keras's defaults.</summary>
     public Sgd(double learningRate = 0.01, double momentum = 0, bool nesterov = false) : base(learningRate)
     {
         if (!(momentum >= 0 && momentum <= 1)) throw new ArgumentException($"SGD: momentum must be in [0, 1], got {momentum}.");
@@ -16,11 +17,16 @@ public sealed class Sgd : Optimizer
         Nesterov = nesterov;
     }
 
+    /// <inheritdoc/>
     public override string ClassName => "SGD";
+    /// <summary>Fraction of the previous step kept in each step (0: plain SGD).</summary>
     public double Momentum { get; }
+    /// <summary>Whether the momentum is Nesterov's (the gradient taken after the momentum step).</summary>
     public bool Nesterov { get; }
+    /// <inheritdoc/>
     public override IReadOnlyList<string> SlotNames { get; } = ["momentum"];
 
+    /// <inheritdoc/>
     protected override void Update(Parameter parameter, IReadOnlyList<Tensor> slots, long step)
     {
         var value = parameter.Value!;
@@ -28,6 +34,7 @@ public sealed class Sgd : Optimizer
             (float)LearningRate, (float)Momentum, Nesterov);
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

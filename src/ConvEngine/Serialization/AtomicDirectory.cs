@@ -6,6 +6,7 @@ namespace ConvEngine.Serialization;
 /// </summary>
 public static class AtomicDirectory
 {
+    /// <summary>Lets <paramref name="writeFiles"/> fill a temporary folder beside <paramref name="path"/>, then renames it to <paramref name="path"/>.</summary>
     public static void Write(string path, Action<string> writeFiles)
     {
         string full = Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar);

@@ -10,6 +10,7 @@ namespace ConvEngine.Serialization;
 /// </summary>
 public static partial class AtomicFile
 {
+    /// <summary>Lets <paramref name="write"/> fill a temporary file beside <paramref name="path"/>, flushes it to disk, then renames it over <paramref name="path"/>.</summary>
     public static void Write(string path, Action<Stream> write)
     {
         string full = Path.GetFullPath(path);
@@ -44,9 +45,11 @@ public static partial class AtomicFile
         throw new IOException($"Output '{path}' is {FileKinds.Describe(kind)}; only a regular file or a new path is written (a link, device or folder is never replaced).");
     }
 
+    /// <summary>Writes <paramref name="text"/> (UTF-8) to <paramref name="path"/> atomically.</summary>
     public static void WriteAllText(string path, string text) =>
         Write(path, s => { using var w = new StreamWriter(s, leaveOpen: true); w.Write(text); });
 
+    /// <summary>Writes <paramref name="bytes"/> to <paramref name="path"/> atomically.</summary>
     public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes)
     {
         byte[] copy = bytes.ToArray();

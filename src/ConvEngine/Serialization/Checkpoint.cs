@@ -16,10 +16,13 @@ namespace ConvEngine.Serialization;
 /// </summary>
 public static partial class Checkpoint
 {
+    /// <summary>The checkpoint's optimizer state (moments, iterations).</summary>
     public const string OptimizerFile = "optimizer.safetensors";
+    /// <summary>The checkpoint's training state (epoch, step, seed, history).</summary>
     public const string StateFile = "training.json";
     /// <summary>The "format" stamp of training.json and the newest version this build reads.</summary>
     public const string StateFormat = "convengine.checkpoint";
+    /// <summary>The version of <see cref="StateFile"/>'s format this build writes.</summary>
     public const int StateFormatVersion = 1;
 
     /// <summary>The folder name of the checkpoint taken after <paramref name="epochs"/> epochs.</summary>

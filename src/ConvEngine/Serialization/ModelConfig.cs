@@ -12,6 +12,7 @@ namespace ConvEngine.Serialization;
 /// </summary>
 public static class ModelConfig
 {
+    /// <summary>The model's architecture as the engine's config.json holds it.</summary>
     public static JsonObject ToJson(Model model) => new()
     {
         ["class_name"] = model.ClassName,
@@ -78,9 +79,9 @@ public static class ModelConfig
         {
             var layer = LayerFromJson(node, backend, seed);
             // Keras also stores the input shape on the first layer instead of an InputLayer.
-            if (model.Nodes.Count == 0 && layer is not Input && layer is not Model
+            if (model.Nodes.Count == 0 && layer is not InputLayer && layer is not Model
                 && node?["config"]?["batch_input_shape"] is JsonArray)
-                model.Add(Input.FromConfig(new JsonObject
+                model.Add(InputLayer.FromConfig(new JsonObject
                 {
                     ["batch_input_shape"] = node["config"]!["batch_input_shape"]!.DeepClone(),
                     ["name"] = LayerNames.Unique("input", zeroBased: false),
@@ -101,7 +102,7 @@ public static class ModelConfig
         foreach (var entry in entries)
         {
             var layer = LayerFromJson(entry, backend, seed);
-            if (layer is Input input)
+            if (layer is InputLayer input)
             {
                 outputs[input.Name] = input;
                 continue;

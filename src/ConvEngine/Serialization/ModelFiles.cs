@@ -14,10 +14,13 @@ namespace ConvEngine.Serialization;
 /// </summary>
 public static class ModelFiles
 {
+    /// <summary>The architecture file of a saved model folder.</summary>
     public const string ConfigFile = "config.json";
+    /// <summary>The weights file of a saved model folder.</summary>
     public const string WeightsFile = "model.safetensors";
     /// <summary>The "format" stamp of config.json, and the newest "format_version" this build writes and reads.</summary>
     public const string FormatName = "convengine.model";
+    /// <summary>The version of the config format this build writes.</summary>
     public const int FormatVersion = 1;
 
     /// <summary>Writes config.json and model.safetensors into <paramref name="directory"/> (no atomicity of its own).</summary>

@@ -9,7 +9,9 @@ namespace ConvEngine.Serialization;
 /// <summary>A tensor listed in a safetensors header: its shape and its byte range in the data section.</summary>
 public sealed record SafeTensorInfo(string Name, int[] Shape, long Begin, long End)
 {
+    /// <summary>The number of values: the product of the shape.</summary>
     public long Length => Shape.Aggregate(1L, (a, d) => a * d);
+    /// <summary>The shape as "(d0, d1, …)".</summary>
     public string ShapeText => "(" + string.Join(", ", Shape) + ")";
 }
 
@@ -112,13 +114,17 @@ public sealed class SafeTensorsFile : IDisposable
         }
     }
 
+    /// <summary>The file's path, as given.</summary>
     public string Path { get; }
     /// <summary>The tensors in file order.</summary>
     public IReadOnlyList<SafeTensorInfo> Tensors { get; }
+    /// <summary>The header's __metadata__ strings.</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; }
 
+    /// <summary>Whether the file holds a tensor named <paramref name="name"/>.</summary>
     public bool Contains(string name) => _byName.ContainsKey(name);
 
+    /// <summary>The tensor named <paramref name="name"/>; an error naming the file when there is none.</summary>
     public SafeTensorInfo this[string name] => _byName.TryGetValue(name, out var t) ? t
         : throw new KeyNotFoundException($"{Path}: no tensor {QuotedName.Of(name)}; the file holds {QuotedName.List(Tensors.Select(x => x.Name))}.");
 
@@ -237,5 +243,6 @@ public sealed class SafeTensorsFile : IDisposable
         return new SafeTensorInfo(name, shape, begin, end);
     }
 
+    /// <summary>Closes the file.</summary>
     public void Dispose() => _stream.Dispose();
 }

@@ -15,6 +15,7 @@ public sealed class History
 
     /// <summary>The epoch indices recorded (0-based, as Keras's history.epoch).</summary>
     public IReadOnlyList<int> Epochs => _epochs;
+    /// <summary>The number of epochs recorded.</summary>
     public int Count => _epochs.Count;
     /// <summary>The recorded keys in first-seen order: "loss", metrics, then "val_loss", "val_…".</summary>
     public IReadOnlyList<string> Keys => _keys;
@@ -23,7 +24,9 @@ public sealed class History
     public IReadOnlyList<double> this[string key] => _values.TryGetValue(key, out var list) ? list
         : throw new KeyNotFoundException($"History has no '{key}'; it has {string.Join(", ", _keys)}.");
 
+    /// <summary>Whether <paramref name="key"/> ("loss", "val_accuracy", …) was recorded.</summary>
     public bool Contains(string key) => _values.ContainsKey(key);
+    /// <summary>The training loss of each epoch.</summary>
     public IReadOnlyList<double> Loss => this["loss"];
 
     /// <summary>The logs of one epoch, as passed to callbacks.</summary>
@@ -46,6 +49,7 @@ public sealed class History
         _epochs.Add(epoch);
     }
 
+    /// <summary>The history as JSON: the epoch numbers and each key's per-epoch values.</summary>
     public JsonObject ToJson()
     {
         var values = new JsonObject();
@@ -57,6 +61,7 @@ public sealed class History
         };
     }
 
+    /// <summary>Reads a history written by <see cref="ToJson"/>.</summary>
     public static History FromJson(JsonNode? node)
     {
         var obj = JsonConfig.Object(node, "history");

@@ -14,6 +14,7 @@ public sealed class TrainingInterruptedException(int epoch, int step, int steps,
     public int Epoch { get; } = epoch;
     /// <summary>Steps of that epoch done (and checkpointed); 0 when it stopped between epochs.</summary>
     public int Step { get; } = step;
+    /// <summary>Steps in that epoch.</summary>
     public int Steps { get; } = steps;
     /// <summary>The checkpoint to resume from, or null when none was written (no folder given, or nothing trained yet).</summary>
     public string? Checkpoint { get; } = checkpoint;

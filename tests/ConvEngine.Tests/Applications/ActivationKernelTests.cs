@@ -12,16 +12,16 @@ namespace ConvEngine.Tests.Applications;
 /// </summary>
 public class ActivationKernelTests
 {
-    public sealed record Case(Activation Activation, int Length)
+    public sealed record Case(KernelActivation Activation, int Length)
     {
         public override string ToString() => $"{Activation} n{Length}";
     }
 
-    private static readonly Activation[] Unfused =
+    private static readonly KernelActivation[] Unfused =
     [
-        Activation.Relu6, Activation.ClippedRelu(4f, 0.1f, 0.5f), Activation.ClippedRelu(float.PositiveInfinity, 0f, 1f), Activation.Elu(),
-        Activation.Elu(0.5f), Activation.Selu, Activation.Swish, Activation.Gelu, Activation.GeluTanh, Activation.HardSigmoid,
-        Activation.HardSigmoidKeras3, Activation.HardSwish, Activation.Softplus, Activation.Softsign, Activation.Exponential, Activation.Mish,
+        KernelActivation.Relu6, KernelActivation.ClippedRelu(4f, 0.1f, 0.5f), KernelActivation.ClippedRelu(float.PositiveInfinity, 0f, 1f), KernelActivation.Elu(),
+        KernelActivation.Elu(0.5f), KernelActivation.Selu, KernelActivation.Swish, KernelActivation.Gelu, KernelActivation.GeluTanh, KernelActivation.HardSigmoid,
+        KernelActivation.HardSigmoidKeras3, KernelActivation.HardSwish, KernelActivation.Softplus, KernelActivation.Softsign, KernelActivation.Exponential, KernelActivation.Mish,
     ];
 
     private static IEnumerable<TestCaseData> ForwardCases() => BackendCases.Cross("activation",
@@ -29,7 +29,7 @@ public class ActivationKernelTests
 
     // Every kind, the fused ones included: the from-input derivative is one definition for all.
     private static IEnumerable<TestCaseData> BackwardCases() => BackendCases.Cross("activation-backward-from-input",
-        from a in Unfused.Concat([Activation.Relu, Activation.LeakyRelu(), Activation.Sigmoid, Activation.Tanh, Activation.None])
+        from a in Unfused.Concat([KernelActivation.Relu, KernelActivation.LeakyRelu(), KernelActivation.Sigmoid, KernelActivation.Tanh, KernelActivation.None])
         from n in new[] { 1, 300 } select new Case(a, n), c => true);
 
     /// <summary>Inputs spread over [−7, 7], where every kind's interesting region (kinks at 0, ±2.5, ±3, 4, 6, exp growth) lies.</summary>
@@ -70,7 +70,7 @@ public class ActivationKernelTests
 
     // Ops.Conv2D and Ops.Dense fuse any kind a caller asks for (layers run the unfused ones as a pass of their own).
     private static IEnumerable<TestCaseData> FusedCases() => BackendCases.Cross("conv2d",
-        new[] { Activation.Swish, Activation.Gelu, Activation.Relu6, Activation.HardSigmoidKeras3 }.Select(a => new Case(a, 1)), c => true);
+        new[] { KernelActivation.Swish, KernelActivation.Gelu, KernelActivation.Relu6, KernelActivation.HardSigmoidKeras3 }.Select(a => new Case(a, 1)), c => true);
 
     [TestCaseSource(nameof(FusedCases))]
     public void ConvAndDense_ApplyAnyActivationTheyAreGiven(BackendCase backendCase, Case c)
@@ -103,7 +103,7 @@ public class ActivationKernelTests
     [TestCase(float.PositiveInfinity, 0f, 5f, new[] { 0f, 0f, 0f, 0f, 10f })]
     public void ClippedRelu_GivesKerasDocumentedValues(float maxValue, float slope, float threshold, float[] expected)
     {
-        var act = Activation.ClippedRelu(maxValue, slope, threshold);
+        var act = KernelActivation.ClippedRelu(maxValue, slope, threshold);
         float[] x = [-10f, -5f, 0f, 5f, 10f];
         Assert.That(x.Select(act.Apply), Is.EqualTo(expected));
     }
@@ -115,16 +115,16 @@ public class ActivationKernelTests
     [TestCase(-3f, 0f, 0f)]
     public void HardSigmoid_Keras2AndKeras3_FollowTheirOwnDefinitions(float x, float keras2, float keras3)
     {
-        Assert.That(Activation.HardSigmoid.Apply(x), Is.EqualTo(keras2).Within(1e-6f));
-        Assert.That(Activation.HardSigmoidKeras3.Apply(x), Is.EqualTo(keras3).Within(1e-6f));
+        Assert.That(KernelActivation.HardSigmoid.Apply(x), Is.EqualTo(keras2).Within(1e-6f));
+        Assert.That(KernelActivation.HardSigmoidKeras3.Apply(x), Is.EqualTo(keras3).Within(1e-6f));
     }
 
     // Keras's gelu docstring: gelu([-1, 0, 1]) = [-0.15865525, 0, 0.84134475] (x·Φ(x)).
     [Test]
     public void Gelu_GivesKerasDocumentedValues()
     {
-        Assert.That(new[] { -1f, 0f, 1f }.Select(Activation.Gelu.Apply), Is.EqualTo(new[] { -0.15865525f, 0f, 0.84134475f }).Within(2e-7f));
+        Assert.That(new[] { -1f, 0f, 1f }.Select(KernelActivation.Gelu.Apply), Is.EqualTo(new[] { -0.15865525f, 0f, 0.84134475f }).Within(2e-7f));
         // The tanh form differs from the exact one in the fourth decimal at 1: 0.5·(1 + tanh(√(2/π)·1.044715)) = 0.841192.
-        Assert.That(Activation.GeluTanh.Apply(1f), Is.EqualTo(0.841192f).Within(1e-6f));
+        Assert.That(KernelActivation.GeluTanh.Apply(1f), Is.EqualTo(0.841192f).Within(1e-6f));
     }
 }

@@ -66,7 +66,7 @@ public class ApplicationBadInputTests
     [Test]
     public void Multiply_OfShapesThatDoNotBroadcast_NamesBothInputs()
     {
-        var input = new Input([4, 4, 3], "x");
+        var input = new InputLayer([4, 4, 3], "x");
         var half = new Cropping2D((1, 1), (0, 0), name: "half").Apply(input);
         var e = Assert.Throws<ShapeException>(() => new Multiply(name: "gate").Apply(input, half))!;
         Assert.That(e.Message, Does.Contain("Multiply 'gate'").And.Contain("'x' outputs (None, 4, 4, 3)").And.Contain("'half' outputs (None, 2, 4, 3)"));

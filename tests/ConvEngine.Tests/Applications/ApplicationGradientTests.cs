@@ -25,7 +25,7 @@ public class ApplicationGradientTests
     /// the average, since a max whose two best positions are within a step of each other has no derivative there.</param>
     internal static Model ApplicationsBlock(IBackend backend, ulong seed, bool maxPool = true)
     {
-        var image = new Input([6, 6, 2], "image");
+        var image = new InputLayer([6, 6, 2], "image");
         var x = new ZeroPadding2D((1, 0), (0, 1), name: "pad").Apply(image);                       // (7, 7, 2)
         x = new Conv2D(4, 3, useBias: false, name: "stem").Apply(x);                                // (5, 5, 4)
         x = new Normalization(name: "norm").Apply(x);                                                // EfficientNet's input layers,

@@ -7,7 +7,6 @@ using ConvEngine.Tests.Graph;
 using ConvEngine.Tests.OpTests;
 using ConvEngine.Tests.Reference;
 using NUnit.Framework;
-using KernelActivation = ConvEngine.Kernels.Activation;
 using Activation = ConvEngine.Layers.Activation;
 
 namespace ConvEngine.Tests.Applications;
@@ -30,7 +29,7 @@ public class ApplicationLayerTests
 
     private static float[] Floats(Nd x) => Array.ConvertAll(x.Data, v => (float)v);
 
-    private static float[] Predict(IBackend backend, Input input, SymbolicTensor output, Nd x, Action<Model>? weights = null)
+    private static float[] Predict(IBackend backend, InputLayer input, SymbolicTensor output, Nd x, Action<Model>? weights = null)
     {
         using var model = new Model(input, output, backend: backend, seed: 3);
         model.Initialize();
@@ -48,7 +47,7 @@ public class ApplicationLayerTests
             var x = Sample(seed, 2, 7, 8, 3);
             var kernel = Sample(seed + 100, 3, 3, 3, multiplier);
             var bias = Sample(seed + 200, 3 * multiplier);
-            var input = new Input([7, 8, 3], "x");
+            var input = new InputLayer([7, 8, 3], "x");
             var layer = new DepthwiseConv2D(3, stride, padding, multiplier, dilation, name: "dw");
             var got = Predict(backend, input, layer.Apply(input), x, _ =>
             {
@@ -71,7 +70,7 @@ public class ApplicationLayerTests
         var depthwise = Sample(21, 3, 3, 4, 2);
         var pointwise = Sample(22, 1, 1, 8, 5);
         var bias = Sample(23, 5);
-        var input = new Input([6, 5, 4], "x");
+        var input = new InputLayer([6, 5, 4], "x");
         var layer = new SeparableConv2D(5, 3, strides: 2, padding: "same", depthMultiplier: 2, activation: "swish", name: "sep");
         var got = Predict(backend, input, layer.Apply(input), x, _ =>
         {
@@ -91,7 +90,7 @@ public class ApplicationLayerTests
     public void Cropping2D_KeepsTheInteriorWindow(BackendCase backendCase)
     {
         var x = Sample(30, 2, 6, 7, 3);
-        var input = new Input([6, 7, 3], "x");
+        var input = new InputLayer([6, 7, 3], "x");
         var got = Predict(backendCase.Acquire(), input, new Cropping2D((2, 1), (0, 3), name: "crop").Apply(input), x);
         Approx.AssertClose(DoubleReference.Crop2D(x, 2, 1, 0, 3).Data, got, 1, "Cropping2D");
     }
@@ -105,12 +104,12 @@ public class ApplicationLayerTests
         var x = Sample(40, 3, 4, 5, 6);
         var pooled = DoubleReference.GlobalPool(x, PoolKind.Average);
 
-        var input = new Input([4, 5, 6], "x");
+        var input = new InputLayer([4, 5, 6], "x");
         var gate = new Reshape([1, 1, 6], name: "se_reshape").Apply(new GlobalAveragePooling2D("se_squeeze").Apply(input));
         var got = Predict(backend, input, new Multiply(name: "se_excite").Apply(input, gate), x);
         Approx.AssertClose(DoubleReference.MultiplyBroadcast(x.Data, pooled.Data, 3, 20, 6, 6), got, 20, "Multiply (N,H,W,C) × (N,1,1,C)");
 
-        var input2 = new Input([4, 5, 6], "x");
+        var input2 = new InputLayer([4, 5, 6], "x");
         var keep = new GlobalMaxPooling2D("gmp", keepDims: true).Apply(input2);
         var perSample = new Reshape([1, 1, 1], name: "one").Apply(new GlobalMaxPooling2D("gmp_all").Apply(new Reshape([1, 120, 1], name: "flat").Apply(input2)));
         var both = new Multiply(name: "m").Apply(perSample, new Multiply(name: "m2").Apply(keep, input2));
@@ -129,7 +128,7 @@ public class ApplicationLayerTests
         var x = Nd.FromFloats(GraphReference.Uniform(2 * 30, 50, -9f, 9f), 2, 30);
         foreach (var (max, slope, threshold) in new (double?, double, double)[] { (6.0, 0, 0), (null, 0.2, 0), (4.0, 0.1, 1.5), (null, 0, 0) })
         {
-            var input = new Input([30], "x");
+            var input = new InputLayer([30], "x");
             var relu = new ReLU(max, slope, threshold, name: "relu");
             var got = Predict(backend, input, relu.Apply(input), x);
             var expected = x.Data.Select(v => Math.Min(Math.Max(v > threshold ? v : 0, 0), max ?? double.PositiveInfinity) - slope * Math.Max(threshold - v, 0)).ToArray();

@@ -32,7 +32,7 @@ public class EfficientNetStemTests
         float[] x = GraphReference.Uniform(2 * 5 * 3, 81, -2f, 2f);
         foreach (bool invert in new[] { false, true })
         {
-            var input = new Input([5, 3], "x");
+            var input = new InputLayer([5, 3], "x");
             var layer = new Normalization(invert: invert, name: "norm");
             using var model = new Model(input, layer.Apply(input), backend: backend, seed: 1);
             model.Initialize();

@@ -6,7 +6,6 @@ using ConvEngine.Tests.Graph;
 using ConvEngine.Tests.Training;
 using ConvEngine.Training;
 using NUnit.Framework;
-using KernelActivation = ConvEngine.Kernels.Activation;
 using Activation = ConvEngine.Layers.Activation;
 
 namespace ConvEngine.Tests.Applications;
@@ -142,7 +141,7 @@ public class KerasApplicationConfigTests
     [Test]
     public void Dropout_WithPerSampleNoiseShape_DropsWholeSamples()
     {
-        var input = new Input([3, 3, 4], "x");
+        var input = new InputLayer([3, 3, 4], "x");
         var dropped = new Dropout(0.25, [1, 1, 1], name: "drop").Apply(input);
         var dense = new Dense(1, useBias: false, name: "sum");
         using var model = new Model(input, dense.Apply(new Reshape([36], name: "flat").Apply(dropped)), backend: TestBackend.Instance, seed: 5);

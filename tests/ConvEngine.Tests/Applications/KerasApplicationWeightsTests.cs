@@ -29,7 +29,7 @@ public class KerasApplicationWeightsTests
 
     private static Model Block(out DepthwiseConv2D dw, out SeparableConv2D sep, bool bnScale = false)
     {
-        var input = new Input([5, 5, 3], "input_1");
+        var input = new InputLayer([5, 5, 3], "input_1");
         dw = new DepthwiseConv2D(3, padding: "same", depthMultiplier: 2, name: "dw");
         var x = dw.Apply(input);
         x = new BatchNormalization(scale: bnScale, center: !bnScale, epsilon: 0.001, name: "bn").Apply(x);

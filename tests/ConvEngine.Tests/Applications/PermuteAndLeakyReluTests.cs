@@ -55,7 +55,7 @@ public class PermuteAndLeakyReluTests
         foreach (var dims in orders)
         {
             int[] shape = dims.Length == 2 ? [3, 5] : [3, 4, 5];
-            var input = new Input(shape, "x");
+            var input = new InputLayer(shape, "x");
             using var model = new Model(input, new Permute(dims, name: "p").Apply(input), backend: backend, seed: 1);
             var x = GraphReference.Uniform(2 * shape.Aggregate(1, (p, d) => p * d), 40 + dims.Sum());
             Assert.That(model.OutputShape, Is.EqualTo(dims.Select(d => shape[d - 1])), string.Join(",", dims));
@@ -66,7 +66,7 @@ public class PermuteAndLeakyReluTests
     /// <summary>Weights on both sides of a Permute (and of a channel shuffle), so every gradient crosses its backward.</summary>
     private static Model PermuteNet(IBackend backend, ulong seed)
     {
-        var input = new Input([4, 3, 2], "x");
+        var input = new InputLayer([4, 3, 2], "x");
         var x = new Conv2D(6, 1, activation: "tanh", name: "before").Apply(input);        // (4, 3, 6)
         x = new Permute([2, 1, 3], name: "swap").Apply(x);                                // (3, 4, 6)
         x = new Reshape([12, 2, 3], name: "split").Apply(x);
@@ -132,7 +132,7 @@ public class PermuteAndLeakyReluTests
     {
         var e = Assert.Throws<ArgumentException>(() => new Permute(dims, name: "perm"))!;
         Assert.That(e.Message, Does.Contain("'perm'").And.Contain($"({string.Join(", ", dims)})"));
-        var input = new Input([3, 5], "x");
+        var input = new InputLayer([3, 5], "x");
         var rankMismatch = Assert.Catch<ArgumentException>(() => new Permute([1, 3, 2], name: "deep").Apply(input))!;
         Assert.That(rankMismatch.Message, Does.Contain("deep"));
     }
@@ -174,7 +174,7 @@ public class PermuteAndLeakyReluTests
     [Test]
     public void LeakyReluActivationName_HasSlope02_AndTheLayerKeepsItsOwnSlopeThroughConfigs()
     {
-        var input = new Input([4], "x");
+        var input = new InputLayer([4], "x");
         var named = new Activation("leaky_relu", name: "named").Apply(input);
         var layer = new LeakyReLU(0.05, name: "layer").Apply(input);
         using var model = new Model(input, new Concatenate(name: "both").Apply(named, layer), seed: 1);

@@ -78,6 +78,21 @@ public class AugmentCliTests
         Assert.That(run.Out, Does.Not.Contain("Epoch 1/"));
     }
 
+    /// <summary>
+    /// With --base a bad layer is reported before the base is built (loading a pretrained base takes seconds): here the
+    /// base's weights file is missing too, and the layer is what the error names.
+    /// </summary>
+    [Test]
+    public void TrainBase_BadAugment_FailsBeforeTheBaseIsBuilt()
+    {
+        var run = CliHarness.Run<TrainCommand>("--base", "vgg16", "--base-weights", _images.PathOf("no-such-weights.h5"), "--image-size", "32",
+            "--data", _data, "--epochs", "1", "--batch-size", "8", "--head", "dense:8",
+            "--augment", "RandomRotation(0.2, fil_mode='constant')", "--out", _images.PathOf("bad-base-aug"));
+        Assert.That(run.ExitCode, Is.EqualTo(1), run.Out);
+        Assert.That(run.Error, Does.Contain("RandomRotation has no argument 'fil_mode'").And.Not.Contain("no-such-weights"));
+        Assert.That(run.Out, Does.Not.Contain("Base vgg16").And.Not.Contain("Epoch 1/"));
+    }
+
     [Test]
     public void Augment_ImageAndNpy_WritesGridsAndOutputs_AFixedDrawMatchesTheOp()
     {

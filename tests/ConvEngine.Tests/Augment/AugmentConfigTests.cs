@@ -12,7 +12,7 @@ public class AugmentConfigTests
 {
     private static Sequential EveryLayer() => new(name: "augmented", seed: 1)
     {
-        new Input(32, 40, 3),
+        new InputLayer(32, 40, 3),
         new Resizing(30, 36, "nearest", cropToAspectRatio: true),
         new CenterCrop(28, 34),
         new RandomCrop(26, 30, seed: 4),
@@ -136,18 +136,18 @@ public class AugmentConfigTests
     [Test]
     public void CropLargerThanTheImage_IsRefusedWhenBuilt()
     {
-        var e = Assert.Throws<ArgumentException>(() => _ = new Sequential { new Input(28, 28, 1), new RandomCrop(32, 20) })!;
+        var e = Assert.Throws<ArgumentException>(() => _ = new Sequential { new InputLayer(28, 28, 1), new RandomCrop(32, 20) })!;
         Assert.That(e.Message, Does.Contain("RandomCrop 'random_crop").And.Contain("32x20").And.Contain("28x28"));
-        var center = Assert.Throws<ArgumentException>(() => _ = new Sequential { new Input(28, 28, 1), new CenterCrop(20, 30) })!;
+        var center = Assert.Throws<ArgumentException>(() => _ = new Sequential { new InputLayer(28, 28, 1), new CenterCrop(20, 30) })!;
         Assert.That(center.Message, Does.Contain("CenterCrop").And.Contain("20x30"));
     }
 
     [Test]
     public void RandomLayerOnAnInputThatIsNotAnImageBatch_IsRefused()
     {
-        var e = Assert.Throws<ConvEngine.Kernels.Geometry.ShapeException>(() => _ = new Sequential { new Input(28, 28, 1), new Flatten(), new RandomFlip() })!;
+        var e = Assert.Throws<ConvEngine.Kernels.Geometry.ShapeException>(() => _ = new Sequential { new InputLayer(28, 28, 1), new Flatten(), new RandomFlip() })!;
         Assert.That(e.Message, Does.Contain("RandomFlip 'random_flip").And.Contain("(None, height, width, channels)").And.Contain("(None, 784)"));
-        var after = Assert.Throws<ArgumentException>(() => _ = new Sequential { new Input(28, 28, 1), new Conv2D(4, 3), new RandomRotation(0.1) })!;
+        var after = Assert.Throws<ArgumentException>(() => _ = new Sequential { new InputLayer(28, 28, 1), new Conv2D(4, 3), new RandomRotation(0.1) })!;
         Assert.That(after.Message, Does.Contain("RandomRotation").And.Contain("'conv2d").And.Contain("has weights"));
     }
 }

@@ -66,7 +66,7 @@ public class AugmentH5ImportTests
         // The same weights in the model without augmentation: identity at inference means the same predictions, bit for bit.
         using var plain = new Sequential(backend: cpu, seed: 5)
         {
-            new Input(9, 7, 1), new Rescaling(1 / 255.0), new Conv2D(2, 3, activation: "relu", name: "conv"), new Flatten(),
+            new InputLayer(9, 7, 1), new Rescaling(1 / 255.0), new Conv2D(2, 3, activation: "relu", name: "conv"), new Flatten(),
             new Dense(1, activation: "sigmoid", name: "head"),
         };
         var conv = (Conv2D)plain.GetLayer("conv");

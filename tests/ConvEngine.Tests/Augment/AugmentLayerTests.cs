@@ -120,6 +120,28 @@ public class AugmentLayerTests
                 "Keras 2 reads 0.5 as [0.5, 1.5]; Keras 3 reads it as (0, 0.5): [1, 1.5]");
     }
 
+    /// <summary>
+    /// Keras 3 clips RandomContrast to its value_range, Keras 2 to [0, 255] whatever the data: images on [0, 1] with a
+    /// factors in [1, 3] saturate at 1 in Keras 3 mode with value_range (0, 1), and in Keras 2 only below 0 (its clip is [0, 255]).
+    /// </summary>
+    [Test]
+    public void RandomContrast_ClipsToValueRangeInKeras3_To0And255InKeras2()
+    {
+        var x = Images(18);
+        var keras3 = new RandomContrast((0.0, 2.0), semantics: KerasSemantics.Keras3, valueRange: (0, 1));
+        var (y3, _) = Run(keras3, x, [N, H, W, C]);
+        var expected3 = AugmentReference.Contrast(x, N, H * W, C, b => keras3.Draw(keras3.LastDrawSeed!.Value, b), 0, 1);
+        Approx.AssertWithin(expected3, TestData.Widen(y3), 1e-5, 1e-6, "Keras 3, value_range (0, 1)");
+        Assert.That(y3.Max(), Is.LessThanOrEqualTo(1f));
+        Assert.That(y3.Min(), Is.GreaterThanOrEqualTo(0f));
+        Assert.That(y3.Count(v => v == 1f) + y3.Count(v => v == 0f), Is.GreaterThan(0), "factors up to 3 push some values past the range");
+        var keras2 = new RandomContrast((0.0, 2.0));
+        var (y2, _) = Run(keras2, x, [N, H, W, C]);
+        var expected2 = AugmentReference.Contrast(x, N, H * W, C, b => keras2.Draw(keras2.LastDrawSeed!.Value, b), 0, 255);
+        Approx.AssertWithin(expected2, TestData.Widen(y2), 1e-5, 1e-6, "Keras 2 clips to [0, 255] only");
+        Assert.That(y2.Max(), Is.GreaterThan(1f), "Keras 2 does not clip at the data's range");
+    }
+
     /// <summary>keras-semantics.md B: one factor per batch in Keras 2 (per image in Keras 3), read back from the outputs alone.</summary>
     [TestCase(KerasSemantics.Keras2, true)]
     [TestCase(KerasSemantics.Keras3, false)]
@@ -321,7 +343,7 @@ public class AugmentLayerTests
     {
         Sequential Build(bool augment)
         {
-            var model = new Sequential(backend: Cpu, seed: 3) { new Input(H, W, C) };
+            var model = new Sequential(backend: Cpu, seed: 3) { new InputLayer(H, W, C) };
             if (augment)
                 foreach (var l in new Layer[] { new RandomFlip("horizontal"), new RandomContrast(0.5), new RandomRotation(0.2) }) model.Add(l);
             model.Add(new Conv2D(4, 3, activation: "relu"));

@@ -7,7 +7,6 @@ using ConvEngine.Models;
 using ConvEngine.Tests.Cli;
 using ConvEngine.Tests.Transfer;
 using NUnit.Framework;
-using InputLayer = ConvEngine.Layers.Input;
 
 namespace ConvEngine.Tests.Augment;
 

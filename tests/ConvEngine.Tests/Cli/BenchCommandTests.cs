@@ -98,7 +98,7 @@ public class BenchCommandTests
         try
         {
             using (var model = new Sequential([
-                       new Input(12, 12, 3), new Conv2D(8, 3, padding: "same", activation: "relu"), new Conv2D(8, 3, padding: "same", activation: "relu"),
+                       new InputLayer(12, 12, 3), new Conv2D(8, 3, padding: "same", activation: "relu"), new Conv2D(8, 3, padding: "same", activation: "relu"),
                        new Conv2D(8, 3, padding: "same"), new MaxPool2D(2), new Flatten(), new Dense(4)], seed: 5))
                 model.Save(folder);
             var run = CliHarness.Run<BenchCommand>("--model", folder, "--batch-size", "2", "--repeats", "1", "--tuning", "off", "--format", "csv");

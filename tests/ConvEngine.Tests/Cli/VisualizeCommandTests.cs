@@ -25,7 +25,7 @@ public class VisualizeCommandTests
     {
         using var model = new Sequential(backend: TestBackend.Instance, seed: 2, name: "rgbnet")
         {
-            new Input([8, 8, 3], "pixels"),
+            new InputLayer([8, 8, 3], "pixels"),
             new Conv2D(4, 3, padding: "same", activation: "relu", name: "conv_a"),
             new MaxPool2D(name: "pool"),
             new Conv2D(6, 3, name: "conv_b"),

@@ -33,7 +33,7 @@ public class Conv2DTransposeLayerTests
         foreach (var (kernel, stride, same, outputPadding, seed) in new (int, int, bool, int?, int)[]
                  { (3, 2, true, null, 1), (3, 2, false, null, 2), (1, 2, false, null, 3), (4, 2, true, null, 4), (3, 3, true, 1, 5), (2, 3, false, 2, 6) })
         {
-            var input = new Input([4, 5, 3], "x");
+            var input = new InputLayer([4, 5, 3], "x");
             var layer = new Conv2DTranspose(2, kernel, stride, same ? "same" : "valid", outputPadding, name: "up");
             using var model = new Model(input, layer.Apply(input), backend: backend, seed: 7);
             model.Initialize();
@@ -61,7 +61,7 @@ public class Conv2DTransposeLayerTests
 
     internal static Model Upsampler(IBackend backend, ulong seed)
     {
-        var image = new Input([3, 4, 2], "image");
+        var image = new InputLayer([3, 4, 2], "image");
         var x = new Conv2DTranspose(4, 3, 2, "same", name: "up1").Apply(image);                                        // (6, 8, 4)
         x = new Conv2DTranspose(4, (2, 3), (1, 2), padding: "valid", outputPadding: (0, 1), dilationRate: 1, activation: "tanh", name: "up2").Apply(x);
         x = new Conv2DTranspose(4, (3, 2), (2, 1), Padding.Explicit(1, 0, 2, 1), outputPadding: (1, 0), dilationRate: (1, 2), groups: 2, activation: "swish", name: "grouped").Apply(x);

@@ -51,7 +51,7 @@ public class ConvTransposeKernelTests
 
         var linear = DoubleReference.ConvTranspose2D(Nd.FromFloats(x, c.N, c.H, c.W, c.Cin), Nd.FromFloats(onnxWeight, c.Cin, mg, c.KH, c.KW),
             bias is null ? null : TestData.Widen(bias), c.Strides, c.Dilations, c.Pads, c.OutputPadding, c.Groups);
-        var expected = DoubleReference.Activate(linear.Data, new Activation(c.Activation));
+        var expected = DoubleReference.Activate(linear.Data, new KernelActivation(c.Activation));
 
         using var input = Tensor.FromArray(backend, x, c.N, c.H, c.W, c.Cin);
         using var f = Tensor.FromArray(backend, filter, c.KH, c.KW, mg, c.Cin);
@@ -60,7 +60,7 @@ public class ConvTransposeKernelTests
         {
             StrideH = c.Strides.H, StrideW = c.Strides.W, DilationH = c.Dilations.H, DilationW = c.Dilations.W,
             Padding = Padding.Explicit(c.Pads.Top, c.Pads.Bottom, c.Pads.Left, c.Pads.Right),
-            OutputPaddingH = c.OutputPadding.H, OutputPaddingW = c.OutputPadding.W, Groups = c.Groups, Activation = new Activation(c.Activation),
+            OutputPaddingH = c.OutputPadding.H, OutputPaddingW = c.OutputPadding.W, Groups = c.Groups, Activation = new KernelActivation(c.Activation),
         };
         using var y = Ops.ConvTranspose2D(input, f, b, options);
         Assert.That(y.Shape.ToArray(), Is.EqualTo(linear.Shape));

@@ -38,7 +38,7 @@ public class BatchNormTrainingTests
     [Test]
     public void MovingStatistics_AfterTrainingSteps_MatchDoublePrecision_Images()
     {
-        var image = new Input([3, 3, 2], "image");
+        var image = new InputLayer([3, 3, 2], "image");
         var bn = new BatchNormalization(momentum: 0.9, name: "bn");
         var flat = new Flatten(name: "flat").Apply(bn.Apply(image));
         using var model = new Model(image, new Dense(1, name: "out").Apply(flat), backend: TestBackend.Instance, seed: 1);
@@ -56,7 +56,7 @@ public class BatchNormTrainingTests
     [Test]
     public void MovingStatistics_AfterTrainingSteps_MatchDoublePrecision_Features()
     {
-        var features = new Input([3], "features");
+        var features = new InputLayer([3], "features");
         var bn = new BatchNormalization(name: "bn");
         using var model = new Model(features, new Dense(1, name: "out").Apply(bn.Apply(features)), backend: TestBackend.Instance, seed: 2);
         model.Compile("sgd", "mse");
@@ -72,7 +72,7 @@ public class BatchNormTrainingTests
     [Test]
     public void Inference_LeavesTheMovingStatisticsAlone()
     {
-        var features = new Input([2], "features");
+        var features = new InputLayer([2], "features");
         var bn = new BatchNormalization(name: "bn");
         using var model = new Model(features, bn.Apply(features), backend: TestBackend.Instance, seed: 3);
         model.Compile("sgd", "mse");
@@ -88,7 +88,7 @@ public class BatchNormTrainingTests
     [Test]
     public void FrozenLayer_RunsInInferenceMode_AndUpdatesNothing()
     {
-        var image = new Input([2, 2, 3], "image");
+        var image = new InputLayer([2, 2, 3], "image");
         var bn = new BatchNormalization(name: "bn");
         var flat = new Flatten(name: "flat").Apply(bn.Apply(image));
         using var model = new Model(image, new Dense(1, name: "out").Apply(flat), backend: TestBackend.Instance, seed: 4);
@@ -115,7 +115,7 @@ public class BatchNormTrainingTests
     [Test]
     public void FrozenSubModel_KeepsAllItsWeights_WhileTheHeadTrains()
     {
-        var baseInput = new Input([4, 4, 2], "base_input");
+        var baseInput = new InputLayer([4, 4, 2], "base_input");
         var x = new Conv2D(3, 3, padding: "same", name: "base_conv").Apply(baseInput);
         x = new BatchNormalization(name: "base_bn").Apply(x);
         x = new Activation("relu", name: "base_relu").Apply(x);
@@ -137,7 +137,7 @@ public class BatchNormTrainingTests
     [Test]
     public void FoldedIntoConv_PredictsTheSame()
     {
-        var image = new Input([5, 5, 2], "image");
+        var image = new InputLayer([5, 5, 2], "image");
         var conv = new Conv2D(3, 3, padding: "same", name: "conv");
         var bn = new BatchNormalization(epsilon: 0.01, name: "bn");
         using var model = new Model(image, bn.Apply(conv.Apply(image)), backend: TestBackend.Instance, seed: 7);
@@ -149,7 +149,7 @@ public class BatchNormTrainingTests
         bn.MovingVariance!.Assign([0.3f, 1.7f, 0.9f]);
 
         var (kernel, bias) = bn.FoldedConvolutionWeights(conv);
-        var image2 = new Input([5, 5, 2], "image2");
+        var image2 = new InputLayer([5, 5, 2], "image2");
         var folded = new Conv2D(3, 3, padding: "same", name: "folded");
         using var foldedModel = new Model(image2, folded.Apply(image2), backend: TestBackend.Instance, seed: 8);
         foldedModel.Initialize();
@@ -164,7 +164,7 @@ public class BatchNormTrainingTests
     [Test]
     public void FoldedIntoConv_NoGammaNoBias_IsTheInceptionForm()
     {
-        var image = new Input([1, 1, 1], "image");
+        var image = new InputLayer([1, 1, 1], "image");
         var conv = new Conv2D(2, 1, useBias: false, name: "conv");
         var bn = new BatchNormalization(scale: false, name: "bn");
         using var model = new Model(image, bn.Apply(conv.Apply(image)), backend: TestBackend.Instance, seed: 9);
@@ -182,7 +182,7 @@ public class BatchNormTrainingTests
     [Test]
     public void FoldingIntoAConvWithActivation_IsRefused()
     {
-        var image = new Input([3, 3, 1], "image");
+        var image = new InputLayer([3, 3, 1], "image");
         var conv = new Conv2D(2, 1, activation: "relu", name: "conv_relu");
         var bn = new BatchNormalization(name: "bn");
         using var model = new Model(image, bn.Apply(conv.Apply(image)), backend: TestBackend.Instance, seed: 10);

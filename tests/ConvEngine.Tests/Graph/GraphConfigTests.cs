@@ -23,7 +23,7 @@ public class GraphConfigTests
     /// <summary>A functional graph that uses every new layer, Caffe-style pooling included.</summary>
     private static Model EveryLayer()
     {
-        var image = new Input([6, 6, 3], "image");
+        var image = new InputLayer([6, 6, 3], "image");
         var padded = new ZeroPadding2D(1, name: "pad").Apply(image);
         var conv = new Conv2D(4, 3, name: "conv").Apply(padded);
         var normalized = new BatchNormalization(momentum: 0.5, name: "bn").Apply(conv);
@@ -79,7 +79,7 @@ public class GraphConfigTests
     [Test]
     public void BatchNormalization_Config_HasKerasKeys()
     {
-        var image = new Input([4, 4, 3], "image");
+        var image = new InputLayer([4, 4, 3], "image");
         var bn = new BatchNormalization(name: "bn");
         bn.Apply(image);
         var config = bn.GetConfig();
@@ -151,7 +151,7 @@ public class GraphConfigTests
     [Test]
     public void Concatenate_OnAnotherAxis_IsRefusedByName()
     {
-        var input = new Input([4, 4, 3], "x");
+        var input = new InputLayer([4, 4, 3], "x");
         var e = Assert.Throws<NotSupportedException>(() => new Concatenate(axis: 1, name: "rows").Apply(input, input));
         Assert.That(e!.Message, Does.Contain("Concatenate 'rows'").And.Contain("axis 1"));
     }

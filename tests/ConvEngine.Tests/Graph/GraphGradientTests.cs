@@ -62,7 +62,7 @@ public class GraphGradientTests
     /// </summary>
     internal static Model ResidualBlock(IBackend backend, ulong seed)
     {
-        var image = new Input([5, 5, 2], "image");
+        var image = new InputLayer([5, 5, 2], "image");
         var stem = new Conv2D(3, 1, name: "stem").Apply(image);
         var a = new Conv2D(3, 3, padding: "same", name: "conv_a").Apply(stem);
         a = new BatchNormalization(name: "bn_a").Apply(a);
@@ -81,7 +81,7 @@ public class GraphGradientTests
     /// </summary>
     internal static Model InceptionModule(IBackend backend, ulong seed)
     {
-        var image = new Input([6, 6, 3], "image");
+        var image = new InputLayer([6, 6, 3], "image");
         var stem = new Conv2D(4, 1, name: "stem").Apply(image);
         var branch1 = new Conv2D(2, 1, name: "b1_1x1").Apply(stem);
         var branch2 = new Conv2D(2, 3, padding: "same", name: "b2_3x3").Apply(new Conv2D(2, 1, name: "b2_reduce").Apply(stem));
@@ -117,7 +117,7 @@ public class GraphGradientTests
     [Test]
     public void PaddingLrnAndInnerSoftmax_MatchFiniteDifferences()
     {
-        var image = new Input([4, 4, 3], "image");
+        var image = new InputLayer([4, 4, 3], "image");
         var padded = new ZeroPadding2D((1, 0), (0, 2), name: "pad").Apply(image);
         var conv = new Conv2D(5, 2, activation: "tanh", name: "conv").Apply(padded);
         var normalized = new LRN(3, alpha: 0.5f, beta: 0.75f, bias: 1f, name: "lrn").Apply(conv);
@@ -133,7 +133,7 @@ public class GraphGradientTests
     [Test]
     public void SoftmaxLayerOutput_WithCategoricalCrossentropy_MatchesFiniteDifferences()
     {
-        var features = new Input([3], "features");
+        var features = new InputLayer([3], "features");
         var scores = new Dense(4, name: "scores").Apply(features);
         using var model = new Model(features, new Softmax(name: "probs").Apply(scores), "classifier", TestBackend.Instance, 24);
         model.Compile("sgd", "categorical_crossentropy");
@@ -145,7 +145,7 @@ public class GraphGradientTests
     [Test]
     public void FrozenBatchNorm_PassesTheInferenceGradient()
     {
-        var image = new Input([4, 4, 2], "image");
+        var image = new InputLayer([4, 4, 2], "image");
         var conv = new Conv2D(3, 3, padding: "same", name: "conv").Apply(image);
         var bn = new BatchNormalization(name: "frozen_bn") { Trainable = false };
         var flat = new Flatten(name: "flat").Apply(bn.Apply(conv));
@@ -167,7 +167,7 @@ public class GraphGradientTests
     {
         float[] GradientOfStem(Func<SymbolicTensor, SymbolicTensor> doubling)
         {
-            var features = new Input([3], "features");
+            var features = new InputLayer([3], "features");
             var stem = new Dense(4, activation: "tanh", name: "stem").Apply(features);
             using var model = new Model(features, new Dense(1, name: "out").Apply(doubling(stem)), "twice", TestBackend.Instance, 26);
             model.Compile("sgd", "mse");

@@ -18,7 +18,7 @@ public class GraphSummaryTests
     /// <summary>Conv → [Conv 1×1, Conv 3×3] → Concatenate → Add(with the first conv) → BN → GAP → Dense, all auto-named as Keras would.</summary>
     private static Model TwoBranches()
     {
-        var inputs = new Input(8, 8, 3);                                        // input_1
+        var inputs = new InputLayer(8, 8, 3);                                        // input_1
         var trunk = new Conv2D(4, 3, padding: "same").Apply(inputs);            // conv2d   (3·3·3 + 1)·4 = 112
         var left = new Conv2D(2, 1).Apply(trunk);                               // conv2d_1 (4 + 1)·2     = 10
         var right = new Conv2D(2, 3, padding: "same").Apply(trunk);             // conv2d_2 (3·3·4 + 1)·2 = 74

@@ -9,7 +9,7 @@ namespace ConvEngine.Tests.Graph;
 /// <summary>Each new layer's inference output (Model.Predict) against a double-precision computation written here.</summary>
 public class LayerForwardTests
 {
-    private static Model Build(Input input, SymbolicTensor output) => new(input, output, backend: TestBackend.Instance, seed: 1);
+    private static Model Build(InputLayer input, SymbolicTensor output) => new(input, output, backend: TestBackend.Instance, seed: 1);
 
     private static void AssertClose(float[] got, IReadOnlyList<double> expected, double tolerance = 1e-5)
     {
@@ -22,7 +22,7 @@ public class LayerForwardTests
     [Test]
     public void Add_ThreeInputs_IsTheElementwiseSum()
     {
-        var input = new Input([2, 2, 3], "x");
+        var input = new InputLayer([2, 2, 3], "x");
         var a = new Rescaling(2.0, name: "twice").Apply(input);
         var b = new Rescaling(-0.5, 1.0, name: "shifted").Apply(input);
         using var model = Build(input, new Add(name: "sum").Apply(input, a, b));
@@ -35,7 +35,7 @@ public class LayerForwardTests
     [Test]
     public void Concatenate_JoinsChannelsInInputOrder()
     {
-        var input = new Input([2, 3, 2], "x");
+        var input = new InputLayer([2, 3, 2], "x");
         var doubled = new Rescaling(2.0, name: "doubled").Apply(input);
         var negated = new Rescaling(-1.0, name: "negated").Apply(input);
         using var model = Build(input, new Concatenate(name: "cat").Apply(doubled, input, negated));
@@ -57,7 +57,7 @@ public class LayerForwardTests
     [TestCase(true, false)]
     public void BatchNormalization_Inference_UsesTheMovingStatistics(bool scale, bool center)
     {
-        var input = new Input([3, 2, 4], "x");
+        var input = new InputLayer([3, 2, 4], "x");
         var bn = new BatchNormalization(epsilon: 0.01, scale: scale, center: center, name: "bn");
         using var model = Build(input, bn.Apply(input));
         model.Initialize();
@@ -82,7 +82,7 @@ public class LayerForwardTests
     [Test]
     public void BatchNormalization_Training_NormalisesWithBatchStatistics()
     {
-        var input = new Input([2, 2, 3], "x");
+        var input = new InputLayer([2, 2, 3], "x");
         var bn = new BatchNormalization(name: "bn");
         using var model = Build(input, bn.Apply(input));
         model.Compile("sgd", "mse");
@@ -100,7 +100,7 @@ public class LayerForwardTests
     [Test]
     public void Lrn_MatchesTheOnnxDefinition()
     {
-        var input = new Input([2, 3, 7], "x");
+        var input = new InputLayer([2, 3, 7], "x");
         using var model = Build(input, new LRN(5, alpha: 0.3f, beta: 0.75f, bias: 2f, name: "lrn").Apply(input));
         float[] x = GraphReference.Uniform(2 * 42, 9, -3f, 3f);
         AssertClose(model.Predict(x), GraphReference.Lrn(GraphReference.Widen(x), 7, 5, 0.3, 0.75, 2));
@@ -110,7 +110,7 @@ public class LayerForwardTests
     [Test]
     public void ZeroPadding2D_AsymmetricPadding_PlacesZerosAroundTheImage()
     {
-        var input = new Input([2, 2, 1], "x");
+        var input = new InputLayer([2, 2, 1], "x");
         var pad = new ZeroPadding2D((1, 0), (2, 1), name: "pad");
         using var model = Build(input, pad.Apply(input));
         Assert.That(model.OutputShape, Is.EqualTo(new[] { 3, 5, 1 }));
@@ -126,7 +126,7 @@ public class LayerForwardTests
     [Test]
     public void ZeroPadding2D_IntPadding_PadsEverySide()
     {
-        var input = new Input([1, 2, 3], "x");
+        var input = new InputLayer([1, 2, 3], "x");
         using var model = Build(input, new ZeroPadding2D(2, name: "pad").Apply(input));
         Assert.That(model.OutputShape, Is.EqualTo(new[] { 5, 6, 3 }));
     }
@@ -135,7 +135,7 @@ public class LayerForwardTests
     [Test]
     public void Softmax_NormalisesTheLastAxis()
     {
-        var input = new Input([2, 4], "x");
+        var input = new InputLayer([2, 4], "x");
         using var model = Build(input, new Softmax(name: "probs").Apply(input));
         float[] x = GraphReference.Uniform(3 * 8, 10, -5f, 5f);
         var expected = new double[x.Length];
@@ -152,11 +152,11 @@ public class LayerForwardTests
     [Test]
     public void MaxPool2D_CeilMode_AddsTheOverhangingWindow()
     {
-        var input = new Input([1, 6, 1], "x");
+        var input = new InputLayer([1, 6, 1], "x");
         var floor = new MaxPool2D((1, 3), (1, 2), name: "floor");
         var ceil = new MaxPool2D((1, 3), (1, 2), name: "ceil") { CeilMode = true };
         using var floorModel = Build(input, floor.Apply(input));
-        var input2 = new Input([1, 6, 1], "x2");
+        var input2 = new InputLayer([1, 6, 1], "x2");
         using var ceilModel = Build(input2, ceil.Apply(input2));
         float[] x = [1, 5, 2, 0, 3, 7];
         Assert.That(floorModel.Predict(x), Is.EqualTo(new float[] { 5, 3 }));
@@ -168,7 +168,7 @@ public class LayerForwardTests
     [Test]
     public void AveragePooling2D_ExplicitPadsCountingPad_DividesByTheWholeWindow()
     {
-        var input = new Input([1, 3, 1], "x");
+        var input = new InputLayer([1, 3, 1], "x");
         var pool = new AveragePooling2D((1, 2), (1, 2), name: "avg") { Padding = Padding.Explicit(0, 0, 1, 0), CountIncludePad = true };
         using var model = Build(input, pool.Apply(input));
         // Padded row [0 | 2 4 6]: windows [0 2] → 2/2 = 1, [4 6] → 5.
@@ -178,7 +178,7 @@ public class LayerForwardTests
     [Test]
     public void Add_ShapeMismatch_NamesBothLayersAndShapes()
     {
-        var input = new Input([4, 4, 3], "x");
+        var input = new InputLayer([4, 4, 3], "x");
         var conv = new Conv2D(5, 1, name: "wide").Apply(input);
         var e = Assert.Throws<ShapeException>(() => new Add(name: "join").Apply(input, conv));
         Assert.That(e!.Message, Does.Contain("Add 'join'").And.Contain("'x' outputs (None, 4, 4, 3)").And.Contain("'wide' outputs (None, 4, 4, 5)"));
@@ -187,7 +187,7 @@ public class LayerForwardTests
     [Test]
     public void Concatenate_SpatialMismatch_NamesBothLayersAndShapes()
     {
-        var input = new Input([4, 4, 3], "x");
+        var input = new InputLayer([4, 4, 3], "x");
         var pooled = new MaxPool2D(name: "pooled").Apply(input);
         var e = Assert.Throws<ShapeException>(() => new Concatenate(name: "cat").Apply(input, pooled));
         Assert.That(e!.Message, Does.Contain("Concatenate 'cat'").And.Contain("(None, 4, 4, 3)").And.Contain("'pooled' outputs (None, 2, 2, 3)"));
@@ -196,7 +196,7 @@ public class LayerForwardTests
     [Test]
     public void BatchNormalization_OtherThanTheChannelAxis_IsRefusedByName()
     {
-        var input = new Input([4, 4, 3], "x");
+        var input = new InputLayer([4, 4, 3], "x");
         var e = Assert.Throws<NotSupportedException>(() => new BatchNormalization(axis: 1, name: "bn_h").Apply(input));
         Assert.That(e!.Message, Does.Contain("BatchNormalization 'bn_h'").And.Contain("axis 1"));
         Assert.That(new BatchNormalization(axis: 3, name: "bn_c").Apply(input).Shape, Is.EqualTo(new[] { 4, 4, 3 }));

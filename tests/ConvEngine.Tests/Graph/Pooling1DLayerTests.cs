@@ -51,7 +51,7 @@ public class Pooling1DLayerTests
 
         string mode = c.Mode.ToString().ToLowerInvariant();
         Layer layer = c.Kind == PoolKind.Max ? new MaxPooling1D(c.Pool, c.Stride, mode) : new AveragePooling1D(c.Pool, c.Stride, mode);
-        var inputLayer = new Input(c.L, c.C);
+        var inputLayer = new InputLayer(c.L, c.C);
         using var model = new Model(inputLayer, layer.Apply(inputLayer), "pool1d", backend, 1);
         Assert.That(model.OutputShape, Is.EqualTo(expected.Shape[1..]), "Keras's output length");
         Approx.AssertClose(expected.Data, model.Predict(x, batchSize: c.N), c.Pool, $"layer {c}");
@@ -68,7 +68,7 @@ public class Pooling1DLayerTests
         var backend = backendCase.Acquire();
         var x = TestData.Uniform(new Random(7), 2 * 6 * 3);
         var expected = DoubleReference.GlobalPool(Nd.FromFloats(x, 2, 6, 3), kind);
-        var inputLayer = new Input(6, 3);
+        var inputLayer = new InputLayer(6, 3);
         Layer layer = kind == PoolKind.Max ? new GlobalMaxPooling1D() : new GlobalAveragePooling1D();
         using var model = new Model(inputLayer, layer.Apply(inputLayer), "gp1d", backend, 1);
         Assert.That(model.OutputShape, Is.EqualTo(new[] { 3 }));
@@ -84,7 +84,7 @@ public class Pooling1DLayerTests
     [TestCase("average")]
     public void Backward_ThroughEveryPool1D_MatchesFiniteDifferences(string kind)
     {
-        var series = new Input(12, 2);
+        var series = new InputLayer(12, 2);
         var conv = new Conv1D(3, 3, padding: "causal", activation: "tanh", name: "conv").Apply(series);
         var pooled = (kind == "max" ? (Layer)new MaxPooling1D(3, 2, "same", name: "pool") : new AveragePooling1D(3, 2, "same", name: "pool")).Apply(conv);
         var conv2 = new Conv1D(4, 2, name: "conv2").Apply(pooled);
@@ -108,7 +108,7 @@ public class Pooling1DLayerTests
         Assert.That(LayerRegistry.Create("GlobalMaxPool1D", JsonNode.Parse("""{"name": "h"}""")!.AsObject()), Is.TypeOf<GlobalMaxPooling1D>());
         Assert.Throws<FormatException>(() => LayerRegistry.Create("GlobalMaxPooling1D", JsonNode.Parse("""{"name": "k", "keepdims": true}""")!.AsObject()));
 
-        var series = new Input(10, 2);
+        var series = new InputLayer(10, 2);
         var y = new MaxPooling1D(3, 2, "same", name: "pool").Apply(series);
         y = new AveragePooling1D(name: "avg").Apply(y);
         y = new GlobalMaxPooling1D(name: "gmax").Apply(y);
@@ -132,7 +132,7 @@ public class Pooling1DLayerTests
     [Test]
     public void PoolLongerThanTheSeries_WithValidPadding_IsANamedShapeError()
     {
-        var series = new Input([3, 1], "short");
+        var series = new InputLayer([3, 1], "short");
         var e = Assert.Throws<ShapeException>(() => new MaxPooling1D(4, name: "wide").Apply(series));
         Assert.That(e!.Message, Does.Contain("MaxPooling1D 'wide'").And.Contain("short"));
     }

@@ -39,7 +39,7 @@ public class FuzzHarnessTests
             Assert.That(formats.Select(f => f!["format"]!.GetValue<string>()), Is.SupersetOf(new[]
             {
                 "png", "jpeg", "bmp", "gif", "tiff-named-png", "idx", "idx-gz", "npy", "safetensors", "engine-config", "engine-weights",
-                "dataset-json", "checkpoint", "keras-json", "keras-h5-weights", "keras-h5-model", "keras-archive", "onnx", "onnx-pb", "tfjs",
+                "dataset-json", "checkpoint", "keras-json", "keras-h5-weights", "keras-h5-model", "keras-archive", "onnx", "onnx-pb", "tfjs", "csv-series",
             }));
             foreach (var f in formats)
             {

@@ -71,6 +71,13 @@ public class OnnxStructureTests
         Assert.That(Refused(new OnnxTestModel().Input("X", 1, 2).Node("Relu", ["X", "X"], ["Y"]).Output("Y").Proto()),
             Does.Contain("Relu takes 1 input(s)"));
 
+    // Fuzz case onnx 189: the attribute-type check knew only the node, so its message named no file.
+    [Test]
+    public void AttributeOfTheWrongType_NamesTheFileAndTheNode() =>
+        Assert.That(Refused(new OnnxTestModel().Input("X", 1, 1, 4, 4)
+                .Node("MaxPool", ["X"], ["Y"], ("kernel_shape", new long[] { 2, 2 }), ("pads", "oops")).Output("Y").Proto()),
+            Does.Contain("node 0 'maxpool_0' (MaxPool): attribute 'pads' has type String, expected Ints"));
+
     [Test]
     public void OpTypeOfControlBytes_IsRefusedQuotedBounded()
     {

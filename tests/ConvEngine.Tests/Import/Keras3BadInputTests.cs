@@ -129,7 +129,7 @@ public sealed class Keras3BadInputTests
     [Test]
     public void Save_OfALayerKerasLacks_NamesIt_AndLeavesTheOldFileAlone()
     {
-        var input = new Input(8, 8, 3);
+        var input = new InputLayer(8, 8, 3);
         using var model = new Model(input, new LRN(3, name: "local_norm").Apply(new Conv2D(4, 3, name: "c").Apply(input)), "with_lrn", seed: 1);
         string path = Path.Combine(_dir, "m.keras");
         File.WriteAllText(path, "previous");

@@ -61,7 +61,7 @@ public class KerasModelConfigTests
     {
         using var imported = KerasModels.FromJson(MnistSequentialJson);
         KerasWeights.Load(imported, KerasTestFiles.MnistCnnWeights);
-        using var byHand = new Sequential([new Input(28, 28, 1), new Conv2D(32, 3, activation: "relu", name: "c1"), new MaxPool2D(2, name: "p1"),
+        using var byHand = new Sequential([new InputLayer(28, 28, 1), new Conv2D(32, 3, activation: "relu", name: "c1"), new MaxPool2D(2, name: "p1"),
             new Conv2D(64, 3, activation: "relu", name: "c2"), new MaxPool2D(2, name: "p2"), new Flatten("f"), new Dense(128, "relu", name: "d1"),
             new Dropout(0.5, name: "do"), new Dense(10, "softmax", name: "d2")]);
         KerasWeights.Load(byHand, KerasTestFiles.MnistCnnWeights);

@@ -18,7 +18,7 @@ public class KerasWeightLoadingTests
     /// <summary>The model of fixtures/keras/README.md, built with the engine's API; null names are generated.</summary>
     private static Sequential MnistCnn(string?[] names) => new(
     [
-        new Input(28, 28, 1),
+        new InputLayer(28, 28, 1),
         new Conv2D(32, 3, activation: "relu", name: names[0]),
         new MaxPool2D(2, name: names[1]),
         new Conv2D(64, 3, activation: "relu", name: names[2]),
@@ -183,7 +183,7 @@ public class KerasWeightLoadingTests
 
     private static Model SmallVgg(string conv1 = "block1_conv1", string conv2 = "block2_conv1", int filters2 = 8)
     {
-        var input = new Input(16, 16, 3);
+        var input = new InputLayer(16, 16, 3);
         var x = new Conv2D(4, 3, padding: "same", activation: "relu", name: conv1).Apply(input);
         x = new MaxPool2D(2, name: "block1_pool").Apply(x);
         x = new Conv2D(filters2, 3, padding: "same", activation: "relu", name: conv2).Apply(x);
@@ -296,7 +296,7 @@ public class KerasWeightLoadingTests
         // A conv without bias in the model, with kernel and bias in the file.
         string path = _temp.File("vgg-layout.h5");
         KerasTestFiles.Write(path, SmallVggLayers()[..3]);
-        var input = new Input(16, 16, 3);
+        var input = new InputLayer(16, 16, 3);
         var x = new Conv2D(4, 3, padding: "same", useBias: false, name: "block1_conv1").Apply(input);
         using var model = new Model(input, x, "no_bias");
 

@@ -36,7 +36,7 @@ public sealed class LayerExportTests
     /// </summary>
     internal static Model ApplicationsNet(ulong seed = 7)
     {
-        var image = new Input([9, 8, 3], "image");
+        var image = new InputLayer([9, 8, 3], "image");
         var x = new Normalization(mean: [0.1, -0.2, 0.3], variance: [0.5, 2.0, 1.0], name: "norm_constants").Apply(image);
         x = new Normalization(name: "norm_weights").Apply(x);
         x = new Rescaling([0.5, 2.0, 1.5], [0.1, 0.0, -0.2], name: "per_channel").Apply(x);
@@ -64,7 +64,7 @@ public sealed class LayerExportTests
     /// <summary>Every activation the engine names on one vector, each on its own branch, concatenated.</summary>
     private static Model ActivationsNet(IEnumerable<string> names)
     {
-        var input = new Input([10], "x");
+        var input = new InputLayer([10], "x");
         var fc = new Dense(12, name: "fc").Apply(input);
         var branches = names.Select(n => new Activation(n, name: $"act_{n}").Apply(fc)).ToList();
         branches.Add(new ReLU(negativeSlope: 0.1, name: "relu_leaky").Apply(fc));
@@ -146,7 +146,7 @@ public sealed class LayerExportTests
     [Test]
     public void ReshapePermuteAndChannelSoftmax_ExportedToOnnx_KeepTheEngineOrder()
     {
-        var input = new Input([4, 6, 3], "x");
+        var input = new InputLayer([4, 6, 3], "x");
         var x = new Conv2D(4, 3, padding: "same", name: "c").Apply(input);
         var softmax = new Activation("softmax", name: "channel_softmax").Apply(x);
         var permuted = new Permute([2, 3, 1], name: "p").Apply(new Reshape([6, 4, 4], name: "r").Apply(softmax));   // (4, 4, 6)
@@ -159,7 +159,7 @@ public sealed class LayerExportTests
     [Test]
     public void OneDimensionalNet_ExportedToOnnx_RunsInOnnxRuntime_AsTheEngine()
     {
-        var input = new Input([13, 3], "seq");
+        var input = new InputLayer([13, 3], "seq");
         var x = new Conv1D(4, 3, padding: "causal", dilationRate: 2, activation: "relu", name: "causal").Apply(input);
         x = new MaxPooling1D(3, strides: 2, padding: "same", name: "max").Apply(x);                  // (7, 4)
         x = new Conv1D(5, 2, strides: 2, padding: "same", activation: "elu", name: "strided").Apply(x);   // (4, 5)
@@ -168,6 +168,39 @@ public sealed class LayerExportTests
         using var model = new Model(input, new Dense(2, name: "out").Apply(joined), "sequence", seed: 8);
         model.Initialize();
         AssertOnnxRuntimeAgrees(model, Inputs(model, 3, 17, 2f), 3);
+    }
+
+    /// <summary>
+    /// Both directions: a ShuffleNet unit in ONNX becomes engine layers (Reshape → Permute → Reshape) and is exported
+    /// again; ONNX Runtime gives the same outputs on the original file and on the engine's.
+    /// </summary>
+    [Test]
+    public void OnnxChannelShuffle_ImportedAsLayers_AndExportedAgain_RunsInOnnxRuntime_AsTheOriginal()
+    {
+        var m = new OnnxTestModel().InputWithBatch("X", 0, 6, 3, 5)
+            .Random("W1", 21, 6, 3, 1, 1).Random("B1", 22, 6).Random("W2", 23, 4, 6, 3, 3)
+            .Ints("to5", [0, 2, 3, 3, 5], 5).Ints("to4", [0, 6, 3, 5], 4)
+            .Node("Conv", ["X", "W1", "B1"], ["c1"], ("group", 2L))
+            .Node("Reshape", ["c1", "to5"], ["r5"])
+            .Node("Transpose", ["r5"], ["t5"], ("perm", new long[] { 0, 2, 1, 3, 4 }))
+            .Node("Reshape", ["t5", "to4"], ["shuffled"])
+            .Node("Conv", ["shuffled", "W2"], ["Y"], ("pads", new long[] { 1, 1, 1, 1 }))
+            .Output("Y");
+        string original = Path.Combine(_dir, "shuffle.onnx");
+        File.Move(m.Save(), original);
+        var x = OnnxTestModel.RandomValues(2 * 6 * 3 * 5, 9, -2f, 2f);
+        float[] Run(string path, string input)
+        {
+            using var session = new InferenceSession(path);
+            using var results = session.Run([NamedOnnxValue.CreateFromTensor(input, new DenseTensor<float>(x, [2, 6, 3, 5]))]);
+            return results.Single().AsTensor<float>().ToArray();
+        }
+        using (var model = OnnxToModel.Convert(original, seed: 1))
+        {
+            Assert.That(model.Layers.OfType<Permute>().Count(), Is.EqualTo(1));
+            OnnxExporter.Save(model, Path.Combine(_dir, "again.onnx"));
+        }
+        TfjsFixtures.AssertClose(Run(Path.Combine(_dir, "again.onnx"), "input"), Run(original, "X"), 1e-5, 1e-4, "re-exported vs original");
     }
 
     [Test]
@@ -204,7 +237,7 @@ public sealed class LayerExportTests
     [TestCase("gelu_approximate")]
     public void Keras_RefusesAnActivationKeras3Lacks_NamingTheLayer_AndWritesNothing(string activation)
     {
-        var input = new Input([5], "x");
+        var input = new InputLayer([5], "x");
         using var model = new Model(input, new Dense(3, activation: activation, name: "head").Apply(input), seed: 1);
         string path = Path.Combine(_dir, "m.keras");
         var e = Assert.Throws<ModelExportException>(() => KerasFiles.Save(model, path))!;
@@ -215,7 +248,7 @@ public sealed class LayerExportTests
     [Test]
     public void Keras_RefusesExplicitPads_NamingTheLayer()
     {
-        var input = new Input([6, 6, 2], "x");
+        var input = new InputLayer([6, 6, 2], "x");
         using var model = new Model(input, new Conv2DTranspose(2, 3, strides: 2, ConvEngine.Kernels.Geometry.Padding.Explicit(1, 0, 1, 0), null, null, groups: 1, name: "deconv").Apply(input), seed: 1);
         var e = Assert.Throws<ModelExportException>(() => KerasFiles.Save(model, Path.Combine(_dir, "m.keras")))!;
         Assert.That(e.Message, Does.Contain("'deconv'").And.Contain("(Conv2DTranspose)").And.Contain("explicit pads"));
@@ -230,7 +263,7 @@ public sealed class LayerExportTests
     [TestCase("keras", "Keras 3")]
     public void Cli_LayerTheTargetLacks_IsOneLineNamingLayerAndClass_AndNothingIsWritten(string to, string format)
     {
-        var input = new Input(8, 8, 3);
+        var input = new InputLayer(8, 8, 3);
         string modelDir = Path.Combine(_dir, "lrn_model");
         using (var model = new Model(input, new LRN(3, name: "local_norm").Apply(new Conv2D(4, 3, name: "conv").Apply(input)), seed: 1))
         {

@@ -31,7 +31,7 @@ public sealed class ModelExportTests
     /// <summary>The course's kind of net on an odd size: SAME and VALID convs, strides, dilation, both pools, BN, dense head.</summary>
     private static Model SequentialNet() => new Sequential(seed: 3)
     {
-        new Input(11, 9, 3),
+        new InputLayer(11, 9, 3),
         new Rescaling(1 / 255.0, offset: -0.5),
         new Conv2D(6, 3, strides: 2, padding: "same", activation: "relu"),
         new MaxPool2D(3, strides: 2, padding: "same"),
@@ -47,11 +47,11 @@ public sealed class ModelExportTests
     /// <summary>Branches (Add, Concatenate), asymmetric zero padding, a nested Sequential, global pooling, a sigmoid head.</summary>
     private static Model FunctionalNet()
     {
-        var input = new Input(8, 7, 2);
+        var input = new InputLayer(8, 7, 2);
         var a = new Conv2D(4, 3, padding: "same", activation: "relu").Apply(input);
         var b = new Conv2D(4, 1, dilationRate: 1).Apply(input);
         var sum = new Add().Apply(a, b);
-        var inner = new Sequential(name: "inner") { new Input(8, 7, 4), new ZeroPadding2D((1, 2), (0, 1)), new Conv2D(3, 3, strides: 2), new BatchNormalization() };
+        var inner = new Sequential(name: "inner") { new InputLayer(8, 7, 4), new ZeroPadding2D((1, 2), (0, 1)), new Conv2D(3, 3, strides: 2), new BatchNormalization() };
         var c = inner.Apply(sum);
         var d = new Conv2D(3, (4, 3), strides: (1, 2), activation: "sigmoid").Apply(input);
         var joined = new Concatenate().Apply(c, d);
@@ -63,7 +63,7 @@ public sealed class ModelExportTests
     /// <summary>A model whose output is an image, to check the NCHW output order too.</summary>
     private static Model ImageOutputNet()
     {
-        var input = new Input(6, 6, 2);
+        var input = new InputLayer(6, 6, 2);
         var x = new Conv2D(3, 3, padding: "same", activation: "leaky_relu").Apply(input);
         var y = new Activation("sigmoid").Apply(new Conv2D(2, 1).Apply(x));
         return new Model(input, y, "image_out", seed: 5);
@@ -156,7 +156,7 @@ public sealed class ModelExportTests
     [Test]
     public void Onnx_RefusesALayerItCannotExpress_AndWritesNothing()
     {
-        var input = new Input(8, 8, 3);
+        var input = new InputLayer(8, 8, 3);
         using var model = new Model(input, new LRN(3, name: "norm").Apply(new Conv2D(4, 3).Apply(input)), seed: 1);
         string path = Path.Combine(_dir, "m.onnx");
         var e = Assert.Throws<ModelExportException>(() => OnnxExporter.Save(model, path))!;

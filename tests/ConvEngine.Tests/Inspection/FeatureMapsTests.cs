@@ -18,7 +18,7 @@ public class FeatureMapsTests
     /// <summary>Rescaling → Conv2D relu → MaxPool → Conv2D → Flatten → Dense sigmoid, on 6×6×2.</summary>
     private static Sequential SmallConvnet(IBackend backend) => new(backend: backend, seed: 11, name: "small")
     {
-        new Input([6, 6, 2], "image"),
+        new InputLayer([6, 6, 2], "image"),
         new Rescaling(0.5f, name: "scale"),
         new Conv2D(3, 3, padding: "same", activation: "relu", name: "conv_a"),
         new MaxPool2D(name: "pool"),
@@ -39,7 +39,7 @@ public class FeatureMapsTests
         var conv = (Conv2D)model.GetLayer("conv_a");
         var scaled = Nd.FromFloats(x.Select(v => v * 0.5f).ToArray(), 2, 6, 6, 2);
         var expected = DoubleReference.Conv2D(scaled, Nd.FromFloats(conv.Kernel!.ToArray(), 3, 3, 2, 3), TestData.Widen(conv.Bias!.ToArray()),
-            new Conv2DOptions { Padding = Padding.Same, Activation = ConvEngine.Kernels.Activation.Relu });
+            new Conv2DOptions { Padding = Padding.Same, Activation = ConvEngine.Kernels.KernelActivation.Relu });
         Assert.That(map.Values.Shape.ToArray(), Is.EqualTo(new[] { 2, 6, 6, 3 }));
         Approx.AssertClose(expected.Data, map.Values.ToArray(), 18, "conv_a");
         Assert.That(map.ShapeText, Is.EqualTo("(None, 6, 6, 3)"));
@@ -77,12 +77,12 @@ public class FeatureMapsTests
     {
         var inner = new Sequential(backend: TestBackend.Instance, seed: 3, name: "base")
         {
-            new Input([4, 4, 1], "base_in"),
+            new InputLayer([4, 4, 1], "base_in"),
             new Conv2D(2, 3, activation: "relu", name: "base_conv"),
         };
         using var outer = new Sequential(backend: TestBackend.Instance, seed: 4, name: "classifier")
         {
-            new Input([4, 4, 1], "pixels"),
+            new InputLayer([4, 4, 1], "pixels"),
             inner,
             new GlobalAveragePooling2D(name: "gap"),
             new Dense(1, name: "score"),

@@ -32,20 +32,20 @@ public unsafe class CpuGemmTests
         {
             // Leading dimensions wider than the rows, so a kernel that assumes packed rows fails.
             var p = GemmProblem.Random(rng, m, n, k, transposeA, transposeB, lda: 3, ldb: 5, ldc: 2);
-            var (expected, scale) = p.Expected(accumulate, bias: null, Activation.None);
-            p.Run(simd, threads: 2, accumulate, bias: null, Activation.None);
+            var (expected, scale) = p.Expected(accumulate, bias: null, KernelActivation.None);
+            p.Run(simd, threads: 2, accumulate, bias: null, KernelActivation.None);
             p.AssertClose(expected, scale, $"{simd} {m}x{n}x{k} transA={transposeA} transB={transposeB} accumulate={accumulate}");
         }
     }
 
     public static IEnumerable<TestCaseData> EpilogueCases() =>
         from level in Levels()
-        from act in new[] { Activation.None, Activation.Relu, Activation.LeakyRelu(0.2f), Activation.Sigmoid, Activation.Tanh }
+        from act in new[] { KernelActivation.None, KernelActivation.Relu, KernelActivation.LeakyRelu(0.2f), KernelActivation.Sigmoid, KernelActivation.Tanh }
         select new TestCaseData(level, act);
 
     // Dense semantics: y = act(x·W + b), the activation after the whole sum and the bias.
     [TestCaseSource(nameof(EpilogueCases))]
-    public void Multiply_WithBiasAndActivation_AppliesThemAfterTheWholeSum(SimdLevel simd, Activation activation)
+    public void Multiply_WithBiasAndActivation_AppliesThemAfterTheWholeSum(SimdLevel simd, KernelActivation activation)
     {
         var rng = new Random(5);
         foreach (var (m, n, k) in Sizes)
@@ -66,8 +66,8 @@ public unsafe class CpuGemmTests
         {
             var one = GemmProblem.Random(new Random(3), m, n, k, false, true, 1, 2, 3);
             var three = GemmProblem.Random(new Random(3), m, n, k, false, true, 1, 2, 3);
-            one.Run(simd, threads: 1, accumulate: true, bias: null, Activation.None);
-            three.Run(simd, threads: 3, accumulate: true, bias: null, Activation.None);
+            one.Run(simd, threads: 1, accumulate: true, bias: null, KernelActivation.None);
+            three.Run(simd, threads: 3, accumulate: true, bias: null, KernelActivation.None);
             Assert.That(three.C, Is.EqualTo(one.C), $"{m}x{n}x{k}");
         }
     }
@@ -81,15 +81,17 @@ public unsafe class CpuGemmTests
         select new TestCaseData(level, blocking, tb);
 
     [TestCaseSource(nameof(BlockingCases))]
-    public void Multiply_WithAnyBlocking_EqualsDoublePrecisionProduct(SimdLevel simd, GemmBlocking blocking, bool transposeB)
+    // `object`: GemmBlocking is internal to the kernels, and a public test method cannot name it in its signature.
+    public void Multiply_WithAnyBlocking_EqualsDoublePrecisionProduct(SimdLevel simd, object blockingCase, bool transposeB)
     {
+        var blocking = (GemmBlocking)blockingCase;
         var rng = new Random(29);
         foreach (var (m, n, k) in new[] { (601, 47, 131), (50, 301, 97), (300, 33, 40) })
         {
             var p = GemmProblem.Random(rng, m, n, k, false, transposeB, lda: 1, ldb: 3, ldc: 2);
             float[] bias = GemmProblem.RandomArray(rng, n);
-            var (expected, scale) = p.Expected(accumulate: true, bias, Activation.Relu);
-            p.Run(simd, threads: 2, accumulate: true, bias, Activation.Relu, blocking);
+            var (expected, scale) = p.Expected(accumulate: true, bias, KernelActivation.Relu);
+            p.Run(simd, threads: 2, accumulate: true, bias, KernelActivation.Relu, blocking);
             p.AssertClose(expected, scale, $"{simd} {blocking} {m}x{n}x{k} transB={transposeB}");
         }
     }
@@ -100,8 +102,8 @@ public unsafe class CpuGemmTests
     {
         var one = GemmProblem.Random(new Random(8), 1500, 70, 260, false, false, 0, 0, 0);
         var three = GemmProblem.Random(new Random(8), 1500, 70, 260, false, false, 0, 0, 0);
-        one.Run(simd, threads: 1, accumulate: false, bias: null, Activation.None);
-        three.Run(simd, threads: 3, accumulate: false, bias: null, Activation.None);
+        one.Run(simd, threads: 1, accumulate: false, bias: null, KernelActivation.None);
+        three.Run(simd, threads: 3, accumulate: false, bias: null, KernelActivation.None);
         Assert.That(three.C, Is.EqualTo(one.C));
     }
 
@@ -124,7 +126,7 @@ public unsafe class CpuGemmTests
     public void Blocking_AboveThePanelStride_IsRefused()
     {
         var p = GemmProblem.Random(new Random(1), 7, 7, 7, false, false, 0, 0, 0);
-        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => p.Run(SimdLevel.Scalar, 1, false, null, Activation.None, new GemmBlocking(GemmBlocking.PanelStride + 16, 64, 64)));
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => p.Run(SimdLevel.Scalar, 1, false, null, KernelActivation.None, new GemmBlocking(GemmBlocking.PanelStride + 16, 64, 64)));
         Assert.That(ex!.Message, Does.Contain("KC=528"));
     }
 
@@ -136,7 +138,7 @@ public unsafe class CpuGemmTests
         float[] bias = [1f, 2f];
         fixed (float* pc = c, pb = bias)
             CpuGemm.Multiply(SimdSupport.Detected, 1, false, false, 2, 2, 0, null, 1, null, 2, pc, 2, accumulate: true,
-                new GemmEpilogue(pb, Activation.Relu));
+                new GemmEpilogue(pb, KernelActivation.Relu));
         Assert.That(c, Is.EqualTo(new[] { 6f, 0f, 2f, 1f }));
     }
 
@@ -182,7 +184,7 @@ public unsafe class CpuGemmTests
         private double OpB(int t, int j) => TransposeB ? B[j * Ldb + t] : B[t * Ldb + j];
 
         /// <summary>The product in double, and per element Σ|a·b| + |c| + |bias| to scale the tolerance.</summary>
-        public (double[] Values, double[] Scale) Expected(bool accumulate, float[]? bias, Activation act)
+        public (double[] Values, double[] Scale) Expected(bool accumulate, float[]? bias, KernelActivation act)
         {
             var values = new double[M * N];
             var scale = new double[M * N];
@@ -210,7 +212,7 @@ public unsafe class CpuGemmTests
             return (values, scale);
         }
 
-        public void Run(SimdLevel simd, int threads, bool accumulate, float[]? bias, Activation act, GemmBlocking? blocking = null)
+        public void Run(SimdLevel simd, int threads, bool accumulate, float[]? bias, KernelActivation act, GemmBlocking? blocking = null)
         {
             fixed (float* a = A, b = B, c = C, pb = bias)
                 CpuGemm.Multiply(simd, blocking ?? GemmBlocking.Default(simd), threads, TransposeA, TransposeB, M, N, K, a, Lda, b, Ldb, c, Ldc,

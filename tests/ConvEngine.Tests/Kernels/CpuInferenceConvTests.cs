@@ -15,23 +15,23 @@ public class CpuInferenceConvTests
 {
     public static IEnumerable<SimdLevel> Levels() => Enum.GetValues<SimdLevel>().Where(l => l <= SimdSupport.Detected);
 
-    public sealed record Case(int N, int H, int W, int C, int K, int OC, int Stride, int Groups, Padding Padding, Activation Activation)
+    public sealed record Case(int N, int H, int W, int C, int K, int OC, int Stride, int Groups, Padding Padding, KernelActivation Activation)
     {
         public override string ToString() => $"{N}x{H}x{W}x{C} k{K} s{Stride} g{Groups} ->{OC} {Padding} {Activation}";
     }
 
     private static readonly Case[] Cases =
     [
-        new(1, 9, 11, 5, 3, 7, 1, 1, Padding.Same, Activation.Relu),
-        new(2, 15, 13, 40, 3, 300, 1, 1, Padding.Same, Activation.None),        // K 360: two K blocks; OC 300: two N blocks
-        new(3, 7, 7, 24, 1, 40, 1, 1, Padding.Valid, Activation.LeakyRelu(0.1f)),  // pointwise, no im2col
-        new(1, 12, 10, 6, 5, 9, 2, 1, Padding.Same, Activation.Sigmoid),
-        new(2, 9, 8, 12, 3, 18, 1, 3, Padding.Same, Activation.Relu),           // grouped
-        new(2, 13, 17, 21, 3, 21, 1, 21, Padding.Same, Activation.Relu),        // depthwise, vector + scalar tail
-        new(1, 16, 19, 32, 3, 32, 2, 32, Padding.Same, Activation.None),        // depthwise, strided
-        new(1, 6, 5, 3, 3, 6, 1, 3, Padding.Valid, Activation.Tanh),           // depthwise with multiplier 2
-        new(2, 11, 9, 3, 3, 20, 2, 1, Padding.Same, Activation.Relu),          // RGB first layer: the default runs it on direct
-        new(1, 10, 7, 17, 3, 35, 1, 1, Padding.Same, Activation.Sigmoid),      // direct's post-pass activation, ragged 16-wide panels
+        new(1, 9, 11, 5, 3, 7, 1, 1, Padding.Same, KernelActivation.Relu),
+        new(2, 15, 13, 40, 3, 300, 1, 1, Padding.Same, KernelActivation.None),        // K 360: two K blocks; OC 300: two N blocks
+        new(3, 7, 7, 24, 1, 40, 1, 1, Padding.Valid, KernelActivation.LeakyRelu(0.1f)),  // pointwise, no im2col
+        new(1, 12, 10, 6, 5, 9, 2, 1, Padding.Same, KernelActivation.Sigmoid),
+        new(2, 9, 8, 12, 3, 18, 1, 3, Padding.Same, KernelActivation.Relu),           // grouped
+        new(2, 13, 17, 21, 3, 21, 1, 21, Padding.Same, KernelActivation.Relu),        // depthwise, vector + scalar tail
+        new(1, 16, 19, 32, 3, 32, 2, 32, Padding.Same, KernelActivation.None),        // depthwise, strided
+        new(1, 6, 5, 3, 3, 6, 1, 3, Padding.Valid, KernelActivation.Tanh),           // depthwise with multiplier 2
+        new(2, 11, 9, 3, 3, 20, 2, 1, Padding.Same, KernelActivation.Relu),          // RGB first layer: the default runs it on direct
+        new(1, 10, 7, 17, 3, 35, 1, 1, Padding.Same, KernelActivation.Sigmoid),      // direct's post-pass activation, ragged 16-wide panels
     ];
 
     public static IEnumerable<TestCaseData> CaseData() =>
@@ -93,7 +93,7 @@ public class CpuInferenceConvTests
         using var f = cpu.Allocate(g.FilterShape.Length);
         using var y = cpu.Allocate(16 * 10);
         using var packed = cpu.PackConv2DFilter(f, g);
-        var error = Assert.Throws<ArgumentException>(() => cpu.Conv2D(x, packed, null, y, g, Activation.None, new Conv2DOutput(4, 10)))!;
+        var error = Assert.Throws<ArgumentException>(() => cpu.Conv2D(x, packed, null, y, g, KernelActivation.None, new Conv2DOutput(4, 10)))!;
         Assert.That(error.Message, Does.Contain("4..12").And.Contain("10 channels"));
     }
 

@@ -35,7 +35,7 @@ public unsafe class CpuKernelVariantTests
         using var x = cpu.Allocate(g.InputShape.Length);
         using var f = cpu.Allocate(g.FilterShape.Length);
         using var y = cpu.Allocate(g.OutputShape.Length - 1);
-        var error = Assert.Throws<ArgumentException>(() => cpu.Conv2D(x, f, null, y, g, Activation.None))!;
+        var error = Assert.Throws<ArgumentException>(() => cpu.Conv2D(x, f, null, y, g, KernelActivation.None))!;
         Assert.That(error.Message, Does.Contain("Conv2D").And.Contain("output").And.Contain($"{g.OutputShape.Length}"));
     }
 
@@ -47,22 +47,22 @@ public unsafe class CpuKernelVariantTests
             $"{N}x{H}x{W}x{C} k{KH}x{KW}->{OC} s{Options.StrideH}x{Options.StrideW} d{Options.DilationH}x{Options.DilationW} g{Options.Groups} {Options.Padding} {Options.Activation}";
     }
 
-    private static Conv2DOptions Opt(int stride = 1, int dilation = 1, Padding? padding = null, int groups = 1, Activation act = default) =>
+    private static Conv2DOptions Opt(int stride = 1, int dilation = 1, Padding? padding = null, int groups = 1, KernelActivation act = default) =>
         new() { StrideH = stride, StrideW = stride, DilationH = dilation, DilationW = dilation, Padding = padding ?? Padding.Valid, Groups = groups, Activation = act };
 
     private static readonly ConvCase[] ConvCases =
     [
-        new(1, 9, 11, 5, 3, 3, 7, Opt(padding: Padding.Same, act: Activation.Relu)),
+        new(1, 9, 11, 5, 3, 3, 7, Opt(padding: Padding.Same, act: KernelActivation.Relu)),
         new(3, 10, 7, 6, 5, 5, 9, Opt(stride: 2), Bias: false),
-        new(1, 13, 13, 3, 7, 7, 33, Opt(stride: 3, padding: Padding.Same, act: Activation.LeakyRelu())),
-        new(3, 8, 9, 4, 3, 3, 5, Opt(dilation: 2, padding: Padding.Same, act: Activation.Sigmoid)),
-        new(1, 7, 7, 8, 1, 1, 17, Opt(act: Activation.Tanh)),                                  // pointwise: no im2col
+        new(1, 13, 13, 3, 7, 7, 33, Opt(stride: 3, padding: Padding.Same, act: KernelActivation.LeakyRelu())),
+        new(3, 8, 9, 4, 3, 3, 5, Opt(dilation: 2, padding: Padding.Same, act: KernelActivation.Sigmoid)),
+        new(1, 7, 7, 8, 1, 1, 17, Opt(act: KernelActivation.Tanh)),                                  // pointwise: no im2col
         new(3, 6, 5, 8, 1, 1, 12, Opt(groups: 2)),                                            // grouped pointwise
-        new(1, 9, 9, 6, 3, 3, 9, Opt(padding: Padding.Explicit(1, 2, 0, 1), groups: 3, act: Activation.Relu)),
+        new(1, 9, 9, 6, 3, 3, 9, Opt(padding: Padding.Explicit(1, 2, 0, 1), groups: 3, act: KernelActivation.Relu)),
         new(3, 9, 8, 5, 3, 3, 5, Opt(stride: 2, padding: Padding.Same, groups: 5)),           // depthwise
-        new(1, 8, 8, 4, 3, 3, 8, Opt(padding: Padding.Same, groups: 4, act: Activation.Relu)), // depthwise, multiplier 2
+        new(1, 8, 8, 4, 3, 3, 8, Opt(padding: Padding.Same, groups: 4, act: KernelActivation.Relu)), // depthwise, multiplier 2
         new(1, 11, 11, 19, 5, 5, 19, Opt(dilation: 2, padding: Padding.Same, groups: 19)),    // depthwise, vector + tail
-        new(2, 15, 15, 40, 3, 3, 70, Opt(padding: Padding.Same, act: Activation.Relu)),       // K 360 crosses a K block, 450 rows an M block
+        new(2, 15, 15, 40, 3, 3, 70, Opt(padding: Padding.Same, act: KernelActivation.Relu)),       // K 360 crosses a K block, 450 rows an M block
         new(1, 5, 12, 3, 1, 3, 4, Opt(dilation: 2, padding: Padding.Causal)),
         new(3, 12, 10, 7, 2, 4, 6, new Conv2DOptions { StrideH = 2, StrideW = 3, Padding = Padding.Same }),
         new(1, 4, 4, 2, 1, 1, 3, Opt(stride: 2)),                                             // strided 1×1 still needs im2col
@@ -106,7 +106,7 @@ public unsafe class CpuKernelVariantTests
     [TestCaseSource(nameof(Levels))]
     public void Conv2D_GemmKernels_OnDepthwiseConv_EqualReference(SimdLevel simd)
     {
-        var o = Opt(stride: 2, padding: Padding.Same, groups: 6, act: Activation.Relu);
+        var o = Opt(stride: 2, padding: Padding.Same, groups: 6, act: KernelActivation.Relu);
         var g = Conv2DGeometry.Create("Conv2D", new TensorShape(2, 9, 7, 6), new TensorShape(3, 3, 1, 12), o);
         var rng = new Random(11);
         float[] x = Random(rng, g.InputShape.Length), f = Random(rng, g.FilterShape.Length), bias = Random(rng, g.OC);
@@ -123,7 +123,7 @@ public unsafe class CpuKernelVariantTests
         AssertClose(buffered, expected, 9, $"buffered {simd}");
     }
 
-    private static float[] RunConv(SimdLevel simd, string variant, float[] x, float[] f, float[]? bias, in Conv2DGeometry g, Activation act)
+    private static float[] RunConv(SimdLevel simd, string variant, float[] x, float[] f, float[]? bias, in Conv2DGeometry g, KernelActivation act)
     {
         using var cpu = new CpuBackend(threads: 2, simd: simd);
         cpu.Variants.Select("conv2d", variant);
@@ -140,11 +140,11 @@ public unsafe class CpuKernelVariantTests
     public static IEnumerable<TestCaseData> DenseCases() =>
         from level in Levels()
         from shape in new[] { (1, 1, 1), (3, 17, 33), (7, 300, 5), (13, 40, 530), (65, 33, 10) }
-        from act in new[] { Activation.None, Activation.Relu, Activation.Sigmoid }
+        from act in new[] { KernelActivation.None, KernelActivation.Relu, KernelActivation.Sigmoid }
         select new TestCaseData(level, shape.Item1, shape.Item2, shape.Item3, act);
 
     [TestCaseSource(nameof(DenseCases))]
-    public void Dense_Gemm_EqualsReference(SimdLevel simd, int m, int k, int n, Activation act)
+    public void Dense_Gemm_EqualsReference(SimdLevel simd, int m, int k, int n, KernelActivation act)
     {
         var rng = new Random(m * 1000 + k + n);
         float[] x = Random(rng, m * k), w = Random(rng, k * n), bias = Random(rng, n);
@@ -166,7 +166,7 @@ public unsafe class CpuKernelVariantTests
     [TestCase(13, 40, 530, "sigmoid")]
     public void Dense_ReferenceVariant_MatchesDoubleReference(int m, int k, int n, string activation)
     {
-        var act = activation == "relu" ? Activation.Relu : Activation.Sigmoid;
+        var act = activation == "relu" ? KernelActivation.Relu : KernelActivation.Sigmoid;
         var rng = new Random(m + k + n);
         float[] x = Random(rng, m * k), w = Random(rng, k * n), bias = Random(rng, n);
         using var cpu = new CpuBackend(threads: 2, simd: SimdLevel.Scalar);
@@ -263,11 +263,11 @@ public unsafe class CpuKernelVariantTests
 
     public static IEnumerable<TestCaseData> ActivationCases() =>
         from level in Levels()
-        from act in new[] { Activation.None, Activation.Relu, Activation.LeakyRelu(0.3f), Activation.Sigmoid, Activation.Tanh }
+        from act in new[] { KernelActivation.None, KernelActivation.Relu, KernelActivation.LeakyRelu(0.3f), KernelActivation.Sigmoid, KernelActivation.Tanh }
         select new TestCaseData(level, act);
 
     [TestCaseSource(nameof(ActivationCases))]
-    public void Activate_EqualsReference(SimdLevel simd, Activation act)
+    public void Activate_EqualsReference(SimdLevel simd, KernelActivation act)
     {
         // 150 001 floats: two thread chunks and a ragged vector tail.
         float[] x = Random(new Random(2), 150_001, scale: 8);

@@ -45,6 +45,9 @@ public class CpuTrainingKernelTests
         new("batch3_1x1_stride2", 3, 6, 6, 4, 1, 1, 3, 1, 2, 1, Padding.Valid),
         new("batch1_5x3_stride2_same_rowchunks", 1, 13, 5, 3, 5, 3, 4, 1, 2, 1, Padding.Same),
         new("batch3_groups3_dilation2_explicit", 3, 9, 9, 3, 2, 3, 6, 3, 1, 2, Padding.Explicit(1, 2, 2, 1)),
+        // SAME with an odd total pad on both axes (H 7, k 4, s 2: 3; W 9, k 4, s 1: 3), where TF puts the extra pixel
+        // bottom/right; the other SAME cases above pad evenly and cannot tell.
+        new("batch2_4x4_stride2_same_oddpad", 2, 7, 9, 3, 4, 4, 4, 1, 2, 1, Padding.Same),
     ];
 
     [TestCaseSource(nameof(ConvCases))]
@@ -295,13 +298,13 @@ public class CpuTrainingKernelTests
         Assert.That(Large(), Is.EqualTo(Large()).AsCollection, "large split");
     }
 
-    public static IEnumerable<Activation> Activations =>
-        [Activation.None, Activation.Relu, Activation.LeakyRelu(0.3f), Activation.Sigmoid, Activation.Tanh];
+    public static IEnumerable<KernelActivation> Activations =>
+        [KernelActivation.None, KernelActivation.Relu, KernelActivation.LeakyRelu(0.3f), KernelActivation.Sigmoid, KernelActivation.Tanh];
 
     // The derivative from the output y: relu y>0, leaky y>0 ? 1 : α, sigmoid y(1−y), tanh 1−y². The
     // SIMD paths make the same float operations as the scalar one, so every level is bit-identical.
     [TestCaseSource(nameof(Activations))]
-    public void ActivationBackward_EverySimdLevel_BitIdenticalToReference(Activation activation)
+    public void ActivationBackward_EverySimdLevel_BitIdenticalToReference(KernelActivation activation)
     {
         const int Length = 1000 + 13;
         float[] x = Random(Length, 60, -3f, 3f), y = x.Select(activation.Apply).ToArray(), gradOut = Random(Length, 61);
@@ -706,7 +709,7 @@ public class CpuTrainingKernelTests
         }
     }
 
-    private static double Act(Activation activation, double x) => activation.Kind switch
+    private static double Act(KernelActivation activation, double x) => activation.Kind switch
     {
         ActivationKind.None => x,
         ActivationKind.Relu => Math.Max(x, 0),

@@ -157,12 +157,12 @@ public class CpuTuningTests
         var rng = new Random(3);
         float[] x = Values(rng, g.InputShape.Length), f = Values(rng, g.FilterShape.Length), b = Values(rng, g.OC);
         var expected = new float[g.OutputShape.Length];
-        CpuReferenceKernels.Conv2D(x, f, b, expected, g, Activation.Relu);
+        CpuReferenceKernels.Conv2D(x, f, b, expected, g, KernelActivation.Relu);
         using var bx = cpu.Allocate(x.Length); cpu.Upload(x, bx);
         using var bf = cpu.Allocate(f.Length); cpu.Upload(f, bf);
         using var bb = cpu.Allocate(b.Length); cpu.Upload(b, bb);
         using var by = cpu.Allocate(expected.Length);
-        cpu.Conv2D(bx, bf, bb, by, g, Activation.Relu);
+        cpu.Conv2D(bx, bf, bb, by, g, KernelActivation.Relu);
         var actual = new float[expected.Length];
         cpu.Download(by, actual);
         for (int i = 0; i < actual.Length; i++)

@@ -91,7 +91,7 @@ public class IlgpuBackendTests(IlgpuDeviceKind kind)
         using var x = _ilgpu.Allocate(g.InputShape.Length);
         using var f = _ilgpu.Allocate(g.FilterShape.Length);
         using var y = _ilgpu.Allocate(g.OutputShape.Length - 1);
-        var error = Assert.Throws<ArgumentException>(() => _ilgpu.Conv2D(x, f, null, y, g, Activation.None))!;
+        var error = Assert.Throws<ArgumentException>(() => _ilgpu.Conv2D(x, f, null, y, g, KernelActivation.None))!;
         Assert.That(error.Message, Does.Contain("Conv2D").And.Contain("output").And.Contain($"{g.OutputShape.Length}"));
     }
 
@@ -111,14 +111,14 @@ public class IlgpuBackendTests(IlgpuDeviceKind kind)
     {
         var shapes = new (string Name, int[] Input, int[] Filter, Conv2DOptions Options)[]
         {
-            ("valid relu", [2, 7, 6, 3], [3, 3, 3, 8], new Conv2DOptions { Activation = Activation.Relu }),
-            ("same stride 2", [1, 8, 8, 4], [3, 3, 4, 20], new Conv2DOptions { Padding = Padding.Same, Activation = Activation.None }.WithStrides(2)),
-            ("same dilation 2 sigmoid", [2, 9, 7, 6], [3, 2, 6, 18], new Conv2DOptions { Padding = Padding.Same, Activation = Activation.Sigmoid }.WithDilation(2)),
-            ("groups 2 leaky", [1, 6, 6, 4], [3, 3, 2, 32], new Conv2DOptions { Padding = Padding.Same, Groups = 2, Activation = Activation.LeakyRelu(0.2f) }),
-            ("depthwise tanh", [1, 6, 5, 6], [3, 3, 1, 6], new Conv2DOptions { Padding = Padding.Same, Groups = 6, Activation = Activation.Tanh }),
+            ("valid relu", [2, 7, 6, 3], [3, 3, 3, 8], new Conv2DOptions { Activation = KernelActivation.Relu }),
+            ("same stride 2", [1, 8, 8, 4], [3, 3, 4, 20], new Conv2DOptions { Padding = Padding.Same, Activation = KernelActivation.None }.WithStrides(2)),
+            ("same dilation 2 sigmoid", [2, 9, 7, 6], [3, 2, 6, 18], new Conv2DOptions { Padding = Padding.Same, Activation = KernelActivation.Sigmoid }.WithDilation(2)),
+            ("groups 2 leaky", [1, 6, 6, 4], [3, 3, 2, 32], new Conv2DOptions { Padding = Padding.Same, Groups = 2, Activation = KernelActivation.LeakyRelu(0.2f) }),
+            ("depthwise tanh", [1, 6, 5, 6], [3, 3, 1, 6], new Conv2DOptions { Padding = Padding.Same, Groups = 6, Activation = KernelActivation.Tanh }),
             ("explicit asymmetric pads", [2, 5, 5, 2], [2, 3, 2, 17], new Conv2DOptions { Padding = Padding.Explicit(1, 2, 0, 1) }),
             ("1x1 many channels", [2, 4, 4, 40], [1, 1, 40, 70], new Conv2DOptions()),
-            ("few pixels long K (split-K)", [1, 3, 3, 32], [3, 3, 32, 16], new Conv2DOptions { Padding = Padding.Same, Activation = Activation.Relu }),
+            ("few pixels long K (split-K)", [1, 3, 3, 32], [3, 3, 32, 16], new Conv2DOptions { Padding = Padding.Same, Activation = KernelActivation.Relu }),
         };
         foreach (var variant in new[] { "direct", "implicit-gemm-tiled" })
         foreach (var (name, input, filter, options) in shapes)
@@ -198,16 +198,16 @@ public class IlgpuBackendTests(IlgpuDeviceKind kind)
     {
         foreach (var variant in new[] { "direct", "gemm-tiled" })
         {
-            yield return new TestCaseData(variant, 5, 7, 3, Activation.Relu, true).SetArgDisplayNames(variant, "5x7x3 relu bias");
-            yield return new TestCaseData(variant, 70, 33, 65, Activation.None, true).SetArgDisplayNames(variant, "70x33x65 (several tiles)");
-            yield return new TestCaseData(variant, 4, 20, 10, Activation.Sigmoid, false).SetArgDisplayNames(variant, "4x20x10 sigmoid no bias");
-            yield return new TestCaseData(variant, 3, 300, 10, Activation.Relu, true).SetArgDisplayNames(variant, "3x300x10 relu bias (split-K)");
+            yield return new TestCaseData(variant, 5, 7, 3, KernelActivation.Relu, true).SetArgDisplayNames(variant, "5x7x3 relu bias");
+            yield return new TestCaseData(variant, 70, 33, 65, KernelActivation.None, true).SetArgDisplayNames(variant, "70x33x65 (several tiles)");
+            yield return new TestCaseData(variant, 4, 20, 10, KernelActivation.Sigmoid, false).SetArgDisplayNames(variant, "4x20x10 sigmoid no bias");
+            yield return new TestCaseData(variant, 3, 300, 10, KernelActivation.Relu, true).SetArgDisplayNames(variant, "3x300x10 relu bias (split-K)");
         }
     }
 
     // keras-semantics.md A: Dense kernel is [in, units], y = x·W + b.
     [TestCaseSource(nameof(DenseCases))]
-    public void Dense_MatchesCpuReference(string variant, int m, int k, int n, Activation activation, bool withBias)
+    public void Dense_MatchesCpuReference(string variant, int m, int k, int n, KernelActivation activation, bool withBias)
     {
         float[] x = Random(m * k, 7), w = Random(k * n, 8), bias = Random(n, 9);
         _ilgpu.Variants.Select("dense", variant);
@@ -227,11 +227,11 @@ public class IlgpuBackendTests(IlgpuDeviceKind kind)
     }
 
     private static IEnumerable<TestCaseData> Activations() =>
-        new[] { Activation.None, Activation.Relu, Activation.LeakyRelu(), Activation.Sigmoid, Activation.Tanh }
+        new[] { KernelActivation.None, KernelActivation.Relu, KernelActivation.LeakyRelu(), KernelActivation.Sigmoid, KernelActivation.Tanh }
             .Select(a => new TestCaseData(a).SetArgDisplayNames(a.ToString()));
 
     [TestCaseSource(nameof(Activations))]
-    public void Activate_MatchesCpuReference(Activation activation)
+    public void Activate_MatchesCpuReference(KernelActivation activation)
     {
         float[] x = Random(37, 10, scale: 4f);
         AssertBackendsAgree(be =>
@@ -514,7 +514,7 @@ public class IlgpuBackendTests(IlgpuDeviceKind kind)
 
     // Finite differences of the scalar Activation.Apply: act'(x) recovered from y = act(x).
     [TestCaseSource(nameof(Activations))]
-    public void ActivationBackward_MatchesFiniteDifferences(Activation activation)
+    public void ActivationBackward_MatchesFiniteDifferences(KernelActivation activation)
     {
         float[] x = Random(31, 43, scale: 3f).Select(v => MathF.Abs(v) < 0.05f ? v + 0.1f : v).ToArray();   // stay off relu's kink
         float[] y = x.Select(activation.Apply).ToArray(), gy = Random(31, 44);
@@ -803,7 +803,7 @@ public class IlgpuBackendTests(IlgpuDeviceKind kind)
                 be.MatMul(i[0], i[1], o, 9, 7, 8, ta, tb, accumulate: true);
             }, ma, mb, mc));
         float[] ay = Random(40, 111).Select(v => (v + 1f) / 2f).ToArray(), agy = Random(40, 112);
-        foreach (var act in new[] { Activation.Relu, Activation.LeakyRelu(), Activation.Sigmoid, Activation.Tanh })
+        foreach (var act in new[] { KernelActivation.Relu, KernelActivation.LeakyRelu(), KernelActivation.Sigmoid, KernelActivation.Tanh })
             yield return Case($"ActivationBackward {act}", be => Run(be, 40, (o, i) => be.ActivationBackward(i[0], i[1], o, 40, act), ay, agy));
         float[] sy = Random(4 * 6, 113).Select(MathF.Abs).ToArray(), sgy = Random(4 * 6, 114);
         foreach (bool log in new[] { false, true })

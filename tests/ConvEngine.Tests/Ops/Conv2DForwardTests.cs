@@ -24,7 +24,7 @@ public sealed record ConvCase(int N, int H, int W, int C, int KH, int KW, int OC
 
 public class Conv2DForwardTests
 {
-    private static Conv2DOptions Opt(int stride = 1, int dilation = 1, Padding? padding = null, int groups = 1, Activation activation = default) =>
+    private static Conv2DOptions Opt(int stride = 1, int dilation = 1, Padding? padding = null, int groups = 1, KernelActivation activation = default) =>
         new Conv2DOptions { Padding = padding ?? Padding.Valid, Groups = groups, Activation = activation }.WithStrides(stride).WithDilation(dilation);
 
     // Odd sizes on purpose: they leave SIMD tails and uneven SAME splits.
@@ -32,12 +32,12 @@ public class Conv2DForwardTests
     [
         new(1, 5, 5, 1, 1, 1, 1, Opt(), Bias: false),
         new(2, 5, 7, 3, 1, 1, 5, Opt(stride: 2)),
-        new(2, 7, 6, 3, 3, 3, 4, Opt(padding: Padding.Same, activation: Activation.Relu)),
+        new(2, 7, 6, 3, 3, 3, 4, Opt(padding: Padding.Same, activation: KernelActivation.Relu)),
         new(1, 7, 6, 3, 3, 3, 4, Opt(stride: 2, padding: Padding.Same)),
         new(1, 9, 8, 2, 3, 3, 5, Opt(stride: 3, padding: Padding.Same)),
         new(1, 8, 7, 2, 3, 3, 3, Opt(stride: 3)),
         new(1, 11, 10, 3, 5, 5, 2, Opt(stride: 2)),
-        new(1, 9, 9, 2, 5, 5, 3, Opt(padding: Padding.Same, activation: Activation.LeakyRelu())),
+        new(1, 9, 9, 2, 5, 5, 3, Opt(padding: Padding.Same, activation: KernelActivation.LeakyRelu())),
         new(2, 13, 13, 2, 7, 7, 3, Opt(padding: Padding.Same)),
         new(1, 13, 12, 2, 7, 7, 2, Opt(stride: 3)),
         new(1, 9, 9, 2, 3, 3, 3, Opt(dilation: 2)),
@@ -50,10 +50,10 @@ public class Conv2DForwardTests
         new(1, 8, 8, 4, 3, 3, 6, Opt(padding: Padding.Same, groups: 2)),
         new(2, 7, 7, 4, 3, 3, 4, Opt(padding: Padding.Same, groups: 4)),                // depthwise
         new(1, 9, 8, 3, 3, 3, 6, Opt(stride: 2, padding: Padding.Same, groups: 3)),     // depthwise, multiplier 2
-        new(1, 6, 6, 3, 3, 3, 3, Opt(groups: 3, activation: Activation.Sigmoid)),
-        new(1, 6, 5, 4, 3, 3, 2, Opt(padding: Padding.Same, activation: Activation.Tanh)),
+        new(1, 6, 6, 3, 3, 3, 3, Opt(groups: 3, activation: KernelActivation.Sigmoid)),
+        new(1, 6, 5, 4, 3, 3, 2, Opt(padding: Padding.Same, activation: KernelActivation.Tanh)),
         new(3, 5, 5, 17, 1, 1, 19, Opt()),
-        new(2, 6, 7, 33, 3, 3, 35, Opt(padding: Padding.Same, activation: Activation.Relu)),
+        new(2, 6, 7, 33, 3, 3, 35, Opt(padding: Padding.Same, activation: KernelActivation.Relu)),
         new(1, 7, 9, 5, 3, 3, 18, Opt(stride: 2, padding: Padding.Same, groups: 1)),
         new(1, 9, 7, 3, 3, 5, 4, new Conv2DOptions { StrideH = 2, StrideW = 1, DilationH = 1, DilationW = 2, Padding = Padding.Same }),
     ];

@@ -46,7 +46,7 @@ public class CrossBackendTests
 
     private static readonly (string Name, int[] X, int[] F, Conv2DOptions O)[] Convs =
     [
-        ("s2 same bias relu", [1, 5, 6, 3], [3, 3, 3, 4], new Conv2DOptions { Padding = Padding.Same, Activation = Activation.Relu }.WithStrides(2)),
+        ("s2 same bias relu", [1, 5, 6, 3], [3, 3, 3, 4], new Conv2DOptions { Padding = Padding.Same, Activation = KernelActivation.Relu }.WithStrides(2)),
         ("depthwise d2 same", [1, 6, 6, 4], [3, 3, 1, 4], new Conv2DOptions { Padding = Padding.Same, Groups = 4 }.WithDilation(2)),
         ("explicit s2 groups 2", [2, 6, 5, 2], [2, 3, 1, 4], new Conv2DOptions { Padding = Padding.Explicit(1, 0, 2, 1), Groups = 2 }.WithStrides(2)),
     ];
@@ -58,8 +58,8 @@ public class CrossBackendTests
         ("3x3 s2 explicit 1 ceil include-pad", Pool2DOptions.Square(3, 2, Padding.Explicit(1)) with { CeilMode = true, CountIncludePad = true }),
     ];
 
-    private static readonly Activation[] Activations =
-        [Activation.None, Activation.Relu, Activation.LeakyRelu(), Activation.Sigmoid, Activation.Tanh];
+    private static readonly KernelActivation[] Activations =
+        [KernelActivation.None, KernelActivation.Relu, KernelActivation.LeakyRelu(), KernelActivation.Sigmoid, KernelActivation.Tanh];
 
     public static IEnumerable<Scenario> Scenarios()
     {
@@ -94,7 +94,7 @@ public class CrossBackendTests
             using var x = T(b, 8, 3, 10);
             using var w = T(b, 9, 10, 4);
             using var bias = T(b, 10, 4);
-            return Forward(b, _ => Ops.Dense(x, w, bias, Activation.Sigmoid));
+            return Forward(b, _ => Ops.Dense(x, w, bias, KernelActivation.Sigmoid));
         });
         foreach (var a in Activations)
             yield return new($"Activate {a}", 1, b => { using var x = T(b, 11, 37); return Forward(b, _ => Ops.Activate(x, a)); });

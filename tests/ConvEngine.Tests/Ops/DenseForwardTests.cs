@@ -5,7 +5,7 @@ using NUnit.Framework;
 namespace ConvEngine.Tests.OpTests;
 
 /// <summary>A dense problem: input (M,K), kernel (K,N).</summary>
-public sealed record DenseCase(int M, int K, int N, Activation Activation, bool Bias = true)
+public sealed record DenseCase(int M, int K, int N, KernelActivation Activation, bool Bias = true)
 {
     public override string ToString() => $"{M}x{K} * {K}x{N} {Activation}{(Bias ? " bias" : "")}";
     public bool SmallEnoughForIlgpu => M * K * N <= 2000;
@@ -15,14 +15,14 @@ public class DenseForwardTests
 {
     private static readonly DenseCase[] Cases =
     [
-        new(1, 1, 1, Activation.None, Bias: false),
-        new(1, 7, 3, Activation.None),
-        new(5, 13, 1, Activation.Sigmoid),                 // the course's binary head
-        new(3, 17, 9, Activation.Relu),
-        new(4, 33, 35, Activation.LeakyRelu()),
-        new(2, 64, 10, Activation.Tanh, Bias: false),
-        new(7, 129, 31, Activation.Relu),
-        new(64, 97, 18, Activation.None),
+        new(1, 1, 1, KernelActivation.None, Bias: false),
+        new(1, 7, 3, KernelActivation.None),
+        new(5, 13, 1, KernelActivation.Sigmoid),                 // the course's binary head
+        new(3, 17, 9, KernelActivation.Relu),
+        new(4, 33, 35, KernelActivation.LeakyRelu()),
+        new(2, 64, 10, KernelActivation.Tanh, Bias: false),
+        new(7, 129, 31, KernelActivation.Relu),
+        new(64, 97, 18, KernelActivation.None),
     ];
 
     private static IEnumerable<TestCaseData> ForwardCases() => BackendCases.Cross("dense", Cases, c => c.SmallEnoughForIlgpu);

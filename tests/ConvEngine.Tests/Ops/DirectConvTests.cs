@@ -16,17 +16,17 @@ namespace ConvEngine.Tests.OpTests;
 /// </summary>
 public class DirectConvTests
 {
-    private static Conv2DOptions Opt(int stride = 1, int dilation = 1, Padding? padding = null, int groups = 1, Activation activation = default) =>
+    private static Conv2DOptions Opt(int stride = 1, int dilation = 1, Padding? padding = null, int groups = 1, KernelActivation activation = default) =>
         new Conv2DOptions { Padding = padding ?? Padding.Valid, Groups = groups, Activation = activation }.WithStrides(stride).WithDilation(dilation);
 
     private static readonly ConvCase[] Cases =
     [
-        new(2, 9, 13, 32, 3, 3, 37, Opt(padding: Padding.Same, activation: Activation.Relu)),          // 288 taps, 3 channel panels
-        new(3, 28, 28, 1, 5, 5, 32, Opt(padding: Padding.Same, activation: Activation.Relu)),           // the Fashion-MNIST first layer
+        new(2, 9, 13, 32, 3, 3, 37, Opt(padding: Padding.Same, activation: KernelActivation.Relu)),          // 288 taps, 3 channel panels
+        new(3, 28, 28, 1, 5, 5, 32, Opt(padding: Padding.Same, activation: KernelActivation.Relu)),           // the Fashion-MNIST first layer
         new(1, 30, 28, 3, 7, 7, 16, Opt(stride: 2, padding: Padding.Same)),                             // an RGB stem
-        new(2, 11, 10, 6, 3, 3, 10, Opt(padding: Padding.Same, groups: 2, activation: Activation.Sigmoid)),
-        new(1, 12, 9, 2, 3, 3, 5, Opt(dilation: 2, padding: Padding.Explicit(1, 2, 0, 3), activation: Activation.Tanh)),
-        new(2, 7, 7, 64, 3, 3, 20, Opt(padding: Padding.Same, activation: Activation.LeakyRelu(0.2f))), // 576 taps, rows of 7
+        new(2, 11, 10, 6, 3, 3, 10, Opt(padding: Padding.Same, groups: 2, activation: KernelActivation.Sigmoid)),
+        new(1, 12, 9, 2, 3, 3, 5, Opt(dilation: 2, padding: Padding.Explicit(1, 2, 0, 3), activation: KernelActivation.Tanh)),
+        new(2, 7, 7, 64, 3, 3, 20, Opt(padding: Padding.Same, activation: KernelActivation.LeakyRelu(0.2f))), // 576 taps, rows of 7
         new(4, 5, 6, 3, 2, 3, 9, Opt(stride: 2), Bias: false),
     ];
 

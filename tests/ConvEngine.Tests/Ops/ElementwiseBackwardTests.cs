@@ -11,13 +11,13 @@ namespace ConvEngine.Tests.OpTests;
 /// </summary>
 public class ElementwiseBackwardTests
 {
-    public sealed record ActivationCase(Activation Activation, int Length)
+    public sealed record ActivationCase(KernelActivation Activation, int Length)
     {
         public override string ToString() => $"{Activation} n{Length}";
     }
 
     private static IEnumerable<TestCaseData> ActivationCases() => BackendCases.Cross("activation-backward",
-        from a in new[] { Activation.None, Activation.Relu, Activation.LeakyRelu(), Activation.LeakyRelu(0.01f), Activation.Sigmoid, Activation.Tanh }
+        from a in new[] { KernelActivation.None, KernelActivation.Relu, KernelActivation.LeakyRelu(), KernelActivation.LeakyRelu(0.01f), KernelActivation.Sigmoid, KernelActivation.Tanh }
         from n in new[] { 1, 37, 1001 }
         select new ActivationCase(a, n),
         c => c.Length <= 37);

@@ -8,13 +8,13 @@ namespace ConvEngine.Tests.OpTests;
 /// <summary>Activations, softmax, add, concat and pad through the public Ops.</summary>
 public class ElementwiseForwardTests
 {
-    public sealed record ActivationCase(Activation Activation, int Length, float Scale)
+    public sealed record ActivationCase(KernelActivation Activation, int Length, float Scale)
     {
         public override string ToString() => $"{Activation} n{Length} ×{Scale}";
     }
 
     private static IEnumerable<TestCaseData> ActivationCases() => BackendCases.Cross("activation",
-        from a in new[] { Activation.None, Activation.Relu, Activation.LeakyRelu(), Activation.LeakyRelu(0.01f), Activation.Sigmoid, Activation.Tanh }
+        from a in new[] { KernelActivation.None, KernelActivation.Relu, KernelActivation.LeakyRelu(), KernelActivation.LeakyRelu(0.01f), KernelActivation.Sigmoid, KernelActivation.Tanh }
         from n in new[] { 1, 37, 1001 }
         from scale in new[] { 1f, 30f } // ×30 drives sigmoid and tanh into saturation
         select new ActivationCase(a, n, scale),

@@ -6,7 +6,7 @@ using NUnit.Framework;
 namespace ConvEngine.Tests.OpTests;
 
 /// <summary>A fused conv-block backward problem: a pool over the output of an activation.</summary>
-public sealed record PoolActivationCase(PoolCase Pool, Activation Activation, bool Bias = true)
+public sealed record PoolActivationCase(PoolCase Pool, KernelActivation Activation, bool Bias = true)
 {
     public override string ToString() => $"{Pool} {Activation}{(Bias ? " bias" : "")}";
 }
@@ -35,10 +35,10 @@ public class FusedBackwardTests
             (2, 7, 7, 3, Pool(3, 2, Padding.Same)),                   // overlapping windows: the composed path
         };
         foreach (var (n, h, w, c, o) in max)
-            foreach (var activation in new[] { Activation.Relu, Activation.LeakyRelu(0.2f), Activation.None, Activation.Tanh, Activation.Sigmoid })
+            foreach (var activation in new[] { KernelActivation.Relu, KernelActivation.LeakyRelu(0.2f), KernelActivation.None, KernelActivation.Tanh, KernelActivation.Sigmoid })
                 yield return new PoolActivationCase(new PoolCase(PoolKind.Max, n, h, w, c, o), activation);
-        yield return new PoolActivationCase(new PoolCase(PoolKind.Max, 1, 6, 6, 9, new Pool2DOptions()), Activation.Relu, Bias: false);
-        yield return new PoolActivationCase(new PoolCase(PoolKind.Average, 2, 7, 6, 5, Pool(2, padding: Padding.Same)), Activation.Relu);
+        yield return new PoolActivationCase(new PoolCase(PoolKind.Max, 1, 6, 6, 9, new Pool2DOptions()), KernelActivation.Relu, Bias: false);
+        yield return new PoolActivationCase(new PoolCase(PoolKind.Average, 2, 7, 6, 5, Pool(2, padding: Padding.Same)), KernelActivation.Relu);
     }
 
     private static IEnumerable<TestCaseData> PoolCases() =>
@@ -64,7 +64,7 @@ public class FusedBackwardTests
     }
 
     /// <summary>act'(z) written from y = act(z), from the activations' definitions (keras-semantics.md A).</summary>
-    private static double Slope(double y, Activation a) => a.Kind switch
+    private static double Slope(double y, KernelActivation a) => a.Kind switch
     {
         ActivationKind.None => 1,
         ActivationKind.Relu => y > 0 ? 1 : 0,
@@ -116,22 +116,22 @@ public class FusedBackwardTests
         var upstream = TestData.Uniform(random, g.OutputShape.Length);
         var gradOut = TestData.Widen(upstream);
         var expected = ExpectedCache.Get($"relu maxpool {c}", () => FiniteDifference.Gradient(
-            v => FiniteDifference.Dot(gradOut, DoubleReference.Pool2D(new Nd(DoubleReference.Activate(v, Activation.Relu), p.InputDims), p.Options, PoolKind.Max).Data),
+            v => FiniteDifference.Dot(gradOut, DoubleReference.Pool2D(new Nd(DoubleReference.Activate(v, KernelActivation.Relu), p.InputDims), p.Options, PoolKind.Max).Data),
             TestData.Widen(z)));
 
         var y = Array.ConvertAll(z, v => v > 0 ? v : 0f);
         using var input = Device.Put(backend, y);
         using var gradOutput = Device.Put(backend, upstream);
         using var gradPre = Device.Garbage(backend, y.Length);
-        backend.Pool2DActivationBackward(input.Buffer, gradOutput.Buffer, gradPre.Buffer, null, g, PoolKind.Max, Activation.Relu);
+        backend.Pool2DActivationBackward(input.Buffer, gradOutput.Buffer, gradPre.Buffer, null, g, PoolKind.Max, KernelActivation.Relu);
         Approx.AssertClose(expected, gradPre.ToArray(), p.Options.PoolH * p.Options.PoolW, $"relu + max pool backward {c}");
     }
 
     // Large enough that the cpu kernel splits the batch's rows over threads (1, 2 and 3 parts) and sums bias partials.
     private static readonly PoolActivationCase[] LargeCases =
     [
-        new(new PoolCase(PoolKind.Max, 3, 33, 31, 40, new Pool2DOptions()), Activation.Relu),
-        new(new PoolCase(PoolKind.Max, 1, 64, 30, 21, Pool(2, padding: Padding.Same)), Activation.LeakyRelu(0.1f)),
+        new(new PoolCase(PoolKind.Max, 3, 33, 31, 40, new Pool2DOptions()), KernelActivation.Relu),
+        new(new PoolCase(PoolKind.Max, 1, 64, 30, 21, Pool(2, padding: Padding.Same)), KernelActivation.LeakyRelu(0.1f)),
     ];
 
     private static IEnumerable<TestCaseData> LargeCaseData() => BackendCases.CrossThreaded("pool2d-backward", LargeCases);
@@ -142,7 +142,7 @@ public class FusedBackwardTests
 
     // ---------------------------------------------------------------- activation + bias
 
-    public sealed record RowsCase(long Rows, int Channels, Activation Activation)
+    public sealed record RowsCase(long Rows, int Channels, KernelActivation Activation)
     {
         public bool SmallEnoughForIlgpu => Rows * Channels <= 2000;
         public override string ToString() => $"{Rows}x{Channels} {Activation}";
@@ -150,13 +150,13 @@ public class FusedBackwardTests
 
     private static IEnumerable<RowsCase> RowCases()
     {
-        foreach (var a in new[] { Activation.Relu, Activation.LeakyRelu(0.3f), Activation.Sigmoid, Activation.Tanh, Activation.None })
+        foreach (var a in new[] { KernelActivation.Relu, KernelActivation.LeakyRelu(0.3f), KernelActivation.Sigmoid, KernelActivation.Tanh, KernelActivation.None })
         {
             yield return new RowsCase(37, 19, a);
             yield return new RowsCase(5, 1, a);
         }
-        yield return new RowsCase(20000, 24, Activation.Relu);     // several parts on every thread count
-        yield return new RowsCase(3000, 133, Activation.Tanh);
+        yield return new RowsCase(20000, 24, KernelActivation.Relu);     // several parts on every thread count
+        yield return new RowsCase(3000, 133, KernelActivation.Tanh);
     }
 
     private static IEnumerable<TestCaseData> RowCaseData() => BackendCases.Cross("activation-bias-backward", RowCases(), c => c.SmallEnoughForIlgpu);

@@ -19,12 +19,12 @@ public class LargeShapeTests
 
     // ---------------------------------------------------------------- forward
 
-    private static Conv2DOptions Opt(int stride = 1, Padding? padding = null, int groups = 1, Activation activation = default) =>
+    private static Conv2DOptions Opt(int stride = 1, Padding? padding = null, int groups = 1, KernelActivation activation = default) =>
         new Conv2DOptions { Padding = padding ?? Padding.Valid, Groups = groups, Activation = activation }.WithStrides(stride);
 
     private static readonly ConvCase[] Convs =
     [
-        new(2, 20, 18, 64, 3, 3, 96, Opt(padding: Padding.Same, activation: Activation.Relu)),
+        new(2, 20, 18, 64, 3, 3, 96, Opt(padding: Padding.Same, activation: KernelActivation.Relu)),
         new(1, 23, 21, 40, 3, 3, 72, Opt(stride: 2, padding: Padding.Same)),
         new(4, 14, 14, 130, 1, 1, 260, Opt()),
         new(1, 17, 19, 48, 3, 3, 48, Opt(padding: Padding.Same, groups: 48)),
@@ -52,7 +52,7 @@ public class LargeShapeTests
     }
 
     private static IEnumerable<TestCaseData> DenseCases() => BackendCases.CrossThreaded("dense",
-        new DenseCase[] { new(64, 520, 300, Activation.Relu), new(1, 8192, 17, Activation.Sigmoid), new(130, 77, 1, Activation.None) });
+        new DenseCase[] { new(64, 520, 300, KernelActivation.Relu), new(1, 8192, 17, KernelActivation.Sigmoid), new(130, 77, 1, KernelActivation.None) });
 
     [TestCaseSource(nameof(DenseCases))]
     public void Dense_Large_MatchesDoubleReference(BackendCase backendCase, DenseCase c)
@@ -114,7 +114,7 @@ public class LargeShapeTests
         var z = Rand("elementwise z", Long);
         using var tx = Tensor.FromArray(backend, x, Long);
         using var tz = Tensor.FromArray(backend, z, Long);
-        foreach (var a in new[] { Activation.Relu, Activation.LeakyRelu(), Activation.Sigmoid, Activation.Tanh })
+        foreach (var a in new[] { KernelActivation.Relu, KernelActivation.LeakyRelu(), KernelActivation.Sigmoid, KernelActivation.Tanh })
         {
             using var y = Ops.Activate(tx, a);
             Approx.AssertClose(DoubleReference.Activate(TestData.Widen(x), a), y.ToArray(), 1, a.ToString());
@@ -280,7 +280,7 @@ public class LargeShapeTests
         // Activations: finite differences element by element of the scalar reference.
         var xAct = TestData.AwayFromZero(new Random(3), Long);
         var gAct = Rand("activation g", Long);
-        foreach (var a in new[] { Activation.Relu, Activation.LeakyRelu(), Activation.Sigmoid, Activation.Tanh })
+        foreach (var a in new[] { KernelActivation.Relu, KernelActivation.LeakyRelu(), KernelActivation.Sigmoid, KernelActivation.Tanh })
         {
             var y = Array.ConvertAll(xAct, v => (float)DoubleReference.Activate(v, a));
             var expected = new double[Long];

@@ -19,7 +19,7 @@ public static partial class DoubleReference
     /// hard_sigmoid Keras 2 clip(0.2x + 0.5) and Keras 3 clip(x/6 + 0.5); hard_silu x·relu6(x + 3)/6; softplus
     /// log(1 + eˣ); softsign x/(1 + |x|); exponential eˣ; mish x·tanh(log(1 + eˣ)).
     /// </summary>
-    private static double KerasActivation(double x, Activation a) => a.Kind switch
+    private static double KerasActivation(double x, KernelActivation a) => a.Kind switch
     {
         ActivationKind.ClippedRelu => Math.Min(Math.Max(x * (x > a.Threshold ? 1 : 0), 0), a.Cap) - a.Alpha * Math.Max(a.Threshold - x, 0),
         ActivationKind.Elu => x > 0 ? x : a.Alpha * (Math.Exp(x) - 1),

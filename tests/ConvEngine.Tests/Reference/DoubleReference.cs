@@ -99,7 +99,7 @@ public static partial class DoubleReference
     /// causal (dilation·(k−1) zeros on the left only).
     /// </summary>
     public static Nd Conv1D(Nd x, Nd filter, double[]? bias, int stride, int dilation, PaddingMode mode,
-        int groups = 1, Activation activation = default)
+        int groups = 1, KernelActivation activation = default)
     {
         int n = x.Shape[0], length = x.Shape[1], c = x.Shape[2];
         int k = filter.Shape[0], cg = filter.Shape[1], oc = filter.Shape[2];
@@ -311,7 +311,7 @@ public static partial class DoubleReference
     // ---------------------------------------------------------------- dense and elementwise
 
     /// <summary>Keras Dense: y = act(x·W + b), x (M,K), W (K,N).</summary>
-    public static Nd Dense(Nd x, Nd kernel, double[]? bias, Activation activation = default)
+    public static Nd Dense(Nd x, Nd kernel, double[]? bias, KernelActivation activation = default)
     {
         int m = x.Shape[0], k = x.Shape[1], n = kernel.Shape[1];
         var y = Nd.Zeros(m, n);
@@ -341,7 +341,7 @@ public static partial class DoubleReference
     }
 
     /// <summary>relu max(x,0); leaky relu x or α·x; sigmoid 1/(1+e^−x); tanh.</summary>
-    public static double Activate(double x, Activation activation) => activation.Kind switch
+    public static double Activate(double x, KernelActivation activation) => activation.Kind switch
     {
         ActivationKind.None => x,
         ActivationKind.Relu => x > 0 ? x : 0,
@@ -351,7 +351,7 @@ public static partial class DoubleReference
         _ => KerasActivation(x, activation),
     };
 
-    public static double[] Activate(double[] x, Activation activation) => Array.ConvertAll(x, v => Activate(v, activation));
+    public static double[] Activate(double[] x, KernelActivation activation) => Array.ConvertAll(x, v => Activate(v, activation));
 
     /// <summary>Softmax over the last axis, e^(x−max)/Σe^(x−max); log-softmax x − max − log Σe^(x−max).</summary>
     public static double[] Softmax(double[] x, int rows, int cols, bool log)

@@ -23,7 +23,7 @@ public class CheckpointTests
     /// <summary>Dropout and Adam make the run depend on the RNG state and the optimizer state, both of which a resume must restore.</summary>
     private static Sequential Net() => new(backend: TestBackend.Instance, seed: 77)
     {
-        new Input([6, 6, 1], "img"),
+        new InputLayer([6, 6, 1], "img"),
         new Conv2D(3, 3, activation: "relu", name: "conv"),
         new Flatten(name: "flat"),
         new Dropout(0.3, name: "drop"),

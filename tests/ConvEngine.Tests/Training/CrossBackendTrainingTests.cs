@@ -17,7 +17,7 @@ public class CrossBackendTrainingTests
     {
         using var model = new Sequential(backend: backend, seed: 31)
         {
-            new Input([6, 6, 2], "img"),
+            new InputLayer([6, 6, 2], "img"),
             new Conv2D(3, 3, padding: "same", activation: "relu", name: "conv"),
             new MaxPool2D(name: "pool"),
             new Flatten(name: "flat"),

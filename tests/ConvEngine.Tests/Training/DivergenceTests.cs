@@ -35,7 +35,7 @@ public class DivergenceTests
     {
         using var model = new Sequential(backend: TestBackend.Instance, seed: 5)
         {
-            new Input(6, 6, 1), new Conv2D(3, 3, activation: "relu", name: "conv"), new Flatten(), new Dense(1, activation: "sigmoid", name: "head"),
+            new InputLayer(6, 6, 1), new Conv2D(3, 3, activation: "relu", name: "conv"), new Flatten(), new Dense(1, activation: "sigmoid", name: "head"),
         };
         var sgd = new Sgd(0.001);
         model.Compile(sgd, "binary_crossentropy");
@@ -64,7 +64,7 @@ public class DivergenceTests
         // d(loss)/d(w1) = x · w2 · σ'(…) ≈ 1e45 overflows float32. Keras would apply it; the weights would become ±∞.
         var first = new Dense(1, useBias: false, name: "first");
         var second = new Dense(1, activation: "sigmoid", useBias: false, name: "second");
-        using var model = new Sequential(backend: TestBackend.Instance, seed: 1) { new Input(1), first, second };
+        using var model = new Sequential(backend: TestBackend.Instance, seed: 1) { new InputLayer(1), first, second };
         model.Compile(new Sgd(0.01), "binary_crossentropy");
         first.Kernel!.Assign(TestBackend.Instance, [1e-30f]);
         second.Kernel!.Assign(TestBackend.Instance, [1e25f]);
@@ -80,7 +80,7 @@ public class DivergenceTests
     [Test]
     public void NanInTheInputs_IsReportedAsTheInputBatch()
     {
-        using var model = new Sequential(backend: TestBackend.Instance, seed: 1) { new Input([2], "pixels"), new Dense(1, activation: "sigmoid", name: "head") };
+        using var model = new Sequential(backend: TestBackend.Instance, seed: 1) { new InputLayer([2], "pixels"), new Dense(1, activation: "sigmoid", name: "head") };
         model.Compile("adam", "binary_crossentropy");
         var batch = new Batch([0.5f, float.NaN], [1, 2], [1f], [1, 1]);
         var error = Assert.Throws<TrainingDivergedException>(() => model.Fit(new MemoryBatches([batch]), epochs: 1))!;

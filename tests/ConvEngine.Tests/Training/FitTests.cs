@@ -34,7 +34,7 @@ public class FitTests
     [Test]
     public void LogisticRegression_OnSeparablePoints_LossFallsAndAccuracyRises()
     {
-        using var model = new Sequential(backend: TestBackend.Instance, seed: 2) { new Input(2), new Dense(1, activation: "sigmoid") };
+        using var model = new Sequential(backend: TestBackend.Instance, seed: 2) { new InputLayer(2), new Dense(1, activation: "sigmoid") };
         model.Compile(new Adam(0.1), "binary_crossentropy", ["accuracy"]);
         var history = model.Fit(SeparableBatches(64, 3, 16), epochs: 15);
         Assert.That(history.Keys, Is.EqualTo(new[] { "loss", "accuracy" }));
@@ -49,7 +49,7 @@ public class FitTests
     {
         using var model = new Sequential(backend: TestBackend.Instance, seed: 4)
         {
-            new Input(6, 6, 1),
+            new InputLayer(6, 6, 1),
             new Conv2D(4, 3, padding: "same", activation: "relu"),
             new MaxPool2D(),
             new Flatten(),
@@ -68,7 +68,7 @@ public class FitTests
     [Test]
     public void EpochLoss_IsBatchLossesWeightedBySize()
     {
-        using var model = new Sequential(backend: TestBackend.Instance, seed: 1) { new Input(2), new Dense(1, name: "lin") };
+        using var model = new Sequential(backend: TestBackend.Instance, seed: 1) { new InputLayer(2), new Dense(1, name: "lin") };
         model.Compile(new Sgd(1e-9), "mse");
         var data = SeparableBatches(4, 5, 3);
         var perBatch = data.GetBatches(0).Select(b => (b.Count, Loss: model.TestOnBatch(b)["loss"])).ToList();
@@ -79,7 +79,7 @@ public class FitTests
 
     private static Sequential DropoutNet(ulong seed) => new(backend: TestBackend.Instance, seed: seed)
     {
-        new Input(6, 6, 1),
+        new InputLayer(6, 6, 1),
         new Conv2D(3, 3, activation: "relu"),
         new Flatten(),
         new Dropout(0.3),
@@ -107,7 +107,7 @@ public class FitTests
     public void FrozenLayer_GetsNoUpdate_NoGradient_NoOptimizerState()
     {
         var frozen = new Dense(4, activation: "tanh", name: "frozen");
-        using var model = new Sequential(backend: TestBackend.Instance, seed: 3) { new Input(2), frozen, new Dense(1, activation: "sigmoid", name: "head") };
+        using var model = new Sequential(backend: TestBackend.Instance, seed: 3) { new InputLayer(2), frozen, new Dense(1, activation: "sigmoid", name: "head") };
         frozen.Trainable = false;
         var adam = new Adam(0.05);
         model.Compile(adam, "binary_crossentropy");
@@ -129,7 +129,7 @@ public class FitTests
         // x = 1, t = 0, w = 1: step 1 has loss 1 and gradient 2, so SGD with lr 1e30 sets w ≈ −2e30,
         // and step 2's squared error overflows float32 to +∞.
         var dense = new Dense(1, name: "lin");
-        using var model = new Sequential(backend: TestBackend.Instance, seed: 1) { new Input(1), dense };
+        using var model = new Sequential(backend: TestBackend.Instance, seed: 1) { new InputLayer(1), dense };
         model.Compile(new Sgd(1e30), "mse");
         dense.Kernel!.Assign(TestBackend.Instance, [1f]);
         var batch = new Batch([1f], [1, 1], [0f], [1, 1]);
@@ -146,7 +146,7 @@ public class FitTests
         try
         {
             var dense = new Dense(1, name: "lin");
-            using var model = new Sequential(backend: TestBackend.Instance, seed: 1) { new Input(1), dense };
+            using var model = new Sequential(backend: TestBackend.Instance, seed: 1) { new InputLayer(1), dense };
             var sgd = new Sgd(0.01);
             model.Compile(sgd, "mse");
             dense.Kernel!.Assign(TestBackend.Instance, [1f]);
@@ -167,7 +167,7 @@ public class FitTests
     [Test]
     public void BinaryCrossentropy_WithTenUnits_AndOneLabelPerSample_IsAClearError()
     {
-        using var model = new Sequential(backend: TestBackend.Instance, seed: 1) { new Input(2), new Dense(10, activation: "sigmoid", name: "wide") };
+        using var model = new Sequential(backend: TestBackend.Instance, seed: 1) { new InputLayer(2), new Dense(10, activation: "sigmoid", name: "wide") };
         model.Compile("adam", "binary_crossentropy");
         var error = Assert.Throws<ShapeException>(() => model.Fit(SeparableBatches(8, 1, 4)))!;
         Assert.That(error.Message, Does.Contain("binary_crossentropy").And.Contain("'wide' outputs (None, 10)").And.Contain("(4, 1)"));
@@ -176,7 +176,7 @@ public class FitTests
     [Test]
     public void DataOfAnotherSampleShape_FailsBeforeTraining_NamingBothShapes()
     {
-        using var model = new Sequential(backend: TestBackend.Instance, seed: 1) { new Input([3], "three"), new Dense(1, activation: "sigmoid") };
+        using var model = new Sequential(backend: TestBackend.Instance, seed: 1) { new InputLayer([3], "three"), new Dense(1, activation: "sigmoid") };
         model.Compile("adam", "binary_crossentropy");
         var error = Assert.Throws<ShapeException>(() => model.Fit(SeparableBatches(8, 1, 4)))!;
         Assert.That(error.Message, Does.Contain("samples have shape (2)").And.Contain("expects (None, 3)").And.Contain("'three'"));
@@ -186,7 +186,7 @@ public class FitTests
     [Test]
     public void CategoricalLoss_OnOneUnit_FailsAtCompile()
     {
-        using var model = new Sequential(backend: TestBackend.Instance, seed: 1) { new Input(2), new Dense(1, activation: "sigmoid", name: "one") };
+        using var model = new Sequential(backend: TestBackend.Instance, seed: 1) { new InputLayer(2), new Dense(1, activation: "sigmoid", name: "one") };
         var error = Assert.Throws<ShapeException>(() => model.Compile("adam", "sparse_categorical_crossentropy"))!;
         Assert.That(error.Message, Does.Contain("'one' outputs (None, 1)").And.Contain("binary_crossentropy"));
     }
@@ -196,7 +196,7 @@ public class FitTests
     public void SigmoidOutput_BinaryCrossentropy_IsComputedFromLogits()
     {
         var dense = new Dense(1, activation: "sigmoid", name: "out");
-        using var model = new Sequential(backend: TestBackend.Instance, seed: 1) { new Input(1), dense };
+        using var model = new Sequential(backend: TestBackend.Instance, seed: 1) { new InputLayer(1), dense };
         model.Compile("sgd", "binary_crossentropy");
         dense.Kernel!.Assign(TestBackend.Instance, [1f]);
         // z = 30: sigmoid(z) rounds to 1 in float32, so the clipped form would give −log(1e−7) ≈ 16.1 for t = 0; the logit form gives ≈ 30.
@@ -208,7 +208,7 @@ public class FitTests
     public void LinearOutput_BinaryCrossentropy_ClipsProbabilities()
     {
         var dense = new Dense(1, name: "out");
-        using var model = new Sequential(backend: TestBackend.Instance, seed: 1) { new Input(1), dense };
+        using var model = new Sequential(backend: TestBackend.Instance, seed: 1) { new InputLayer(1), dense };
         model.Compile("sgd", "binary_crossentropy");
         dense.Kernel!.Assign(TestBackend.Instance, [1f]);
         // Keras (backend.binary_crossentropy) clips p = 2 in float32 to 1 − 1e−7, which rounds to 0.99999988, then adds
@@ -231,7 +231,7 @@ public class FitTests
     [Test]
     public void Callbacks_SeeParamsBatchesAndEpochLogs_AndCanStopTraining()
     {
-        using var model = new Sequential(backend: TestBackend.Instance, seed: 1) { new Input(2), new Dense(1, activation: "sigmoid") };
+        using var model = new Sequential(backend: TestBackend.Instance, seed: 1) { new InputLayer(2), new Dense(1, activation: "sigmoid") };
         model.Compile("adam", "binary_crossentropy", ["accuracy"]);
         var events = new List<string>();
         TrainingParams? seen = null;
@@ -259,7 +259,7 @@ public class FitTests
     [Test]
     public void Predict_ReturnsProbabilities_ForEverySample()
     {
-        using var model = new Sequential(backend: TestBackend.Instance, seed: 1) { new Input(2), new Dense(3, activation: "softmax") };
+        using var model = new Sequential(backend: TestBackend.Instance, seed: 1) { new InputLayer(2), new Dense(3, activation: "softmax") };
         model.Compile("adam", "categorical_crossentropy");
         var y = model.Predict(TestData.Uniform(5 * 2, 1), batchSize: 2);
         Assert.That(y.Length, Is.EqualTo(15));
@@ -270,7 +270,7 @@ public class FitTests
     [Test]
     public void Dropout_ScalesKeptUnitsInTraining_PassesThroughAtInference()
     {
-        var input = new Input([1000], "x");
+        var input = new InputLayer([1000], "x");
         var dropout = new Dropout(0.25, name: "drop");
         using var model = new Model(input, dropout.Apply(input), backend: TestBackend.Instance, seed: 5);
         model.Compile("sgd", "mse");

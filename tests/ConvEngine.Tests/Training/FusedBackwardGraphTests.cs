@@ -50,7 +50,7 @@ public class FusedBackwardGraphTests
     {
         using var model = new Sequential(backend: TestBackend.Instance, seed: 21)
         {
-            new Input([8, 7, 2], "img"),
+            new InputLayer([8, 7, 2], "img"),
             new Conv2D(3, 3, padding: "same", activation: "relu", name: "conv_a"),
             new MaxPool2D(padding: "same", name: "pool_a"),
             new Conv2D(4, 3, padding: "same", activation: "relu", name: "conv_b"),
@@ -68,7 +68,7 @@ public class FusedBackwardGraphTests
     [Test]
     public void ConvFeedingTwoPools_IsNotFused_AndSumsBothGradients()
     {
-        var input = new Input([6, 6, 2], "img");
+        var input = new InputLayer([6, 6, 2], "img");
         var conv = new Conv2D(3, 3, padding: "same", activation: "relu", name: "conv").Apply(input);
         var joined = new SumOfTwo("join").Apply(new MaxPool2D(name: "max").Apply(conv), new AveragePooling2D(name: "avg").Apply(conv));
         var output = new Dense(2, name: "out").Apply(new Flatten(name: "flat").Apply(joined));
@@ -85,7 +85,7 @@ public class FusedBackwardGraphTests
         var frozen = new Conv2D(3, 3, padding: "same", activation: "relu", name: "frozen") { Trainable = false };
         using var model = new Sequential(backend: TestBackend.Instance, seed: 23)
         {
-            new Input([6, 6, 1], "img"),
+            new InputLayer([6, 6, 1], "img"),
             new Conv2D(2, 3, padding: "same", activation: "tanh", name: "first"),
             frozen,
             new MaxPool2D(name: "pool"),

@@ -44,7 +44,7 @@ public class GradientCheckTests
     {
         using var model = new Sequential(backend: TestBackend.Instance, seed: 11)
         {
-            new Input([6, 6, 2], "img"),
+            new InputLayer([6, 6, 2], "img"),
             new Conv2D(3, 3, padding: "same", activation: "tanh", name: "conv"),
             new MaxPool2D(name: "pool"),
             new Flatten(name: "flat"),
@@ -60,7 +60,7 @@ public class GradientCheckTests
     {
         using var model = new Sequential(backend: TestBackend.Instance, seed: 12)
         {
-            new Input([7, 7, 1], "img"),
+            new InputLayer([7, 7, 1], "img"),
             new Conv2D(2, 3, strides: 2, padding: "same", activation: "relu", name: "conv"),
             new AveragePooling2D(2, padding: "same", name: "avg"),
             new GlobalAveragePooling2D(name: "gap"),
@@ -75,7 +75,7 @@ public class GradientCheckTests
     [Test]
     public void TensorFeedingTwoLayers_SumsTheirGradients()
     {
-        var input = new Input([4], "x");
+        var input = new InputLayer([4], "x");
         var shared = new Dense(3, activation: "tanh", name: "shared").Apply(input);
         var left = new Dense(3, activation: "sigmoid", name: "left").Apply(shared);
         var right = new Dense(3, name: "right").Apply(shared);
@@ -92,7 +92,7 @@ public class GradientCheckTests
     {
         using var model = new Sequential(backend: TestBackend.Instance, seed: 14)
         {
-            new Input([8, 2], "series"),
+            new InputLayer([8, 2], "series"),
             new Conv1D(3, 3, padding: "causal", dilationRate: 2, activation: "tanh", name: "causal"),
             new Flatten(name: "flat"),
             new Dense(1, name: "out"),
@@ -107,7 +107,7 @@ public class GradientCheckTests
     [Test]
     public void CompiledModel_NestedLater_BackpropagatesThroughItsSoftmax()
     {
-        var innerInput = new Input([3], "inner_in");
+        var innerInput = new InputLayer([3], "inner_in");
         using var inner = new Model(innerInput, new Dense(4, activation: "softmax", name: "inner_probs").Apply(innerInput), "inner", TestBackend.Instance, 15);
         inner.Compile("sgd", "categorical_crossentropy");
         using var outer = new Sequential(backend: TestBackend.Instance, seed: 16) { inner, new Dense(1, name: "after") };

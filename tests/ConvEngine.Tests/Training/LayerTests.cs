@@ -11,8 +11,8 @@ public class LayerTests
     public void DenseShapeMismatch_NamesBothLayersAndShapes()
     {
         var dense = new Dense(10, name: "dense_1");
-        dense.Apply(new Input(1600));
-        var flat = new Flatten(name: "flatten").Apply(new Input(28, 28, 2));   // 28·28·2 = 1568
+        dense.Apply(new InputLayer(1600));
+        var flat = new Flatten(name: "flatten").Apply(new InputLayer(28, 28, 2));   // 28·28·2 = 1568
         var error = Assert.Throws<ShapeException>(() => dense.Apply(flat))!;
         Assert.That(error.Message, Does.StartWith("Dense 'dense_1' expects 1600 features but 'flatten' outputs (None, 1568)"));
     }
@@ -20,7 +20,7 @@ public class LayerTests
     [Test]
     public void ConvOnFlatInput_NamesBothLayers()
     {
-        var flat = new Flatten(name: "flat").Apply(new Input(4, 4, 1));
+        var flat = new Flatten(name: "flat").Apply(new InputLayer(4, 4, 1));
         var error = Assert.Throws<ShapeException>(() => new Conv2D(8, 3, name: "conv").Apply(flat))!;
         Assert.That(error.Message, Does.Contain("Conv2D 'conv' expects a 4-D input (None, H, W, C) but 'flat' outputs (None, 16)"));
     }
@@ -30,7 +30,7 @@ public class LayerTests
     {
         var error = Assert.Throws<ShapeException>(() => new Sequential
         {
-            new Input([8, 8, 1], "pixels"),
+            new InputLayer([8, 8, 1], "pixels"),
             new MaxPool2D(4, name: "pool"),
             new Conv2D(4, 3, name: "too_big"),
         })!;
@@ -41,8 +41,8 @@ public class LayerTests
     public void ApplyingALayerTwice_IsRejected()
     {
         var dense = new Dense(2, name: "once");
-        dense.Apply(new Input(3));
-        var error = Assert.Throws<InvalidOperationException>(() => dense.Apply(new Input(3)))!;
+        dense.Apply(new InputLayer(3));
+        var error = Assert.Throws<InvalidOperationException>(() => dense.Apply(new InputLayer(3)))!;
         Assert.That(error.Message, Does.Contain("'once' is already applied"));
     }
 
@@ -50,16 +50,16 @@ public class LayerTests
     [Test]
     public void OutputShapes_FollowKerasFormulas()
     {
-        var x = new Input(28, 28, 3);
+        var x = new InputLayer(28, 28, 3);
         Assert.That(new Conv2D(8, 3, strides: 2, padding: "same").Apply(x).Shape, Is.EqualTo(new[] { 14, 14, 8 }));
         Assert.That(new Conv2D(8, 5, strides: 2).Apply(x).Shape, Is.EqualTo(new[] { 12, 12, 8 }));
         Assert.That(new Conv2D(8, 3, dilationRate: 2).Apply(x).Shape, Is.EqualTo(new[] { 24, 24, 8 }));
         Assert.That(new Conv2D(8, (3, 1)).Apply(x).Shape, Is.EqualTo(new[] { 26, 28, 8 }));
         Assert.That(new MaxPool2D(3).Apply(x).Shape, Is.EqualTo(new[] { 9, 9, 3 }));
-        Assert.That(new AveragePooling2D(2, padding: "same").Apply(new Input(5, 5, 1)).Shape, Is.EqualTo(new[] { 3, 3, 1 }));
+        Assert.That(new AveragePooling2D(2, padding: "same").Apply(new InputLayer(5, 5, 1)).Shape, Is.EqualTo(new[] { 3, 3, 1 }));
         Assert.That(new GlobalAveragePooling2D().Apply(x).Shape, Is.EqualTo(new[] { 3 }));
-        Assert.That(new Dense(4).Apply(new Input(7, 5)).Shape, Is.EqualTo(new[] { 7, 4 }));
-        var series = new Input(10, 2);
+        Assert.That(new Dense(4).Apply(new InputLayer(7, 5)).Shape, Is.EqualTo(new[] { 7, 4 }));
+        var series = new InputLayer(10, 2);
         Assert.That(new Conv1D(4, 3).Apply(series).Shape, Is.EqualTo(new[] { 8, 4 }));
         Assert.That(new Conv1D(4, 3, padding: "causal", dilationRate: 2).Apply(series).Shape, Is.EqualTo(new[] { 10, 4 }));
     }
@@ -68,7 +68,7 @@ public class LayerTests
     [Test]
     public void ConvKernel_IsGlorotUniformWithConvFans_BiasIsZero()
     {
-        var x = new Input([16, 16, 8], "x");
+        var x = new InputLayer([16, 16, 8], "x");
         var conv = new Conv2D(16, 3, name: "c");
         using var model = new Model(x, conv.Apply(x), backend: TestBackend.Instance, seed: 3);
         model.Initialize();
@@ -84,7 +84,7 @@ public class LayerTests
     [Test]
     public void Conv1DCausal_OutputAtTSeesOnlyThePast()
     {
-        var series = new Input([5, 1], "series");
+        var series = new InputLayer([5, 1], "series");
         var conv = new Conv1D(1, 2, padding: "causal", useBias: false, name: "causal");
         using var model = new Model(series, conv.Apply(series), backend: TestBackend.Instance, seed: 1);
         model.Initialize();
@@ -112,7 +112,7 @@ public class LayerTests
     {
         var model = new Sequential(name: "roundtrip", backend: TestBackend.Instance, seed: 1)
         {
-            new Input([12, 12, 3], "img"),
+            new InputLayer([12, 12, 3], "img"),
             new Rescaling(1.0 / 255, name: "scale"),
             new Conv2D(4, (3, 2), strides: (1, 2), padding: "same", activation: "relu", name: "c"),
             new AveragePooling2D(2, name: "avg"),
@@ -134,7 +134,7 @@ public class LayerTests
     [Test]
     public void FunctionalJson_RoundTrip_KeepsTheGraph()
     {
-        var input = new Input([4], "in");
+        var input = new InputLayer([4], "in");
         var a = new Dense(3, activation: "tanh", name: "a").Apply(input);
         var b = new Dense(3, name: "b").Apply(a);
         var sum = new SumOfTwo("sum").Apply(a, b);

@@ -23,7 +23,7 @@ public class OptimizerTests
     /// <summary>Runs <paramref name="steps"/> training steps; returns the losses seen and the final weights.</summary>
     private static (double[] Losses, float[] Kernel, float[] Bias) Train(Optimizer optimizer, int steps)
     {
-        var input = new Input([In], "x");
+        var input = new InputLayer([In], "x");
         var dense = new Dense(Out, name: "lin");
         using var model = new Model(input, dense.Apply(input), backend: TestBackend.Instance, seed: 1);
         model.Compile(optimizer, "mse");

@@ -124,7 +124,7 @@ public class SafeTensorsTests
 
     private static Sequential SmallModel(ulong seed) => new(backend: TestBackend.Instance, seed: seed)
     {
-        new Input([6, 6, 1], "img"),
+        new InputLayer([6, 6, 1], "img"),
         new Conv2D(2, 3, activation: "relu", name: "conv"),
         new MaxPool2D(name: "pool"),
         new Flatten(name: "flat"),
@@ -156,7 +156,7 @@ public class SafeTensorsTests
         model.SaveWeights(path);
         using var other = new Sequential(backend: TestBackend.Instance, seed: 1)
         {
-            new Input([6, 6, 1], "img"), new Conv2D(2, 3, activation: "relu", name: "conv"), new MaxPool2D(name: "pool"),
+            new InputLayer([6, 6, 1], "img"), new Conv2D(2, 3, activation: "relu", name: "conv"), new MaxPool2D(name: "pool"),
             new Flatten(name: "flat"), new Dense(4, activation: "softmax", name: "probs"),
         };
         var error = Assert.Throws<ShapeException>(() => other.LoadWeights(path))!;
@@ -176,7 +176,7 @@ public class SafeTensorsTests
     [Test]
     public void NestedFrozenBase_SavesAndLoads()
     {
-        var baseInput = new Input([6, 6, 1], "base_in");
+        var baseInput = new InputLayer([6, 6, 1], "base_in");
         using var baseModel = new Model(baseInput, new Conv2D(2, 3, activation: "relu", name: "base_conv").Apply(baseInput), "base", TestBackend.Instance, 3);
         baseModel.Trainable = false;
         using var model = new Sequential(name: "transfer", backend: TestBackend.Instance, seed: 4) { baseModel, new Flatten(name: "flat"), new Dense(1, activation: "sigmoid", name: "head") };

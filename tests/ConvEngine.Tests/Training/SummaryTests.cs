@@ -13,7 +13,7 @@ public class SummaryTests
     /// <summary>The course's custom convnet at 128×128×3.</summary>
     private static Sequential CourseConvnet() => new(backend: TestBackend.Instance, seed: 1)
     {
-        new Input(128, 128, 3),
+        new InputLayer(128, 128, 3),
         new Conv2D(32, 5, padding: "same", activation: "relu"),
         new MaxPool2D(),
         new Conv2D(64, 3, padding: "same", activation: "relu"),
@@ -86,7 +86,7 @@ public class SummaryTests
     [Test]
     public void BranchingGraph_Summary_ListsConnections()
     {
-        var input = new Input([4], "in");
+        var input = new InputLayer([4], "in");
         var a = new Dense(3, name: "a").Apply(input);
         var b = new Dense(3, name: "b").Apply(a);
         var sum = new SumOfTwo("sum").Apply(a, b);
@@ -105,7 +105,7 @@ public class SummaryTests
     [Test]
     public void NestedModel_IsOneRowWithAllItsParameters()
     {
-        var baseInput = new Input([8, 8, 3], "base_in");
+        var baseInput = new InputLayer([8, 8, 3], "base_in");
         var features = new Conv2D(4, 3, name: "base_conv").Apply(baseInput);
         using var baseModel = new Model(baseInput, features, "base", TestBackend.Instance, 1);
         var model = new Sequential(backend: TestBackend.Instance, seed: 1) { baseModel, new Flatten(name: "flat"), new Dense(1, activation: "sigmoid", name: "head") };
@@ -123,7 +123,7 @@ public class SummaryTests
         Assert.That(LayerNames.ToSnakeCase("GlobalAveragePooling2D"), Is.EqualTo("global_average_pooling2d"));
         Assert.That(LayerNames.ToSnakeCase("Conv2D"), Is.EqualTo("conv2d"));
         Assert.That(LayerNames.ToSnakeCase("BatchNormalization"), Is.EqualTo("batch_normalization"));
-        Assert.That(new[] { new Dense(1).Name, new Dense(1).Name, new Activation("relu").Name, new Input(3).Name, new Input(3).Name },
+        Assert.That(new[] { new Dense(1).Name, new Dense(1).Name, new Activation("relu").Name, new InputLayer(3).Name, new InputLayer(3).Name },
             Is.EqualTo(new[] { "dense", "dense_1", "activation", "input_1", "input_2" }));
     }
 }

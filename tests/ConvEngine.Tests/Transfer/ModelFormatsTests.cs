@@ -5,7 +5,6 @@ using ConvEngine.Models;
 using ConvEngine.Serialization;
 using ConvEngine.Tests.Import;
 using NUnit.Framework;
-using InputLayer = ConvEngine.Layers.Input;
 
 namespace ConvEngine.Tests.Transfer;
 

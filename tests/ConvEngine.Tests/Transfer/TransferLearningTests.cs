@@ -6,7 +6,6 @@ using ConvEngine.Layers;
 using ConvEngine.Models;
 using ConvEngine.Tests.Cli;
 using NUnit.Framework;
-using InputLayer = ConvEngine.Layers.Input;
 
 namespace ConvEngine.Tests.Transfer;
 

@@ -13,7 +13,7 @@ namespace ConvEngine.Kernels.Cpu;
 /// brightness are elementwise (TensorPrimitives); the channel means are double sums in pixel order at every level.
 /// Work is split over threads by output rows or images.
 /// </summary>
-public static unsafe class CpuAugmentKernels
+internal static unsafe class CpuAugmentKernels
 {
     /// <summary>Below this many output floats per part a second thread is not worth starting.</summary>
     private const long MinFloatsPerPart = 1L << 15;

@@ -3,7 +3,7 @@ using ConvEngine.Kernels.Geometry;
 namespace ConvEngine.Kernels.Cpu;
 
 /// <summary>The augmentation kernels one pixel at a time, as TensorFlow's kernels read (image_ops.h, resize ops, adjust_contrast).</summary>
-public static partial class CpuReferenceKernels
+internal static partial class CpuReferenceKernels
 {
     public static void ImageTransform(ReadOnlySpan<float> input, ReadOnlySpan<float> transforms, Span<float> output, in ImageTransformGeometry g)
     {

@@ -8,7 +8,7 @@ namespace ConvEngine.Kernels.Cpu;
 /// the input-shaped gradient. Taps that fell in the padding are dropped. Rows are added in order,
 /// taps in (p, q) order, so the result is the same every run.
 /// </summary>
-public static class CpuCol2Im
+internal static class CpuCol2Im
 {
     /// <summary>
     /// Adds rows [rowStart, rowStart+rowCount) of image <paramref name="batch"/>'s column matrix for

@@ -9,7 +9,7 @@ namespace ConvEngine.Kernels.Cpu;
 /// of the column matrix are output pixels of the whole batch in order, so a block of rows may
 /// span images: every block is one GEMM with as long a K (filter) or M (data) as the scratch allows.
 /// </summary>
-public static unsafe class CpuConvBackward
+internal static unsafe class CpuConvBackward
 {
     /// <summary>Floats of column-matrix scratch per worker (2 MiB of floats: a few hundred rows of a wide conv).</summary>
     private const int ScratchFloats = 1 << 19;
@@ -25,6 +25,12 @@ public static unsafe class CpuConvBackward
     /// are then added in part order, so the result is bit-identical run to run.
     /// </summary>
     /// <param name="blockRows">Rows per GEMM; <see cref="BlockRows"/> when null (tests pass a small one to cross block edges).</param>
+    /// <param name="threads">Worker threads.</param>
+    /// <param name="simd">The vector path.</param>
+    /// <param name="input">The forward input (N, H, W, C).</param>
+    /// <param name="gradOutput">(N, OH, OW, OC).</param>
+    /// <param name="gradFilter">(KH, KW, C/groups, OC), overwritten.</param>
+    /// <param name="g">The conv's geometry.</param>
     public static void BackwardFilter(int threads, SimdLevel simd, float[] input, float[] gradOutput, float[] gradFilter, Conv2DGeometry g, int? blockRows = null)
     {
         int rowsPerBlock = blockRows ?? BlockRows(g);
@@ -98,6 +104,12 @@ public static unsafe class CpuConvBackward
     /// contributions to any one input value are added is therefore fixed.
     /// </summary>
     /// <param name="blockRows">Rows per GEMM; <see cref="BlockRows"/> when null.</param>
+    /// <param name="threads">Worker threads.</param>
+    /// <param name="simd">The vector path.</param>
+    /// <param name="gradOutput">(N, OH, OW, OC).</param>
+    /// <param name="filter">(KH, KW, C/groups, OC).</param>
+    /// <param name="gradInput">(N, H, W, C), overwritten.</param>
+    /// <param name="g">The conv's geometry.</param>
     public static void BackwardData(int threads, SimdLevel simd, float[] gradOutput, float[] filter, float[] gradInput, Conv2DGeometry g, int? blockRows = null)
     {
         int rowsPerBlock = blockRows ?? BlockRows(g);

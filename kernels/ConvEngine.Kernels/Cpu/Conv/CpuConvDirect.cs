@@ -15,7 +15,7 @@ namespace ConvEngine.Kernels.Cpu;
 /// </summary>
 /// <remarks>Parallel over fixed parts of the batch's output rows. The AVX-512 level runs the same 256-bit tiles.</remarks>
 [SkipLocalsInit]
-public static unsafe class CpuConvDirect
+internal static unsafe class CpuConvDirect
 {
     private const int TilePixels = 6, TileChannels = 16;
     /// <summary>Input channels per group up to which the default conv2d variant hands a conv to this kernel.</summary>
@@ -35,14 +35,14 @@ public static unsafe class CpuConvDirect
     /// <summary>Whether the default conv2d variant runs this kernel: few input channels per group, not depthwise.</summary>
     public static bool PreferredFor(in Conv2DGeometry g) => g.InChannelsPerGroup <= MaxDefaultChannels && !CpuConvKernels.IsDepthwise(g);
 
-    public static void Run(SimdLevel simd, int threads, float* input, float* filter, float* bias, float* output, in Conv2DGeometry g, Activation activation) =>
+    public static void Run(SimdLevel simd, int threads, float* input, float* filter, float* bias, float* output, in Conv2DGeometry g, KernelActivation activation) =>
         Run(simd, threads, input, filter, bias, ConvTarget.Compact(output, g), g, activation);
 
     /// <summary>
     /// The conv into <paramref name="target"/>: its channels of pixels <see cref="ConvTarget.Stride"/> floats apart, with
     /// its residual (laid out the same way) added to the first tap block's sums, before the activation.
     /// </summary>
-    public static void Run(SimdLevel simd, int threads, float* input, float* filter, float* bias, in ConvTarget target, in Conv2DGeometry g, Activation activation)
+    public static void Run(SimdLevel simd, int threads, float* input, float* filter, float* bias, in ConvTarget target, in Conv2DGeometry g, KernelActivation activation)
     {
         int taps = CpuIm2Col.RowLength(g), ocg = g.OutChannelsPerGroup;
         int panels = (ocg + TileChannels - 1) / TileChannels;
@@ -81,7 +81,7 @@ public static unsafe class CpuConvDirect
     }
 
     private static void Rows(SimdLevel simd, float* input, float* packed, float* bias, in ConvTarget output, in Conv2DGeometry g,
-        Activation activation, int panels, long start, long end)
+        KernelActivation activation, int panels, long start, long end)
     {
         int taps = CpuIm2Col.RowLength(g), ocg = g.OutChannelsPerGroup, width = ConvInputStrip.Width(g);
         int stripRows = Math.Max(1, StripPixels / g.OW);
@@ -100,7 +100,7 @@ public static unsafe class CpuConvDirect
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Strips(SimdLevel simd, float* input, float* packed, float* bias, in ConvTarget output, in Conv2DGeometry g,
-        Activation activation, int panels, long start, long end, float* strip, int stripRows, int* offsets)
+        KernelActivation activation, int panels, long start, long end, float* strip, int stripRows, int* offsets)
     {
         int taps = CpuIm2Col.RowLength(g), ocg = g.OutChannelsPerGroup, width = ConvInputStrip.Width(g);
         int tapBlocks = (taps + MaxBlockTaps - 1) / MaxBlockTaps, blockTaps = (taps + tapBlocks - 1) / tapBlocks;
@@ -173,7 +173,7 @@ public static unsafe class CpuConvDirect
     }
 
     /// <summary>Where a tile's sums go: consecutive output pixels ldy floats apart, and whether this pass starts or ends the sum.</summary>
-    private readonly struct TileTarget(float* y, int ldy, int pixels, int channels, bool first, bool last, Activation activation, float* residual)
+    private readonly struct TileTarget(float* y, int ldy, int pixels, int channels, bool first, bool last, KernelActivation activation, float* residual)
     {
         public readonly float* Y = y;
         /// <summary>Added to the first tap block's sums (same layout as Y); null for none or after the first block.</summary>
@@ -182,7 +182,7 @@ public static unsafe class CpuConvDirect
         /// <summary>The first tap block starts from the bias; later ones from the partial sums already in the output.</summary>
         public readonly bool First = first;
         /// <summary>ReLU and leaky ReLU are applied by the last tap block (sigmoid and tanh by the strip's post-pass).</summary>
-        public readonly Activation Activation = last ? activation : Activation.None;
+        public readonly KernelActivation Activation = last ? activation : KernelActivation.None;
         public bool Full => Pixels == TilePixels && Channels == TileChannels;
     }
 
@@ -270,11 +270,11 @@ public static unsafe class CpuConvDirect
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreRow(float* y, Vector256<float> a, Vector256<float> b, Activation activation)
+    private static void StoreRow(float* y, Vector256<float> a, Vector256<float> b, KernelActivation activation)
     {
         if (activation.Kind == ActivationKind.Relu)
         {
-            // vmaxps returns its second operand for NaN, so NaN → 0 as in Activation.Apply (x > 0 ? x : 0).
+            // vmaxps returns its second operand for NaN, so NaN → 0 as in KernelActivation.Apply (x > 0 ? x : 0).
             a = Avx.Max(a, Vector256<float>.Zero);
             b = Avx.Max(b, Vector256<float>.Zero);
         }

@@ -21,7 +21,7 @@ namespace ConvEngine.Kernels.Cpu;
 /// level runs the same 256-bit tiles (the kernel is measured and tested only on AVX2 machines).
 /// </remarks>
 [SkipLocalsInit]
-public static unsafe class CpuConvFilterGradient
+internal static unsafe class CpuConvFilterGradient
 {
     /// <summary>Tile height (taps) and width (output channels) of the register-blocked kernel.</summary>
     private const int TileTaps = 6, TileChannels = 16;

@@ -7,12 +7,12 @@ namespace ConvEngine.Kernels.Cpu;
 /// <summary>
 /// Fast forward convolutions (NHWC input, HWIO filter). The output of one group is a GEMM:
 /// (pixels × KH·KW·C/groups) column matrix · (KH·KW·C/groups × OC/groups) filter slice, which
-/// <see cref="ImplicitGemm"/> gathers while packing and <see cref="Im2colGemm"/> stores first.
+/// <c>ImplicitGemm</c> gathers while packing and <c>Im2colGemm</c> stores first.
 /// Both make one parallel split over the batch×pixel rows (over output-channel panels when that
 /// leaves the busiest thread fewer tiles), read the filter in place as the GEMM's B, and fuse
 /// bias and activation into the GEMM epilogue. Depthwise convs have their own direct kernel.
 /// </summary>
-public static unsafe class CpuConvKernels
+internal static unsafe class CpuConvKernels
 {
     /// <summary>
     /// im2col rows a thread builds at a time: about 1 MiB, but never fewer than 192,
@@ -36,16 +36,16 @@ public static unsafe class CpuConvKernels
     /// im2col: the NHWC input already is the column matrix.
     /// </summary>
     public static void Im2colGemm(SimdLevel simd, int threads, float* input, float* filter, float* bias, float* output,
-        Conv2DGeometry g, Activation activation) =>
+        Conv2DGeometry g, KernelActivation activation) =>
         Im2colGemm(simd, GemmBlocking.Default(simd), threads, input, filter, null, bias, ConvTarget.Compact(output, g), g, activation);
 
     /// <summary>
-    /// <see cref="Im2colGemm(SimdLevel, int, float*, float*, float*, float*, Conv2DGeometry, Activation)"/> with an explicit
+    /// <see cref="Im2colGemm(SimdLevel, int, float*, float*, float*, float*, Conv2DGeometry, KernelActivation)"/> with an explicit
     /// GEMM blocking, optionally a filter packed by <see cref="PackFilter"/> under that blocking (then
     /// <paramref name="filter"/> is not read), and an output <paramref name="target"/>.
     /// </summary>
     public static void Im2colGemm(SimdLevel simd, GemmBlocking blocking, int threads, float* input, float* filter, float* packedFilter, float* bias,
-        ConvTarget target, Conv2DGeometry g, Activation activation)
+        ConvTarget target, Conv2DGeometry g, KernelActivation activation)
     {
         int k = CpuIm2Col.RowLength(g), ocg = g.OutChannelsPerGroup, cg = g.InChannelsPerGroup;
         int rows = g.N * g.OH * g.OW;
@@ -103,19 +103,19 @@ public static unsafe class CpuConvKernels
     /// The default, variant "implicit-gemm": im2col fused into the GEMM's A packing. Each A panel
     /// (MR output pixels × one K block) is gathered straight from the NHWC input by
     /// <see cref="Im2colPanels"/>, so no column matrix is stored and each value is copied once
-    /// instead of twice (measured 5–10% faster than <see cref="Im2colGemm(SimdLevel, int, float*, float*, float*, float*, Conv2DGeometry, Activation)"/> on VGG16 layers).
+    /// instead of twice (measured 5–10% faster than <see cref="Im2colGemm(SimdLevel, int, float*, float*, float*, float*, Conv2DGeometry, KernelActivation)"/> on VGG16 layers).
     /// </summary>
     public static void ImplicitGemm(SimdLevel simd, int threads, float* input, float* filter, float* bias, float* output,
-        Conv2DGeometry g, Activation activation) =>
+        Conv2DGeometry g, KernelActivation activation) =>
         ImplicitGemm(simd, GemmBlocking.Default(simd), threads, input, filter, null, bias, ConvTarget.Compact(output, g), g, activation);
 
     /// <summary>
-    /// <see cref="ImplicitGemm(SimdLevel, int, float*, float*, float*, float*, Conv2DGeometry, Activation)"/> with an explicit
+    /// <see cref="ImplicitGemm(SimdLevel, int, float*, float*, float*, float*, Conv2DGeometry, KernelActivation)"/> with an explicit
     /// GEMM blocking, optionally a filter packed by <see cref="PackFilter"/> under that blocking (then
     /// <paramref name="filter"/> is not read), and an output <paramref name="target"/>.
     /// </summary>
     public static void ImplicitGemm(SimdLevel simd, GemmBlocking blocking, int threads, float* input, float* filter, float* packedFilter, float* bias,
-        ConvTarget target, Conv2DGeometry g, Activation activation)
+        ConvTarget target, Conv2DGeometry g, KernelActivation activation)
     {
         int k = CpuIm2Col.RowLength(g), ocg = g.OutChannelsPerGroup, cg = g.InChannelsPerGroup;
         int rows = g.N * g.OH * g.OW;
@@ -199,12 +199,12 @@ public static unsafe class CpuConvKernels
     /// Parallel over chunks of (image, output row).
     /// </summary>
     public static void DepthwiseDirect(SimdLevel simd, int threads, float* input, float* filter, float* bias, float* output,
-        Conv2DGeometry g, Activation activation) =>
+        Conv2DGeometry g, KernelActivation activation) =>
         DepthwiseDirect(simd, threads, input, filter, bias, ConvTarget.Compact(output, g), g, activation);
 
-    /// <summary><see cref="DepthwiseDirect(SimdLevel, int, float*, float*, float*, float*, Conv2DGeometry, Activation)"/> into an output <paramref name="target"/>.</summary>
+    /// <summary><see cref="DepthwiseDirect(SimdLevel, int, float*, float*, float*, float*, Conv2DGeometry, KernelActivation)"/> into an output <paramref name="target"/>.</summary>
     public static void DepthwiseDirect(SimdLevel simd, int threads, float* input, float* filter, float* bias, ConvTarget target,
-        Conv2DGeometry g, Activation activation)
+        Conv2DGeometry g, KernelActivation activation)
     {
         if (g.Groups != g.C)
             throw new ArgumentException($"DepthwiseDirect: needs groups = input channels, got groups {g.Groups} with {g.C} channels.");
@@ -230,7 +230,7 @@ public static unsafe class CpuConvKernels
 
     /// <summary>One output row of a multiplier-1 depthwise conv, channel vector by channel vector.</summary>
     private static void DepthwiseRow(SimdLevel simd, float* input, float* filter, float* bias, in ConvTarget target, in Conv2DGeometry g,
-        Activation activation, int b, int i, int jStart, int jEnd)
+        KernelActivation activation, int b, int i, int jStart, int jEnd)
     {
         int channels = g.C, ihBase = i * g.StrideH - g.PadTop;
         // Kernel rows inside the input for this output row.
@@ -267,7 +267,7 @@ public static unsafe class CpuConvKernels
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static void DepthwiseVectors256(float* image, float* filter, float* bias, in ConvTarget target, in Conv2DGeometry g,
-        Activation activation, nint rowOffset, int ihBase, int p0, int p1, int jStart, int jEnd, int c)
+        KernelActivation activation, nint rowOffset, int ihBase, int p0, int p1, int jStart, int jEnd, int c)
     {
         int channels = g.C, kw = g.KW;
         nint pixelStride = (nint)g.StrideW * channels, tapStride = (nint)g.DilationW * channels;
@@ -316,7 +316,7 @@ public static unsafe class CpuConvKernels
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static void DepthwiseVectors512(float* image, float* filter, float* bias, in ConvTarget target, in Conv2DGeometry g,
-        Activation activation, nint rowOffset, int ihBase, int p0, int p1, int jStart, int jEnd, int c)
+        KernelActivation activation, nint rowOffset, int ihBase, int p0, int p1, int jStart, int jEnd, int c)
     {
         int channels = g.C, kw = g.KW;
         nint pixelStride = (nint)g.StrideW * channels, tapStride = (nint)g.DilationW * channels;
@@ -362,8 +362,8 @@ public static unsafe class CpuConvKernels
         }
     }
 
-    /// <summary>Adds the residual, applies the activation (as <see cref="Activation.Apply"/> defines it) and stores 8 channels of one pixel.</summary>
-    private static void Store256(in ConvTarget target, nint pixel, int c, Vector256<float> acc, Activation activation)
+    /// <summary>Adds the residual, applies the activation (as <see cref="KernelActivation.Apply"/> defines it) and stores 8 channels of one pixel.</summary>
+    private static void Store256(in ConvTarget target, nint pixel, int c, Vector256<float> acc, KernelActivation activation)
     {
         nint at = pixel * target.Stride + c;
         if (target.Residual != null) acc += Vector256.Load(target.Residual + at);
@@ -380,7 +380,7 @@ public static unsafe class CpuConvKernels
     }
 
     /// <summary>The 16-channel twin of <see cref="Store256"/>.</summary>
-    private static void Store512(in ConvTarget target, nint pixel, int c, Vector512<float> acc, Activation activation)
+    private static void Store512(in ConvTarget target, nint pixel, int c, Vector512<float> acc, KernelActivation activation)
     {
         nint at = pixel * target.Stride + c;
         if (target.Residual != null) acc += Vector512.Load(target.Residual + at);
@@ -397,7 +397,7 @@ public static unsafe class CpuConvKernels
     }
 
     /// <summary>Depth multiplier &gt; 1: output channel o reads input channel o / multiplier.</summary>
-    private static void MultiplierRow(float* input, float* filter, float* bias, in ConvTarget target, in Conv2DGeometry g, Activation activation, int b, int i)
+    private static void MultiplierRow(float* input, float* filter, float* bias, in ConvTarget target, in Conv2DGeometry g, KernelActivation activation, int b, int i)
     {
         int multiplier = g.OC / g.C;
         nint rowOffset = ((nint)b * g.OH + i) * g.OW;
@@ -478,7 +478,7 @@ internal readonly unsafe struct Im2colPanels(float* input, Conv2DGeometry g, int
 /// channels of a concatenation) and an optional residual added before the activation (laid out like the output,
 /// e.g. a ResNet shortcut): output = act(conv + bias + residual).
 /// </summary>
-public readonly unsafe struct ConvTarget
+internal readonly unsafe struct ConvTarget
 {
     public ConvTarget(float* output, int stride, float* residual = null)
     {
@@ -498,6 +498,6 @@ public readonly unsafe struct ConvTarget
     public static ConvTarget Compact(float* output, in Conv2DGeometry g) => new(output, g.OC);
 
     /// <summary>The GEMM epilogue: bias and activation, and the residual at the same offset from every output element.</summary>
-    internal GemmEpilogue Epilogue(float* bias, Activation activation) =>
+    internal GemmEpilogue Epilogue(float* bias, KernelActivation activation) =>
         Residual == null ? new GemmEpilogue(bias, activation) : new GemmEpilogue(bias, activation, (nint)(Residual - Output));
 }

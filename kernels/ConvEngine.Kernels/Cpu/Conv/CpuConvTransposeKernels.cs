@@ -8,15 +8,15 @@ namespace ConvEngine.Kernels.Cpu;
 /// of a GEMM), then one pass adding the bias and applying the activation. The reference is
 /// <see cref="CpuReferenceBackward.Conv2DBackwardData"/> followed by the same epilogue written as loops.
 /// </summary>
-public static class CpuConvTransposeKernels
+internal static class CpuConvTransposeKernels
 {
-    public static void Forward(int threads, SimdLevel simd, float[] input, float[] filter, float[]? bias, float[] output, in ConvTranspose2DGeometry g, Activation activation)
+    public static void Forward(int threads, SimdLevel simd, float[] input, float[] filter, float[]? bias, float[] output, in ConvTranspose2DGeometry g, KernelActivation activation)
     {
         CpuConvBackward.BackwardData(threads, simd, input, filter, output, g.Conv);
         Epilogue(threads, simd, output, bias, g, activation);
     }
 
-    public static void Reference(ReadOnlySpan<float> input, ReadOnlySpan<float> filter, ReadOnlySpan<float> bias, Span<float> output, in ConvTranspose2DGeometry g, Activation activation)
+    public static void Reference(ReadOnlySpan<float> input, ReadOnlySpan<float> filter, ReadOnlySpan<float> bias, Span<float> output, in ConvTranspose2DGeometry g, KernelActivation activation)
     {
         CpuReferenceBackward.Conv2DBackwardData(input, filter, output, g.Conv);
         int channels = g.OutputChannels;
@@ -26,7 +26,7 @@ public static class CpuConvTransposeKernels
     }
 
     /// <summary>y = act(y + bias) over (pixels, Cout), pixels split over threads.</summary>
-    private static void Epilogue(int threads, SimdLevel simd, float[] output, float[]? bias, ConvTranspose2DGeometry g, Activation activation)
+    private static void Epilogue(int threads, SimdLevel simd, float[] output, float[]? bias, ConvTranspose2DGeometry g, KernelActivation activation)
     {
         if (bias is null && activation.Kind == ActivationKind.None) return;
         int channels = g.OutputChannels;

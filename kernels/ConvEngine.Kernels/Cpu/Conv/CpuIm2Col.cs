@@ -7,7 +7,7 @@ namespace ConvEngine.Kernels.Cpu;
 /// the column matrix is KH·KW runs of memcpy (or zeros where the tap falls in the padding), and
 /// the HWIO filter of one group is already the (KH·KW·C/groups) × (OC/groups) right-hand matrix.
 /// </summary>
-public static class CpuIm2Col
+internal static class CpuIm2Col
 {
     /// <summary>Row width: KH·KW·C/groups.</summary>
     public static int RowLength(in Conv2DGeometry g) => g.KH * g.KW * g.InChannelsPerGroup;

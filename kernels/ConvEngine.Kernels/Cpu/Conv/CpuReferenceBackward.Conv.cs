@@ -8,7 +8,7 @@ namespace ConvEngine.Kernels.Cpu;
 /// shared/reference/keras-semantics.md. The fast kernels that <see cref="CpuBackend"/> runs are
 /// checked against these.
 /// </summary>
-public static partial class CpuReferenceBackward
+internal static partial class CpuReferenceBackward
 {
     /// <summary>gradInput[b, i·s+p·d−pad, j·s+q·d−pad, g·Cg+c] += gradOut[b,i,j,o] · f[p,q,c,o]: the forward's taps, run backwards.</summary>
     public static void Conv2DBackwardData(ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> filter, Span<float> gradInput, in Conv2DGeometry g)

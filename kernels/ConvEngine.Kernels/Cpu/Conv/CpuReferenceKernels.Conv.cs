@@ -7,10 +7,10 @@ namespace ConvEngine.Kernels.Cpu;
 /// shared/reference/keras-semantics.md. The fast kernels are checked against these, and they
 /// stay selectable as the "reference" variant.
 /// </summary>
-public static partial class CpuReferenceKernels
+internal static partial class CpuReferenceKernels
 {
     /// <summary>out[b,i,j,o] = act(bias[o] + Σ in[b, i·s+p·d−pad, j·s+q·d−pad, g·Cg+c] · f[p,q,c,o]); cross-correlation, no flip.</summary>
-    public static void Conv2D(ReadOnlySpan<float> input, ReadOnlySpan<float> filter, ReadOnlySpan<float> bias, Span<float> output, in Conv2DGeometry g, Activation act)
+    public static void Conv2D(ReadOnlySpan<float> input, ReadOnlySpan<float> filter, ReadOnlySpan<float> bias, Span<float> output, in Conv2DGeometry g, KernelActivation act)
     {
         int cg = g.InChannelsPerGroup, ocg = g.OutChannelsPerGroup;
         for (int b = 0; b < g.N; b++)

@@ -9,7 +9,7 @@ namespace ConvEngine.Kernels.Cpu;
 /// sigmoid: y(1 − y), tanh: 1 − y², linear: 1), the same float operations at every width so every SIMD level
 /// gives the same bits. <see cref="CpuElementwiseBackward"/> multiplies by the same factors.
 /// </summary>
-internal readonly struct ActivationSlope(Activation activation)
+internal readonly struct ActivationSlope(KernelActivation activation)
 {
     private readonly ActivationKind _kind = activation.Kind;
     private readonly float _alpha = activation.Alpha;
@@ -42,13 +42,13 @@ internal readonly struct ActivationSlope(Activation activation)
 /// gradInput = gradOutput · act'(y), gradBias = Σ over rows of gradInput. Rows are cut into fixed parts; part 0
 /// sums into gradBias, the others into pooled partials added in part order, so the result is the same every run.
 /// </summary>
-public static unsafe class CpuActivationBiasBackward
+internal static unsafe class CpuActivationBiasBackward
 {
     /// <summary>Fewest values per part (memory-bound; each extra part costs one partial row of sums).</summary>
     private const long MinPerPart = 1 << 15;
 
     public static void Run(int threads, SimdLevel simd, float* output, float* gradOutput, float* gradInput, float* gradBias,
-        long rows, int channels, Activation activation)
+        long rows, int channels, KernelActivation activation)
     {
         int parts = (int)Math.Min(Math.Max(1, rows), CpuParallel.Parts(threads, rows * channels, MinPerPart));
         float[]?[] partials = new float[parts][];

@@ -7,7 +7,7 @@ namespace ConvEngine.Kernels.Cpu;
 /// its gradient with respect to the scale (see <see cref="IBackend.MultiplyBroadcast"/>). Split over images, or
 /// over channel ranges when there are fewer images than threads; each output value is summed in position order.
 /// </summary>
-public static class CpuBroadcastKernels
+internal static class CpuBroadcastKernels
 {
     private const long MinFloatsPerPart = 1 << 15;
 

@@ -3,9 +3,9 @@ using System.Runtime.Intrinsics;
 namespace ConvEngine.Kernels.Cpu;
 
 /// <summary>Activation and softmax backward, written from the forward's output y.</summary>
-public static unsafe class CpuElementwiseBackward
+internal static unsafe class CpuElementwiseBackward
 {
-    public static void ActivationBackward(int threads, SimdLevel simd, float* output, float* gradOutput, float* gradInput, long length, Activation activation)
+    public static void ActivationBackward(int threads, SimdLevel simd, float* output, float* gradOutput, float* gradInput, long length, KernelActivation activation)
     {
         switch (activation.Kind)
         {

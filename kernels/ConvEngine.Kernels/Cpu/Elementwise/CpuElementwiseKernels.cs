@@ -11,13 +11,13 @@ namespace ConvEngine.Kernels.Cpu;
 /// width) except at <see cref="SimdLevel.Scalar"/>, where they follow the reference definitions
 /// one float at a time. Large ops are cut into one chunk per thread.
 /// </summary>
-public static unsafe class CpuElementwiseKernels
+internal static unsafe class CpuElementwiseKernels
 {
     /// <summary>Below this many floats per chunk a second thread is not worth starting.</summary>
     private const long MinFloatsPerPart = 1L << 16;
 
     /// <summary>output = act(input), in place allowed.</summary>
-    public static void Activate(ReadOnlySpan<float> input, Span<float> output, Activation act, SimdLevel simd)
+    public static void Activate(ReadOnlySpan<float> input, Span<float> output, KernelActivation act, SimdLevel simd)
     {
         output = output[..input.Length];
         if (simd == SimdLevel.Scalar)
@@ -46,7 +46,7 @@ public static unsafe class CpuElementwiseKernels
         }
     }
 
-    public static void Activate(SimdLevel simd, int threads, float* input, float* output, long length, Activation act)
+    public static void Activate(SimdLevel simd, int threads, float* input, float* output, long length, KernelActivation act)
     {
         int parts = CpuParallel.Parts(threads, length, MinFloatsPerPart);
         CpuParallel.For(parts, part =>

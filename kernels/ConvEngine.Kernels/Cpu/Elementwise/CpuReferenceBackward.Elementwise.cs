@@ -2,10 +2,10 @@ using ConvEngine.Kernels.Geometry;
 
 namespace ConvEngine.Kernels.Cpu;
 
-public static partial class CpuReferenceBackward
+internal static partial class CpuReferenceBackward
 {
     /// <summary>The activation's derivative, written from its output y.</summary>
-    public static float ActivationDerivative(float y, Activation activation) => activation.Kind switch
+    public static float ActivationDerivative(float y, KernelActivation activation) => activation.Kind switch
     {
         ActivationKind.None => 1f,
         ActivationKind.Relu => y > 0f ? 1f : 0f,
@@ -15,7 +15,7 @@ public static partial class CpuReferenceBackward
         _ => throw new ArgumentOutOfRangeException(nameof(activation), $"ActivationBackward: unknown activation {activation}."),
     };
 
-    public static void ActivationBackward(ReadOnlySpan<float> output, ReadOnlySpan<float> gradOutput, Span<float> gradInput, long length, Activation activation)
+    public static void ActivationBackward(ReadOnlySpan<float> output, ReadOnlySpan<float> gradOutput, Span<float> gradInput, long length, KernelActivation activation)
     {
         for (int i = 0; i < length; i++) gradInput[i] = gradOutput[i] * ActivationDerivative(output[i], activation);
     }

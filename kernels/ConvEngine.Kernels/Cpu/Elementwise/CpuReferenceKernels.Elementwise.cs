@@ -2,9 +2,9 @@ using ConvEngine.Kernels.Geometry;
 
 namespace ConvEngine.Kernels.Cpu;
 
-public static partial class CpuReferenceKernels
+internal static partial class CpuReferenceKernels
 {
-    public static void Activate(ReadOnlySpan<float> input, Span<float> output, Activation act)
+    public static void Activate(ReadOnlySpan<float> input, Span<float> output, KernelActivation act)
     {
         for (int i = 0; i < input.Length; i++) output[i] = act.Apply(input[i]);
     }

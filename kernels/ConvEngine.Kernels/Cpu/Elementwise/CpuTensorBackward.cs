@@ -9,7 +9,7 @@ namespace ConvEngine.Kernels.Cpu;
 /// elementwise multiply / axpy / fill and dropout. Elementwise loops use TensorPrimitives on
 /// contiguous parts of the range.
 /// </summary>
-public static class CpuTensorBackward
+internal static class CpuTensorBackward
 {
     /// <summary>Fewest rows per part of the bias gradient; each extra part costs one partial row and one add.</summary>
     private const long MinRowsPerBiasPart = 256;

@@ -4,8 +4,8 @@ namespace ConvEngine.Kernels.Cpu;
 /// <summary>
 /// The one GEMM that the cpu backend's conv, dense and their backward passes lean on (Darknet style).
 /// Row-major: C (m×n, leading dimension ldc) = [C +] op(A) · op(B), where op(A) is m×k
-/// (A stored m×k with lda, or k×m when <paramref name="transposeA"/>), op(B) is k×n
-/// (B stored k×n with ldb, or n×k when <paramref name="transposeB"/>).
+/// (A stored m×k with lda, or k×m when <c>transposeA</c>), op(B) is k×n
+/// (B stored k×n with ldb, or n×k when <c>transposeB</c>).
 /// </summary>
 /// <remarks>
 /// GotoBLAS structure: B in blocks of KC×NC (packed into NR-wide panels, or read in place when it is
@@ -15,7 +15,7 @@ namespace ConvEngine.Kernels.Cpu;
 /// into reusable scratch, so a call allocates nothing but the split's closures. Blocking comes from
 /// <see cref="GemmBlocking"/> (the machine's caches) unless the caller passes one.
 /// </remarks>
-public static unsafe class CpuGemm
+internal static unsafe class CpuGemm
 {
     /// <summary>Below this many multiply-adds a second thread costs more than it saves.</summary>
     private const long SerialWork = 1L << 18;

@@ -2,7 +2,7 @@ using ConvEngine.Kernels.Geometry;
 
 namespace ConvEngine.Kernels.Cpu;
 
-public static partial class CpuReferenceBackward
+internal static partial class CpuReferenceBackward
 {
     public static void MatMul(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int k, int n, bool transposeA, bool transposeB, bool accumulate)
     {

@@ -2,9 +2,9 @@ using ConvEngine.Kernels.Geometry;
 
 namespace ConvEngine.Kernels.Cpu;
 
-public static partial class CpuReferenceKernels
+internal static partial class CpuReferenceKernels
 {
-    public static void Dense(ReadOnlySpan<float> input, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int m, int k, int n, Activation act)
+    public static void Dense(ReadOnlySpan<float> input, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int m, int k, int n, KernelActivation act)
     {
         for (int r = 0; r < m; r++)
         for (int c = 0; c < n; c++)

@@ -6,7 +6,7 @@ namespace ConvEngine.Kernels.Cpu;
 /// (the M block: the MC × NC rows of C that stay in L3 while every K block adds into them). Derived from the machine's
 /// cache sizes (<see cref="CpuCaches"/>), or set explicitly (the tuning cache and tests do).
 /// </summary>
-public readonly record struct GemmBlocking(int KC, int NC, int MC)
+internal readonly record struct GemmBlocking(int KC, int NC, int MC)
 {
     /// <summary>
     /// Row stride of a packed <see cref="RowPanel"/>, the largest KC: a constant, so the micro-kernels address

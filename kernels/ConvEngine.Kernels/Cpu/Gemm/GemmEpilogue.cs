@@ -8,17 +8,19 @@ namespace ConvEngine.Kernels.Cpu;
 /// on the accumulators while they are still in registers; sigmoid and tanh run as one pass over the finished
 /// rows while they are in L1.
 /// </summary>
-public readonly unsafe struct GemmEpilogue
+internal readonly unsafe struct GemmEpilogue
 {
-    public GemmEpilogue(float* bias, Activation activation)
+    public GemmEpilogue(float* bias, KernelActivation activation)
     {
         Bias = bias;
         Activation = activation;
     }
 
     /// <summary>With a residual R: C = act(A·B + bias + R), R read at the same row and column as C.</summary>
+    /// <param name="bias">OC floats added to each row, or null.</param>
+    /// <param name="activation">Applied after the bias and the residual.</param>
     /// <param name="residualOffset">Floats from each C element to its R element (R − C: R has C's row stride).</param>
-    public GemmEpilogue(float* bias, Activation activation, nint residualOffset) : this(bias, activation)
+    public GemmEpilogue(float* bias, KernelActivation activation, nint residualOffset) : this(bias, activation)
     {
         HasResidual = true;
         ResidualOffset = residualOffset;
@@ -26,7 +28,7 @@ public readonly unsafe struct GemmEpilogue
 
     /// <summary>Per-column bias of the tile's first column, or null.</summary>
     public float* Bias { get; }
-    public Activation Activation { get; }
+    public KernelActivation Activation { get; }
     public bool HasResidual { get; }
     /// <summary>Floats from a C element to its residual element (meaningful when <see cref="HasResidual"/>).</summary>
     public nint ResidualOffset { get; }

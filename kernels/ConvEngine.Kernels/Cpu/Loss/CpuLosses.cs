@@ -4,7 +4,7 @@ namespace ConvEngine.Kernels.Cpu;
 /// Fused losses (see <see cref="LossKind"/> and shared/reference/keras-semantics.md A): per-row loss
 /// and d(mean loss over rows)/d(prediction) in one pass. Rows are independent and split over threads.
 /// </summary>
-public static class CpuLosses
+internal static class CpuLosses
 {
     /// <summary>Keras's backend epsilon: the clip bound and the offset inside the logs.</summary>
     public const float Epsilon = 1e-7f;

@@ -2,7 +2,7 @@ using ConvEngine.Kernels.Geometry;
 
 namespace ConvEngine.Kernels.Cpu;
 
-public static partial class CpuReferenceBackward
+internal static partial class CpuReferenceBackward
 {
     /// <summary>See <see cref="LossKind"/> and <see cref="IBackend.Loss"/>; each kind is written out from its formula.</summary>
     public static void Loss(LossKind kind, ReadOnlySpan<float> prediction, ReadOnlySpan<float> target, Span<float> lossPerRow, Span<float> gradPrediction, int rows, int cols)

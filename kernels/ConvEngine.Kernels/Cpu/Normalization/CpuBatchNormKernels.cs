@@ -12,7 +12,7 @@ namespace ConvEngine.Kernels.Cpu;
 /// blocks and their double sums are added in range order, so results do not vary from run to run.
 /// Readable versions: <see cref="CpuBatchNormReference"/>.
 /// </summary>
-public static class CpuBatchNormKernels
+internal static class CpuBatchNormKernels
 {
     /// <summary>Floats per block: whole rows, near this many.</summary>
     private const int Block = 1024;

@@ -3,7 +3,7 @@ using ConvEngine.Kernels.Geometry;
 namespace ConvEngine.Kernels.Cpu;
 
 /// <summary>Readable versions of the batch-norm and LRN-backward kernels: plain loops over the definitions, in double.</summary>
-public static class CpuBatchNormReference
+internal static class CpuBatchNormReference
 {
     public static void Statistics(ReadOnlySpan<float> input, Span<float> mean, Span<float> variance, long rows, int channels)
     {

@@ -9,7 +9,7 @@ namespace ConvEngine.Kernels.Cpu;
 /// TensorPrimitives (SIMD), work splits over threads by contiguous pixel ranges. Their readable
 /// versions are in <see cref="CpuNormalizationReference"/>.
 /// </summary>
-public static class CpuNormalizationKernels
+internal static class CpuNormalizationKernels
 {
     /// <summary>Floats per block of the affine map: scale and shift are tiled to this many, so few channels still fill vectors.</summary>
     private const int AffineBlock = 1024;

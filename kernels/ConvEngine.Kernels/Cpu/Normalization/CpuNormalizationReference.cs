@@ -3,7 +3,7 @@ using ConvEngine.Kernels.Geometry;
 namespace ConvEngine.Kernels.Cpu;
 
 /// <summary>Readable versions of the normalisation and layout kernels: plain loops over the definitions.</summary>
-public static class CpuNormalizationReference
+internal static class CpuNormalizationReference
 {
     public static void ChannelAffine(ReadOnlySpan<float> input, ReadOnlySpan<float> scale, ReadOnlySpan<float> shift, Span<float> output, long pixels, int channels)
     {

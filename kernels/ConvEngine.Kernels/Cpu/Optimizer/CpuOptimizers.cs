@@ -3,7 +3,7 @@ using System.Runtime.Intrinsics;
 namespace ConvEngine.Kernels.Cpu;
 
 /// <summary>Keras Adam and SGD steps, in place, one pass over the parameters.</summary>
-public static unsafe class CpuOptimizers
+internal static unsafe class CpuOptimizers
 {
     /// <summary>m += (g−m)(1−β1); v += (g²−v)(1−β2); θ −= (m·stepSize)/(√v + ε): tf_keras Adam.update_step's order.</summary>
     public static void Adam(int threads, SimdLevel simd, float* parameters, float* gradient, float* m, float* v, long length,

@@ -2,7 +2,7 @@ using ConvEngine.Kernels.Geometry;
 
 namespace ConvEngine.Kernels.Cpu;
 
-public static partial class CpuReferenceBackward
+internal static partial class CpuReferenceBackward
 {
     /// <summary>m += (g−m)(1−β1); v += (g²−v)(1−β2); θ −= stepSize·m/(√v + ε).</summary>
     public static void AdamUpdate(Span<float> parameters, ReadOnlySpan<float> gradient, Span<float> m, Span<float> v, long length,

@@ -16,7 +16,7 @@ namespace ConvEngine.Kernels.Cpu;
 /// default strides), so one input cell hears from one window at most. The batch's output rows are cut into fixed
 /// parts, each owning whole input rows; bias partials are added in part order, so results are the same every run.
 /// </remarks>
-public static unsafe class CpuPoolActivationBackward
+internal static unsafe class CpuPoolActivationBackward
 {
     private const long MinPerPart = 1 << 15;
     private const int MaxStackTaps = 256;
@@ -29,7 +29,7 @@ public static unsafe class CpuPoolActivationBackward
         && g.PoolH * g.PoolW <= MaxStackTaps;
 
     public static void MaxRun(int threads, SimdLevel simd, float* input, float* gradOutput, float* gradInput, float* gradBias,
-        in Pool2DGeometry g, Activation activation)
+        in Pool2DGeometry g, KernelActivation activation)
     {
         if (!Applies(g, PoolKind.Max))
             throw new ArgumentException($"Pool2DActivationBackward: the fused kernel needs non-overlapping max-pool windows; got pool {g.PoolH}x{g.PoolW}, stride {g.StrideH}x{g.StrideW}.");

@@ -9,7 +9,7 @@ namespace ConvEngine.Kernels.Cpu;
 /// write disjoint floats; within an item windows are visited in the reference's order, so every
 /// input cell receives its contributions in the same order as <see cref="CpuReferenceBackward"/>.
 /// </summary>
-public static class CpuPoolBackward
+internal static class CpuPoolBackward
 {
     /// <summary>Narrowest channel block an item is given when images alone cannot feed every thread.</summary>
     private const int MinChannelBlock = 8;

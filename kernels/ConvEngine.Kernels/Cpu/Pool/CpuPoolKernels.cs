@@ -10,7 +10,7 @@ namespace ConvEngine.Kernels.Cpu;
 /// over them in registers. Parallel over chunks of (image, output row). Padded cells are never read, so they never
 /// win a max; the average divides by <see cref="Pool2DGeometry.AverageDivisor"/>, as the reference does.
 /// </summary>
-public static unsafe class CpuPoolKernels
+internal static unsafe class CpuPoolKernels
 {
     private const long MinWorkPerPart = 1L << 17;
 

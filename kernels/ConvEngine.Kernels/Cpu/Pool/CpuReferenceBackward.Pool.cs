@@ -2,7 +2,7 @@ using ConvEngine.Kernels.Geometry;
 
 namespace ConvEngine.Kernels.Cpu;
 
-public static partial class CpuReferenceBackward
+internal static partial class CpuReferenceBackward
 {
     /// <summary>
     /// Max: each window's gradient goes to its first maximum in scan order (p, then q), padded

@@ -2,7 +2,7 @@ using ConvEngine.Kernels.Geometry;
 
 namespace ConvEngine.Kernels.Cpu;
 
-public static partial class CpuReferenceKernels
+internal static partial class CpuReferenceKernels
 {
     public static void Pool2D(ReadOnlySpan<float> input, Span<float> output, in Pool2DGeometry g, PoolKind kind)
     {

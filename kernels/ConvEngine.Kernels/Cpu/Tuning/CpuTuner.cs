@@ -28,6 +28,7 @@ public sealed class CpuTuner
 
     internal CpuTuner(TuningMode mode) => Mode = mode;
 
+    /// <summary>Whether this backend times new shapes (On) or keeps the defaults (Off).</summary>
     public TuningMode Mode { get; }
 
     /// <summary>The mode from CONVENGINE_TUNING (off/0/false, on/1/true); on when unset.</summary>
@@ -69,14 +70,14 @@ public sealed class CpuTuner
     public static string Key(CpuBackend backend, in Conv2DGeometry g) => $"{MachineKey(backend.Simd, backend.Threads)} | {Conv2DKey(g)}";
 
     /// <summary>The default choice: the implicit GEMM with the blocking from the machine's caches.</summary>
-    public static TuningEntry Default(SimdLevel simd) => new(CpuBackend.ImplicitGemmVariant, GemmBlocking.Default(simd), 0);
+    internal static TuningEntry Default(SimdLevel simd) => new(CpuBackend.ImplicitGemmVariant, GemmBlocking.Default(simd), 0);
 
     /// <summary>
     /// The candidates timed for a conv: both GEMM variants, each with the default blocking and with KC or NC halved
     /// or grown by half/doubled (a step either way from the cache-derived point), and the direct kernel (no blocking of
     /// its own: the entry keeps the default), which beats the GEMM on some 3×3 layers of AVX2 machines.
     /// </summary>
-    public static IReadOnlyList<(string Variant, GemmBlocking Blocking)> Candidates(SimdLevel simd)
+    internal static IReadOnlyList<(string Variant, GemmBlocking Blocking)> Candidates(SimdLevel simd)
     {
         var d = GemmBlocking.Default(simd);
         var blockings = new List<GemmBlocking> { d };
@@ -89,7 +90,7 @@ public sealed class CpuTuner
     }
 
     /// <summary>The fastest candidate by <paramref name="measure"/> (milliseconds); ties go to the earlier one.</summary>
-    public static TuningEntry Choose(IReadOnlyList<(string Variant, GemmBlocking Blocking)> candidates, Func<string, GemmBlocking, double> measure)
+    internal static TuningEntry Choose(IReadOnlyList<(string Variant, GemmBlocking Blocking)> candidates, Func<string, GemmBlocking, double> measure)
     {
         TuningEntry? best = null;
         foreach (var (variant, blocking) in candidates)
@@ -118,7 +119,7 @@ public sealed class CpuTuner
     /// Times one conv shape's candidates on data of its size (a fixed pattern, so subnormals and NaNs never slow one
     /// candidate down): one warm-up run, then the best of two.
     /// </summary>
-    public sealed unsafe class Conv2DTimer
+    internal sealed unsafe class Conv2DTimer
     {
         private readonly CpuBackend _backend;
         private readonly Conv2DGeometry _g;
@@ -162,11 +163,11 @@ public sealed class CpuTuner
             {
                 var target = ConvTarget.Compact(y, _g);
                 if (variant == CpuBackend.DirectConvVariant)
-                    CpuConvDirect.Run(_backend.Simd, _backend.Threads, x, f, b, target, _g, Activation.Relu);
+                    CpuConvDirect.Run(_backend.Simd, _backend.Threads, x, f, b, target, _g, KernelActivation.Relu);
                 else if (variant == CpuBackend.Im2colGemmVariant)
-                    CpuConvKernels.Im2colGemm(_backend.Simd, blocking, _backend.Threads, x, f, null, b, target, _g, Activation.Relu);
+                    CpuConvKernels.Im2colGemm(_backend.Simd, blocking, _backend.Threads, x, f, null, b, target, _g, KernelActivation.Relu);
                 else
-                    CpuConvKernels.ImplicitGemm(_backend.Simd, blocking, _backend.Threads, x, f, null, b, target, _g, Activation.Relu);
+                    CpuConvKernels.ImplicitGemm(_backend.Simd, blocking, _backend.Threads, x, f, null, b, target, _g, KernelActivation.Relu);
             }
         }
 
@@ -182,8 +183,11 @@ public static class CpuIdentity
 {
     private static readonly Lazy<(string Model, int? Family, int? ModelNumber)> s_info = new(Read);
 
+    /// <summary>"model name" of the first processor in /proc/cpuinfo (the architecture where it is missing).</summary>
     public static string ModelName => s_info.Value.Model;
+    /// <summary>"cpu family" (25 for Zen 3/4), or null.</summary>
     public static int? Family => s_info.Value.Family;
+    /// <summary>"model" within the family, or null.</summary>
     public static int? ModelNumber => s_info.Value.ModelNumber;
 
     /// <summary>"AMD EPYC (family 25, model 1)", or the architecture where /proc/cpuinfo is missing.</summary>

@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 namespace ConvEngine.Kernels.Cpu;
 
 /// <summary>What the tuner chose for one op shape on one machine, and how long it took.</summary>
-public sealed record TuningEntry(string Variant, GemmBlocking Blocking, double Milliseconds);
+internal sealed record TuningEntry(string Variant, GemmBlocking Blocking, double Milliseconds);
 
 /// <summary>
 /// The per-machine tuning cache: a JSON file of the choices the tuner measured, keyed by machine (CPU model,
@@ -20,16 +20,19 @@ public sealed class TuningCache
     private readonly Dictionary<string, TuningEntry> _entries = new(StringComparer.Ordinal);
     private readonly object _gate = new();
 
+    /// <summary>Opens the cache file at <paramref name="path"/> (a missing file is an empty cache).</summary>
     public TuningCache(string path)
     {
         Path = path;
         LoadProblem = Load();
     }
 
+    /// <summary>The cache file.</summary>
     public string Path { get; }
     /// <summary>Why the file was not used (missing files are not a problem), or null.</summary>
     public string? LoadProblem { get; }
 
+    /// <summary>CONVENGINE_TUNING_CACHE, else $XDG_CACHE_HOME/convengine/tuning.json, else ~/.cache/convengine/tuning.json.</summary>
     public static string DefaultPath
     {
         get
@@ -42,17 +45,18 @@ public sealed class TuningCache
         }
     }
 
+    /// <summary>Entries held.</summary>
     public int Count { get { lock (_gate) return _entries.Count; } }
 
-    public IReadOnlyDictionary<string, TuningEntry> Entries { get { lock (_gate) return new Dictionary<string, TuningEntry>(_entries); } }
+    internal IReadOnlyDictionary<string, TuningEntry> Entries { get { lock (_gate) return new Dictionary<string, TuningEntry>(_entries); } }
 
-    public bool TryGet(string key, out TuningEntry entry)
+    internal bool TryGet(string key, out TuningEntry entry)
     {
         lock (_gate) return _entries.TryGetValue(key, out entry!);
     }
 
     /// <summary>Records a choice and rewrites the file (atomically).</summary>
-    public void Set(string key, TuningEntry entry)
+    internal void Set(string key, TuningEntry entry)
     {
         lock (_gate)
         {

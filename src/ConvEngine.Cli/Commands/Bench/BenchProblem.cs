@@ -137,8 +137,8 @@ internal sealed class BenchProblem
     /// <summary>Runs the op once on <paramref name="backend"/> with buffers from <see cref="Upload"/>.</summary>
     public void Run(IBackend backend, Buffers b)
     {
-        if (Op == "conv2d") backend.Conv2D(b.Input, b.Weights, b.Bias, b.Output, Conv, Activation.None);
-        else backend.Dense(b.Input, b.Weights, b.Bias, b.Output, DenseSize.M, DenseSize.K, DenseSize.N, Activation.None);
+        if (Op == "conv2d") backend.Conv2D(b.Input, b.Weights, b.Bias, b.Output, Conv, KernelActivation.None);
+        else backend.Dense(b.Input, b.Weights, b.Bias, b.Output, DenseSize.M, DenseSize.K, DenseSize.N, KernelActivation.None);
         backend.Synchronize();
     }
 

@@ -66,7 +66,7 @@ internal sealed class SeriesTrainCommand : Command<SeriesTrainCommand.Settings>
     /// </summary>
     public static Sequential BuildModel(int window, IBackend backend, int seed) => new(backend: backend, seed: (ulong)seed, name: "series_convnet")
     {
-        new Input(window, 1),
+        new InputLayer(window, 1),
         new Conv1D(16, 5, padding: "causal", activation: "relu"),
         new MaxPooling1D(2),
         new Conv1D(32, 3, padding: "causal", activation: "relu"),

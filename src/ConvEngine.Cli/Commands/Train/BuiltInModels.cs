@@ -37,7 +37,7 @@ internal static class BuiltInModels
         if (inputShape.Length != 3 || inputShape.Any(d => d < 1))
             throw new ArgumentException($"Model '{name}' takes (height, width, channels) images; got ({string.Join(", ", inputShape)}).");
 
-        var model = new Sequential(name: key.Replace('-', '_'), backend: backend, seed: seed) { new Input(inputShape) };
+        var model = new Sequential(name: key.Replace('-', '_'), backend: backend, seed: seed) { new InputLayer(inputShape) };
         foreach (var layer in key == CustomConvnetImproved ? ImprovedLayers() : BaseLayers())
             model.Add(layer);
         foreach (var layer in key == CustomConvnetSoftmax ? SoftmaxHead(classCount) : BinaryHead(dropout: key == CustomConvnetImproved))

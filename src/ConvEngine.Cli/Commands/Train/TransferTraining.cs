@@ -121,11 +121,12 @@ internal static class TransferTraining
         if (TrainCommand.ParseColorMode(settings.ColorMode) == ColorMode.Grayscale)
             throw new ArgumentException("--color-mode grayscale does not fit a pretrained base, which takes RGB images; leave it out.");
 
+        // --augment goes between the image and the base; --augment-in pipeline runs it on the training batches instead;
+        // read before the base is built, so a bad layer is reported at once.
+        var augmentation = settings.Augment is { } augmentText ? AugmentationSpec.Parse(augmentText) : null;
         using var backend = Backends.Create(settings.Backend);
         var clock = Stopwatch.StartNew();
         var @base = TransferBases.Create(options.Base, options.BaseWeights, imageSize, backend, seed);
-        // --augment goes between the image and the base; --augment-in pipeline runs it on the training batches instead.
-        var augmentation = settings.Augment is { } augmentText ? AugmentationSpec.Parse(augmentText) : null;
         bool inPipeline = augmentation is not null && settings.AugmentIn.Trim().ToLowerInvariant() == "pipeline";
         using var transfer = TransferModel.Create(@base, head, dataset.ClassNames.Count, seed, inPipeline ? null : augmentation?.CreateLayers());
         writer.WriteLine($"Base {@base.Name}: {@base.WeightsDescription}. Input {@base.ImageSize.Height}x{@base.ImageSize.Width}x3 (RGB 0-255, preprocessing inside the model), features {Layers.SymbolicTensor.FormatShape(@base.FeatureShape)}; built in {clock.Elapsed.TotalSeconds:F1} s.");

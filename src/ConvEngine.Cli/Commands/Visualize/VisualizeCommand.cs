@@ -140,7 +140,7 @@ internal sealed class VisualizeCommand : Command<VisualizeCommand.Settings>
     {
         var names = requested.SelectMany(r => r.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
         if (names.Count == 0 || names.Any(n => n.Equals("all", StringComparison.OrdinalIgnoreCase)))
-            return paths.Where(p => FeatureMaps.Find(model, p) is not (Input or Models.Model)).ToList();
+            return paths.Where(p => FeatureMaps.Find(model, p) is not (InputLayer or Models.Model)).ToList();
         foreach (var name in names) FeatureMaps.Find(model, name);   // an unknown name is an error listing the layers
         return names.Distinct().ToList();
     }

@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
 using ConvEngine.Kernels;
 using ConvEngine.Serialization;
-using KernelActivation = ConvEngine.Kernels.Activation;
 
 namespace ConvEngine.Layers;
 
@@ -31,14 +30,18 @@ public sealed class LeakyReLU : ActivatedLayer
     private static double Check(double slope, string? name) => slope >= 0 && !double.IsInfinity(slope) ? slope
         : throw new ArgumentException($"LeakyReLU{(name is null ? "" : $" '{name}'")}: negative_slope must be a non-negative number, got {slope}.");
 
+    /// <inheritdoc/>
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs) => SingleInput(inputs).Shape;
 
+    /// <inheritdoc/>
     protected override TensorShape OutputShapeFor(IReadOnlyList<Tensor> inputs) => inputs[0].Shape;
 
     // The linear part is the identity; leaky relu fuses, so this is the whole op.
+    /// <inheritdoc/>
     protected override void ForwardLinear(IReadOnlyList<Tensor> inputs, Tensor output, KernelActivation fused) =>
         inputs[0].Backend.Activate(inputs[0].Buffer, output.Buffer, inputs[0].Length, fused);
 
+    /// <inheritdoc/>
     protected override Tensor?[] BackwardLinear(Tensor gradPreActivation, IReadOnlyList<bool> needInputGradient) =>
         [needInputGradient[0] ? gradPreActivation : null];
 

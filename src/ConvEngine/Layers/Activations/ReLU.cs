@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
 using ConvEngine.Kernels;
 using ConvEngine.Serialization;
-using KernelActivation = ConvEngine.Kernels.Activation;
 
 namespace ConvEngine.Layers;
 
@@ -13,15 +12,22 @@ namespace ConvEngine.Layers;
 public sealed class ReLU : ActivatedLayer
 {
     /// <param name="maxValue">The upper clip; null for none. Keras requires it, the slope and the threshold to be non-negative.</param>
+    /// <param name="negativeSlope">The slope below the threshold.</param>
+    /// <param name="threshold">Values at or below it take the negative slope.</param>
+    /// <param name="name">The layer's name; null for one generated from the class.</param>
     public ReLU(double? maxValue = null, double negativeSlope = 0, double threshold = 0, string? name = null)
         : base(name, Function(maxValue, negativeSlope, threshold, name))
     {
         (MaxValue, NegativeSlope, Threshold) = (maxValue, negativeSlope, threshold);
     }
 
+    /// <inheritdoc/>
     public override string ClassName => "ReLU";
+    /// <summary>The upper clip (Keras max_value); null for none.</summary>
     public double? MaxValue { get; }
+    /// <summary>The slope below the threshold (Keras negative_slope).</summary>
     public double NegativeSlope { get; }
+    /// <summary>Values at or below it take the negative slope.</summary>
     public double Threshold { get; }
 
     private static ActivationFunction Function(double? maxValue, double slope, double threshold, string? name)
@@ -35,17 +41,22 @@ public sealed class ReLU : ActivatedLayer
         return ActivationFunction.Of("relu", KernelActivation.ClippedRelu((float)(maxValue ?? double.PositiveInfinity), (float)slope, (float)threshold));
     }
 
+    /// <inheritdoc/>
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs) => SingleInput(inputs).Shape;
 
+    /// <inheritdoc/>
     protected override TensorShape OutputShapeFor(IReadOnlyList<Tensor> inputs) => inputs[0].Shape;
 
     // The linear part is the identity: with a fusable activation this is the whole op.
+    /// <inheritdoc/>
     protected override void ForwardLinear(IReadOnlyList<Tensor> inputs, Tensor output, KernelActivation fused) =>
         inputs[0].Backend.Activate(inputs[0].Buffer, output.Buffer, inputs[0].Length, fused);
 
+    /// <inheritdoc/>
     protected override Tensor?[] BackwardLinear(Tensor gradPreActivation, IReadOnlyList<bool> needInputGradient) =>
         [needInputGradient[0] ? gradPreActivation : null];
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

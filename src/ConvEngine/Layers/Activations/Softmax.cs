@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
 using ConvEngine.Kernels;
 using ConvEngine.Serialization;
-using KernelActivation = ConvEngine.Kernels.Activation;
 
 namespace ConvEngine.Layers;
 
@@ -12,11 +11,15 @@ namespace ConvEngine.Layers;
 public sealed class Softmax : ActivatedLayer
 {
     /// <param name="axis">−1 or the index of the last axis counting the batch; other axes are not supported.</param>
+    /// <param name="name">The layer's name; null for one generated from the class.</param>
     public Softmax(int axis = -1, string? name = null) : base(name, "softmax") => Axis = axis;
 
+    /// <inheritdoc/>
     public override string ClassName => "Softmax";
+    /// <summary>The axis the softmax normalises over (-1: the last).</summary>
     public int Axis { get; }
 
+    /// <inheritdoc/>
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
     {
         var input = SingleInput(inputs);
@@ -25,15 +28,19 @@ public sealed class Softmax : ActivatedLayer
         return input.Shape;
     }
 
+    /// <inheritdoc/>
     protected override TensorShape OutputShapeFor(IReadOnlyList<Tensor> inputs) => inputs[0].Shape;
 
     // The linear part is the identity: copy the input where the logits go; the softmax follows.
+    /// <inheritdoc/>
     protected override void ForwardLinear(IReadOnlyList<Tensor> inputs, Tensor output, KernelActivation fused) =>
         inputs[0].Backend.Activate(inputs[0].Buffer, output.Buffer, inputs[0].Length, fused);
 
+    /// <inheritdoc/>
     protected override Tensor?[] BackwardLinear(Tensor gradPreActivation, IReadOnlyList<bool> needInputGradient) =>
         [needInputGradient[0] ? gradPreActivation : null];
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
 using ConvEngine.Kernels;
 using ConvEngine.Kernels.Geometry;
-using KernelActivation = ConvEngine.Kernels.Activation;
 
 namespace ConvEngine.Layers;
 
@@ -30,15 +29,23 @@ public abstract class ConvolutionLayer : ActivatedLayer
         UseBias = useBias;
     }
 
+    /// <summary>The number of output channels.</summary>
     public int Filters { get; }
+    /// <summary>The kernel's (height, width).</summary>
     public Size2D KernelSize { get; }
+    /// <summary>The step between windows along (height, width).</summary>
     public Size2D Strides { get; }
+    /// <summary>The spacing of the kernel's taps along (height, width).</summary>
     public Size2D DilationRate { get; }
+    /// <summary>Valid, same or (Conv1D) causal padding.</summary>
     public Padding Padding { get; }
+    /// <summary>Channel groups, each convolved on its own.</summary>
     public int Groups { get; }
+    /// <summary>Whether a bias is added per output channel.</summary>
     public bool UseBias { get; }
     /// <summary>(kh, kw, in/groups, filters) for Conv2D, (k, in/groups, filters) for Conv1D, as Keras stores it.</summary>
     public Parameter? Kernel { get; private set; }
+    /// <summary>The bias (filters), once built and when used.</summary>
     public Parameter? Bias { get; private set; }
 
     /// <summary>Spatial axes of one sample: 2 for Conv2D, 1 for Conv1D.</summary>
@@ -46,6 +53,7 @@ public abstract class ConvolutionLayer : ActivatedLayer
     /// <summary>The text of the expected input, e.g. "(None, H, W, C)".</summary>
     private protected abstract string InputLayoutText { get; }
 
+    /// <inheritdoc/>
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
     {
         var input = SingleInput(inputs);
@@ -108,6 +116,7 @@ public abstract class ConvolutionLayer : ActivatedLayer
         return SpatialRank == 2 ? new TensorShape(g.N, g.OH, g.OW, g.OC) : new TensorShape(g.N, g.OW, g.OC);
     }
 
+    /// <inheritdoc/>
     protected override void ForwardLinear(IReadOnlyList<Tensor> inputs, Tensor output, KernelActivation fused)
     {
         var x = inputs[0];
@@ -117,6 +126,7 @@ public abstract class ConvolutionLayer : ActivatedLayer
 
     internal override Tensor? BiasGradient => Bias is null ? null : GradientOf(Bias);
 
+    /// <inheritdoc/>
     protected override Tensor?[] BackwardLinear(Tensor gradPreActivation, IReadOnlyList<bool> needInputGradient)
     {
         var x = LastInput;
@@ -132,6 +142,7 @@ public abstract class ConvolutionLayer : ActivatedLayer
         return [gradInput];
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

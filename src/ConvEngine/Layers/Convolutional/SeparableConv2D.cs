@@ -2,7 +2,6 @@ using System.Text.Json.Nodes;
 using ConvEngine.Kernels;
 using ConvEngine.Kernels.Geometry;
 using ConvEngine.Serialization;
-using KernelActivation = ConvEngine.Kernels.Activation;
 
 namespace ConvEngine.Layers;
 
@@ -18,6 +17,14 @@ public sealed class SeparableConv2D : ActivatedLayer
     private Conv2DGeometry _depthwise, _pointwise;
 
     /// <param name="padding">"valid" or "same" (TensorFlow's split), for the depthwise step.</param>
+    /// <param name="depthMultiplier">Depthwise output channels per input channel.</param>
+    /// <param name="filters">The number of output channels.</param>
+    /// <param name="kernelSize">The kernel's (height, width); one number for both.</param>
+    /// <param name="strides">The step between windows along (height, width); null for 1.</param>
+    /// <param name="dilationRate">The spacing of the kernel's taps; null for 1.</param>
+    /// <param name="activation">A Keras activation name ("relu", "sigmoid", …) applied to the output; null for linear.</param>
+    /// <param name="useBias">Whether a bias is added per output channel.</param>
+    /// <param name="name">The layer's name; null for one generated from the class.</param>
     public SeparableConv2D(int filters, Size2D kernelSize, Size2D? strides = null, string padding = "valid", int depthMultiplier = 1,
         Size2D? dilationRate = null, string? activation = null, bool useBias = true, string? name = null) : base(name, activation)
     {
@@ -32,20 +39,30 @@ public sealed class SeparableConv2D : ActivatedLayer
         if (depthMultiplier <= 0) throw new ArgumentException($"{ClassName} '{Name}': depth_multiplier must be positive, got {depthMultiplier}.");
     }
 
+    /// <inheritdoc/>
     public override string ClassName => "SeparableConv2D";
+    /// <summary>The number of output channels of the pointwise step.</summary>
     public int Filters { get; }
+    /// <summary>The depthwise kernel's (height, width).</summary>
     public Size2D KernelSize { get; }
+    /// <summary>The depthwise step between windows along (height, width).</summary>
     public Size2D Strides { get; }
+    /// <summary>The spacing of the depthwise kernel's taps along (height, width).</summary>
     public Size2D DilationRate { get; }
+    /// <summary>Valid or same padding.</summary>
     public Padding Padding { get; }
+    /// <summary>Depthwise output channels per input channel.</summary>
     public int DepthMultiplier { get; }
+    /// <summary>Whether a bias is added per output channel.</summary>
     public bool UseBias { get; }
     /// <summary>(kh, kw, C, depth_multiplier).</summary>
     public Parameter? DepthwiseKernel { get; private set; }
     /// <summary>(1, 1, C·depth_multiplier, filters).</summary>
     public Parameter? PointwiseKernel { get; private set; }
+    /// <summary>The bias (filters), once built and when used.</summary>
     public Parameter? Bias { get; private set; }
 
+    /// <inheritdoc/>
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
     {
         var input = SingleInput(inputs);
@@ -87,8 +104,10 @@ public sealed class SeparableConv2D : ActivatedLayer
         return (_depthwise, _pointwise);
     }
 
+    /// <inheritdoc/>
     protected override TensorShape OutputShapeFor(IReadOnlyList<Tensor> inputs) => BatchShape(inputs[0].Shape[0], OutputShape);
 
+    /// <inheritdoc/>
     protected override void ForwardLinear(IReadOnlyList<Tensor> inputs, Tensor output, KernelActivation fused)
     {
         var x = inputs[0];
@@ -99,6 +118,7 @@ public sealed class SeparableConv2D : ActivatedLayer
         backend.Conv2D(middle.Buffer, PointwiseKernel!.Value!.Buffer, Bias?.Value!.Buffer, output.Buffer, pw, fused);
     }
 
+    /// <inheritdoc/>
     protected override Tensor?[] BackwardLinear(Tensor gradPreActivation, IReadOnlyList<bool> needInputGradient)
     {
         var x = LastInput;
@@ -122,6 +142,7 @@ public sealed class SeparableConv2D : ActivatedLayer
         return [gradInput];
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using ConvEngine.Kernels;
-using KernelActivation = ConvEngine.Kernels.Activation;
 
 namespace ConvEngine.Layers;
 
@@ -14,10 +13,13 @@ namespace ConvEngine.Layers;
 /// </summary>
 public abstract class ActivatedLayer : Layer
 {
+    /// <summary>A layer named <paramref name="name"/> whose output goes through the Keras activation <paramref name="activation"/> (null: linear).</summary>
     protected ActivatedLayer(string? name, string? activation) : this(name, ActivationFunction.Parse(activation)) { }
 
+    /// <summary>A layer named <paramref name="name"/> whose output goes through <paramref name="activation"/>.</summary>
     protected ActivatedLayer(string? name, ActivationFunction activation) : base(name) => Activation = activation;
 
+    /// <summary>The activation applied to the layer's output.</summary>
     public ActivationFunction Activation { get; }
 
     /// <summary>Whether the last forward pass kept its logits for the loss; its backward then receives d(loss)/d(logits).</summary>
@@ -34,6 +36,7 @@ public abstract class ActivatedLayer : Layer
     /// <summary>The output's shape for a batch of these inputs.</summary>
     protected abstract TensorShape OutputShapeFor(IReadOnlyList<Tensor> inputs);
 
+    /// <inheritdoc/>
     protected sealed override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context)
     {
         var backend = inputs[0].Backend;
@@ -53,6 +56,7 @@ public abstract class ActivatedLayer : Layer
         return output;
     }
 
+    /// <inheritdoc/>
     protected sealed override Tensor?[] Backward(Tensor gradOutput, IReadOnlyList<bool> needInputGradient)
     {
         var gradPre = gradOutput;
@@ -107,6 +111,7 @@ public abstract class ActivatedLayer : Layer
         }
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

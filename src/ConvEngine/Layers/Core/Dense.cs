@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
 using ConvEngine.Kernels;
 using ConvEngine.Serialization;
-using KernelActivation = ConvEngine.Kernels.Activation;
 
 namespace ConvEngine.Layers;
 
@@ -11,6 +10,7 @@ namespace ConvEngine.Layers;
 /// </summary>
 public sealed class Dense : ActivatedLayer
 {
+    /// <summary>A fully connected layer of <paramref name="units"/> outputs, with an optional Keras activation and bias.</summary>
     public Dense(int units, string? activation = null, bool useBias = true, string? name = null) : base(name, activation)
     {
         if (units <= 0) throw new ArgumentException($"Dense '{Name}': units must be positive, got {units}.");
@@ -18,13 +18,18 @@ public sealed class Dense : ActivatedLayer
         UseBias = useBias;
     }
 
+    /// <inheritdoc/>
     public override string ClassName => "Dense";
+    /// <summary>The number of outputs.</summary>
     public int Units { get; }
+    /// <summary>Whether a bias is added per output.</summary>
     public bool UseBias { get; }
     /// <summary>(in, units), as Keras stores it.</summary>
     public Parameter? Kernel { get; private set; }
+    /// <summary>The bias (units), once built and when used.</summary>
     public Parameter? Bias { get; private set; }
 
+    /// <inheritdoc/>
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
     {
         var input = SingleInput(inputs);
@@ -39,10 +44,12 @@ public sealed class Dense : ActivatedLayer
         return [.. input.Shape[..^1], Units];
     }
 
+    /// <inheritdoc/>
     protected override TensorShape OutputShapeFor(IReadOnlyList<Tensor> inputs) => BatchShape(inputs[0].Shape[0], OutputShape);
 
     private static int Rows(Tensor x) => (int)(x.Length / x.Shape[-1]);
 
+    /// <inheritdoc/>
     protected override void ForwardLinear(IReadOnlyList<Tensor> inputs, Tensor output, KernelActivation fused)
     {
         var x = inputs[0];
@@ -54,6 +61,7 @@ public sealed class Dense : ActivatedLayer
 
     internal override Tensor? BiasGradient => Bias is null ? null : GradientOf(Bias);
 
+    /// <inheritdoc/>
     protected override Tensor?[] BackwardLinear(Tensor gradPreActivation, IReadOnlyList<bool> needInputGradient)
     {
         var x = LastInput;
@@ -70,6 +78,7 @@ public sealed class Dense : ActivatedLayer
         return [gradInput];
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

@@ -10,10 +10,13 @@ namespace ConvEngine.Layers;
 /// </summary>
 public sealed class Add : Layer
 {
+    /// <summary>The elementwise sum of its inputs, which must have one shape.</summary>
     public Add(string? name = null) : base(name) { }
 
+    /// <inheritdoc/>
     public override string ClassName => "Add";
 
+    /// <inheritdoc/>
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
     {
         if (inputs.Count < 2)
@@ -25,6 +28,7 @@ public sealed class Add : Layer
         return first.Shape;
     }
 
+    /// <inheritdoc/>
     protected override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context)
     {
         var backend = inputs[0].Backend;
@@ -34,6 +38,7 @@ public sealed class Add : Layer
         return output;
     }
 
+    /// <inheritdoc/>
     protected override Tensor?[] Backward(Tensor gradOutput, IReadOnlyList<bool> needInputGradient) =>
         needInputGradient.Select(need => need ? gradOutput : null).ToArray();
 

@@ -12,11 +12,15 @@ public sealed class Concatenate : Layer
     private int[] _channels = [];
 
     /// <param name="axis">−1 or the index of the last axis counting the batch (3 for images); other axes are not supported.</param>
+    /// <param name="name">The layer's name; null for one generated from the class.</param>
     public Concatenate(int axis = -1, string? name = null) : base(name) => Axis = axis;
 
+    /// <inheritdoc/>
     public override string ClassName => "Concatenate";
+    /// <summary>The axis the inputs are joined along (-1: channels).</summary>
     public int Axis { get; }
 
+    /// <inheritdoc/>
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
     {
         if (inputs.Count < 2)
@@ -32,6 +36,7 @@ public sealed class Concatenate : Layer
         return [.. first.Shape[..^1], _channels.Sum()];
     }
 
+    /// <inheritdoc/>
     protected override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context)
     {
         var backend = inputs[0].Backend;
@@ -40,6 +45,7 @@ public sealed class Concatenate : Layer
         return output;
     }
 
+    /// <inheritdoc/>
     protected override Tensor?[] Backward(Tensor gradOutput, IReadOnlyList<bool> needInputGradient)
     {
         var backend = gradOutput.Backend;
@@ -48,6 +54,7 @@ public sealed class Concatenate : Layer
         return parts.Select((t, i) => needInputGradient[i] ? t : null).ToArray();
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

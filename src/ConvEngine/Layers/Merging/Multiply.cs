@@ -15,10 +15,13 @@ public sealed class Multiply : Layer
     /// <summary>Which input is broadcast (−1 when all have one shape), and its last axis (1 or the channels).</summary>
     private int _broadcastInput = -1, _scaleChannels;
 
+    /// <summary>The elementwise product of its inputs, which must have one shape.</summary>
     public Multiply(string? name = null) : base(name) { }
 
+    /// <inheritdoc/>
     public override string ClassName => "Multiply";
 
+    /// <inheritdoc/>
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
     {
         if (inputs.Count < 2)
@@ -39,6 +42,7 @@ public sealed class Multiply : Layer
         throw ShapeError(inputs[1], $"multiplies inputs of one shape, or one of (None, 1, …, 1, C) or (None, 1, …, 1) broadcast over the other: '{inputs[0].Layer.Name}' outputs {inputs[0].ShapeText},");
     }
 
+    /// <inheritdoc/>
     protected override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context)
     {
         var backend = inputs[0].Backend;
@@ -56,6 +60,7 @@ public sealed class Multiply : Layer
         return product;
     }
 
+    /// <inheritdoc/>
     protected override Tensor?[] Backward(Tensor gradOutput, IReadOnlyList<bool> needInputGradient)
     {
         var backend = gradOutput.Backend;

@@ -20,6 +20,7 @@ public sealed class BatchNormalization : Layer
     private bool _usedBatchStatistics;
     private int _inputRank;
 
+    /// <summary>Keras's BatchNormalization over <paramref name="axis"/> (channels by default), with its defaults.</summary>
     public BatchNormalization(int axis = -1, double momentum = 0.99, double epsilon = 1e-3, bool center = true, bool scale = true, string? name = null)
         : base(name)
     {
@@ -30,24 +31,35 @@ public sealed class BatchNormalization : Layer
         (Axis, Momentum, Epsilon, Center, Scale) = (axis, momentum, epsilon, center, scale);
     }
 
+    /// <inheritdoc/>
     public override string ClassName => "BatchNormalization";
     /// <summary>−1 or the index of the last axis counting the batch (3 for images); other axes are not supported.</summary>
     public int Axis { get; }
+    /// <summary>Weight of the old value in the moving statistics' update.</summary>
     public double Momentum { get; }
+    /// <summary>Added to the variance before its square root.</summary>
     public double Epsilon { get; }
     /// <summary>Whether beta is added (Keras center).</summary>
     public bool Center { get; }
     /// <summary>Whether gamma multiplies (Keras scale).</summary>
     public bool Scale { get; }
 
+    /// <summary>Initial value of the scale.</summary>
     public Initializer GammaInitializer { get; init; } = Initializer.Ones;
+    /// <summary>Initial value of the offset.</summary>
     public Initializer BetaInitializer { get; init; } = Initializer.Zeros;
+    /// <summary>Initial value of the moving mean.</summary>
     public Initializer MovingMeanInitializer { get; init; } = Initializer.Zeros;
+    /// <summary>Initial value of the moving variance.</summary>
     public Initializer MovingVarianceInitializer { get; init; } = Initializer.Ones;
 
+    /// <summary>The learned scale per channel, once built (null without scale).</summary>
     public Parameter? Gamma { get; private set; }
+    /// <summary>The learned offset per channel, once built (null without center).</summary>
     public Parameter? Beta { get; private set; }
+    /// <summary>The mean used at inference, updated in training.</summary>
     public Parameter? MovingMean { get; private set; }
+    /// <summary>The variance used at inference, updated in training.</summary>
     public Parameter? MovingVariance { get; private set; }
 
     /// <summary>Channels normalised (the last axis).</summary>
@@ -56,6 +68,7 @@ public sealed class BatchNormalization : Layer
     /// <summary>Keras uses TensorFlow's fused kernel, with the unbiased variance in the moving average, for 4-D and 5-D inputs.</summary>
     private bool MovingVarianceIsUnbiased => _inputRank is 4 or 5;
 
+    /// <inheritdoc/>
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
     {
         var input = SingleInput(inputs);
@@ -77,6 +90,7 @@ public sealed class BatchNormalization : Layer
         return input.Shape;
     }
 
+    /// <inheritdoc/>
     protected override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context)
     {
         var x = inputs[0];
@@ -101,6 +115,7 @@ public sealed class BatchNormalization : Layer
         return output;
     }
 
+    /// <inheritdoc/>
     protected override Tensor?[] Backward(Tensor gradOutput, IReadOnlyList<bool> needInputGradient)
     {
         var x = LastInput;
@@ -143,6 +158,7 @@ public sealed class BatchNormalization : Layer
         return (kernel, bias);
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

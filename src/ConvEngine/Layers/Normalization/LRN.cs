@@ -15,6 +15,10 @@ public sealed class LRN : Layer
     private LrnGeometry _geometry;
 
     /// <param name="size">Channels in the window (GoogLeNet: 5).</param>
+    /// <param name="alpha">Scale of the window's sum of squares.</param>
+    /// <param name="beta">Exponent of the denominator.</param>
+    /// <param name="bias">Added inside the denominator.</param>
+    /// <param name="name">The layer's name; null for one generated from the class.</param>
     public LRN(int size, float alpha = 1e-4f, float beta = 0.75f, float bias = 1f, string? name = null) : base(name)
     {
         if (size <= 0) throw new ArgumentException($"LRN '{Name}': size must be positive, got {size}.");
@@ -23,12 +27,18 @@ public sealed class LRN : Layer
         (Size, Alpha, Beta, Bias) = (size, alpha, beta, bias);
     }
 
+    /// <inheritdoc/>
     public override string ClassName => "LRN";
+    /// <summary>Channels in each normalisation window.</summary>
     public int Size { get; }
+    /// <summary>Scale of the window's sum of squares.</summary>
     public float Alpha { get; }
+    /// <summary>Exponent of the denominator.</summary>
     public float Beta { get; }
+    /// <summary>Added inside the denominator.</summary>
     public float Bias { get; }
 
+    /// <inheritdoc/>
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs) => SingleInput(inputs).Shape;
 
     private LrnGeometry GeometryFor(Tensor input)
@@ -39,6 +49,7 @@ public sealed class LRN : Layer
         return _geometry;
     }
 
+    /// <inheritdoc/>
     protected override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context)
     {
         var x = inputs[0];
@@ -47,6 +58,7 @@ public sealed class LRN : Layer
         return output;
     }
 
+    /// <inheritdoc/>
     protected override Tensor?[] Backward(Tensor gradOutput, IReadOnlyList<bool> needInputGradient)
     {
         if (!needInputGradient[0]) return [null];
@@ -56,6 +68,7 @@ public sealed class LRN : Layer
         return [gradInput];
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

@@ -11,6 +11,7 @@ public abstract class GlobalPooling1DLayer : Layer
 
     private protected abstract PoolKind Kind { get; }
 
+    /// <inheritdoc/>
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
     {
         var input = SingleInput(inputs);
@@ -19,6 +20,7 @@ public abstract class GlobalPooling1DLayer : Layer
         return [input.Shape[1]];
     }
 
+    /// <inheritdoc/>
     protected override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context)
     {
         var x = inputs[0];
@@ -28,6 +30,7 @@ public abstract class GlobalPooling1DLayer : Layer
         return output;
     }
 
+    /// <inheritdoc/>
     protected override Tensor?[] Backward(Tensor gradOutput, IReadOnlyList<bool> needInputGradient)
     {
         if (!needInputGradient[0]) return [null];
@@ -38,6 +41,7 @@ public abstract class GlobalPooling1DLayer : Layer
         return [gradInput];
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();
@@ -59,8 +63,10 @@ public abstract class GlobalPooling1DLayer : Layer
 /// <summary>Keras GlobalAveragePooling1D (alias GlobalAvgPool1D): (N, L, C) → (N, C), the mean over the steps.</summary>
 public sealed class GlobalAveragePooling1D : GlobalPooling1DLayer
 {
+    /// <summary>The mean of each channel over the steps: (steps, C) → (C).</summary>
     public GlobalAveragePooling1D(string? name = null) : base(name) { }
 
+    /// <inheritdoc/>
     public override string ClassName => "GlobalAveragePooling1D";
     private protected override PoolKind Kind => PoolKind.Average;
 
@@ -74,8 +80,10 @@ public sealed class GlobalAveragePooling1D : GlobalPooling1DLayer
 /// <summary>Keras GlobalMaxPooling1D (alias GlobalMaxPool1D): (N, L, C) → (N, C), the max over the steps; the gradient goes to the first max.</summary>
 public sealed class GlobalMaxPooling1D : GlobalPooling1DLayer
 {
+    /// <summary>The maximum of each channel over the steps: (steps, C) → (C).</summary>
     public GlobalMaxPooling1D(string? name = null) : base(name) { }
 
+    /// <inheritdoc/>
     public override string ClassName => "GlobalMaxPooling1D";
     private protected override PoolKind Kind => PoolKind.Max;
 

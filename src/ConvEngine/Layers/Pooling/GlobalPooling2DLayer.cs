@@ -17,6 +17,7 @@ public abstract class GlobalPooling2DLayer : Layer
     public bool KeepDims { get; }
     private protected abstract PoolKind Kind { get; }
 
+    /// <inheritdoc/>
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
     {
         var input = SingleInput(inputs);
@@ -25,6 +26,7 @@ public abstract class GlobalPooling2DLayer : Layer
         return KeepDims ? [1, 1, input.Shape[2]] : [input.Shape[2]];
     }
 
+    /// <inheritdoc/>
     protected override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context)
     {
         var x = inputs[0];
@@ -34,6 +36,7 @@ public abstract class GlobalPooling2DLayer : Layer
         return output;
     }
 
+    /// <inheritdoc/>
     protected override Tensor?[] Backward(Tensor gradOutput, IReadOnlyList<bool> needInputGradient)
     {
         if (!needInputGradient[0]) return [null];
@@ -44,6 +47,7 @@ public abstract class GlobalPooling2DLayer : Layer
         return [gradInput];
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

@@ -50,6 +50,7 @@ public abstract class Pooling1DLayer : Layer
     /// <summary>The pool as a 2-D pool over (N, 1, L, C): a window of height 1 never pads the height.</summary>
     internal Pool2DOptions Options() => new() { PoolH = 1, PoolW = PoolSize, StrideH = 1, StrideW = Strides, Padding = Padding };
 
+    /// <inheritdoc/>
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
     {
         var input = SingleInput(inputs);
@@ -73,6 +74,7 @@ public abstract class Pooling1DLayer : Layer
         return _geometry;
     }
 
+    /// <inheritdoc/>
     protected override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context)
     {
         var x = inputs[0];
@@ -82,6 +84,7 @@ public abstract class Pooling1DLayer : Layer
         return output;
     }
 
+    /// <inheritdoc/>
     protected override Tensor?[] Backward(Tensor gradOutput, IReadOnlyList<bool> needInputGradient)
     {
         if (!needInputGradient[0]) return [null];
@@ -91,6 +94,7 @@ public abstract class Pooling1DLayer : Layer
         return [gradInput];
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();
@@ -107,11 +111,15 @@ public abstract class Pooling1DLayer : Layer
 public sealed class MaxPooling1D : Pooling1DLayer
 {
     /// <param name="strides">Null means the pool size, as in Keras.</param>
+    /// <param name="poolSize">The window length (Keras's default 2).</param>
+    /// <param name="padding">"valid" or "same".</param>
+    /// <param name="name">The layer's name; null for one generated from the class.</param>
     public MaxPooling1D(int poolSize = 2, int? strides = null, string padding = "valid", string? name = null)
         : base(poolSize, strides, padding, name) { }
 
     private MaxPooling1D(JsonObject c) : base(c, "MaxPooling1D") { }
 
+    /// <inheritdoc/>
     public override string ClassName => "MaxPooling1D";
     private protected override PoolKind Kind => PoolKind.Max;
 
@@ -122,11 +130,15 @@ public sealed class MaxPooling1D : Pooling1DLayer
 public sealed class AveragePooling1D : Pooling1DLayer
 {
     /// <param name="strides">Null means the pool size, as in Keras.</param>
+    /// <param name="name">The layer's name; null for one generated from the class.</param>
+    /// <param name="poolSize">The window length (Keras's default 2).</param>
+    /// <param name="padding">"valid" or "same".</param>
     public AveragePooling1D(int poolSize = 2, int? strides = null, string padding = "valid", string? name = null)
         : base(poolSize, strides, padding, name) { }
 
     private AveragePooling1D(JsonObject c) : base(c, "AveragePooling1D") { }
 
+    /// <inheritdoc/>
     public override string ClassName => "AveragePooling1D";
     private protected override PoolKind Kind => PoolKind.Average;
 

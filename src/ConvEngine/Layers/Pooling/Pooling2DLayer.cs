@@ -39,7 +39,9 @@ public abstract class Pooling2DLayer : Layer
         return JsonConfig.Pair(c, owner, "pool_size", 2);
     }
 
+    /// <summary>The window's (height, width).</summary>
     public Size2D PoolSize { get; }
+    /// <summary>The step between windows along (height, width).</summary>
     public Size2D Strides { get; }
     /// <summary>"valid" or "same" from the constructor; imported Caffe/ONNX models may set explicit pads instead.</summary>
     public Padding Padding { get; init; }
@@ -58,6 +60,7 @@ public abstract class Pooling2DLayer : Layer
         CountIncludePad = CountIncludePad,
     };
 
+    /// <inheritdoc/>
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
     {
         var input = SingleInput(inputs);
@@ -81,6 +84,7 @@ public abstract class Pooling2DLayer : Layer
         return _geometry;
     }
 
+    /// <inheritdoc/>
     protected override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context)
     {
         var x = inputs[0];
@@ -90,6 +94,7 @@ public abstract class Pooling2DLayer : Layer
         return output;
     }
 
+    /// <inheritdoc/>
     protected override Tensor?[] Backward(Tensor gradOutput, IReadOnlyList<bool> needInputGradient)
     {
         if (!needInputGradient[0]) return [null];
@@ -111,6 +116,7 @@ public abstract class Pooling2DLayer : Layer
             GeometryFor(x), Kind, producer.Activation.Kernel);
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

@@ -11,6 +11,7 @@ namespace ConvEngine.Layers;
 /// </summary>
 public sealed class CenterCrop : ImagePreprocessingLayer
 {
+    /// <summary>Crops the centre <paramref name="height"/>×<paramref name="width"/> of each image (an image smaller than the crop is refused when the layer is built).</summary>
     public CenterCrop(int height, int width, string? name = null) : base(name)
     {
         if (height < 1 || width < 1)
@@ -19,10 +20,14 @@ public sealed class CenterCrop : ImagePreprocessingLayer
         Width = width;
     }
 
+    /// <inheritdoc/>
     public override string ClassName => "CenterCrop";
+    /// <summary>Output height.</summary>
     public int Height { get; }
+    /// <summary>Output width.</summary>
     public int Width { get; }
 
+    /// <inheritdoc/>
     protected override int[] ImageOutputShape(SymbolicTensor input, int height, int width, int channels)
     {
         if (Height > height || Width > width)
@@ -30,6 +35,7 @@ public sealed class CenterCrop : ImagePreprocessingLayer
         return [Height, Width, channels];
     }
 
+    /// <inheritdoc/>
     protected override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context)
     {
         var images = inputs[0];
@@ -40,6 +46,7 @@ public sealed class CenterCrop : ImagePreprocessingLayer
         return output;
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

@@ -12,8 +12,10 @@ public abstract class ImagePreprocessingLayer : Layer
 {
     private float[] _host = [];
 
+    /// <summary>A preprocessing layer named <paramref name="name"/>.</summary>
     protected ImagePreprocessingLayer(string? name) : base(name) { }
 
+    /// <inheritdoc/>
     protected sealed override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
     {
         var input = SingleInput(inputs);
@@ -29,6 +31,7 @@ public abstract class ImagePreprocessingLayer : Layer
     /// <summary>One image's output shape (H, W, C); where a layer needs a minimum size it checks it here.</summary>
     protected virtual int[] ImageOutputShape(SymbolicTensor input, int height, int width, int channels) => [height, width, channels];
 
+    /// <inheritdoc/>
     protected sealed override Tensor?[] Backward(Tensor gradOutput, IReadOnlyList<bool> needInputGradient) => needInputGradient[0]
         ? throw new InvalidOperationException($"{ClassName} '{Name}' passes no gradient back; it must sit before every layer with weights.")
         : [null];

@@ -10,6 +10,7 @@ namespace ConvEngine.Layers;
 /// </summary>
 public sealed class RandomBrightness : RandomPreprocessingLayer
 {
+    /// <summary>Adds a random brightness offset per image, drawn from <paramref name="factor"/> times the value range (Keras's RandomBrightness).</summary>
     public RandomBrightness(Factor factor, (double Low, double High)? valueRange = null, ulong? seed = null, string? name = null) : base(seed, name)
     {
         if (factor.First is < -1 or > 1 || factor.Second is < -1 or > 1 || double.IsNaN(factor.First) || double.IsNaN(factor.Second))
@@ -19,9 +20,11 @@ public sealed class RandomBrightness : RandomPreprocessingLayer
         ValueRange = (Math.Min(low, high), Math.Max(low, high));
     }
 
+    /// <inheritdoc/>
     public override string ClassName => "RandomBrightness";
     /// <summary>δ is drawn from [Lower, Upper] and scaled by the value range's width.</summary>
     public double Lower { get; }
+    /// <summary>The upper end of the drawn factor.</summary>
     public double Upper { get; }
     /// <summary>The input's value range (sorted): the delta's scale and the clip bounds.</summary>
     public (double Low, double High) ValueRange { get; }
@@ -30,6 +33,7 @@ public sealed class RandomBrightness : RandomPreprocessingLayer
     public float Draw(ulong seed, int index) =>
         AugmentDraws.Uniform(seed, 0, index, (float)Lower, (float)Upper) * (float)(ValueRange.High - ValueRange.Low);
 
+    /// <inheritdoc/>
     protected override Tensor Augment(Tensor images, ulong seed, int n, int height, int width, int channels)
     {
         var deltas = HostParameters(n);

@@ -12,6 +12,7 @@ namespace ConvEngine.Layers;
 /// </summary>
 public sealed class RandomCrop : RandomPreprocessingLayer
 {
+    /// <summary>Crops one random <paramref name="height"/>×<paramref name="width"/> window of the batch in training; at inference resizes as Keras's smart_resize.</summary>
     public RandomCrop(int height, int width, ulong? seed = null, string? name = null) : base(seed, name)
     {
         if (height < 1 || width < 1)
@@ -20,10 +21,14 @@ public sealed class RandomCrop : RandomPreprocessingLayer
         Width = width;
     }
 
+    /// <inheritdoc/>
     public override string ClassName => "RandomCrop";
+    /// <summary>Output height.</summary>
     public int Height { get; }
+    /// <summary>Output width.</summary>
     public int Width { get; }
 
+    /// <inheritdoc/>
     protected override int[] ImageOutputShape(SymbolicTensor input, int height, int width, int channels)
     {
         if (Height > height || Width > width)
@@ -38,12 +43,14 @@ public sealed class RandomCrop : RandomPreprocessingLayer
         return (Math.Min(rows - 1, (int)(AugmentDraws.Unit(seed, 0, 0) * rows)), Math.Min(columns - 1, (int)(AugmentDraws.Unit(seed, 1, 0) * columns)));
     }
 
+    /// <inheritdoc/>
     protected override Tensor Augment(Tensor images, ulong seed, int n, int height, int width, int channels)
     {
         var (top, left) = DrawCorner(seed, height, width);
         return Run(images, ResizeGeometry.Crop($"RandomCrop '{Name}'", images.Shape, top, left, Height, Width));
     }
 
+    /// <inheritdoc/>
     protected override Tensor Infer(Tensor images) =>
         Run(images, ResizeGeometry.SmartResize($"RandomCrop '{Name}'", images.Shape, Height, Width, InterpolationMode.Bilinear));
 
@@ -55,6 +62,7 @@ public sealed class RandomCrop : RandomPreprocessingLayer
         return output;
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

@@ -10,8 +10,10 @@ namespace ConvEngine.Layers;
 /// </summary>
 public sealed class RandomFlip : RandomPreprocessingLayer
 {
+    /// <summary>The flip modes Keras names.</summary>
     public const string Horizontal = "horizontal", Vertical = "vertical", HorizontalAndVertical = "horizontal_and_vertical";
 
+    /// <summary>Flips each image at random in training, along <paramref name="mode"/>.</summary>
     public RandomFlip(string mode = HorizontalAndVertical, ulong? seed = null, string? name = null) : base(seed, name)
     {
         (FlipsHorizontally, FlipsVertically) = mode switch
@@ -24,15 +26,20 @@ public sealed class RandomFlip : RandomPreprocessingLayer
         Mode = mode;
     }
 
+    /// <inheritdoc/>
     public override string ClassName => "RandomFlip";
+    /// <summary>The mode as Keras spells it.</summary>
     public string Mode { get; }
+    /// <summary>Whether images may be flipped left to right.</summary>
     public bool FlipsHorizontally { get; }
+    /// <summary>Whether images may be flipped top to bottom.</summary>
     public bool FlipsVertically { get; }
 
     /// <summary>This step's flags for image <paramref name="index"/>: (left-right, top-bottom).</summary>
     public (bool Horizontal, bool Vertical) Draw(ulong seed, int index) =>
         (FlipsHorizontally && AugmentDraws.Unit(seed, 0, index) > 0.5f, FlipsVertically && AugmentDraws.Unit(seed, 1, index) > 0.5f);
 
+    /// <inheritdoc/>
     protected override Tensor Augment(Tensor images, ulong seed, int n, int height, int width, int channels)
     {
         var flags = HostParameters(2 * n);
@@ -48,6 +55,7 @@ public sealed class RandomFlip : RandomPreprocessingLayer
         return output;
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

@@ -10,6 +10,7 @@ namespace ConvEngine.Layers;
 /// </summary>
 public abstract class RandomPreprocessingLayer : ImagePreprocessingLayer
 {
+    /// <summary>A random layer drawing from <paramref name="seed"/> (a random seed when null).</summary>
     protected RandomPreprocessingLayer(ulong? seed, string? name) : base(name) => Seed = seed;
 
     /// <summary>Keras's seed argument: mixed into the model's per-step seed, so two layers with different seeds draw differently.</summary>
@@ -18,6 +19,7 @@ public abstract class RandomPreprocessingLayer : ImagePreprocessingLayer
     /// <summary>The seed the last training pass drew from (the layer's Draw methods give its draws); null before one.</summary>
     public ulong? LastDrawSeed { get; private set; }
 
+    /// <inheritdoc/>
     protected sealed override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context)
     {
         var images = inputs[0];
@@ -34,6 +36,7 @@ public abstract class RandomPreprocessingLayer : ImagePreprocessingLayer
     /// <summary>What the layer does at inference: nothing, for every layer but RandomCrop.</summary>
     protected virtual Tensor Infer(Tensor images) => images;
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

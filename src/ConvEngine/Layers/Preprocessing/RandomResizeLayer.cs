@@ -24,9 +24,13 @@ public abstract class RandomResizeLayer : RandomPreprocessingLayer
         Interpolation = PreprocessingOptions.ParseInterpolation($"{ClassName} '{Name}'", interpolation);
     }
 
+    /// <summary>The range the size factor is drawn from.</summary>
     public Factor Factor { get; }
+    /// <summary>The lower end of the drawn factor.</summary>
     public double Lower { get; }
+    /// <summary>The upper end of the drawn factor.</summary>
     public double Upper { get; }
+    /// <summary>How the resized images are sampled.</summary>
     public InterpolationMode Interpolation { get; }
     /// <summary>Whether the layer resizes the width (RandomWidth) or the height (RandomHeight).</summary>
     private protected abstract bool ResizesWidth { get; }
@@ -38,6 +42,7 @@ public abstract class RandomResizeLayer : RandomPreprocessingLayer
         return Math.Max(1, (int)(factor * size));
     }
 
+    /// <inheritdoc/>
     protected sealed override Tensor Augment(Tensor images, ulong seed, int n, int height, int width, int channels)
     {
         int newHeight = ResizesWidth ? height : DrawSize(seed, height);
@@ -48,6 +53,7 @@ public abstract class RandomResizeLayer : RandomPreprocessingLayer
         return output;
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

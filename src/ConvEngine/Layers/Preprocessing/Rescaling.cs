@@ -11,6 +11,7 @@ public sealed class Rescaling : Layer
 {
     private readonly double[]? _channelScales, _channelOffsets;
 
+    /// <summary>y = x·<paramref name="scale"/> + <paramref name="offset"/> (Keras's Rescaling).</summary>
     public Rescaling(double scale, double offset = 0, string? name = null) : base(name)
     {
         Scale = scale;
@@ -28,9 +29,11 @@ public sealed class Rescaling : Layer
         Offset = offsets[0];
     }
 
+    /// <inheritdoc/>
     public override string ClassName => "Rescaling";
     /// <summary>The scale (the first channel's, when they are per channel).</summary>
     public double Scale { get; }
+    /// <summary>Added after the scaling.</summary>
     public double Offset { get; }
     /// <summary>Whether scale or offset differ per channel.</summary>
     public bool PerChannel => _channelScales is not null;
@@ -39,6 +42,7 @@ public sealed class Rescaling : Layer
     /// <summary>The per-channel offsets as given (one value broadcasts), or null when the offset is one number.</summary>
     public IReadOnlyList<double>? ChannelOffsets => _channelOffsets;
 
+    /// <inheritdoc/>
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
     {
         var input = SingleInput(inputs);
@@ -49,6 +53,7 @@ public sealed class Rescaling : Layer
         return input.Shape;
     }
 
+    /// <inheritdoc/>
     protected override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context)
     {
         var x = inputs[0];
@@ -74,6 +79,7 @@ public sealed class Rescaling : Layer
         return tensor;
     }
 
+    /// <inheritdoc/>
     protected override Tensor?[] Backward(Tensor gradOutput, IReadOnlyList<bool> needInputGradient)
     {
         if (!needInputGradient[0]) return [null];
@@ -90,6 +96,7 @@ public sealed class Rescaling : Layer
         return [gradInput];
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

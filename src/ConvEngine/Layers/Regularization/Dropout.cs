@@ -16,10 +16,15 @@ public sealed class Dropout : Layer
     private bool _maskedLastStep;
 
     /// <param name="seed">Mixed into the model's per-step seed; two dropouts with different seeds draw different masks.</param>
+    /// <param name="rate">The fraction of inputs zeroed in training.</param>
+    /// <param name="name">The layer's name; null for one generated from the class.</param>
     public Dropout(double rate, ulong? seed = null, string? name = null) : this(rate, null, seed, name) { }
 
     /// <param name="noiseShape">Keras's noise_shape without the batch entry: null for a draw per value, else all 1s
     /// (a draw per sample) or 1s then the channel count (a draw per sample and channel).</param>
+    /// <param name="rate">The fraction of inputs zeroed in training.</param>
+    /// <param name="seed">The seed of the random draws; null for a random one.</param>
+    /// <param name="name">The layer's name; null for one generated from the class.</param>
     public Dropout(double rate, int[]? noiseShape, ulong? seed = null, string? name = null) : base(name)
     {
         if (!(rate >= 0 && rate < 1)) throw new ArgumentException($"Dropout '{Name}': rate must be in [0, 1), got {rate}.");
@@ -31,12 +36,16 @@ public sealed class Dropout : Layer
         NoiseShape = noiseShape is null ? null : (int[])noiseShape.Clone();
     }
 
+    /// <inheritdoc/>
     public override string ClassName => "Dropout";
+    /// <summary>The fraction of inputs zeroed in training.</summary>
     public double Rate { get; }
+    /// <summary>The layer's own seed, mixed with the training step's; null to draw from the step's alone.</summary>
     public ulong? Seed { get; }
     /// <summary>Keras's noise_shape without the batch entry; null draws every value independently.</summary>
     public int[]? NoiseShape { get; }
 
+    /// <inheritdoc/>
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
     {
         var input = SingleInput(inputs);
@@ -45,6 +54,7 @@ public sealed class Dropout : Layer
         return input.Shape;
     }
 
+    /// <inheritdoc/>
     protected override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context)
     {
         var x = inputs[0];
@@ -69,6 +79,7 @@ public sealed class Dropout : Layer
         return output;
     }
 
+    /// <inheritdoc/>
     protected override Tensor?[] Backward(Tensor gradOutput, IReadOnlyList<bool> needInputGradient)
     {
         if (!needInputGradient[0]) return [null];
@@ -94,6 +105,7 @@ public sealed class Dropout : Layer
         return (n, (int)(x.Length / n / channels), channels, NoiseShape![^1]);
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

@@ -31,12 +31,18 @@ public sealed class Cropping2D : Layer
         (Top, Bottom, Left, Right) = (top, bottom, left, right);
     }
 
+    /// <inheritdoc/>
     public override string ClassName => "Cropping2D";
+    /// <summary>Rows removed at the top.</summary>
     public int Top { get; }
+    /// <summary>Rows removed at the bottom.</summary>
     public int Bottom { get; }
+    /// <summary>Columns removed at the left.</summary>
     public int Left { get; }
+    /// <summary>Columns removed at the right.</summary>
     public int Right { get; }
 
+    /// <inheritdoc/>
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
     {
         var input = SingleInput(inputs);
@@ -57,6 +63,7 @@ public sealed class Cropping2D : Layer
         return _geometry;
     }
 
+    /// <inheritdoc/>
     protected override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context)
     {
         var x = inputs[0];
@@ -66,6 +73,7 @@ public sealed class Cropping2D : Layer
         return output;
     }
 
+    /// <inheritdoc/>
     protected override Tensor?[] Backward(Tensor gradOutput, IReadOnlyList<bool> needInputGradient)
     {
         if (!needInputGradient[0]) return [null];
@@ -75,6 +83,7 @@ public sealed class Cropping2D : Layer
         return [gradInput];
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

@@ -6,10 +6,13 @@ namespace ConvEngine.Layers;
 /// <summary>Keras Flatten: (N, ...) → (N, product), channels-last order (h·W + w)·C + c; a view, no copy.</summary>
 public sealed class Flatten : Layer
 {
+    /// <summary>Flattens each sample to one dimension.</summary>
     public Flatten(string? name = null) : base(name) { }
 
+    /// <inheritdoc/>
     public override string ClassName => "Flatten";
 
+    /// <inheritdoc/>
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
     {
         var input = SingleInput(inputs);
@@ -18,12 +21,15 @@ public sealed class Flatten : Layer
         return [(int)features];
     }
 
+    /// <inheritdoc/>
     protected override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context) =>
         inputs[0].Reshape(inputs[0].Shape[0], (int)inputs[0].Shape.SampleLength);
 
+    /// <inheritdoc/>
     protected override Tensor?[] Backward(Tensor gradOutput, IReadOnlyList<bool> needInputGradient) =>
         [needInputGradient[0] ? gradOutput.Reshape(LastInput.Shape.ToArray()) : null];
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

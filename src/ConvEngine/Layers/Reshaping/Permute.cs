@@ -17,6 +17,7 @@ public sealed class Permute : Layer
 
     /// <summary>A permutation of the sample axes; <paramref name="dims"/> is Keras's (1-based, the batch left out).</summary>
     /// <param name="dims">Keras's dims: each of 1…rank once.</param>
+    /// <param name="name">The layer's name; null for one generated from the class.</param>
     public Permute(int[] dims, string? name = null) : base(name)
     {
         if (dims.Length is < 1 or > 3 || !dims.Order().SequenceEqual(Enumerable.Range(1, dims.Length)))
@@ -29,6 +30,7 @@ public sealed class Permute : Layer
     /// <summary>Output axis i (1-based, batch excluded) is input axis Dims[i − 1].</summary>
     public IReadOnlyList<int> Dims { get; }
 
+    /// <inheritdoc/>
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
     {
         var input = SingleInput(inputs);
@@ -57,6 +59,7 @@ public sealed class Permute : Layer
         _backward = TransposeGeometry.Create(op, [_batch, .. OutputShape], InversePerm());
     }
 
+    /// <inheritdoc/>
     protected override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context)
     {
         var x = inputs[0];
@@ -66,6 +69,7 @@ public sealed class Permute : Layer
         return output;
     }
 
+    /// <inheritdoc/>
     protected override Tensor?[] Backward(Tensor gradOutput, IReadOnlyList<bool> needInputGradient)
     {
         if (!needInputGradient[0]) return [null];

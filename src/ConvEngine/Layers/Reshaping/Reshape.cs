@@ -10,6 +10,7 @@ namespace ConvEngine.Layers;
 /// </summary>
 public sealed class Reshape : Layer
 {
+    /// <summary>Gives each sample the shape <paramref name="targetShape"/> (one dimension may be -1, inferred).</summary>
     public Reshape(int[] targetShape, string? name = null) : base(name)
     {
         if (targetShape.Length is < 1 or > 3)
@@ -19,10 +20,12 @@ public sealed class Reshape : Layer
         TargetShape = (int[])targetShape.Clone();
     }
 
+    /// <inheritdoc/>
     public override string ClassName => "Reshape";
     /// <summary>As given, −1 included.</summary>
     public int[] TargetShape { get; }
 
+    /// <inheritdoc/>
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
     {
         var input = SingleInput(inputs);
@@ -35,12 +38,15 @@ public sealed class Reshape : Layer
         return TargetShape.Select(d => d == -1 ? (int)(total / known) : d).ToArray();
     }
 
+    /// <inheritdoc/>
     protected override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context) =>
         inputs[0].Reshape([inputs[0].Shape[0], .. OutputShape]);
 
+    /// <inheritdoc/>
     protected override Tensor?[] Backward(Tensor gradOutput, IReadOnlyList<bool> needInputGradient) =>
         [needInputGradient[0] ? gradOutput.Reshape(LastInput.Shape.ToArray()) : null];
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

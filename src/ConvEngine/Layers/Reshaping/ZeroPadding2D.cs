@@ -29,12 +29,18 @@ public sealed class ZeroPadding2D : Layer
         (Top, Bottom, Left, Right) = (top, bottom, left, right);
     }
 
+    /// <inheritdoc/>
     public override string ClassName => "ZeroPadding2D";
+    /// <summary>Zero rows added at the top.</summary>
     public int Top { get; }
+    /// <summary>Zero rows added at the bottom.</summary>
     public int Bottom { get; }
+    /// <summary>Zero columns added at the left.</summary>
     public int Left { get; }
+    /// <summary>Zero columns added at the right.</summary>
     public int Right { get; }
 
+    /// <inheritdoc/>
     protected override int[] Build(IReadOnlyList<SymbolicTensor> inputs)
     {
         var input = SingleInput(inputs);
@@ -50,6 +56,7 @@ public sealed class ZeroPadding2D : Layer
         return _geometry;
     }
 
+    /// <inheritdoc/>
     protected override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context)
     {
         var x = inputs[0];
@@ -59,6 +66,7 @@ public sealed class ZeroPadding2D : Layer
         return output;
     }
 
+    /// <inheritdoc/>
     protected override Tensor?[] Backward(Tensor gradOutput, IReadOnlyList<bool> needInputGradient)
     {
         if (!needInputGradient[0]) return [null];
@@ -68,6 +76,7 @@ public sealed class ZeroPadding2D : Layer
         return [gradInput];
     }
 
+    /// <inheritdoc/>
     public override JsonObject GetConfig()
     {
         var config = base.GetConfig();

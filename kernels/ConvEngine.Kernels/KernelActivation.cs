@@ -1,8 +1,18 @@
 namespace ConvEngine.Kernels;
 
+/// <summary>The elementwise functions the kernels apply.</summary>
 public enum ActivationKind
 {
-    None, Relu, LeakyRelu, Sigmoid, Tanh,
+    /// <summary>The identity.</summary>
+    None,
+    /// <summary>max(x, 0).</summary>
+    Relu,
+    /// <summary>x &gt; 0 ? x : α·x.</summary>
+    LeakyRelu,
+    /// <summary>1/(1 + e⁻ˣ).</summary>
+    Sigmoid,
+    /// <summary>tanh(x).</summary>
+    Tanh,
     /// <summary>Keras's ReLU layer: x &gt; threshold ? clamp(x, 0, cap) : slope·(x − threshold) (ReLU6 is cap 6).</summary>
     ClippedRelu,
     /// <summary>x &gt; 0 ? x : α·(eˣ − 1).</summary>
@@ -35,32 +45,49 @@ public enum ActivationKind
 /// <param name="Alpha">Negative slope (LeakyRelu, ClippedRelu) or α (Elu).</param>
 /// <param name="Threshold">ClippedRelu only: values at or below it take the negative slope.</param>
 /// <param name="Cap">ClippedRelu only: the upper clip (+∞ when Keras's max_value is None).</param>
-public readonly record struct Activation(ActivationKind Kind, float Alpha = 0f, float Threshold = 0f, float Cap = 0f)
+/// <param name="Kind">Which function.</param>
+public readonly record struct KernelActivation(ActivationKind Kind, float Alpha = 0f, float Threshold = 0f, float Cap = 0f)
 {
-    public static Activation None => new(ActivationKind.None);
-    public static Activation Relu => new(ActivationKind.Relu);
-    public static Activation Sigmoid => new(ActivationKind.Sigmoid);
-    public static Activation Tanh => new(ActivationKind.Tanh);
+    /// <summary>The identity.</summary>
+    public static KernelActivation None => new(ActivationKind.None);
+    /// <summary>max(x, 0).</summary>
+    public static KernelActivation Relu => new(ActivationKind.Relu);
+    /// <summary>1/(1 + e⁻ˣ).</summary>
+    public static KernelActivation Sigmoid => new(ActivationKind.Sigmoid);
+    /// <summary>tanh(x).</summary>
+    public static KernelActivation Tanh => new(ActivationKind.Tanh);
     /// <summary>Keras's LeakyReLU default slope is 0.3; ONNX's and PyTorch's is 0.01.</summary>
-    public static Activation LeakyRelu(float alpha = 0.3f) => new(ActivationKind.LeakyRelu, alpha);
+    public static KernelActivation LeakyRelu(float alpha = 0.3f) => new(ActivationKind.LeakyRelu, alpha);
 
     /// <summary>Keras's ReLU(max_value, negative_slope, threshold) (keras backend.relu, Keras 2 and 3 alike).</summary>
-    public static Activation ClippedRelu(float maxValue = float.PositiveInfinity, float negativeSlope = 0f, float threshold = 0f) =>
+    public static KernelActivation ClippedRelu(float maxValue = float.PositiveInfinity, float negativeSlope = 0f, float threshold = 0f) =>
         new(ActivationKind.ClippedRelu, negativeSlope, threshold, maxValue);
     /// <summary>min(max(x, 0), 6).</summary>
-    public static Activation Relu6 => ClippedRelu(6f);
-    public static Activation Elu(float alpha = 1f) => new(ActivationKind.Elu, alpha);
-    public static Activation Selu => new(ActivationKind.Selu);
-    public static Activation Swish => new(ActivationKind.Swish);
-    public static Activation Gelu => new(ActivationKind.Gelu);
-    public static Activation GeluTanh => new(ActivationKind.GeluTanh);
-    public static Activation HardSigmoid => new(ActivationKind.HardSigmoid);
-    public static Activation HardSigmoidKeras3 => new(ActivationKind.HardSigmoidKeras3);
-    public static Activation HardSwish => new(ActivationKind.HardSwish);
-    public static Activation Softplus => new(ActivationKind.Softplus);
-    public static Activation Softsign => new(ActivationKind.Softsign);
-    public static Activation Exponential => new(ActivationKind.Exponential);
-    public static Activation Mish => new(ActivationKind.Mish);
+    public static KernelActivation Relu6 => ClippedRelu(6f);
+    /// <summary>x &gt; 0 ? x : α·(eˣ − 1).</summary>
+    public static KernelActivation Elu(float alpha = 1f) => new(ActivationKind.Elu, alpha);
+    /// <summary>Scaled ELU (Klambauer et al.).</summary>
+    public static KernelActivation Selu => new(ActivationKind.Selu);
+    /// <summary>x·σ(x) (Keras swish and silu).</summary>
+    public static KernelActivation Swish => new(ActivationKind.Swish);
+    /// <summary>Exact GELU, x·Φ(x).</summary>
+    public static KernelActivation Gelu => new(ActivationKind.Gelu);
+    /// <summary>GELU's tanh approximation.</summary>
+    public static KernelActivation GeluTanh => new(ActivationKind.GeluTanh);
+    /// <summary>Keras 2's clamp(0.2x + 0.5, 0, 1).</summary>
+    public static KernelActivation HardSigmoid => new(ActivationKind.HardSigmoid);
+    /// <summary>Keras 3's clamp(x/6 + 0.5, 0, 1).</summary>
+    public static KernelActivation HardSigmoidKeras3 => new(ActivationKind.HardSigmoidKeras3);
+    /// <summary>x·relu6(x + 3)/6.</summary>
+    public static KernelActivation HardSwish => new(ActivationKind.HardSwish);
+    /// <summary>log(1 + eˣ).</summary>
+    public static KernelActivation Softplus => new(ActivationKind.Softplus);
+    /// <summary>x/(1 + |x|).</summary>
+    public static KernelActivation Softsign => new(ActivationKind.Softsign);
+    /// <summary>eˣ.</summary>
+    public static KernelActivation Exponential => new(ActivationKind.Exponential);
+    /// <summary>x·tanh(softplus(x)).</summary>
+    public static KernelActivation Mish => new(ActivationKind.Mish);
 
     /// <summary>
     /// Whether conv and dense kernels apply it in their epilogue (none, relu, leaky relu, sigmoid, tanh), and
@@ -101,7 +128,7 @@ public readonly record struct Activation(ActivationKind Kind, float Alpha = 0f, 
 
 /// <summary>
 /// The scalar float definitions of every activation and of its derivative written from the input, shared by
-/// <see cref="Activation.Apply"/>, the cpu kernels and the ILGPU kernels (so it may not throw: unknown kinds pass x).
+/// <see cref="KernelActivation.Apply"/>, the cpu kernels and the ILGPU kernels (so it may not throw: unknown kinds pass x).
 /// </summary>
 internal static class ActivationMath
 {
@@ -110,7 +137,7 @@ internal static class ActivationMath
     private const float SqrtHalf = 0.70710678118654752440f, InvSqrt2Pi = 0.39894228040143267794f, SqrtTwoOverPi = 0.79788456080286535588f;
     private const float GeluCubic = 0.044715f;
 
-    public static float Apply(float x, Activation act)
+    public static float Apply(float x, KernelActivation act)
     {
         switch (act.Kind)
         {
@@ -136,7 +163,7 @@ internal static class ActivationMath
     }
 
     /// <summary>act'(x). At the kinks it takes TensorFlow's side: relu'(0) = 0, the clip passes its ends, hard sigmoid's ends are flat.</summary>
-    public static float DerivativeFromInput(float x, Activation act)
+    public static float DerivativeFromInput(float x, KernelActivation act)
     {
         switch (act.Kind)
         {
