@@ -71,6 +71,14 @@ public static class TranslationInvariance
     /// <paramref name="repeat"/> times with max pooling on <paramref name="backend"/>, and compares the two at every level (level 0 first).
     /// </summary>
     /// <param name="poolPadding">same (the course's, the default) or valid.</param>
+    /// <param name="width">The image width.</param>
+    /// <param name="dx">Horizontal shift in pixels.</param>
+    /// <param name="dy">Vertical shift in pixels.</param>
+    /// <param name="backend">The backend the layers run on.</param>
+    /// <param name="image">The image, (height, width) row-major, one channel.</param>
+    /// <param name="height">The image height.</param>
+    /// <param name="pool">The pooling window and stride.</param>
+    /// <param name="repeat">How many times the pooling is applied.</param>
     public static IReadOnlyList<InvarianceLevel> Measure(IBackend backend, float[] image, int height, int width, int dx, int dy,
         int pool = 2, int repeat = 3, Padding? poolPadding = null)
     {

@@ -15,6 +15,7 @@ public readonly record struct ForwardContext(bool Training, ulong Seed)
     /// <summary>Sees every node's output as the graph computes it (nested models' nodes too); set by FeatureMaps.</summary>
     internal Action<Node, Tensor>? Observer { get; init; }
 
+    /// <summary>A pass at inference: random layers pass their input through, dropout is off.</summary>
     public static ForwardContext Inference => new(false, 0);
 
     /// <summary>The context for the node at <paramref name="index"/> of a graph run under this context.</summary>

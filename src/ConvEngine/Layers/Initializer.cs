@@ -11,13 +11,19 @@ public abstract class Initializer
 {
     /// <summary>Keras class name, e.g. "GlorotUniform".</summary>
     public abstract string ClassName { get; }
+    /// <summary>Fills <paramref name="values"/> from <paramref name="seed"/>; the same seed gives the same values.</summary>
     public abstract void Fill(Span<float> values, ulong seed);
+    /// <summary>The settings as Keras's get_config() spells them.</summary>
     public virtual JsonObject GetConfig() => [];
 
+    /// <summary>The initializer as Keras's serialized form: class_name and config.</summary>
     public JsonObject ToJson() => new() { ["class_name"] = ClassName, ["config"] = GetConfig() };
 
+    /// <summary>All zeros.</summary>
     public static Initializer Zeros { get; } = new ConstantInitializer("Zeros", 0f);
+    /// <summary>All ones.</summary>
     public static Initializer Ones { get; } = new ConstantInitializer("Ones", 1f);
+    /// <summary>Every value <paramref name="value"/>.</summary>
     public static Initializer Constant(float value) => new ConstantInitializer("Constant", value);
 
     /// <summary>Keras glorot_uniform: U(±√(6/(fan_in+fan_out))); for conv kernels fan_in = kh·kw·in, fan_out = kh·kw·out.</summary>

@@ -18,6 +18,7 @@ public abstract class Layer : IDisposable
     private IReadOnlyList<Tensor> _lastInputs = [];
     private Tensor? _lastOutput;
 
+    /// <summary>A layer named <paramref name="name"/>, or by its class and a counter when null (Keras's naming).</summary>
     protected Layer(string? name)
     {
         if (name is not null && (name.Length == 0 || name.Contains('/')))
@@ -27,9 +28,11 @@ public abstract class Layer : IDisposable
 
     /// <summary>Keras class name, as in configs and summaries: "Conv2D", "MaxPooling2D".</summary>
     public abstract string ClassName { get; }
+    /// <summary>The layer's name, unique in its model.</summary>
     public string Name { get; }
     /// <summary>Prefix of automatic names: Keras's snake_case of the class name.</summary>
     protected virtual string NamePrefix => LayerNames.ToSnakeCase(ClassName);
+    /// <summary>Whether the first generated name is the bare prefix ("conv2d", then "conv2d_1"); false starts at "_1" (InputLayer).</summary>
     protected virtual bool NameZeroBased => true;
 
     /// <summary>A frozen layer (false) computes no weight gradient and holds no optimizer state.</summary>
@@ -37,6 +40,7 @@ public abstract class Layer : IDisposable
 
     /// <summary>This layer's weights (for a model: all weights of its layers).</summary>
     public virtual IReadOnlyList<Parameter> Parameters => _parameters;
+    /// <summary>The number of weights the layer holds.</summary>
     public long ParameterCount => Parameters.Sum(p => p.Length);
 
     /// <summary>Where the layer sits in a graph; null until it is applied.</summary>
@@ -88,6 +92,7 @@ public abstract class Layer : IDisposable
 
     /// <summary>The inputs of the last forward pass.</summary>
     protected IReadOnlyList<Tensor> LastInputs => _lastInputs;
+    /// <summary>The first input of the last forward pass, kept for the backward pass.</summary>
     protected Tensor LastInput => _lastInputs[0];
     /// <summary>The output of the last forward pass.</summary>
     protected Tensor LastOutput => _lastOutput ?? throw new InvalidOperationException($"{ClassName} '{Name}' has not run forward.");
@@ -120,6 +125,7 @@ public abstract class Layer : IDisposable
         return _workspace[slot] = Tensor.Zeros(backend, shape);
     }
 
+    /// <summary>(batch, sample dimensions…).</summary>
     protected static TensorShape BatchShape(int batch, IReadOnlyList<int> sampleShape) => new([batch, .. sampleShape]);
 
     /// <summary>
@@ -133,12 +139,14 @@ public abstract class Layer : IDisposable
     protected SymbolicTensor SingleInput(IReadOnlyList<SymbolicTensor> inputs) => inputs.Count == 1 ? inputs[0]
         : throw new ArgumentException($"{ClassName} '{Name}' takes one input; got {inputs.Count} ({string.Join(", ", inputs.Select(i => $"'{i.Layer.Name}'"))}).");
 
+    /// <summary>Frees the layer's weights and workspace tensors.</summary>
     public void Dispose()
     {
         Dispose(true);
         GC.SuppressFinalize(this);
     }
 
+    /// <summary>Frees the weights and workspace tensors when <paramref name="disposing"/>; derived layers free their own here too.</summary>
     protected virtual void Dispose(bool disposing)
     {
         if (!disposing) return;

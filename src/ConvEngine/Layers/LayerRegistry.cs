@@ -75,6 +75,7 @@ public static class LayerRegistry
         lock (Gate) Factories[className] = factory;
     }
 
+    /// <summary>The Keras class names a config may use.</summary>
     public static IReadOnlyCollection<string> ClassNames
     {
         get { lock (Gate) return Factories.Keys.ToArray(); }

@@ -25,8 +25,11 @@ public sealed class Parameter : IDisposable
     public Layer Owner { get; }
     /// <summary>The weight's own name within its layer ("kernel", "bias").</summary>
     public string Name { get; }
+    /// <summary>The weight's dimensions.</summary>
     public TensorShape Shape { get; }
+    /// <summary>The number of values.</summary>
     public long Length => Shape.Length;
+    /// <summary>How the values start.</summary>
     public Initializer Initializer { get; }
     /// <summary>Trained by the optimizer: the weight is trainable (not, e.g., a moving mean) and so is its layer.</summary>
     public bool Trainable => _trainableWeight && Owner.Trainable;
@@ -86,6 +89,7 @@ public sealed class Parameter : IDisposable
         return Gradient;
     }
 
+    /// <summary>Frees the values and the gradient.</summary>
     public void Dispose()
     {
         Value?.Dispose();

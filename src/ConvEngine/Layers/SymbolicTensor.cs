@@ -22,6 +22,7 @@ public sealed class SymbolicTensor
     /// <summary>Keras's notation with None for the batch: "(None, 28, 28, 1)".</summary>
     public string ShapeText => FormatShape(Shape);
 
+    /// <summary>The shape as Keras prints it, batch first: "(None, 28, 28, 1)".</summary>
     public static string FormatShape(IReadOnlyList<int> sampleShape) =>
         "(None" + string.Concat(sampleShape.Select(d => ", " + d)) + ")";
 
@@ -39,7 +40,10 @@ public sealed class Node
         Output = new SymbolicTensor(this, outputShape);
     }
 
+    /// <summary>The layer that makes this tensor.</summary>
     public Layer Layer { get; }
+    /// <summary>The tensors that layer was applied to.</summary>
     public IReadOnlyList<SymbolicTensor> Inputs { get; }
+    /// <summary>The tensor this node makes.</summary>
     public SymbolicTensor Output { get; }
 }

@@ -21,6 +21,9 @@ public abstract class Metric
 
     /// <summary>Sum of the per-row values over <paramref name="rows"/> rows of <paramref name="columns"/> predictions.</summary>
     /// <param name="targets">Same length as the predictions, or one value per row for sparse metrics.</param>
+    /// <param name="rows">The number of rows (samples).</param>
+    /// <param name="columns">Values per row.</param>
+    /// <param name="predictions">The model's outputs, row-major.</param>
     public abstract double SumOverRows(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets, int rows, int columns);
 
     /// <summary>True when the targets hold one class index per row rather than one value per prediction.</summary>

@@ -69,6 +69,12 @@ public partial class Model
     /// <param name="initialEpoch">Keras's initial_epoch. When it equals the epochs already in <see cref="History"/> (after loading
     /// a checkpoint), the returned History continues that one.</param>
     /// <param name="keepCheckpoints">How many of the latest epoch checkpoints to keep in <paramref name="checkpointDir"/>.</param>
+    /// <param name="trainingData">The batches of each epoch.</param>
+    /// <param name="validationData">Batches evaluated after each epoch; null for none.</param>
+    /// <param name="epochs">The epoch to stop after (counted from 1, as Keras counts).</param>
+    /// <param name="callbacks">Called at the start and end of training, epochs and steps.</param>
+    /// <param name="checkpointDir">Where a checkpoint is written after each epoch (and resumed from); null for none.</param>
+    /// <param name="cancellationToken">Stops training between steps, after writing a checkpoint when there is a folder.</param>
     public History Fit(IBatchSource trainingData, IBatchSource? validationData = null, int epochs = 1,
         IEnumerable<Callback>? callbacks = null, string? checkpointDir = null, int initialEpoch = 0,
         int keepCheckpoints = 2, CancellationToken cancellationToken = default)

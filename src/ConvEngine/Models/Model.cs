@@ -35,6 +35,9 @@ public partial class Model : Layer
     /// <summary>A model from <paramref name="input"/> to <paramref name="output"/> (Keras's Model(inputs, outputs)).</summary>
     /// <param name="backend">Where the weights live and kernels run; the shared cpu backend if null.</param>
     /// <param name="seed">Seeds weight initialization and dropout; random if null.</param>
+    /// <param name="input">The model's input, an InputLayer's tensor.</param>
+    /// <param name="output">The tensor the model computes from it.</param>
+    /// <param name="name">The layer's name; null for one generated from the class.</param>
     public Model(SymbolicTensor input, SymbolicTensor output, string? name = null, IBackend? backend = null, ulong? seed = null)
         : this(name, backend, seed)
     {

@@ -4,7 +4,27 @@ using System.Text;
 namespace ConvEngine.Serialization;
 
 /// <summary>What a path names on disk, as stat(2) tells it.</summary>
-public enum FileKind { Missing, Regular, Directory, SymbolicLink, CharacterDevice, BlockDevice, Fifo, Socket, Unknown }
+public enum FileKind
+{
+    /// <summary>Nothing at the path.</summary>
+    Missing,
+    /// <summary>A regular file.</summary>
+    Regular,
+    /// <summary>A directory.</summary>
+    Directory,
+    /// <summary>A symbolic link (not followed).</summary>
+    SymbolicLink,
+    /// <summary>A character device, e.g. /dev/zero.</summary>
+    CharacterDevice,
+    /// <summary>A block device.</summary>
+    BlockDevice,
+    /// <summary>A named pipe; opening it would block.</summary>
+    Fifo,
+    /// <summary>A Unix socket.</summary>
+    Socket,
+    /// <summary>Something stat(2) reports that none of the others name.</summary>
+    Unknown,
+}
 
 /// <summary>
 /// The kind of a file system entry. .NET's FileInfo cannot tell /dev/zero, a FIFO or /proc files from an empty regular

@@ -10,6 +10,7 @@ public static class InputFile
     /// <param name="what">What the file is, for messages: "Model config", "Image", "Weights file".</param>
     /// <exception cref="FileNotFoundException">It does not exist (or is a link to nothing).</exception>
     /// <exception cref="IOException">It is a folder, a device, a pipe or a socket.</exception>
+    /// <param name="path">The file to check.</param>
     public static long Check(string path, string what)
     {
         var kind = FileKinds.Of(path);

@@ -2,6 +2,9 @@ namespace ConvEngine.Training;
 
 /// <summary>One batch on the host: inputs (N, ...) and targets (N, ...) as flat row-major floats.</summary>
 /// <param name="Targets">Labels as the loss expects them: class index (int label mode), 0/1 (binary) or one-hot (categorical).</param>
+/// <param name="Inputs">The samples, row-major.</param>
+/// <param name="InputShape">Their shape, batch first.</param>
+/// <param name="TargetShape">The targets' shape, batch first.</param>
 public sealed record Batch(float[] Inputs, int[] InputShape, float[] Targets, int[] TargetShape)
 {
     /// <summary>The number of samples.</summary>

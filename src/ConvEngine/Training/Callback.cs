@@ -7,6 +7,7 @@ namespace ConvEngine.Training;
 /// <param name="InitialEpoch">The first epoch index (above 0 when resuming).</param>
 /// <param name="Steps">Batches per epoch.</param>
 /// <param name="Samples">Training samples per epoch.</param>
+/// <param name="HasValidation">Whether validation data is evaluated after each epoch.</param>
 public sealed record TrainingParams(int Epochs, int InitialEpoch, int Steps, int Samples, bool HasValidation);
 
 /// <summary>

@@ -13,6 +13,11 @@ public sealed class TrainingDivergedException : Exception
 
     /// <param name="what">What turned non-finite: "the loss is NaN", "the gradient of weight 'dense/kernel' holds Infinity".</param>
     /// <param name="layer">The layer where the non-finite values first appear (forward order), when it is known.</param>
+    /// <param name="epoch">1-based epoch number.</param>
+    /// <param name="step">1-based step in that epoch.</param>
+    /// <param name="steps">Steps per epoch.</param>
+    /// <param name="loss">The loss value that was not finite.</param>
+    /// <param name="lastCheckpoint">The last checkpoint written with finite values, or null.</param>
     public TrainingDivergedException(int epoch, int step, int steps, double loss, string? lastCheckpoint, string what, string? layer)
         : base($"Training stopped: {what} at epoch {epoch}, step {step} of {steps} (both counted from 1)" +
                (layer is null ? ". " : $"; the first non-finite values are in layer '{layer}'. ") +

@@ -12,6 +12,9 @@ namespace ConvEngine.Layers;
 public sealed class ReLU : ActivatedLayer
 {
     /// <param name="maxValue">The upper clip; null for none. Keras requires it, the slope and the threshold to be non-negative.</param>
+    /// <param name="negativeSlope">The slope below the threshold.</param>
+    /// <param name="threshold">Values at or below it take the negative slope.</param>
+    /// <param name="name">The layer's name; null for one generated from the class.</param>
     public ReLU(double? maxValue = null, double negativeSlope = 0, double threshold = 0, string? name = null)
         : base(name, Function(maxValue, negativeSlope, threshold, name))
     {
@@ -20,8 +23,11 @@ public sealed class ReLU : ActivatedLayer
 
     /// <inheritdoc/>
     public override string ClassName => "ReLU";
+    /// <summary>The upper clip (Keras max_value); null for none.</summary>
     public double? MaxValue { get; }
+    /// <summary>The slope below the threshold (Keras negative_slope).</summary>
     public double NegativeSlope { get; }
+    /// <summary>Values at or below it take the negative slope.</summary>
     public double Threshold { get; }
 
     private static ActivationFunction Function(double? maxValue, double slope, double threshold, string? name)

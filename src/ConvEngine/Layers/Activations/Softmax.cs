@@ -11,10 +11,12 @@ namespace ConvEngine.Layers;
 public sealed class Softmax : ActivatedLayer
 {
     /// <param name="axis">−1 or the index of the last axis counting the batch; other axes are not supported.</param>
+    /// <param name="name">The layer's name; null for one generated from the class.</param>
     public Softmax(int axis = -1, string? name = null) : base(name, "softmax") => Axis = axis;
 
     /// <inheritdoc/>
     public override string ClassName => "Softmax";
+    /// <summary>The axis the softmax normalises over (-1: the last).</summary>
     public int Axis { get; }
 
     /// <inheritdoc/>

@@ -9,6 +9,7 @@ namespace ConvEngine.Layers;
 /// </summary>
 public sealed class Conv1D : ConvolutionLayer
 {
+    /// <summary>A 1-D convolution over (steps, channels) with Keras's arguments and defaults; padding "valid", "same" or "causal".</summary>
     public Conv1D(int filters, int kernelSize, int strides = 1, string padding = "valid", int dilationRate = 1,
         string? activation = null, bool useBias = true, int groups = 1, string? name = null)
         : base(filters, new Size2D(1, kernelSize), new Size2D(1, strides), padding, new Size2D(1, dilationRate), groups, activation, useBias, name)

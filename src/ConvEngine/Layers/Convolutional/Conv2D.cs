@@ -10,6 +10,14 @@ namespace ConvEngine.Layers;
 public sealed class Conv2D : ConvolutionLayer
 {
     /// <param name="padding">"valid" or "same" (TensorFlow's split: the odd pixel goes bottom/right).</param>
+    /// <param name="dilationRate">The spacing of the kernel's taps; null for 1.</param>
+    /// <param name="filters">The number of output channels.</param>
+    /// <param name="kernelSize">The kernel's (height, width); one number for both.</param>
+    /// <param name="strides">The step between windows along (height, width); null for 1.</param>
+    /// <param name="activation">A Keras activation name ("relu", "sigmoid", …) applied to the output; null for linear.</param>
+    /// <param name="useBias">Whether a bias is added per output channel.</param>
+    /// <param name="groups">Channel groups convolved on their own (Keras groups).</param>
+    /// <param name="name">The layer's name; null for one generated from the class.</param>
     public Conv2D(int filters, Size2D kernelSize, Size2D? strides = null, string padding = "valid", Size2D? dilationRate = null,
         string? activation = null, bool useBias = true, int groups = 1, string? name = null)
         : base(filters, kernelSize, strides ?? 1, padding, dilationRate ?? 1, groups, activation, useBias, name)

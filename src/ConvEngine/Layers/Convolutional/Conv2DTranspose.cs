@@ -18,6 +18,13 @@ public sealed class Conv2DTranspose : ActivatedLayer
 
     /// <param name="padding">"valid" or "same".</param>
     /// <param name="outputPadding">Keras's output_padding (each entry below its stride), or null for None.</param>
+    /// <param name="filters">The number of output channels.</param>
+    /// <param name="kernelSize">The kernel's (height, width); one number for both.</param>
+    /// <param name="strides">The upsampling step along (height, width); null for 1.</param>
+    /// <param name="dilationRate">The spacing of the kernel's taps; null for 1.</param>
+    /// <param name="activation">A Keras activation name ("relu", "sigmoid", …) applied to the output; null for linear.</param>
+    /// <param name="useBias">Whether a bias is added per output channel.</param>
+    /// <param name="name">The layer's name; null for one generated from the class.</param>
     public Conv2DTranspose(int filters, Size2D kernelSize, Size2D? strides = null, string padding = "valid", Size2D? outputPadding = null,
         Size2D? dilationRate = null, string? activation = null, bool useBias = true, string? name = null)
         : this(filters, kernelSize, strides, ConvolutionSettings.Check("Conv2DTranspose", name ?? "conv2d_transpose", kernelSize, strides ?? 1, dilationRate ?? 1, padding),
@@ -48,17 +55,25 @@ public sealed class Conv2DTranspose : ActivatedLayer
 
     /// <inheritdoc/>
     public override string ClassName => "Conv2DTranspose";
+    /// <summary>The number of output channels.</summary>
     public int Filters { get; }
+    /// <summary>The kernel's (height, width).</summary>
     public Size2D KernelSize { get; }
+    /// <summary>The upsampling step along (height, width).</summary>
     public Size2D Strides { get; }
+    /// <summary>The spacing of the kernel's taps along (height, width).</summary>
     public Size2D DilationRate { get; }
+    /// <summary>Valid or same, as Keras sizes a transposed convolution's output.</summary>
     public Padding Padding { get; }
     /// <summary>Keras's output_padding; null is None.</summary>
     public Size2D? OutputPadding { get; }
+    /// <summary>Channel groups, each convolved on its own.</summary>
     public int Groups { get; }
+    /// <summary>Whether a bias is added per output channel.</summary>
     public bool UseBias { get; }
     /// <summary>(kh, kw, filters/groups, in_channels), as Keras stores it.</summary>
     public Parameter? Kernel { get; private set; }
+    /// <summary>The bias (filters), once built and when used.</summary>
     public Parameter? Bias { get; private set; }
 
     private ConvTranspose2DOptions Options() => new()

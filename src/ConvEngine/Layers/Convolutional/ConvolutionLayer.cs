@@ -29,15 +29,23 @@ public abstract class ConvolutionLayer : ActivatedLayer
         UseBias = useBias;
     }
 
+    /// <summary>The number of output channels.</summary>
     public int Filters { get; }
+    /// <summary>The kernel's (height, width).</summary>
     public Size2D KernelSize { get; }
+    /// <summary>The step between windows along (height, width).</summary>
     public Size2D Strides { get; }
+    /// <summary>The spacing of the kernel's taps along (height, width).</summary>
     public Size2D DilationRate { get; }
+    /// <summary>Valid, same or (Conv1D) causal padding.</summary>
     public Padding Padding { get; }
+    /// <summary>Channel groups, each convolved on its own.</summary>
     public int Groups { get; }
+    /// <summary>Whether a bias is added per output channel.</summary>
     public bool UseBias { get; }
     /// <summary>(kh, kw, in/groups, filters) for Conv2D, (k, in/groups, filters) for Conv1D, as Keras stores it.</summary>
     public Parameter? Kernel { get; private set; }
+    /// <summary>The bias (filters), once built and when used.</summary>
     public Parameter? Bias { get; private set; }
 
     /// <summary>Spatial axes of one sample: 2 for Conv2D, 1 for Conv1D.</summary>

@@ -17,6 +17,14 @@ public sealed class SeparableConv2D : ActivatedLayer
     private Conv2DGeometry _depthwise, _pointwise;
 
     /// <param name="padding">"valid" or "same" (TensorFlow's split), for the depthwise step.</param>
+    /// <param name="depthMultiplier">Depthwise output channels per input channel.</param>
+    /// <param name="filters">The number of output channels.</param>
+    /// <param name="kernelSize">The kernel's (height, width); one number for both.</param>
+    /// <param name="strides">The step between windows along (height, width); null for 1.</param>
+    /// <param name="dilationRate">The spacing of the kernel's taps; null for 1.</param>
+    /// <param name="activation">A Keras activation name ("relu", "sigmoid", …) applied to the output; null for linear.</param>
+    /// <param name="useBias">Whether a bias is added per output channel.</param>
+    /// <param name="name">The layer's name; null for one generated from the class.</param>
     public SeparableConv2D(int filters, Size2D kernelSize, Size2D? strides = null, string padding = "valid", int depthMultiplier = 1,
         Size2D? dilationRate = null, string? activation = null, bool useBias = true, string? name = null) : base(name, activation)
     {
@@ -33,17 +41,25 @@ public sealed class SeparableConv2D : ActivatedLayer
 
     /// <inheritdoc/>
     public override string ClassName => "SeparableConv2D";
+    /// <summary>The number of output channels of the pointwise step.</summary>
     public int Filters { get; }
+    /// <summary>The depthwise kernel's (height, width).</summary>
     public Size2D KernelSize { get; }
+    /// <summary>The depthwise step between windows along (height, width).</summary>
     public Size2D Strides { get; }
+    /// <summary>The spacing of the depthwise kernel's taps along (height, width).</summary>
     public Size2D DilationRate { get; }
+    /// <summary>Valid or same padding.</summary>
     public Padding Padding { get; }
+    /// <summary>Depthwise output channels per input channel.</summary>
     public int DepthMultiplier { get; }
+    /// <summary>Whether a bias is added per output channel.</summary>
     public bool UseBias { get; }
     /// <summary>(kh, kw, C, depth_multiplier).</summary>
     public Parameter? DepthwiseKernel { get; private set; }
     /// <summary>(1, 1, C·depth_multiplier, filters).</summary>
     public Parameter? PointwiseKernel { get; private set; }
+    /// <summary>The bias (filters), once built and when used.</summary>
     public Parameter? Bias { get; private set; }
 
     /// <inheritdoc/>

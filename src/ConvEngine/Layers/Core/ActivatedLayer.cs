@@ -13,10 +13,13 @@ namespace ConvEngine.Layers;
 /// </summary>
 public abstract class ActivatedLayer : Layer
 {
+    /// <summary>A layer named <paramref name="name"/> whose output goes through the Keras activation <paramref name="activation"/> (null: linear).</summary>
     protected ActivatedLayer(string? name, string? activation) : this(name, ActivationFunction.Parse(activation)) { }
 
+    /// <summary>A layer named <paramref name="name"/> whose output goes through <paramref name="activation"/>.</summary>
     protected ActivatedLayer(string? name, ActivationFunction activation) : base(name) => Activation = activation;
 
+    /// <summary>The activation applied to the layer's output.</summary>
     public ActivationFunction Activation { get; }
 
     /// <summary>Whether the last forward pass kept its logits for the loss; its backward then receives d(loss)/d(logits).</summary>

@@ -7,6 +7,7 @@ namespace ConvEngine.Layers;
 /// <summary>Keras Activation layer: any <see cref="ActivationFunction"/> name (relu, swish, gelu, hard_sigmoid, softmax over the last axis, …).</summary>
 public sealed class Activation : ActivatedLayer
 {
+    /// <summary>Applies the Keras activation named <paramref name="activation"/> (e.g. "relu", "softmax").</summary>
     public Activation(string activation, string? name = null) : base(name, activation) { }
 
     /// <inheritdoc/>

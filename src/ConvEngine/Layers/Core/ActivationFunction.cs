@@ -23,16 +23,24 @@ public readonly record struct ActivationFunction
     public string Name { get; }
     /// <summary>The elementwise kernel activation (None for linear and softmax).</summary>
     public KernelActivation Kernel { get; }
+    /// <summary>Whether it is softmax (over the last axis, not elementwise).</summary>
     public bool IsSoftmax { get; }
+    /// <summary>Whether it is the identity.</summary>
     public bool IsLinear => !IsSoftmax && Kernel.Kind == ActivationKind.None;
+    /// <summary>Whether it is the logistic sigmoid.</summary>
     public bool IsSigmoid => Kernel.Kind == ActivationKind.Sigmoid;
     /// <summary>Applied inside the conv or dense kernel (and differentiated from the output).</summary>
     public bool Fuses => !IsSoftmax && Kernel.Fuses;
 
+    /// <summary>The identity.</summary>
     public static ActivationFunction Linear => new("linear", KernelActivation.None, false);
+    /// <summary>max(x, 0).</summary>
     public static ActivationFunction Relu => new("relu", KernelActivation.Relu, false);
+    /// <summary>1/(1 + e⁻ˣ).</summary>
     public static ActivationFunction Sigmoid => new("sigmoid", KernelActivation.Sigmoid, false);
+    /// <summary>tanh(x).</summary>
     public static ActivationFunction Tanh => new("tanh", KernelActivation.Tanh, false);
+    /// <summary>Softmax over the last axis.</summary>
     public static ActivationFunction Softmax => new("softmax", KernelActivation.None, true);
     /// <summary>
     /// The slope of the activation named "leaky_relu": 0.2 in Keras 2 (keras/activations.py, <c>leaky_relu = tf.nn.leaky_relu</c>,
@@ -46,6 +54,7 @@ public readonly record struct ActivationFunction
     /// <summary>An activation the kernels define, under a name a config will carry (Keras's ReLU layer names its own).</summary>
     internal static ActivationFunction Of(string name, KernelActivation kernel) => new(name, kernel, false);
 
+    /// <summary>The Keras names <see cref="Parse"/> accepts.</summary>
     public static IReadOnlyList<string> Names { get; } =
     [
         "linear", "relu", "sigmoid", "tanh", "softmax", "leaky_relu", "relu6", "elu", "selu", "swish", "silu", "gelu",

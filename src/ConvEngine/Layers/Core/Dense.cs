@@ -10,6 +10,7 @@ namespace ConvEngine.Layers;
 /// </summary>
 public sealed class Dense : ActivatedLayer
 {
+    /// <summary>A fully connected layer of <paramref name="units"/> outputs, with an optional Keras activation and bias.</summary>
     public Dense(int units, string? activation = null, bool useBias = true, string? name = null) : base(name, activation)
     {
         if (units <= 0) throw new ArgumentException($"Dense '{Name}': units must be positive, got {units}.");
@@ -19,10 +20,13 @@ public sealed class Dense : ActivatedLayer
 
     /// <inheritdoc/>
     public override string ClassName => "Dense";
+    /// <summary>The number of outputs.</summary>
     public int Units { get; }
+    /// <summary>Whether a bias is added per output.</summary>
     public bool UseBias { get; }
     /// <summary>(in, units), as Keras stores it.</summary>
     public Parameter? Kernel { get; private set; }
+    /// <summary>The bias (units), once built and when used.</summary>
     public Parameter? Bias { get; private set; }
 
     /// <inheritdoc/>

@@ -9,8 +9,10 @@ namespace ConvEngine.Layers;
 /// </summary>
 public sealed class InputLayer : Layer
 {
+    /// <summary>The input of samples of <paramref name="shape"/> (batch left out), e.g. (28, 28, 1).</summary>
     public InputLayer(params int[] shape) : this(shape, null) { }
 
+    /// <summary>The input of samples of <paramref name="shape"/> (batch left out), named <paramref name="name"/>.</summary>
     public InputLayer(int[] shape, string? name) : base(name)
     {
         if (shape.Length is < 1 or > 3 || shape.Any(d => d <= 0))
@@ -28,6 +30,7 @@ public sealed class InputLayer : Layer
     /// <summary>One sample's shape.</summary>
     public int[] Shape => OutputShape;
 
+    /// <summary>The symbolic tensor the input gives, to pass to the next layer's Apply.</summary>
     public static implicit operator SymbolicTensor(InputLayer input) => input.Node!.Output;
 
     /// <inheritdoc/>

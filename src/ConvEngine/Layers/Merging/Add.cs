@@ -10,6 +10,7 @@ namespace ConvEngine.Layers;
 /// </summary>
 public sealed class Add : Layer
 {
+    /// <summary>The elementwise sum of its inputs, which must have one shape.</summary>
     public Add(string? name = null) : base(name) { }
 
     /// <inheritdoc/>

@@ -12,10 +12,12 @@ public sealed class Concatenate : Layer
     private int[] _channels = [];
 
     /// <param name="axis">−1 or the index of the last axis counting the batch (3 for images); other axes are not supported.</param>
+    /// <param name="name">The layer's name; null for one generated from the class.</param>
     public Concatenate(int axis = -1, string? name = null) : base(name) => Axis = axis;
 
     /// <inheritdoc/>
     public override string ClassName => "Concatenate";
+    /// <summary>The axis the inputs are joined along (-1: channels).</summary>
     public int Axis { get; }
 
     /// <inheritdoc/>

@@ -15,6 +15,7 @@ public sealed class Multiply : Layer
     /// <summary>Which input is broadcast (−1 when all have one shape), and its last axis (1 or the channels).</summary>
     private int _broadcastInput = -1, _scaleChannels;
 
+    /// <summary>The elementwise product of its inputs, which must have one shape.</summary>
     public Multiply(string? name = null) : base(name) { }
 
     /// <inheritdoc/>

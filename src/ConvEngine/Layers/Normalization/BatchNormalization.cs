@@ -20,6 +20,7 @@ public sealed class BatchNormalization : Layer
     private bool _usedBatchStatistics;
     private int _inputRank;
 
+    /// <summary>Keras's BatchNormalization over <paramref name="axis"/> (channels by default), with its defaults.</summary>
     public BatchNormalization(int axis = -1, double momentum = 0.99, double epsilon = 1e-3, bool center = true, bool scale = true, string? name = null)
         : base(name)
     {
@@ -34,21 +35,31 @@ public sealed class BatchNormalization : Layer
     public override string ClassName => "BatchNormalization";
     /// <summary>−1 or the index of the last axis counting the batch (3 for images); other axes are not supported.</summary>
     public int Axis { get; }
+    /// <summary>Weight of the old value in the moving statistics' update.</summary>
     public double Momentum { get; }
+    /// <summary>Added to the variance before its square root.</summary>
     public double Epsilon { get; }
     /// <summary>Whether beta is added (Keras center).</summary>
     public bool Center { get; }
     /// <summary>Whether gamma multiplies (Keras scale).</summary>
     public bool Scale { get; }
 
+    /// <summary>Initial value of the scale.</summary>
     public Initializer GammaInitializer { get; init; } = Initializer.Ones;
+    /// <summary>Initial value of the offset.</summary>
     public Initializer BetaInitializer { get; init; } = Initializer.Zeros;
+    /// <summary>Initial value of the moving mean.</summary>
     public Initializer MovingMeanInitializer { get; init; } = Initializer.Zeros;
+    /// <summary>Initial value of the moving variance.</summary>
     public Initializer MovingVarianceInitializer { get; init; } = Initializer.Ones;
 
+    /// <summary>The learned scale per channel, once built (null without scale).</summary>
     public Parameter? Gamma { get; private set; }
+    /// <summary>The learned offset per channel, once built (null without center).</summary>
     public Parameter? Beta { get; private set; }
+    /// <summary>The mean used at inference, updated in training.</summary>
     public Parameter? MovingMean { get; private set; }
+    /// <summary>The variance used at inference, updated in training.</summary>
     public Parameter? MovingVariance { get; private set; }
 
     /// <summary>Channels normalised (the last axis).</summary>

@@ -15,6 +15,10 @@ public sealed class LRN : Layer
     private LrnGeometry _geometry;
 
     /// <param name="size">Channels in the window (GoogLeNet: 5).</param>
+    /// <param name="alpha">Scale of the window's sum of squares.</param>
+    /// <param name="beta">Exponent of the denominator.</param>
+    /// <param name="bias">Added inside the denominator.</param>
+    /// <param name="name">The layer's name; null for one generated from the class.</param>
     public LRN(int size, float alpha = 1e-4f, float beta = 0.75f, float bias = 1f, string? name = null) : base(name)
     {
         if (size <= 0) throw new ArgumentException($"LRN '{Name}': size must be positive, got {size}.");
@@ -25,9 +29,13 @@ public sealed class LRN : Layer
 
     /// <inheritdoc/>
     public override string ClassName => "LRN";
+    /// <summary>Channels in each normalisation window.</summary>
     public int Size { get; }
+    /// <summary>Scale of the window's sum of squares.</summary>
     public float Alpha { get; }
+    /// <summary>Exponent of the denominator.</summary>
     public float Beta { get; }
+    /// <summary>Added inside the denominator.</summary>
     public float Bias { get; }
 
     /// <inheritdoc/>

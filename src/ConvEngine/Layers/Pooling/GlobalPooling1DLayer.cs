@@ -63,6 +63,7 @@ public abstract class GlobalPooling1DLayer : Layer
 /// <summary>Keras GlobalAveragePooling1D (alias GlobalAvgPool1D): (N, L, C) → (N, C), the mean over the steps.</summary>
 public sealed class GlobalAveragePooling1D : GlobalPooling1DLayer
 {
+    /// <summary>The mean of each channel over the steps: (steps, C) → (C).</summary>
     public GlobalAveragePooling1D(string? name = null) : base(name) { }
 
     /// <inheritdoc/>
@@ -79,6 +80,7 @@ public sealed class GlobalAveragePooling1D : GlobalPooling1DLayer
 /// <summary>Keras GlobalMaxPooling1D (alias GlobalMaxPool1D): (N, L, C) → (N, C), the max over the steps; the gradient goes to the first max.</summary>
 public sealed class GlobalMaxPooling1D : GlobalPooling1DLayer
 {
+    /// <summary>The maximum of each channel over the steps: (steps, C) → (C).</summary>
     public GlobalMaxPooling1D(string? name = null) : base(name) { }
 
     /// <inheritdoc/>

@@ -7,6 +7,9 @@ namespace ConvEngine.Layers;
 public sealed class MaxPool2D : Pooling2DLayer
 {
     /// <param name="strides">Null means the pool size, as in Keras.</param>
+    /// <param name="name">The layer's name; null for one generated from the class.</param>
+    /// <param name="poolSize">The window size; Keras's default 2 when null.</param>
+    /// <param name="padding">"valid" or "same".</param>
     public MaxPool2D(Size2D? poolSize = null, Size2D? strides = null, string padding = "valid", string? name = null)
         : base(poolSize, strides, padding, name) { }
 

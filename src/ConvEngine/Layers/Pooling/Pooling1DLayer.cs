@@ -111,6 +111,9 @@ public abstract class Pooling1DLayer : Layer
 public sealed class MaxPooling1D : Pooling1DLayer
 {
     /// <param name="strides">Null means the pool size, as in Keras.</param>
+    /// <param name="poolSize">The window length (Keras's default 2).</param>
+    /// <param name="padding">"valid" or "same".</param>
+    /// <param name="name">The layer's name; null for one generated from the class.</param>
     public MaxPooling1D(int poolSize = 2, int? strides = null, string padding = "valid", string? name = null)
         : base(poolSize, strides, padding, name) { }
 
@@ -127,6 +130,9 @@ public sealed class MaxPooling1D : Pooling1DLayer
 public sealed class AveragePooling1D : Pooling1DLayer
 {
     /// <param name="strides">Null means the pool size, as in Keras.</param>
+    /// <param name="name">The layer's name; null for one generated from the class.</param>
+    /// <param name="poolSize">The window length (Keras's default 2).</param>
+    /// <param name="padding">"valid" or "same".</param>
     public AveragePooling1D(int poolSize = 2, int? strides = null, string padding = "valid", string? name = null)
         : base(poolSize, strides, padding, name) { }
 

@@ -39,7 +39,9 @@ public abstract class Pooling2DLayer : Layer
         return JsonConfig.Pair(c, owner, "pool_size", 2);
     }
 
+    /// <summary>The window's (height, width).</summary>
     public Size2D PoolSize { get; }
+    /// <summary>The step between windows along (height, width).</summary>
     public Size2D Strides { get; }
     /// <summary>"valid" or "same" from the constructor; imported Caffe/ONNX models may set explicit pads instead.</summary>
     public Padding Padding { get; init; }

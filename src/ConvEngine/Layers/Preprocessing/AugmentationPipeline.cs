@@ -16,6 +16,7 @@ public sealed class AugmentationPipeline : IDisposable
 
     /// <param name="layers">Preprocessing layers not yet applied to anything.</param>
     /// <param name="sampleShape">One image's (H, W, C).</param>
+    /// <param name="backend">The backend the layers run on.</param>
     public AugmentationPipeline(IEnumerable<Layer> layers, int[] sampleShape, IBackend backend)
     {
         var list = layers.ToList();
@@ -28,7 +29,9 @@ public sealed class AugmentationPipeline : IDisposable
         Layers = list;
     }
 
+    /// <summary>The backend the layers run on.</summary>
     public IBackend Backend { get; }
+    /// <summary>The preprocessing layers, in the order they run.</summary>
     public IReadOnlyList<Layer> Layers { get; }
     /// <summary>One image's shape in.</summary>
     public int[] InputShape => _model.InputShape;
@@ -59,5 +62,6 @@ public sealed class AugmentationPipeline : IDisposable
         return (output.ToArray(), output.Shape.ToArray());
     }
 
+    /// <summary>Frees the layers' tensors.</summary>
     public void Dispose() => _model.Dispose();
 }

@@ -11,6 +11,7 @@ namespace ConvEngine.Layers;
 /// </summary>
 public sealed class CenterCrop : ImagePreprocessingLayer
 {
+    /// <summary>Crops the centre <paramref name="height"/>×<paramref name="width"/> of each image (an image smaller than the crop is refused when the layer is built).</summary>
     public CenterCrop(int height, int width, string? name = null) : base(name)
     {
         if (height < 1 || width < 1)
@@ -21,7 +22,9 @@ public sealed class CenterCrop : ImagePreprocessingLayer
 
     /// <inheritdoc/>
     public override string ClassName => "CenterCrop";
+    /// <summary>Output height.</summary>
     public int Height { get; }
+    /// <summary>Output width.</summary>
     public int Width { get; }
 
     /// <inheritdoc/>

@@ -24,7 +24,9 @@ public readonly record struct Factor
     /// <summary>Whether the factor was given as a pair.</summary>
     public bool IsRange { get; }
 
+    /// <summary>One number, read as the layer defines it (e.g. RandomRotation: [−value, value]).</summary>
     public static implicit operator Factor(double value) => new(value, value, false);
+    /// <summary>An explicit (lower, upper) range.</summary>
     public static implicit operator Factor((double Lower, double Upper) range) => new(range.Lower, range.Upper, true);
 
     /// <summary>(−f, f) for a number f, the pair as given: how most of Keras's factors read.</summary>

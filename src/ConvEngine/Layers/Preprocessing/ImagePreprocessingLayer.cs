@@ -12,6 +12,7 @@ public abstract class ImagePreprocessingLayer : Layer
 {
     private float[] _host = [];
 
+    /// <summary>A preprocessing layer named <paramref name="name"/>.</summary>
     protected ImagePreprocessingLayer(string? name) : base(name) { }
 
     /// <inheritdoc/>

@@ -18,6 +18,10 @@ public sealed class Normalization : Layer
     private readonly double[]? _mean, _variance;
 
     /// <param name="mean">Constants per channel (one value broadcasts), or null to hold them as weights.</param>
+    /// <param name="name">The layer's name; null for one generated from the class.</param>
+    /// <param name="axis">The feature axis (-1: channels).</param>
+    /// <param name="variance">Fixed per-feature variances; null to learn them with adapt.</param>
+    /// <param name="invert">Undo the normalisation (x·σ + μ) instead.</param>
     public Normalization(int axis = -1, double[]? mean = null, double[]? variance = null, bool invert = false, string? name = null) : base(name)
     {
         if ((mean is null) != (variance is null))
@@ -31,9 +35,13 @@ public sealed class Normalization : Layer
     public override string ClassName => "Normalization";
     /// <summary>−1 or the index of the last axis counting the batch; other axes are not supported.</summary>
     public int Axis { get; }
+    /// <summary>Whether the layer undoes the normalisation (x·σ + μ) instead.</summary>
     public bool Invert { get; }
+    /// <summary>The per-feature mean, once built.</summary>
     public Parameter? Mean { get; private set; }
+    /// <summary>The per-feature variance, once built.</summary>
     public Parameter? Variance { get; private set; }
+    /// <summary>The number of values the statistics were computed from (Keras's count weight).</summary>
     public Parameter? Count { get; private set; }
 
     /// <inheritdoc/>

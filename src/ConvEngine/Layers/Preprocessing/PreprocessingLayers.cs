@@ -28,6 +28,7 @@ public static class PreprocessingLayers
     /// <summary>Keyword arguments every preprocessing layer takes besides its own.</summary>
     public static IReadOnlyList<string> CommonArguments { get; } = ["name", "trainable", "dtype", "data_format"];
 
+    /// <summary>The Keras class names of the preprocessing layers.</summary>
     public static IReadOnlyCollection<string> ClassNames => (IReadOnlyCollection<string>)Arguments.Keys;
 
     /// <summary>The Random* layers: active only in training.</summary>

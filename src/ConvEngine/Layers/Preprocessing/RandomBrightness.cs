@@ -10,6 +10,7 @@ namespace ConvEngine.Layers;
 /// </summary>
 public sealed class RandomBrightness : RandomPreprocessingLayer
 {
+    /// <summary>Adds a random brightness offset per image, drawn from <paramref name="factor"/> times the value range (Keras's RandomBrightness).</summary>
     public RandomBrightness(Factor factor, (double Low, double High)? valueRange = null, ulong? seed = null, string? name = null) : base(seed, name)
     {
         if (factor.First is < -1 or > 1 || factor.Second is < -1 or > 1 || double.IsNaN(factor.First) || double.IsNaN(factor.Second))
@@ -23,6 +24,7 @@ public sealed class RandomBrightness : RandomPreprocessingLayer
     public override string ClassName => "RandomBrightness";
     /// <summary>δ is drawn from [Lower, Upper] and scaled by the value range's width.</summary>
     public double Lower { get; }
+    /// <summary>The upper end of the drawn factor.</summary>
     public double Upper { get; }
     /// <summary>The input's value range (sorted): the delta's scale and the clip bounds.</summary>
     public (double Low, double High) ValueRange { get; }

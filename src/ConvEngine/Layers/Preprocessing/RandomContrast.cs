@@ -18,6 +18,10 @@ namespace ConvEngine.Layers;
 public sealed class RandomContrast : RandomPreprocessingLayer
 {
     /// <param name="valueRange">Keras 3's clip range (low, high); Keras 2 clips to (0, 255). Giving it implies nothing: <paramref name="semantics"/> chooses.</param>
+    /// <param name="factor">The contrast range; a number f is read as the semantics define it.</param>
+    /// <param name="seed">The seed of the random draws; null for a random one.</param>
+    /// <param name="semantics">Which Keras version's definition to follow.</param>
+    /// <param name="name">The layer's name; null for one generated from the class.</param>
     public RandomContrast(Factor factor, ulong? seed = null, KerasSemantics semantics = KerasSemantics.Keras2,
         (double Low, double High)? valueRange = null, string? name = null) : base(seed, name)
     {
@@ -38,10 +42,13 @@ public sealed class RandomContrast : RandomPreprocessingLayer
 
     /// <inheritdoc/>
     public override string ClassName => "RandomContrast";
+    /// <summary>The range the contrast factor is drawn from.</summary>
     public Factor Factor { get; }
+    /// <summary>Whether the layer follows Keras 2's or Keras 3's definition.</summary>
     public KerasSemantics Semantics { get; }
     /// <summary>The factor is drawn from [1 − Lower, 1 + Upper].</summary>
     public double Lower { get; }
+    /// <summary>The upper end of the drawn factor.</summary>
     public double Upper { get; }
     /// <summary>The clip range: (0, 255) in Keras 2 mode, Keras 3's value_range otherwise.</summary>
     public (double Low, double High) ValueRange { get; }

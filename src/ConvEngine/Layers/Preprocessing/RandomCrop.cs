@@ -12,6 +12,7 @@ namespace ConvEngine.Layers;
 /// </summary>
 public sealed class RandomCrop : RandomPreprocessingLayer
 {
+    /// <summary>Crops one random <paramref name="height"/>×<paramref name="width"/> window of the batch in training; at inference resizes as Keras's smart_resize.</summary>
     public RandomCrop(int height, int width, ulong? seed = null, string? name = null) : base(seed, name)
     {
         if (height < 1 || width < 1)
@@ -22,7 +23,9 @@ public sealed class RandomCrop : RandomPreprocessingLayer
 
     /// <inheritdoc/>
     public override string ClassName => "RandomCrop";
+    /// <summary>Output height.</summary>
     public int Height { get; }
+    /// <summary>Output width.</summary>
     public int Width { get; }
 
     /// <inheritdoc/>

@@ -10,8 +10,10 @@ namespace ConvEngine.Layers;
 /// </summary>
 public sealed class RandomFlip : RandomPreprocessingLayer
 {
+    /// <summary>The flip modes Keras names.</summary>
     public const string Horizontal = "horizontal", Vertical = "vertical", HorizontalAndVertical = "horizontal_and_vertical";
 
+    /// <summary>Flips each image at random in training, along <paramref name="mode"/>.</summary>
     public RandomFlip(string mode = HorizontalAndVertical, ulong? seed = null, string? name = null) : base(seed, name)
     {
         (FlipsHorizontally, FlipsVertically) = mode switch
@@ -26,8 +28,11 @@ public sealed class RandomFlip : RandomPreprocessingLayer
 
     /// <inheritdoc/>
     public override string ClassName => "RandomFlip";
+    /// <summary>The mode as Keras spells it.</summary>
     public string Mode { get; }
+    /// <summary>Whether images may be flipped left to right.</summary>
     public bool FlipsHorizontally { get; }
+    /// <summary>Whether images may be flipped top to bottom.</summary>
     public bool FlipsVertically { get; }
 
     /// <summary>This step's flags for image <paramref name="index"/>: (left-right, top-bottom).</summary>

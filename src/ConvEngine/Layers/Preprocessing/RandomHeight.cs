@@ -6,6 +6,7 @@ namespace ConvEngine.Layers;
 /// <summary>Keras RandomHeight: see <see cref="RandomResizeLayer"/>; in training the batch's height becomes int(f·H). Identity at inference.</summary>
 public sealed class RandomHeight : RandomResizeLayer
 {
+    /// <summary>Resizes each batch to a random height drawn from <paramref name="factor"/> in training.</summary>
     public RandomHeight(Factor factor, string interpolation = "bilinear", ulong? seed = null, string? name = null) : base(factor, interpolation, seed, name) { }
 
     /// <inheritdoc/>

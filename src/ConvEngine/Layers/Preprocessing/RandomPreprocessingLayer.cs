@@ -10,6 +10,7 @@ namespace ConvEngine.Layers;
 /// </summary>
 public abstract class RandomPreprocessingLayer : ImagePreprocessingLayer
 {
+    /// <summary>A random layer drawing from <paramref name="seed"/> (a random seed when null).</summary>
     protected RandomPreprocessingLayer(ulong? seed, string? name) : base(name) => Seed = seed;
 
     /// <summary>Keras's seed argument: mixed into the model's per-step seed, so two layers with different seeds draw differently.</summary>

@@ -24,9 +24,13 @@ public abstract class RandomResizeLayer : RandomPreprocessingLayer
         Interpolation = PreprocessingOptions.ParseInterpolation($"{ClassName} '{Name}'", interpolation);
     }
 
+    /// <summary>The range the size factor is drawn from.</summary>
     public Factor Factor { get; }
+    /// <summary>The lower end of the drawn factor.</summary>
     public double Lower { get; }
+    /// <summary>The upper end of the drawn factor.</summary>
     public double Upper { get; }
+    /// <summary>How the resized images are sampled.</summary>
     public InterpolationMode Interpolation { get; }
     /// <summary>Whether the layer resizes the width (RandomWidth) or the height (RandomHeight).</summary>
     private protected abstract bool ResizesWidth { get; }

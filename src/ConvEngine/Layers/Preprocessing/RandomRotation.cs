@@ -10,6 +10,7 @@ namespace ConvEngine.Layers;
 /// </summary>
 public sealed class RandomRotation : RandomTransformLayer
 {
+    /// <summary>Rotates each image by a random fraction of a full turn drawn from <paramref name="factor"/> in training (Keras's RandomRotation).</summary>
     public RandomRotation(Factor factor, string fillMode = "reflect", string interpolation = "bilinear", ulong? seed = null,
         double fillValue = 0, string? name = null) : base(fillMode, interpolation, fillValue, seed, name)
     {
@@ -21,9 +22,11 @@ public sealed class RandomRotation : RandomTransformLayer
 
     /// <inheritdoc/>
     public override string ClassName => "RandomRotation";
+    /// <summary>The range the rotation is drawn from, in fractions of a full turn.</summary>
     public Factor Factor { get; }
     /// <summary>The angle's bounds as fractions of a full turn.</summary>
     public double Lower { get; }
+    /// <summary>The upper end of the drawn rotation.</summary>
     public double Upper { get; }
 
     /// <summary>Image <paramref name="index"/>'s angle in radians (Keras: lower·2π and upper·2π in double, the draw in float32).</summary>

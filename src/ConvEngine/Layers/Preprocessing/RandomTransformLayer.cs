@@ -12,6 +12,7 @@ namespace ConvEngine.Layers;
 /// </summary>
 public abstract class RandomTransformLayer : RandomPreprocessingLayer
 {
+    /// <summary>A random geometric layer with Keras's fill mode, interpolation and fill value.</summary>
     protected RandomTransformLayer(string fillMode, string interpolation, double fillValue, ulong? seed, string? name) : base(seed, name)
     {
         FillMode = PreprocessingOptions.ParseFillMode($"{ClassName} '{Name}'", fillMode);
@@ -19,8 +20,11 @@ public abstract class RandomTransformLayer : RandomPreprocessingLayer
         FillValue = fillValue;
     }
 
+    /// <summary>How points outside the image are filled.</summary>
     public FillMode FillMode { get; }
+    /// <summary>How the transformed image is sampled.</summary>
     public InterpolationMode Interpolation { get; }
+    /// <summary>The value of the constant fill mode.</summary>
     public double FillValue { get; }
 
     /// <summary>Writes image <paramref name="index"/>'s transform row (8 floats) for this step's <paramref name="seed"/>.</summary>

@@ -10,6 +10,7 @@ namespace ConvEngine.Layers;
 /// </summary>
 public sealed class RandomTranslation : RandomTransformLayer
 {
+    /// <summary>Shifts each image by random fractions of its height and width in training (Keras's RandomTranslation).</summary>
     public RandomTranslation(Factor heightFactor, Factor widthFactor, string fillMode = "reflect", string interpolation = "bilinear",
         ulong? seed = null, double fillValue = 0, string? name = null) : base(fillMode, interpolation, fillValue, seed, name)
     {
@@ -21,10 +22,13 @@ public sealed class RandomTranslation : RandomTransformLayer
 
     /// <inheritdoc/>
     public override string ClassName => "RandomTranslation";
+    /// <summary>The range of the vertical shift, as a fraction of the height.</summary>
     public Factor HeightFactor { get; }
+    /// <summary>The range of the horizontal shift, as a fraction of the width.</summary>
     public Factor WidthFactor { get; }
     /// <summary>The vertical shift's bounds as fractions of the height.</summary>
     public (double Lower, double Upper) HeightRange { get; }
+    /// <summary>The horizontal shift's (lower, upper) bounds.</summary>
     public (double Lower, double Upper) WidthRange { get; }
 
     private (double, double) Check(string key, Factor factor)

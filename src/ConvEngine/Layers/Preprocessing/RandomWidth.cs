@@ -6,6 +6,7 @@ namespace ConvEngine.Layers;
 /// <summary>Keras RandomWidth: see <see cref="RandomResizeLayer"/>; in training the batch's width becomes int(f·W). Identity at inference.</summary>
 public sealed class RandomWidth : RandomResizeLayer
 {
+    /// <summary>Resizes each batch to a random width drawn from <paramref name="factor"/> in training.</summary>
     public RandomWidth(Factor factor, string interpolation = "bilinear", ulong? seed = null, string? name = null) : base(factor, interpolation, seed, name) { }
 
     /// <inheritdoc/>

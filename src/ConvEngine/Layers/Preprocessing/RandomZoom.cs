@@ -11,6 +11,7 @@ namespace ConvEngine.Layers;
 /// </summary>
 public sealed class RandomZoom : RandomTransformLayer
 {
+    /// <summary>Zooms each image in or out by random factors in training (Keras's RandomZoom; the width factor follows the height's when null).</summary>
     public RandomZoom(Factor heightFactor, Factor? widthFactor = null, string fillMode = "reflect", string interpolation = "bilinear",
         ulong? seed = null, double fillValue = 0, string? name = null) : base(fillMode, interpolation, fillValue, seed, name)
     {
@@ -29,8 +30,11 @@ public sealed class RandomZoom : RandomTransformLayer
 
     /// <inheritdoc/>
     public override string ClassName => "RandomZoom";
+    /// <summary>The range of the vertical zoom.</summary>
     public Factor HeightFactor { get; }
+    /// <summary>The range of the horizontal zoom; null keeps the aspect ratio.</summary>
     public Factor? WidthFactor { get; }
+    /// <summary>The vertical zoom's (lower, upper) bounds.</summary>
     public (double Lower, double Upper) HeightRange { get; }
     /// <summary>Null when the width follows the height.</summary>
     public (double Lower, double Upper)? WidthRange { get; }

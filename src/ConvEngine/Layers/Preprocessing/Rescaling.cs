@@ -11,6 +11,7 @@ public sealed class Rescaling : Layer
 {
     private readonly double[]? _channelScales, _channelOffsets;
 
+    /// <summary>y = x·<paramref name="scale"/> + <paramref name="offset"/> (Keras's Rescaling).</summary>
     public Rescaling(double scale, double offset = 0, string? name = null) : base(name)
     {
         Scale = scale;
@@ -32,6 +33,7 @@ public sealed class Rescaling : Layer
     public override string ClassName => "Rescaling";
     /// <summary>The scale (the first channel's, when they are per channel).</summary>
     public double Scale { get; }
+    /// <summary>Added after the scaling.</summary>
     public double Offset { get; }
     /// <summary>Whether scale or offset differ per channel.</summary>
     public bool PerChannel => _channelScales is not null;

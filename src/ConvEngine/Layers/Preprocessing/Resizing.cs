@@ -11,6 +11,7 @@ namespace ConvEngine.Layers;
 /// </summary>
 public sealed class Resizing : ImagePreprocessingLayer
 {
+    /// <summary>Resizes each image to <paramref name="height"/>×<paramref name="width"/> (Keras's Resizing).</summary>
     public Resizing(int height, int width, string interpolation = "bilinear", bool cropToAspectRatio = false, string? name = null) : base(name)
     {
         if (height < 1 || width < 1)
@@ -23,9 +24,13 @@ public sealed class Resizing : ImagePreprocessingLayer
 
     /// <inheritdoc/>
     public override string ClassName => "Resizing";
+    /// <summary>Output height.</summary>
     public int Height { get; }
+    /// <summary>Output width.</summary>
     public int Width { get; }
+    /// <summary>How the resized image is sampled.</summary>
     public InterpolationMode Interpolation { get; }
+    /// <summary>Whether the largest centred window of the target aspect ratio is cropped before resizing.</summary>
     public bool CropToAspectRatio { get; }
 
     /// <inheritdoc/>

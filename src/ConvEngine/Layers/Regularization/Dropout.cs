@@ -16,10 +16,15 @@ public sealed class Dropout : Layer
     private bool _maskedLastStep;
 
     /// <param name="seed">Mixed into the model's per-step seed; two dropouts with different seeds draw different masks.</param>
+    /// <param name="rate">The fraction of inputs zeroed in training.</param>
+    /// <param name="name">The layer's name; null for one generated from the class.</param>
     public Dropout(double rate, ulong? seed = null, string? name = null) : this(rate, null, seed, name) { }
 
     /// <param name="noiseShape">Keras's noise_shape without the batch entry: null for a draw per value, else all 1s
     /// (a draw per sample) or 1s then the channel count (a draw per sample and channel).</param>
+    /// <param name="rate">The fraction of inputs zeroed in training.</param>
+    /// <param name="seed">The seed of the random draws; null for a random one.</param>
+    /// <param name="name">The layer's name; null for one generated from the class.</param>
     public Dropout(double rate, int[]? noiseShape, ulong? seed = null, string? name = null) : base(name)
     {
         if (!(rate >= 0 && rate < 1)) throw new ArgumentException($"Dropout '{Name}': rate must be in [0, 1), got {rate}.");
@@ -33,7 +38,9 @@ public sealed class Dropout : Layer
 
     /// <inheritdoc/>
     public override string ClassName => "Dropout";
+    /// <summary>The fraction of inputs zeroed in training.</summary>
     public double Rate { get; }
+    /// <summary>The layer's own seed, mixed with the training step's; null to draw from the step's alone.</summary>
     public ulong? Seed { get; }
     /// <summary>Keras's noise_shape without the batch entry; null draws every value independently.</summary>
     public int[]? NoiseShape { get; }

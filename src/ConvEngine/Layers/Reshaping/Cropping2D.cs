@@ -33,9 +33,13 @@ public sealed class Cropping2D : Layer
 
     /// <inheritdoc/>
     public override string ClassName => "Cropping2D";
+    /// <summary>Rows removed at the top.</summary>
     public int Top { get; }
+    /// <summary>Rows removed at the bottom.</summary>
     public int Bottom { get; }
+    /// <summary>Columns removed at the left.</summary>
     public int Left { get; }
+    /// <summary>Columns removed at the right.</summary>
     public int Right { get; }
 
     /// <inheritdoc/>

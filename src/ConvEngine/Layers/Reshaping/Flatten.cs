@@ -6,6 +6,7 @@ namespace ConvEngine.Layers;
 /// <summary>Keras Flatten: (N, ...) → (N, product), channels-last order (h·W + w)·C + c; a view, no copy.</summary>
 public sealed class Flatten : Layer
 {
+    /// <summary>Flattens each sample to one dimension.</summary>
     public Flatten(string? name = null) : base(name) { }
 
     /// <inheritdoc/>

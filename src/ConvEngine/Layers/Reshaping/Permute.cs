@@ -17,6 +17,7 @@ public sealed class Permute : Layer
 
     /// <summary>A permutation of the sample axes; <paramref name="dims"/> is Keras's (1-based, the batch left out).</summary>
     /// <param name="dims">Keras's dims: each of 1…rank once.</param>
+    /// <param name="name">The layer's name; null for one generated from the class.</param>
     public Permute(int[] dims, string? name = null) : base(name)
     {
         if (dims.Length is < 1 or > 3 || !dims.Order().SequenceEqual(Enumerable.Range(1, dims.Length)))

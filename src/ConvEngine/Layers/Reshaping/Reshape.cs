@@ -10,6 +10,7 @@ namespace ConvEngine.Layers;
 /// </summary>
 public sealed class Reshape : Layer
 {
+    /// <summary>Gives each sample the shape <paramref name="targetShape"/> (one dimension may be -1, inferred).</summary>
     public Reshape(int[] targetShape, string? name = null) : base(name)
     {
         if (targetShape.Length is < 1 or > 3)

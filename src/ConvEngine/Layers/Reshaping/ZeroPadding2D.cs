@@ -31,9 +31,13 @@ public sealed class ZeroPadding2D : Layer
 
     /// <inheritdoc/>
     public override string ClassName => "ZeroPadding2D";
+    /// <summary>Zero rows added at the top.</summary>
     public int Top { get; }
+    /// <summary>Zero rows added at the bottom.</summary>
     public int Bottom { get; }
+    /// <summary>Zero columns added at the left.</summary>
     public int Left { get; }
+    /// <summary>Zero columns added at the right.</summary>
     public int Right { get; }
 
     /// <inheritdoc/>
