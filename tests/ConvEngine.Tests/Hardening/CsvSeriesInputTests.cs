@@ -29,3 +29,15 @@ public class CsvSeriesInputTests
         finally { Directory.Delete(folder); }
     }
 }
+
+/// <summary>`convengine curves` read history.csv with File.ReadAllLines: /dev/zero exhausted memory, a FIFO blocked.</summary>
+public class HistoryCsvInputTests
+{
+    [Test]
+    public void DeviceAsHistoryCsv_IsRefusedWithoutReadingIt()
+    {
+        if (!File.Exists("/dev/zero")) Assert.Ignore("no /dev/zero here");
+        var e = Assert.Throws<IOException>(() => ConvEngine.Cli.Commands.HistoryFiles.ReadCsv("/dev/zero"))!;
+        Assert.That(e.Message, Does.Contain("/dev/zero").And.Contain("character device"));
+    }
+}

@@ -36,8 +36,9 @@ internal static class HistoryFiles
     /// <summary>Reads a CSV in <see cref="ToCsv"/>'s layout (Keras's CSVLogger) back; a bad header, row or number names the file and line.</summary>
     public static History ReadCsv(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"History file '{path}' does not exist.", path);
-        var lines = File.ReadAllLines(path).Where(l => l.Length > 0).ToList();
+        // A regular file of bounded size (a history of a million epochs is ~100 MB): /dev/zero never ends, a FIFO blocks.
+        byte[] bytes = ConvEngine.Serialization.InputFile.ReadAllBytes(path, "History file", 256L << 20);
+        var lines = System.Text.Encoding.UTF8.GetString(bytes).Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0).ToList();
         if (lines.Count == 0 || lines[0].Split(',') is not ["epoch", .. var keys] || keys.Length == 0)
             throw new FormatException($"History file '{path}': the first line must be \"epoch,loss,…\" (Keras's CSVLogger layout).");
         var epochs = new System.Text.Json.Nodes.JsonArray();
