@@ -30,7 +30,7 @@ internal static partial class FuzzCases
 
     public static (string Entry, string Description) Build(FuzzTarget target, IReadOnlyList<SeedCase> seeds, int baseSeed, int index, string directory)
     {
-        var random = new Random(HashCode.Combine(StableHash(target.Name), baseSeed, index) & 0x7FFFFFFF);
+        var random = new Random(StableHash($"{target.Name}/{baseSeed}/{index}") & 0x7FFFFFFF);
         var seed = seeds[random.Next(seeds.Count)];
         Directory.CreateDirectory(directory);
         string victim = seed.Mutable[random.Next(seed.Mutable.Count)];
