@@ -11,7 +11,7 @@ using ConvEngine.Benchmarks.Training;
 //   --check-models [ids]  run every model case (Models/ModelCase.cs) once in both engines and compare outputs
 //   --probe-conv [N,S,Cin,Cout …] [--rounds N]  a quick Stopwatch pass over 3x3 conv shapes (development only)
 //   --probe-gemm M,N,K … [--blocking KC,NC,MC] [--threads T]  a quick Stopwatch pass of CpuGemm (development only)
-//   --probe-models [ids] [--rounds N]  a quick Stopwatch pass over the model cases (development only)
+//   --probe-models [ids] [--rounds N] [--back-to-back]  a quick Stopwatch pass over the model cases (development only)
 //   --quick  one launch, 2 warm-up and 5 measured iterations per benchmark (instead of BDN's adaptive default);
 //            in this process with --inProcess
 //   --check-training  train both nets of TrainingStepBenchmarks a few steps in ConvEngine and TorchSharp from the

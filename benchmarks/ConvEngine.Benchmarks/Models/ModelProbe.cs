@@ -24,7 +24,10 @@ public static class ModelProbe
         var onnx = pair.Ours!.Onnx ?? throw new ArgumentException($"{c.Id} runs as engine layers; profiles are for OnnxImporter cases.");
         var steps = onnx.ProfileChannelsLast(pair.Ours.Input, runs);
         double total = steps.Sum(s => s.Milliseconds);
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"# {c.Id}: {steps.Count} steps, {total:F2} ms in steps; load {File.ReadAllText("/proc/loadavg").Trim()}"));
+        var whole = new List<double>();
+        for (int r = 0; r < runs; r++) whole.Add(ProbeClock.Milliseconds(pair.Ours.Run, BenchmarkThreads.Count));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"# {c.Id}: {steps.Count} steps, {total:F2} ms in steps (medians), a whole run {Median(whole):F2} ms (median); load {File.ReadAllText("/proc/loadavg").Trim()}"));
         foreach (var s in steps.OrderByDescending(s => s.Milliseconds).Take(40))
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{s.Milliseconds,8:F3} ms {100 * s.Milliseconds / total,5:F1} % {(s.Flops > 0 ? $"{s.Flops / s.Milliseconds / 1e6,7:F1} GFLOP/s" : ""),-15} {s.Label}"));
@@ -36,9 +39,11 @@ public static class ModelProbe
         int rounds = 7;
         var ids = new List<string>();
         string backend = "cpu";
+        bool backToBack = false;
         for (int i = 0; i < args.Length; i++)
         {
             if (args[i] == "--cpu-time") ProbeClock.CpuTime = true;
+            else if (args[i] == "--back-to-back") backToBack = true;
             else if (args[i] == "--rounds") rounds = int.Parse(args[++i], CultureInfo.InvariantCulture);
             else if (args[i] == "--backend") backend = args[++i];
             else if (!args[i].StartsWith("--", StringComparison.Ordinal)) ids.Add(args[i]);
@@ -66,7 +71,14 @@ public static class ModelProbe
             var ort = new List<double>();
             // Warm-up: enough runs for the JIT to finish tiering up both engines' managed code.
             for (int w = 0; w < 3; w++) { pair.Ours!.Run(); pair.Ort!.Run(); }
-            for (int r = 0; r < rounds; r++)
+            if (backToBack)
+            {
+                // Each engine's rounds in a row, as BenchmarkDotNet times them (each in its own process there).
+                for (int r = 0; r < rounds; r++) ours.Add(ProbeClock.Milliseconds(pair.Ours!.Run, threads));
+                ProbeClock.Settle();
+                for (int r = 0; r < rounds; r++) ort.Add(ProbeClock.Milliseconds(pair.Ort!.Run, threads));
+            }
+            else for (int r = 0; r < rounds; r++)
             {
                 ProbeClock.Settle();
                 ours.Add(ProbeClock.Milliseconds(pair.Ours!.Run, threads));
