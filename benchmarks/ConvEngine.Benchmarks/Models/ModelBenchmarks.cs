@@ -36,7 +36,7 @@ public class ModelBenchmarks
     [ParamsSource(nameof(BackendNames))]
     public string Backend { get; set; } = "cpu";
 
-    [GlobalSetup(Target = nameof(ConvEngine))]
+    [GlobalSetup(Target = nameof(Ours))]
     public void SetUpOurs()
     {
         SetUp();
@@ -81,7 +81,7 @@ public class ModelBenchmarks
     public void OnnxRuntime() => _pair!.Ort!.Run();
 
     [Benchmark(Description = "ConvEngine")]
-    public void ConvEngine()
+    public void Ours()
     {
         _pair!.Ours!.Run();
         _pair.Backend.Synchronize();
@@ -178,7 +178,7 @@ public sealed class ModelSideBySideExporter : ExporterBase
         foreach (var group in groups.OrderBy(g => g.Key.Item1).ThenBy(g => g.Key.Item2, StringComparer.Ordinal))
         {
             double? Mean(string method) => group.FirstOrDefault(r => r.BenchmarkCase.Descriptor.WorkloadMethod.Name == method)?.ResultStatistics!.Mean;
-            if (Mean(nameof(ModelBenchmarks.ConvEngine)) is not { } ours || Mean(nameof(ModelBenchmarks.OnnxRuntime)) is not { } ort) continue;
+            if (Mean(nameof(ModelBenchmarks.Ours)) is not { } ours || Mean(nameof(ModelBenchmarks.OnnxRuntime)) is not { } ort) continue;
             var (c, backend) = group.Key;
             double flops = c.Flops;
             ratios.Add(ort / ours);
