@@ -30,6 +30,20 @@ public partial class FuzzReproducerTests
     private static CliHarness.Result Resume(string output) =>
         CliHarness.RunProgram("train", "--resume", "--epochs", "2", "--steps-per-epoch", "1", "--validation-steps", "1", "--out", output);
 
+    /// <summary>
+    /// Fuzz run seed 2, gif case 684 (2026-12-04): a signature "GIF8\n " was quoted raw, so the refusal spanned two lines.
+    /// </summary>
+    [Test]
+    public void Filter_GifSignatureWithALineBreak_IsOneLineNamingTheFile()
+    {
+        string path = Out("signature.gif");
+        var bytes = new byte[64];
+        "GIF8\n "u8.CopyTo(bytes);
+        File.WriteAllBytes(path, bytes);
+        var run = CliHarness.RunProgram("filter", path, "--out", Out("filter-signature"));
+        Assert.That(AssertCleanError(run, path, "filter"), Does.Contain(@"'GIF8\n '").And.Contain("not GIF87a or GIF89a"));
+    }
+
     [Test]
     public void Resume_TrainingJsonWhoseEpochsDisagreeWithTheFolderName_IsRefused()
     {

@@ -1,3 +1,5 @@
+using ConvEngine.Serialization;
+
 namespace ConvEngine.Data.Images.Structure;
 
 /// <summary>
@@ -12,7 +14,7 @@ internal static class GifStructure
     public static CheckedImage Check(ImageBytes file)
     {
         string version = System.Text.Encoding.ASCII.GetString(file.Data, 0, 6);
-        if (version is not ("GIF87a" or "GIF89a")) throw file.Error(Format, $"its signature is '{version}', not GIF87a or GIF89a");
+        if (version is not ("GIF87a" or "GIF89a")) throw file.Error(Format, $"its signature is {QuotedName.Of(version)}, not GIF87a or GIF89a");
         int screenWidth = file.U16LE(6, Format, "the logical screen width"), screenHeight = file.U16LE(8, Format, "the logical screen height");
         byte flags = file.U8(10, Format, "the logical screen flags");
         if (screenWidth == 0 || screenHeight == 0) throw file.Error(Format, $"its logical screen is {screenWidth}x{screenHeight}");
