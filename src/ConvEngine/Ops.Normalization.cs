@@ -35,7 +35,7 @@ public static partial class Ops
         var shift = new float[c];
         for (int i = 0; i < c; i++)
         {
-            if (variance[i] + epsilon <= 0)
+            if (!(variance[i] + epsilon > 0))   // NaN too
                 throw new ArgumentException($"BatchNormalization: variance + epsilon must be positive; channel {i} has variance {variance[i]}, epsilon {epsilon}.");
             double s = gamma[i] / Math.Sqrt(variance[i] + epsilon);
             scale[i] = (float)s;

@@ -137,6 +137,8 @@ internal sealed class OnnxGraph
 
             double epsilon = OnnxAttributes.Float(bn, "epsilon", 1e-5f);
             float[] gamma = parameters[0].ToFloats(), beta = parameters[1].ToFloats(), mean = parameters[2].ToFloats(), variance = parameters[3].ToFloats();
+            // A variance that is negative, infinite or NaN is not folded (it would give NaN weights); the unfolded node refuses it.
+            if (variance.Any(v => !(v + epsilon > 0) || double.IsInfinity(v))) continue;
             float[] weights = w.Floats!, bias = b?.ToFloats() ?? new float[oc];
             int perOutput = weights.Length / oc;
             var folded = new float[weights.Length];

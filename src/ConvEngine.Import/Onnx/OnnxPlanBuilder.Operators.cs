@@ -285,7 +285,16 @@ internal sealed partial class OnnxPlanBuilder
         if (parameters.Any(p => p.Length != c))
             throw Invalid($"scale, bias, mean and variance must have {c} values each; got {string.Join(", ", parameters.Select(p => p.Length))}.");
         double epsilon = OnnxAttributes.Float(_node, "epsilon", 1e-5f);
-        var (scale, shift) = Ops.BatchNormToAffine(parameters[0].ToFloats(), parameters[1].ToFloats(), parameters[2].ToFloats(), parameters[3].ToFloats(), epsilon);
+        float[] scale, shift;
+        try
+        {
+            (scale, shift) = Ops.BatchNormToAffine(parameters[0].ToFloats(), parameters[1].ToFloats(), parameters[2].ToFloats(), parameters[3].ToFloats(), epsilon);
+        }
+        catch (ArgumentException e)
+        {
+            // A variance that is negative, -Inf or NaN in the file: named with the file and node, not as a bare op error.
+            throw Invalid(e.Message.Replace("BatchNormalization: ", "", StringComparison.Ordinal));
+        }
         var scaleTensor = _weights.Get(parameters[0], $"bn-scale {_node.Index}", () => (scale, [c]));
         var shiftTensor = _weights.Get(parameters[1], $"bn-shift {_node.Index}", () => (shift, [c]));
         Set(0, Affine(x, scaleTensor, shiftTensor));

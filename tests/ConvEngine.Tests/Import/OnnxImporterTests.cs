@@ -345,6 +345,25 @@ public partial class OnnxImporterTests
         Assert.That(error.Message, Does.Contain(path));
     }
 
+    // Fuzz run seed 3, onnx case 1094 (2026-12-04): a variance of -Inf was refused without the file's name; folded into
+    // a conv, a negative variance gave NaN weights silently.
+    [TestCase(-1f, false)]
+    [TestCase(float.NegativeInfinity, false)]
+    [TestCase(float.NaN, false)]
+    [TestCase(-1f, true)]
+    [TestCase(float.NaN, true)]
+    public void BatchNormWithAVarianceThatIsNotPositive_IsAFormatError_NamingTheFileAndNode(float variance, bool afterConv)
+    {
+        var m = new OnnxTestModel().Input("X", 1, 2, 3, 3)
+            .Random("gamma", 13, 2).Random("beta", 14, 2).Random("mean", 15, 2).Floats("var", [0.5f, variance], 2);
+        if (afterConv) m.Random("W", 11, 2, 2, 1, 1).Node("Conv", ["X", "W"], ["c"]);
+        m.Node("BatchNormalization", [afterConv ? "c" : "X", "gamma", "beta", "mean", "var"], ["Y"]).Output("Y");
+        string path = m.Save();
+        _files.Add(path);
+        var error = Assert.Throws<OnnxFormatException>(() => OnnxImporter.Load(path, _cpu).Dispose())!;
+        Assert.That(error.Message, Does.Contain(path).And.Contain("(BatchNormalization)").And.Contain("channel 1"));
+    }
+
     [Test]
     public void InitializerShorterThanItsDims_IsAFormatError_NamingTheTensor()
     {
