@@ -68,7 +68,7 @@ public static class KerasFiles
             var members = zip.Entries.Select(e => e.FullName).ToHashSet(StringComparer.Ordinal);
             if (!members.Contains(ConfigMember) || !members.Contains(WeightsMember))
             {
-                string found = string.Join(", ", zip.Entries.Take(10).Select(e => e.FullName)) + (zip.Entries.Count > 10 ? ", …" : "");
+                string found = zip.Entries.Count == 0 ? "" : QuotedName.List(zip.Entries.Select(e => e.FullName), maxNames: 10);
                 throw new KerasImportException(members.Contains(ConfigMember) && members.Contains("model.weights.npz")
                     ? $"{path}: its weights are model.weights.npz (Keras's npz weights format), which is not read; save with the default h5 weights."
                     : $"{path}: a zip that is not a .keras file: a .keras holds {ConfigMember}, {MetadataMember} and {WeightsMember}; this one holds {(found.Length == 0 ? "nothing" : found)}.");

@@ -49,6 +49,10 @@ public static class KerasModels
         {
             throw new FormatException($"{where}: cannot build Keras model {QuotedName.Of(ModelName(normalised))}: {e.Message}", e);
         }
+        catch (NotSupportedException e)   // a setting the engine lacks (BatchNormalization on another axis): still the user's file, named
+        {
+            throw new NotSupportedException($"{where}: cannot build Keras model {QuotedName.Of(ModelName(normalised))}: {e.Message}", e);
+        }
     }
 
     /// <summary>

@@ -34,6 +34,16 @@ public sealed class Keras3BadInputTests
         return path;
     }
 
+    // Fuzz run seed 4, keras-archive case 905 (2026-12-04): a member name with a line break and binary bytes was listed
+    // raw, so the refusal spanned lines.
+    [Test]
+    public void ZipThatIsNotKeras_QuotesMemberNamesEscaped_OnOneLine()
+    {
+        string path = Zip("damaged.keras", ("metadata.json", "{}"u8.ToArray()), ("config.json", "{}"u8.ToArray()), ("model\n\u0001.h5", [1]));
+        var e = Assert.Throws<KerasImportException>(() => KerasFiles.Load(path))!;
+        Assert.That(e.Message, Does.Not.Contain("\n").And.Contain(@"'model\n\u0001.h5'").And.Contain("'config.json'"));
+    }
+
     [Test]
     public void ZipThatIsNotKeras_IsRefusedListingItsMembers()
     {

@@ -35,6 +35,20 @@ public sealed class TfjsBadInputTests
 
     private static JsonArray Weights(JsonObject root) => (JsonArray)root["weightsManifest"]![0]!["weights"]!;
 
+    // Fuzz run seed 4, tfjs case 2488 (2026-12-04): an axis the engine does not support was refused without the file.
+    [Test]
+    public void BatchNormOnAnUnsupportedAxis_NamesTheFileAndTheLayer()
+    {
+        Edit(root =>
+        {
+            var inner = (JsonArray)Layer(root, "inner_block")["config"]!["layers"]!;   // the nested Sequential holds the BN
+            var bn = inner.OfType<JsonObject>().Single(l => (string)l["config"]!["name"]! == "batch_normalization_BatchNormalization5");
+            bn["config"]!["axis"] = int.MinValue;
+        });
+        var e = Assert.Throws<NotSupportedException>(() => TfjsModels.Load(ModelJson))!;
+        Assert.That(e.Message, Does.Contain(ModelJson).And.Contain("batch_normalization_BatchNormalization5").And.Contain("axis"));
+    }
+
     [Test]
     public void MissingShard_NamesTheShardAndTheManifest()
     {
