@@ -146,8 +146,8 @@ public static class NpyFile
         ('>', 'f', "4") => "big-endian float32",
         (_, 'f', "8") => "float64",
         (_, 'f', "2") => "float16",
-        (_, 'i', var n) => $"int{int.Parse(n, CultureInfo.InvariantCulture) * 8}",
-        (_, 'u', var n) => $"uint{int.Parse(n, CultureInfo.InvariantCulture) * 8}",
+        (_, 'i', "1" or "2" or "4" or "8") => $"int{(descr[2] - '0') * 8}",
+        (_, 'u', "1" or "2" or "4" or "8") => $"uint{(descr[2] - '0') * 8}",
         (_, 'b', "1") => "bool",
         _ => "not float32",
     } : "not float32";
