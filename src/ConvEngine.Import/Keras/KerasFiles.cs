@@ -68,10 +68,10 @@ public static class KerasFiles
             var members = zip.Entries.Select(e => e.FullName).ToHashSet(StringComparer.Ordinal);
             if (!members.Contains(ConfigMember) || !members.Contains(WeightsMember))
             {
-                string found = zip.Entries.Count == 0 ? "" : QuotedName.List(zip.Entries.Select(e => e.FullName), maxNames: 10);
+                string found = zip.Entries.Count == 0 ? "nothing" : QuotedName.List(zip.Entries.Select(e => e.FullName), maxNames: 10);
                 throw new KerasImportException(members.Contains(ConfigMember) && members.Contains("model.weights.npz")
                     ? $"{path}: its weights are model.weights.npz (Keras's npz weights format), which is not read; save with the default h5 weights."
-                    : $"{path}: a zip that is not a .keras file: a .keras holds {ConfigMember}, {MetadataMember} and {WeightsMember}; this one holds {(found.Length == 0 ? "nothing" : found)}.");
+                    : $"{path}: a zip that is not a .keras file: a .keras holds {ConfigMember}, {MetadataMember} and {WeightsMember}; this one holds {found}.");
             }
             var config = ReadJsonMember(zip.GetEntry(ConfigMember)!, path);
             var model = KerasModels.FromJson(config, backend, seed, $"{path} ({ConfigMember})");

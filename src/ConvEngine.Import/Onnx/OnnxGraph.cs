@@ -136,18 +136,23 @@ internal sealed class OnnxGraph
             if (!constant || parameters.Any(p => p.Length != oc) || (b is not null && b.Length != oc)) continue;
 
             double epsilon = OnnxAttributes.Float(bn, "epsilon", 1e-5f);
-            float[] gamma = parameters[0].ToFloats(), beta = parameters[1].ToFloats(), mean = parameters[2].ToFloats(), variance = parameters[3].ToFloats();
-            // A variance that is negative, infinite or NaN is not folded (it would give NaN weights); the unfolded node refuses it.
-            if (variance.Any(v => !(v + epsilon > 0) || double.IsInfinity(v))) continue;
+            float[] scale, shift;
+            try
+            {
+                (scale, shift) = Ops.BatchNormToAffine(parameters[0].ToFloats(), parameters[1].ToFloats(), parameters[2].ToFloats(), parameters[3].ToFloats(), epsilon);
+            }
+            catch (ArgumentException)
+            {
+                continue;   // a variance + epsilon that is not positive: left unfolded, where the node refuses it naming the file
+            }
             float[] weights = w.Floats!, bias = b?.ToFloats() ?? new float[oc];
             int perOutput = weights.Length / oc;
             var folded = new float[weights.Length];
             var foldedBias = new float[oc];
             for (int o = 0; o < oc; o++)
             {
-                double s = gamma[o] / Math.Sqrt(variance[o] + epsilon);
-                for (int j = 0; j < perOutput; j++) folded[o * perOutput + j] = (float)(weights[o * perOutput + j] * s);
-                foldedBias[o] = (float)((bias[o] - mean[o]) * s + beta[o]);
+                for (int j = 0; j < perOutput; j++) folded[o * perOutput + j] = weights[o * perOutput + j] * scale[o];
+                foldedBias[o] = bias[o] * scale[o] + shift[o];
             }
             string foldedW = $"{wName}::bn-folded:{bn.Index}", foldedB = $"{bn.Input(2)}::bn-folded:{bn.Index}";
             Initializers[foldedW] = OnnxTensorData.FromFloats(foldedW, w.Dims, folded);
