@@ -22,6 +22,15 @@ internal static unsafe class CpuConvKernels
     private const int MaxBlockRows = 768, MinBlockRows = 192;
     private const long SerialWork = 1L << 18;
 
+    /// <summary>
+    /// What gathering one A panel through the im2col costs next to one tile (bounds checks and up to KH·KW separate
+    /// runs per row): twice a plain copy's, which keeps every 3×3 conv of 64 or fewer output channels split by rows.
+    /// </summary>
+    private const double Im2colPanelPackTiles = 2 * CpuParallel.DefaultPanelPackTiles;
+
+    /// <summary>What packing the filter's B panels costs each part: nothing when it was packed ahead.</summary>
+    private static double PackTiles(float* packedFilter) => packedFilter != null ? 0 : CpuParallel.DefaultPanelPackTiles;
+
     /// <summary>A 1×1, stride-1, unpadded conv: its column matrix is the NHWC input itself (row stride C).</summary>
     public static bool IsPointwise(in Conv2DGeometry g) => g.KH == 1 && g.KW == 1 && g.StrideH == 1 && g.StrideW == 1
         && g.PadTop == 0 && g.PadBottom == 0 && g.PadLeft == 0 && g.PadRight == 0;
@@ -54,11 +63,12 @@ internal static unsafe class CpuConvKernels
         var (mr, nr) = GemmMicroKernels.TileShape(simd);
         int blockRows = Math.Clamp(ColumnBlockBytes / (k * sizeof(float)) / mr * mr, MinBlockRows / mr * mr, MaxBlockRows);
 
-        // A column split repeats the im2col in every part, so it must save a clear margin of tiles; a packed filter
-        // is laid out for whole rows of output channels, so it always splits rows.
+        // A column split repeats the im2col (gathered into a buffer, then packed) in every part; a packed filter is
+        // laid out for whole rows of output channels, so it always splits rows.
         int rowPanels = (rows + mr - 1) / mr, columnPanels = (ocg + nr - 1) / nr;
         long work = (long)rows * g.OC * k;
-        var (splitRows, parts) = CpuParallel.TileSplit(rowPanels, columnPanels, CpuParallel.Parts(threads, work, SerialWork), pointwise ? 1.0 : 1.05);
+        var (splitRows, parts) = CpuParallel.TileSplit(rowPanels, columnPanels, CpuParallel.Parts(threads, work, SerialWork),
+            pointwise ? CpuParallel.DefaultPanelPackTiles : Im2colPanelPackTiles + CpuParallel.DefaultPanelPackTiles, PackTiles(packedFilter));
         if (packedFilter != null && !splitRows) (splitRows, parts) = (true, Math.Min(parts, rowPanels));
         long inputLength = (long)g.N * g.H * g.W * g.C, groupPacked = CpuGemm.PackedBLength(simd, k, ocg);
         int stride = target.Stride;
@@ -130,12 +140,13 @@ internal static unsafe class CpuConvKernels
                     prepackedB: packedFilter);
             else
                 CpuGemm.Parallel(simd, blocking, threads, new Im2colPanels(input, g, 0, 0), false, rows, g.OC, k, filter, g.OC, target.Output, stride, false, epilogue,
-                    columnSplitCost: 1.05, prepackedB: packedFilter);
+                    aPanelPackTiles: Im2colPanelPackTiles, prepackedB: packedFilter);
             return;
         }
         var (mr, nr) = GemmMicroKernels.TileShape(simd);
         int rowPanels = (rows + mr - 1) / mr, columnPanels = (ocg + nr - 1) / nr;
-        var (splitRows, parts) = CpuParallel.TileSplit(rowPanels, columnPanels, CpuParallel.Parts(threads, (long)rows * g.OC * k, SerialWork));
+        var (splitRows, parts) = CpuParallel.TileSplit(rowPanels, columnPanels, CpuParallel.Parts(threads, (long)rows * g.OC * k, SerialWork),
+            Im2colPanelPackTiles, PackTiles(packedFilter));
         if (packedFilter != null && !splitRows) (splitRows, parts) = (true, Math.Min(parts, rowPanels));
         long groupPacked = CpuGemm.PackedBLength(simd, k, ocg);
 

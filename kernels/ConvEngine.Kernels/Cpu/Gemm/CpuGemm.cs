@@ -59,18 +59,19 @@ internal static unsafe class CpuGemm
 
     /// <summary>
     /// The parallel GEMM over any A source (k ≥ 1): one split over row panels or column panels, whichever leaves the
-    /// busiest thread fewer tiles (<paramref name="columnSplitCost"/> weighs what a column split repeats, such as a
-    /// conv's im2col). A row split packs B once for all threads when there are enough rows to pay for it, then hands
+    /// busiest thread less to do, counting the packing a split repeats in every part (<paramref name="aPanelPackTiles"/>
+    /// is what packing one A panel costs in tiles: more for a conv's im2col gather than for a plain copy). A row split packs B once for all threads when there are enough rows to pay for it, then hands
     /// out row chunks to whichever thread is free; without a shared B each thread packs its own and takes one part.
     /// </summary>
     internal static void Parallel<TA>(SimdLevel simd, GemmBlocking blocking, int threads, TA a, bool transposeB, int m, int n, int k,
-        float* b, nint ldb, float* c, nint ldc, bool accumulate, GemmEpilogue epilogue, double columnSplitCost = 1.0, float* prepackedB = null)
+        float* b, nint ldb, float* c, nint ldc, bool accumulate, GemmEpilogue epilogue, double aPanelPackTiles = CpuParallel.DefaultPanelPackTiles, float* prepackedB = null)
         where TA : struct, IAPanelSource
     {
         var (mr, nr) = GemmMicroKernels.TileShape(simd);
         var (_, nc) = Blocks(blocking, k, nr);
         int rowPanels = (m + mr - 1) / mr, columnPanels = (n + nr - 1) / nr;
-        var (splitRows, parts) = CpuParallel.TileSplit(rowPanels, columnPanels, CpuParallel.Parts(threads, (long)m * n * k, SerialWork), columnSplitCost);
+        var (splitRows, parts) = CpuParallel.TileSplit(rowPanels, columnPanels, CpuParallel.Parts(threads, (long)m * n * k, SerialWork),
+            aPanelPackTiles, prepackedB != null ? 0 : CpuParallel.DefaultPanelPackTiles);
         // A prepacked B is laid out in whole NC blocks, so a column split must cut between them.
         int nBlocks = (n + nc - 1) / nc;
         if (prepackedB != null && !splitRows && nBlocks < parts) (splitRows, parts) = (true, Math.Min(parts, rowPanels));
