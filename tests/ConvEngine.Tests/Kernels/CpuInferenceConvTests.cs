@@ -9,7 +9,7 @@ namespace ConvEngine.Tests.Kernels;
 /// <summary>
 /// The inference conv of the cpu backend (a filter packed once, output written into a channel slice of a wider
 /// tensor, a residual added before the activation) against the independent double-precision reference, for every
-/// conv2d variant and SIMD level here, on odd shapes that cut tiles, K blocks (K &gt; 256) and N blocks (OC &gt; 256).
+/// conv2d variant and SIMD level here, on odd shapes that cut tiles, K blocks (K &gt; 256) and N blocks (OC &gt; 256), split over pixels or over output channels.
 /// </summary>
 public class CpuInferenceConvTests
 {
@@ -32,6 +32,10 @@ public class CpuInferenceConvTests
         new(1, 6, 5, 3, 3, 6, 1, 3, Padding.Valid, KernelActivation.Tanh),           // depthwise with multiplier 2
         new(2, 11, 9, 3, 3, 20, 2, 1, Padding.Same, KernelActivation.Relu),          // RGB first layer: the default runs it on direct
         new(1, 10, 7, 17, 3, 35, 1, 1, Padding.Same, KernelActivation.Sigmoid),      // direct's post-pass activation, ragged 16-wide panels
+        // Few pixels, many output channels: the threads split the packed filter's columns, inside one N block and across two.
+        new(1, 3, 3, 40, 3, 600, 1, 1, Padding.Same, KernelActivation.Relu),
+        new(1, 2, 3, 300, 1, 520, 1, 1, Padding.Valid, KernelActivation.None),      // pointwise, two K blocks
+        new(1, 4, 3, 32, 3, 400, 1, 2, Padding.Same, KernelActivation.Relu),        // grouped
     ];
 
     public static IEnumerable<TestCaseData> CaseData() =>

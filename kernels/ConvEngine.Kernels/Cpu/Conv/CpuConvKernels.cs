@@ -63,13 +63,11 @@ internal static unsafe class CpuConvKernels
         var (mr, nr) = GemmMicroKernels.TileShape(simd);
         int blockRows = Math.Clamp(ColumnBlockBytes / (k * sizeof(float)) / mr * mr, MinBlockRows / mr * mr, MaxBlockRows);
 
-        // A column split repeats the im2col (gathered into a buffer, then packed) in every part; a packed filter is
-        // laid out for whole rows of output channels, so it always splits rows.
+        // A column split repeats the im2col (gathered into a buffer, then packed) in every part.
         int rowPanels = (rows + mr - 1) / mr, columnPanels = (ocg + nr - 1) / nr;
         long work = (long)rows * g.OC * k;
         var (splitRows, parts) = CpuParallel.TileSplit(rowPanels, columnPanels, CpuParallel.Parts(threads, work, SerialWork),
             pointwise ? CpuParallel.DefaultPanelPackTiles : Im2colPanelPackTiles + CpuParallel.DefaultPanelPackTiles, PackTiles(packedFilter));
-        if (packedFilter != null && !splitRows) (splitRows, parts) = (true, Math.Min(parts, rowPanels));
         long inputLength = (long)g.N * g.H * g.W * g.C, groupPacked = CpuGemm.PackedBLength(simd, k, ocg);
         int stride = target.Stride;
 
@@ -103,7 +101,7 @@ internal static unsafe class CpuConvKernels
                     float* c = target.Output + (nint)rb * stride + column0;
                     var epilogue = target.Epilogue(bias == null ? null : bias + column0, activation);
                     CpuGemm.Block(simd, blocking, new RowMajorA(a, lda), 0, false, count, j1 - j0, k, filter == null ? null : filter + column0, g.OC,
-                        c, stride, false, epilogue, scratch, packedFilter == null ? null : packedFilter + group * groupPacked);
+                        c, stride, false, epilogue, scratch, packedFilter == null ? null : packedFilter + group * groupPacked, j0, ocg);
                 }
             }
         });
@@ -147,7 +145,6 @@ internal static unsafe class CpuConvKernels
         int rowPanels = (rows + mr - 1) / mr, columnPanels = (ocg + nr - 1) / nr;
         var (splitRows, parts) = CpuParallel.TileSplit(rowPanels, columnPanels, CpuParallel.Parts(threads, (long)rows * g.OC * k, SerialWork),
             Im2colPanelPackTiles, PackTiles(packedFilter));
-        if (packedFilter != null && !splitRows) (splitRows, parts) = (true, Math.Min(parts, rowPanels));
         long groupPacked = CpuGemm.PackedBLength(simd, k, ocg);
 
         CpuParallel.For(parts, part =>
@@ -164,10 +161,10 @@ internal static unsafe class CpuConvKernels
                 float* b = filter == null ? null : filter + column0, packed = packedFilter == null ? null : packedFilter + group * groupPacked;
                 if (IsPointwise(g))
                     CpuGemm.Block(simd, blocking, new RowMajorA(input + (nint)r0 * g.C + group * cg, g.C), 0, false, r1 - r0, j1 - j0, k,
-                        b, g.OC, c, stride, false, epilogue, scratch, packed);
+                        b, g.OC, c, stride, false, epilogue, scratch, packed, j0, ocg);
                 else
                     CpuGemm.Block(simd, blocking, new Im2colPanels(input, g, group, r0), 0, false, r1 - r0, j1 - j0, k,
-                        b, g.OC, c, stride, false, epilogue, scratch, packed);
+                        b, g.OC, c, stride, false, epilogue, scratch, packed, j0, ocg);
             }
         });
     }

@@ -68,13 +68,9 @@ internal static unsafe class CpuGemm
         where TA : struct, IAPanelSource
     {
         var (mr, nr) = GemmMicroKernels.TileShape(simd);
-        var (_, nc) = Blocks(blocking, k, nr);
         int rowPanels = (m + mr - 1) / mr, columnPanels = (n + nr - 1) / nr;
         var (splitRows, parts) = CpuParallel.TileSplit(rowPanels, columnPanels, CpuParallel.Parts(threads, (long)m * n * k, SerialWork),
             aPanelPackTiles, prepackedB != null ? 0 : CpuParallel.DefaultPanelPackTiles);
-        // A prepacked B is laid out in whole NC blocks, so a column split must cut between them.
-        int nBlocks = (n + nc - 1) / nc;
-        if (prepackedB != null && !splitRows && nBlocks < parts) (splitRows, parts) = (true, Math.Min(parts, rowPanels));
         if (parts == 1)
         {
             Block(simd, blocking, a, 0, transposeB, m, n, k, b, ldb, c, ldc, accumulate, epilogue, CpuScratch.Current, prepackedB);
@@ -84,17 +80,11 @@ internal static unsafe class CpuGemm
         {
             CpuParallel.For(parts, part =>
             {
-                int j0, j1;
-                if (prepackedB != null)
-                {
-                    var (b0, b1) = CpuParallel.Range(nBlocks, parts, part);
-                    (j0, j1) = (b0 * nc, Math.Min(n, b1 * nc));
-                }
-                else (j0, j1) = CpuParallel.Range(n, parts, part, nr);
+                var (j0, j1) = CpuParallel.Range(n, parts, part, nr);
                 if (j0 >= j1) return;
                 float* subB = b == null ? null : transposeB ? b + (nint)j0 * ldb : b + j0;
                 Block(simd, blocking, a, 0, transposeB, m, j1 - j0, k, subB, ldb, c + j0, ldc, accumulate, epilogue.Shifted(j0), CpuScratch.Current,
-                    prepackedB == null ? null : prepackedB + (nint)j0 * k);
+                    prepackedB, packedColumn0: j0, packedWidth: n);
             });
             return;
         }
@@ -168,10 +158,14 @@ internal static unsafe class CpuGemm
     /// <summary>
     /// The single-threaded blocked GEMM on one sub-problem (k ≥ 1), A coming from any panel source.
     /// Kernels that split the work themselves (conv over pixel rows) call this from inside their own parallel part.
+    /// <paramref name="packedB"/>, when given, is a whole B of <paramref name="packedWidth"/> columns (0: <paramref name="n"/>)
+    /// packed by <see cref="PackB"/> under the same blocking, of which this sub-problem takes the columns from NR-aligned
+    /// <paramref name="packedColumn0"/> on.
     /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     internal static void Block<TA>(SimdLevel simd, in GemmBlocking blocking, in TA a, int aRow0, bool transposeB, int m, int n, int k,
-        float* b, nint ldb, float* c, nint ldc, bool accumulate, in GemmEpilogue epilogue, CpuScratch scratch, float* packedB = null)
+        float* b, nint ldb, float* c, nint ldc, bool accumulate, in GemmEpilogue epilogue, CpuScratch scratch, float* packedB = null,
+        int packedColumn0 = 0, int packedWidth = 0)
         where TA : struct, IAPanelSource
     {
         bool kMajorA = a.KMajor;
@@ -183,6 +177,8 @@ internal static unsafe class CpuGemm
         // unless there are too few A panels to pay for the copy; then an untransposed B is read in place and only its
         // ragged last panel is packed.
         bool packB = packedB != null || transposeB || m >= PackBMinPanels * mr;
+        // A B packed ahead is addressed panel by panel in its own layout, so this sub-problem may start inside one of its N blocks.
+        int packedN = packedWidth > 0 ? packedWidth : n;
 
         for (int jc = 0; jc < n; jc += NC)
         {
@@ -190,8 +186,8 @@ internal static unsafe class CpuGemm
             int fullColumns = nc / nr * nr, paddedColumns = (nc + nr - 1) / nr * nr;
             // Packed once per column block for all of K when that fits (every M block then reuses it), else per K block.
             int mBlocks = (m + MC - 1) / MC;
-            bool packWhole = packedB != null || (packB && mBlocks > 1 && (long)k * paddedColumns <= PackWholeFloats);
-            float* bPacked = packedB != null ? packedB + (nint)jc * k : scratch.BBlock.Get(packWhole ? (long)k * paddedColumns : (long)KC * paddedColumns);
+            bool packWhole = packB && mBlocks > 1 && (long)k * paddedColumns <= PackWholeFloats;
+            float* bPacked = packedB != null ? null : scratch.BBlock.Get(packWhole ? (long)k * paddedColumns : (long)KC * paddedColumns);
             if (packWhole && packedB == null)
                 for (int pc = 0; pc < k; pc += KC)
                     GemmPacking.BPanels(transposeB, b, ldb, pc, jc, Math.Min(KC, k - pc), nc, nr, bPacked + (nint)pc * paddedColumns);
@@ -206,7 +202,7 @@ internal static unsafe class CpuGemm
                 {
                     int kc = Math.Min(KC, k - pc);
                     float* bBlock = packWhole ? bPacked + (nint)pc * paddedColumns : bPacked;
-                    if (packB && !packWhole)
+                    if (packedB == null && packB && !packWhole)
                         GemmPacking.BPanels(transposeB, b, ldb, pc, jc, kc, nc, nr, bBlock);
                     else if (!packB && fullColumns < nc)
                         GemmPacking.BPanels(false, b, ldb, pc, jc + fullColumns, kc, nc - fullColumns, nr, bBlock);
@@ -223,7 +219,8 @@ internal static unsafe class CpuGemm
                             int cols = Math.Min(nr, nc - jr);
                             float* bPanel;
                             nint bStep;
-                            if (packB) { bPanel = bBlock + (nint)jr * kc; bStep = nr; }
+                            if (packedB != null) { bPanel = PackedPanel(packedB, packedN, k, KC, NC, nr, packedColumn0 + jc + jr, pc); bStep = nr; }
+                            else if (packB) { bPanel = bBlock + (nint)jr * kc; bStep = nr; }
                             else if (jr < fullColumns) { bPanel = b + pc * ldb + jc + jr; bStep = ldb; }
                             else { bPanel = bBlock; bStep = nr; }
                             var tileEpilogue = last ? epilogue.Shifted(jc + jr) : GemmEpilogue.None;
@@ -236,6 +233,17 @@ internal static unsafe class CpuGemm
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// The panel of a B packed whole by <see cref="PackB"/> (<paramref name="width"/> columns, depth
+    /// <paramref name="k"/>) that starts at NR-aligned <paramref name="column"/> and K block <paramref name="pc"/>:
+    /// N blocks of <paramref name="nc"/> columns lie one after the other, each as K blocks of its NR-wide panels.
+    /// </summary>
+    private static float* PackedPanel(float* packed, int width, int k, int kcMax, int nc, int nr, int column, int pc)
+    {
+        int block = column / nc * nc, padded = (Math.Min(nc, width - block) + nr - 1) / nr * nr;
+        return packed + (nint)block * k + (nint)pc * padded + (nint)(column - block) * Math.Min(kcMax, k - pc);
     }
 
     private static void MicroKernel(SimdLevel simd, bool kMajorA, int kc, float* a, float* b, nint ldb, float* c, nint ldc,
