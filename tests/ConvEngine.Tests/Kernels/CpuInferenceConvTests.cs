@@ -29,6 +29,7 @@ public class CpuInferenceConvTests
         new(2, 9, 8, 12, 3, 18, 1, 3, Padding.Same, KernelActivation.Relu),           // grouped
         new(2, 13, 17, 21, 3, 21, 1, 21, Padding.Same, KernelActivation.Relu),        // depthwise, vector + scalar tail
         new(1, 16, 19, 32, 3, 32, 2, 32, Padding.Same, KernelActivation.None),        // depthwise, strided
+        new(1, 9, 10, 19, 3, 19, 1, 19, Padding.Same, KernelActivation.Sigmoid),     // depthwise, sigmoid after the vector stores
         new(1, 6, 5, 3, 3, 6, 1, 3, Padding.Valid, KernelActivation.Tanh),           // depthwise with multiplier 2
         new(2, 11, 9, 3, 3, 20, 2, 1, Padding.Same, KernelActivation.Relu),          // RGB first layer: the default runs it on direct
         new(1, 10, 7, 17, 3, 35, 1, 1, Padding.Same, KernelActivation.Sigmoid),      // direct's post-pass activation, ragged 16-wide panels

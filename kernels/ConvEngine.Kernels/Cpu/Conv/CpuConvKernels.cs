@@ -254,6 +254,13 @@ internal static unsafe class CpuConvKernels
         if (simd >= SimdLevel.Avx2)
             for (; c + 8 <= channels; c += 8)
                 DepthwiseVectors256(image, filter, bias, target, g, activation, rowOffset, ihBase, p0, p1, jStart, jEnd, c);
+        // The vector stores apply the activations that are a compare and a blend; sigmoid and tanh run over the row after.
+        if (c > 0 && activation.Kind is ActivationKind.Sigmoid or ActivationKind.Tanh)
+            for (int j = 0; j < g.OW; j++)
+            {
+                var pixel = new Span<float>(target.Output + (rowOffset + j) * target.Stride, c);
+                CpuElementwiseKernels.Activate(pixel, pixel, activation, simd);
+            }
         for (; c < channels; c++)
             for (int j = 0; j < g.OW; j++)
             {
@@ -370,7 +377,11 @@ internal static unsafe class CpuConvKernels
         }
     }
 
-    /// <summary>Adds the residual, applies the activation (as <see cref="KernelActivation.Apply"/> defines it) and stores 8 channels of one pixel.</summary>
+    /// <summary>
+    /// Adds the residual, applies the activation when it is a compare and a blend (sigmoid and tanh are left to a pass
+    /// over the row: a call here would make the JIT keep the other accumulators in memory) and stores 8 channels of one pixel.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static void Store256(in ConvTarget target, nint pixel, int c, Vector256<float> acc, KernelActivation activation)
     {
         nint at = pixel * target.Stride + c;
@@ -383,11 +394,10 @@ internal static unsafe class CpuConvKernels
             _ => acc,
         };
         acc.Store(target.Output + at);
-        if (activation.Kind is ActivationKind.Sigmoid or ActivationKind.Tanh)
-            CpuElementwiseKernels.Activate(new Span<float>(target.Output + at, 8), new Span<float>(target.Output + at, 8), activation, SimdLevel.Avx2);
     }
 
     /// <summary>The 16-channel twin of <see cref="Store256"/>.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static void Store512(in ConvTarget target, nint pixel, int c, Vector512<float> acc, KernelActivation activation)
     {
         nint at = pixel * target.Stride + c;
@@ -400,8 +410,6 @@ internal static unsafe class CpuConvKernels
             _ => acc,
         };
         acc.Store(target.Output + at);
-        if (activation.Kind is ActivationKind.Sigmoid or ActivationKind.Tanh)
-            CpuElementwiseKernels.Activate(new Span<float>(target.Output + at, 16), new Span<float>(target.Output + at, 16), activation, SimdLevel.Avx512);
     }
 
     /// <summary>Depth multiplier &gt; 1: output channel o reads input channel o / multiplier.</summary>
