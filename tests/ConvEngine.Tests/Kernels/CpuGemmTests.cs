@@ -13,6 +13,7 @@ public unsafe class CpuGemmTests
     private static readonly (int M, int N, int K)[] Sizes =
     [
         (1, 1, 1), (7, 17, 33), (17, 33, 7), (33, 100, 1), (100, 7, 17), (13, 70, 300), (200, 40, 20), (5, 530, 9),
+        (24, 16, 5), (29, 48, 40),   // tiles one vector wide (16 columns of an AVX-512 tile, 8 of an AVX2 one), full and cut rows
     ];
 
     public static IEnumerable<SimdLevel> Levels() => Enum.GetValues<SimdLevel>().Where(l => l <= SimdSupport.Detected);

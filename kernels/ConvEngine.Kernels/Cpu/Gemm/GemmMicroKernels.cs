@@ -35,7 +35,8 @@ internal readonly struct KMajorPanel : IPanelLayout
 /// advances <c>ldb</c> floats per k (NR when packed, the matrix's row stride when read in place).
 /// The accumulators live in registers for the whole k loop (24 zmm of the 32 for AVX-512, 12 ymm
 /// of the 16 for AVX2); a broadcast of one A value meets two B vectors per row.
-/// A tile cut by the matrix edge is computed in full into a stack tile and copied in part.
+/// A tile cut by the matrix edge is computed in full; the rows it keeps are stored from the registers when it is full width or
+/// half (one vector) wide, else through a stack tile copied in part.
 /// </summary>
 [SkipLocalsInit]
 internal static unsafe class GemmMicroKernels
@@ -94,6 +95,23 @@ internal static unsafe class GemmMicroKernels
             s.Row(c + 9 * ldc, c9a, c9b);
             s.Row(c + 10 * ldc, c10a, c10b);
             s.Row(c + 11 * ldc, c11a, c11b);
+        }
+        else if (cols == NR || cols == NR / 2)
+        {
+            // Cut by the last rows, or half as wide (16 output channels): stored straight from the registers.
+            bool half = cols < NR;
+            s.Rows(c, half, c0a, c0b);
+            if (rows > 1) s.Rows(c + 1 * ldc, half, c1a, c1b);
+            if (rows > 2) s.Rows(c + 2 * ldc, half, c2a, c2b);
+            if (rows > 3) s.Rows(c + 3 * ldc, half, c3a, c3b);
+            if (rows > 4) s.Rows(c + 4 * ldc, half, c4a, c4b);
+            if (rows > 5) s.Rows(c + 5 * ldc, half, c5a, c5b);
+            if (rows > 6) s.Rows(c + 6 * ldc, half, c6a, c6b);
+            if (rows > 7) s.Rows(c + 7 * ldc, half, c7a, c7b);
+            if (rows > 8) s.Rows(c + 8 * ldc, half, c8a, c8b);
+            if (rows > 9) s.Rows(c + 9 * ldc, half, c9a, c9b);
+            if (rows > 10) s.Rows(c + 10 * ldc, half, c10a, c10b);
+            if (rows > 11) s.Rows(c + 11 * ldc, half, c11a, c11b);
         }
         else
         {
@@ -178,6 +196,16 @@ internal static unsafe class GemmMicroKernels
             s.Row(c + 3 * ldc, c3a, c3b);
             s.Row(c + 4 * ldc, c4a, c4b);
             s.Row(c + 5 * ldc, c5a, c5b);
+        }
+        else if (cols == NR || cols == NR / 2)
+        {
+            bool half = cols < NR;
+            s.Rows(c, half, c0a, c0b);
+            if (rows > 1) s.Rows(c + 1 * ldc, half, c1a, c1b);
+            if (rows > 2) s.Rows(c + 2 * ldc, half, c2a, c2b);
+            if (rows > 3) s.Rows(c + 3 * ldc, half, c3a, c3b);
+            if (rows > 4) s.Rows(c + 4 * ldc, half, c4a, c4b);
+            if (rows > 5) s.Rows(c + 5 * ldc, half, c5a, c5b);
         }
         else
         {
@@ -275,6 +303,19 @@ internal static unsafe class GemmMicroKernels
             lo.Store(p);
             hi.Store(p + 16);
         }
+
+        /// <summary>A full row, or only its first 16 columns when <paramref name="half"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Rows(float* p, bool half, Vector512<float> lo, Vector512<float> hi)
+        {
+            if (!half) { Row(p, lo, hi); return; }
+            if (_accumulate) lo += Vector512.Load(p);
+            if (_bias != null) lo += Vector512.Load(_bias);
+            if (_residual) lo += Vector512.Load(p + _residualOffset);
+            if (_kind == ActivationKind.Relu) lo = Vector512.ConditionalSelect(Vector512.GreaterThan(lo, Vector512<float>.Zero), lo, Vector512<float>.Zero);
+            else if (_kind == ActivationKind.LeakyRelu) lo = Vector512.ConditionalSelect(Vector512.GreaterThan(lo, Vector512<float>.Zero), lo, lo * Vector512.Create(_alpha));
+            lo.Store(p);
+        }
     }
 
     /// <summary>The AVX2 twin of <see cref="Store512"/>.</summary>
@@ -316,6 +357,19 @@ internal static unsafe class GemmMicroKernels
             }
             lo.Store(p);
             hi.Store(p + 8);
+        }
+
+        /// <summary>A full row, or only its first 8 columns when <paramref name="half"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Rows(float* p, bool half, Vector256<float> lo, Vector256<float> hi)
+        {
+            if (!half) { Row(p, lo, hi); return; }
+            if (_accumulate) lo += Vector256.Load(p);
+            if (_bias != null) lo += Vector256.Load(_bias);
+            if (_residual) lo += Vector256.Load(p + _residualOffset);
+            if (_kind == ActivationKind.Relu) lo = Vector256.ConditionalSelect(Vector256.GreaterThan(lo, Vector256<float>.Zero), lo, Vector256<float>.Zero);
+            else if (_kind == ActivationKind.LeakyRelu) lo = Vector256.ConditionalSelect(Vector256.GreaterThan(lo, Vector256<float>.Zero), lo, lo * Vector256.Create(_alpha));
+            lo.Store(p);
         }
     }
 }
