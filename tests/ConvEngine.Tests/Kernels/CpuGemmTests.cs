@@ -14,6 +14,7 @@ public unsafe class CpuGemmTests
     [
         (1, 1, 1), (7, 17, 33), (17, 33, 7), (33, 100, 1), (100, 7, 17), (13, 70, 300), (200, 40, 20), (5, 530, 9),
         (24, 16, 5), (29, 48, 40),   // tiles one vector wide (16 columns of an AVX-512 tile, 8 of an AVX2 one), full and cut rows
+        (3, 203, 37), (1, 1000, 130), // a few rows: B streamed (untransposed), vector and scalar column tails, K not a multiple of 4
     ];
 
     public static IEnumerable<SimdLevel> Levels() => Enum.GetValues<SimdLevel>().Where(l => l <= SimdSupport.Detected);
@@ -63,10 +64,10 @@ public unsafe class CpuGemmTests
     [TestCaseSource(nameof(Levels))]
     public void Multiply_ResultDoesNotDependOnThreadCount(SimdLevel simd)
     {
-        foreach (var (m, n, k) in new[] { (301, 45, 290), (9, 700, 70) })
+        foreach (var (m, n, k, transposeB) in new[] { (301, 45, 290, true), (9, 700, 70, true), (2, 900, 70, false) })
         {
-            var one = GemmProblem.Random(new Random(3), m, n, k, false, true, 1, 2, 3);
-            var three = GemmProblem.Random(new Random(3), m, n, k, false, true, 1, 2, 3);
+            var one = GemmProblem.Random(new Random(3), m, n, k, false, transposeB, 1, 2, 3);
+            var three = GemmProblem.Random(new Random(3), m, n, k, false, transposeB, 1, 2, 3);
             one.Run(simd, threads: 1, accumulate: true, bias: null, KernelActivation.None);
             three.Run(simd, threads: 3, accumulate: true, bias: null, KernelActivation.None);
             Assert.That(three.C, Is.EqualTo(one.C), $"{m}x{n}x{k}");

@@ -13,9 +13,10 @@ namespace ConvEngine.Kernels.Cpu;
 /// SIMD level (AVX-512 12×32, AVX2 6×16, scalar 4×4). One parallel split per call, over row
 /// panels or column panels, whichever leaves the busiest thread fewer tiles; B and the A panels are packed
 /// into reusable scratch, so a call allocates nothing but the split's closures. Blocking comes from
-/// <see cref="GemmBlocking"/> (the machine's caches) unless the caller passes one.
+/// <see cref="GemmBlocking"/> (the machine's caches) unless the caller passes one. A product of a few rows with an
+/// untransposed B (a dense layer at batch 1-4) streams B instead (<see cref="Skinny"/>).
 /// </remarks>
-internal static unsafe class CpuGemm
+internal static unsafe partial class CpuGemm
 {
     /// <summary>Below this many multiply-adds a second thread costs more than it saves.</summary>
     private const long SerialWork = 1L << 18;
@@ -50,6 +51,11 @@ internal static unsafe class CpuGemm
         if (k == 0)
         {
             EmptySum(m, n, c, ldc, accumulate, epilogue, simd);
+            return;
+        }
+        if (!transposeA && !transposeB && m <= SkinnyMaxRows && simd != SimdLevel.Scalar)
+        {
+            Skinny(simd, threads, m, n, k, a, lda, b, ldb, c, ldc, accumulate, epilogue);
             return;
         }
 
