@@ -13,7 +13,7 @@ public sealed unsafe partial class CpuBackend
 {
     /// <summary>
     /// Variants "flipped-filter-conv" (default: <see cref="CpuConvDataGradient"/>, the forward conv of gradOut with the
-    /// flipped filter, at stride 1; strided convs run im2col-gemm), "im2col-gemm" (GEMM + col2im,
+    /// flipped filter, at stride 1, on the forward kernel <see cref="GradientConvKernel"/> picks; strided convs run im2col-gemm), "im2col-gemm" (GEMM + col2im,
     /// <see cref="CpuConvBackward.BackwardData"/>) and "reference".
     /// </summary>
     public void Conv2DBackwardData(DeviceBuffer gradOutput, DeviceBuffer filter, DeviceBuffer gradInput, in Conv2DGeometry g)
@@ -25,7 +25,12 @@ public sealed unsafe partial class CpuBackend
         if (variant == ReferenceVariant)
             CpuReferenceBackward.Conv2DBackwardData(dy, f, dx, g);
         else if (variant == FlippedFilterVariant && CpuConvDataGradient.Applies(g))
-            fixed (float* dyp = dy, fp = f, dxp = dx) CpuConvDataGradient.Run(Simd, Threads, dyp, fp, dxp, g);
+            fixed (float* dyp = dy, fp = f, dxp = dx)
+            {
+                var flipped = CpuConvDataGradient.Flipped(g);
+                RunConv2D(GradientConvKernel(flipped), null, dyp, CpuConvDataGradient.FlippedFilter(fp, g), null, null,
+                    ConvTarget.Compact(dxp, flipped), flipped, KernelActivation.None);
+            }
         else
             CpuConvBackward.BackwardData(Threads, Simd, dy, f, dx, g);
     }
@@ -51,6 +56,17 @@ public sealed unsafe partial class CpuBackend
                 fixed (float* xp = x, dyp = dy, dwp = dw) CpuConvFilterGradient.Run(Simd, Threads, xp, dyp, dwp, g);
                 break;
         }
+    }
+
+    /// <summary>
+    /// The forward kernel for a conv that computes a gradient: the depthwise one for a depthwise conv; with tuning on,
+    /// the tuner's pick for the shape (it times direct against the GEMMs); else direct, the fastest on AVX2.
+    /// </summary>
+    private string GradientConvKernel(in Conv2DGeometry g)
+    {
+        if (CpuConvKernels.IsDepthwise(g)) return DepthwiseKernel;
+        if (Tuning.Mode == TuningMode.Off || g.Flops < CpuTuner.MinFlops || CpuConvDirect.PreferredFor(g)) return DirectConvVariant;
+        return Tuning.For(this, g).Variant;
     }
 
     private const string BackwardFilterOp = "conv2d-backward-filter", BackwardDataOp = "conv2d-backward-data";

@@ -1,6 +1,8 @@
 using ConvEngine.Kernels;
 using ConvEngine.Kernels.Cpu;
 using ConvEngine.Kernels.Geometry;
+using ConvEngine.Tests.OpTests;
+using ConvEngine.Tests.Reference;
 using NUnit.Framework;
 
 namespace ConvEngine.Tests.Kernels;
@@ -171,6 +173,36 @@ public class CpuTuningTests
         // A selected variant wins over the tuner's choice.
         cpu.Variants.Select("conv2d", "reference");
         Assert.That(cpu.Conv2DVariantFor(g), Is.EqualTo("reference"));
+    }
+
+    // The input gradient is the forward conv of gradOut with the flipped filter; with tuning on it runs the kernel the
+    // cache names for that conv's shape (seeded here, so no timing decides), and each of them must give the chain rule.
+    [TestCase(CpuBackend.ImplicitGemmVariant)]
+    [TestCase(CpuBackend.Im2colGemmVariant)]
+    [TestCase(CpuBackend.DirectConvVariant)]
+    public void TuningOn_InputGradient_RunsTheTunedKernelOfItsFlippedConv_AndEqualsTheReference(string tuned)
+    {
+        var options = new Conv2DOptions { Padding = Padding.Same };
+        int[] inputDims = [4, 12, 11, 40], filterDims = [3, 3, 40, 70];
+        var g = Conv2DGeometry.Create("Conv2D", new TensorShape(inputDims), new TensorShape(filterDims), options);
+        var flipped = CpuConvDataGradient.Flipped(g);
+        Assert.That(flipped.Flops, Is.GreaterThan(CpuTuner.MinFlops), "the flipped conv is big enough to be tuned");
+        using var cpu = new CpuBackend(threads: 2, tuning: TuningMode.On);
+        // KC 128 and NC 16 cut the flipped GEMM (K 630, N 40) into several K and N blocks.
+        new TuningCache(CachePath).Set(CpuTuner.Key(cpu, flipped), new TuningEntry(tuned, new GemmBlocking(128, 16, 600), 1));
+        Assert.That(cpu.Tuning.For(cpu, flipped).Variant, Is.EqualTo(tuned));
+
+        var rng = new Random(11);
+        float[] f = Values(rng, g.FilterShape.Length), upstream = Values(rng, g.OutputShape.Length);
+        var (expected, _) = DoubleReference.Conv2DBackward(new Nd(new double[g.InputShape.Length], inputDims), Nd.FromFloats(f, filterDims),
+            Nd.FromFloats(upstream, g.OutputShape.ToArray()), options);
+        using var bf = cpu.Allocate(f.Length); cpu.Upload(f, bf);
+        using var bdy = cpu.Allocate(upstream.Length); cpu.Upload(upstream, bdy);
+        using var bdx = cpu.Allocate(g.InputShape.Length);
+        cpu.Conv2DBackwardData(bdy, bf, bdx, g);
+        var actual = new float[g.InputShape.Length];
+        cpu.Download(bdx, actual);
+        Approx.AssertClose(expected.Data, actual, g.KH * g.KW * g.OC, $"input gradient on {tuned}");
     }
 
     private static float[] Values(Random rng, long n)

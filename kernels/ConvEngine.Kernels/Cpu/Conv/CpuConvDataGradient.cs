@@ -5,10 +5,12 @@ namespace ConvEngine.Kernels.Cpu;
 /// <summary>
 /// Conv input gradient as a forward conv, variant "flipped-filter-conv" of conv2d-backward-data: at stride 1,
 /// gradInput = conv(gradOut, flipped filter) with the channel roles swapped and pads of (dilated kernel − 1 − pad)
-/// on each side. It runs on <see cref="CpuConvDirect"/> (<see cref="CpuConvKernels.DepthwiseDirect(SimdLevel, int, float*, float*, float*, float*, Geometry.Conv2DGeometry, KernelActivation)"/> for a depthwise
-/// conv) and writes every gradInput value once, where im2col-gemm + col2im stores a column matrix and adds into a
-/// zeroed gradInput. Measured on the training nets' 3×3 layers (Zen 3, AVX2, 2 threads): 120-148 GFLOP/s against
-/// 65-112 for im2col-gemm and 78-106 for the same flipped conv on the forward GEMM.
+/// on each side. The backend runs that conv on a forward kernel (the depthwise one for a depthwise conv; else the
+/// tuner's pick for the flipped shape, or <see cref="CpuConvDirect"/> without tuning) and writes every gradInput value
+/// once, where im2col-gemm + col2im stores a column matrix and adds into a zeroed gradInput. Measured on the training
+/// nets' 3×3 layers: on a Zen 3 (AVX2, 2 threads) direct ran 120-148 GFLOP/s against 65-112 for im2col-gemm and 78-106
+/// for the flipped conv on the forward GEMM; on a Zen 4 (AVX-512) the GEMM ran the Fashion-MNIST net's 7×7 and 14×14
+/// layers at 140-154 GFLOP/s against direct's 75-100, hence the tuner.
 /// </summary>
 internal static unsafe class CpuConvDataGradient
 {
@@ -51,15 +53,14 @@ internal static unsafe class CpuConvDataGradient
         }
     }
 
-    /// <summary>gradInput = the forward conv <see cref="Flipped"/> of gradOut.</summary>
-    public static void Run(SimdLevel simd, int threads, float* gradOutput, float* filter, float* gradInput, in Conv2DGeometry g)
+    /// <summary>
+    /// <paramref name="filter"/> flipped by <see cref="FlipFilter"/> into this thread's scratch, for the forward conv
+    /// <see cref="Flipped"/> of gradOut that gives gradInput; valid until the thread's next call.
+    /// </summary>
+    public static float* FlippedFilter(float* filter, in Conv2DGeometry g)
     {
-        var flippedGeometry = Flipped(g);
         float* flipped = (t_filter ??= new()).Get((long)g.KH * g.KW * g.OutChannelsPerGroup * g.C);
         FlipFilter(filter, flipped, g);
-        if (CpuConvKernels.IsDepthwise(flippedGeometry))
-            CpuConvKernels.DepthwiseDirect(simd, threads, gradOutput, flipped, null, gradInput, flippedGeometry, KernelActivation.None);
-        else
-            CpuConvDirect.Run(simd, threads, gradOutput, flipped, null, gradInput, flippedGeometry, KernelActivation.None);
+        return flipped;
     }
 }
