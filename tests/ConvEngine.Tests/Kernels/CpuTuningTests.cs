@@ -111,6 +111,35 @@ public class CpuTuningTests
         Assert.That(best.Milliseconds, Is.EqualTo(1.0));
     }
 
+    [Test]
+    public void Choose_KeepsTheDefault_UnlessAnotherBeatsItByTheMargin()
+    {
+        var candidates = CpuTuner.Candidates(SimdLevel.Avx2).ToList();
+        double Within(int i) => i == 0 ? 1.0 : i == 2 ? 1.0 - CpuTuner.Margin / 2 : 3.0;
+        var kept = CpuTuner.Choose(candidates, (v, b) => Within(candidates.IndexOf((v, b))));
+        Assert.That((kept.Variant, kept.Blocking), Is.EqualTo(candidates[0]), "faster by less than the margin");
+        double Beyond(int i) => i == 0 ? 1.0 : i == 2 ? 1.0 - 2 * CpuTuner.Margin : 3.0;
+        var replaced = CpuTuner.Choose(candidates, (v, b) => Beyond(candidates.IndexOf((v, b))));
+        Assert.That((replaced.Variant, replaced.Blocking), Is.EqualTo(candidates[2]), "faster by twice the margin");
+    }
+
+    [Test]
+    public void Choose_TimesTheCandidatesInTurn_AndKeepsEachOnesFastestRound()
+    {
+        var candidates = CpuTuner.Candidates(SimdLevel.Avx2).ToList();
+        var calls = new List<int>();
+        // The default is the fastest but for one slow spell in the first round; a one-shot timing would have dropped it.
+        var best = CpuTuner.Choose(candidates, (v, b) =>
+        {
+            int i = candidates.IndexOf((v, b));
+            calls.Add(i);
+            return i == 0 ? (calls.Count == 1 ? 10.0 : 1.0) : 2.0 + i;
+        });
+        Assert.That(calls, Is.EqualTo(Enumerable.Repeat(Enumerable.Range(0, candidates.Count), CpuTuner.Rounds).SelectMany(r => r)));
+        Assert.That((best.Variant, best.Blocking), Is.EqualTo(candidates[0]));
+        Assert.That(best.Milliseconds, Is.EqualTo(1.0));
+    }
+
     [TestCase("off", TuningMode.Off)]
     [TestCase("0", TuningMode.Off)]
     [TestCase("on", TuningMode.On)]
