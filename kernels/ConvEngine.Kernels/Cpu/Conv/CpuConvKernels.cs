@@ -287,6 +287,7 @@ internal static unsafe class CpuConvKernels
         int channels = g.C, kw = g.KW;
         nint pixelStride = (nint)g.StrideW * channels, tapStride = (nint)g.DilationW * channels;
         var initial = bias == null ? Vector256<float>.Zero : Vector256.Load(bias + c);
+        bool rowOf3 = kw == 3 && g.StrideW == 1 && g.DilationW == 1;
         for (int j = 0; j < g.OW;)
         {
             if (j >= jStart && j + 4 <= jEnd)
@@ -297,6 +298,19 @@ internal static unsafe class CpuConvKernels
                 {
                     float* src = image + ((nint)(ihBase + p * g.DilationH) * g.W + j * g.StrideW - g.PadLeft) * channels + c;
                     float* f = filter + (nint)p * kw * channels + c;
+                    if (rowOf3)
+                    {
+                        // Three taps a row, stride 1: the four pixels share their inputs, so six loads serve twelve FMAs
+                        // (in the same order as the general loop, so the sums are the same to the bit).
+                        Vector256<float> w0 = Vector256.Load(f), w1 = Vector256.Load(f + channels), w2 = Vector256.Load(f + 2 * channels);
+                        Vector256<float> x0 = Vector256.Load(src), x1 = Vector256.Load(src + channels), x2 = Vector256.Load(src + 2 * channels);
+                        Vector256<float> x3 = Vector256.Load(src + 3 * channels), x4 = Vector256.Load(src + 4 * channels), x5 = Vector256.Load(src + 5 * channels);
+                        a0 = Fma.MultiplyAdd(x2, w2, Fma.MultiplyAdd(x1, w1, Fma.MultiplyAdd(x0, w0, a0)));
+                        a1 = Fma.MultiplyAdd(x3, w2, Fma.MultiplyAdd(x2, w1, Fma.MultiplyAdd(x1, w0, a1)));
+                        a2 = Fma.MultiplyAdd(x4, w2, Fma.MultiplyAdd(x3, w1, Fma.MultiplyAdd(x2, w0, a2)));
+                        a3 = Fma.MultiplyAdd(x5, w2, Fma.MultiplyAdd(x4, w1, Fma.MultiplyAdd(x3, w0, a3)));
+                        continue;
+                    }
                     for (int q = 0; q < kw; q++, src += tapStride, f += channels)
                     {
                         var w = Vector256.Load(f);
@@ -336,6 +350,7 @@ internal static unsafe class CpuConvKernels
         int channels = g.C, kw = g.KW;
         nint pixelStride = (nint)g.StrideW * channels, tapStride = (nint)g.DilationW * channels;
         var initial = bias == null ? Vector512<float>.Zero : Vector512.Load(bias + c);
+        bool rowOf3 = kw == 3 && g.StrideW == 1 && g.DilationW == 1;
         for (int j = 0; j < g.OW;)
         {
             if (j >= jStart && j + 4 <= jEnd)
@@ -345,6 +360,19 @@ internal static unsafe class CpuConvKernels
                 {
                     float* src = image + ((nint)(ihBase + p * g.DilationH) * g.W + j * g.StrideW - g.PadLeft) * channels + c;
                     float* f = filter + (nint)p * kw * channels + c;
+                    if (rowOf3)
+                    {
+                        // Three taps a row, stride 1: the four pixels share their inputs, so six loads serve twelve FMAs
+                        // (in the same order as the general loop, so the sums are the same to the bit).
+                        Vector512<float> w0 = Vector512.Load(f), w1 = Vector512.Load(f + channels), w2 = Vector512.Load(f + 2 * channels);
+                        Vector512<float> x0 = Vector512.Load(src), x1 = Vector512.Load(src + channels), x2 = Vector512.Load(src + 2 * channels);
+                        Vector512<float> x3 = Vector512.Load(src + 3 * channels), x4 = Vector512.Load(src + 4 * channels), x5 = Vector512.Load(src + 5 * channels);
+                        a0 = Avx512F.FusedMultiplyAdd(x2, w2, Avx512F.FusedMultiplyAdd(x1, w1, Avx512F.FusedMultiplyAdd(x0, w0, a0)));
+                        a1 = Avx512F.FusedMultiplyAdd(x3, w2, Avx512F.FusedMultiplyAdd(x2, w1, Avx512F.FusedMultiplyAdd(x1, w0, a1)));
+                        a2 = Avx512F.FusedMultiplyAdd(x4, w2, Avx512F.FusedMultiplyAdd(x3, w1, Avx512F.FusedMultiplyAdd(x2, w0, a2)));
+                        a3 = Avx512F.FusedMultiplyAdd(x5, w2, Avx512F.FusedMultiplyAdd(x4, w1, Avx512F.FusedMultiplyAdd(x3, w0, a3)));
+                        continue;
+                    }
                     for (int q = 0; q < kw; q++, src += tapStride, f += channels)
                     {
                         var w = Vector512.Load(f);
