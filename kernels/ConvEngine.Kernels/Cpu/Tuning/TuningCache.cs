@@ -16,7 +16,9 @@ internal sealed record TuningEntry(string Variant, GemmBlocking Blocking, double
 public sealed class TuningCache
 {
     // 2: "direct" joined the candidates; a version-1 file never timed it, so it is ignored and the shapes re-tuned.
-    private const int FormatVersion = 2;
+    // 3: candidates timed in interleaved rounds, the default kept unless beaten by 3 %; a version-2 choice may rest on
+    //    one noisy timing, so it is ignored and the shapes re-tuned.
+    private const int FormatVersion = 3;
     private readonly Dictionary<string, TuningEntry> _entries = new(StringComparer.Ordinal);
     private readonly object _gate = new();
 
