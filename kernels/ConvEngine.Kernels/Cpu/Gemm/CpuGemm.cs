@@ -66,8 +66,10 @@ internal static unsafe partial class CpuGemm
     /// <summary>
     /// The parallel GEMM over any A source (k ≥ 1): one split over row panels or column panels, whichever leaves the
     /// busiest thread less to do, counting the packing a split repeats in every part (<paramref name="aPanelPackTiles"/>
-    /// is what packing one A panel costs in tiles: more for a conv's im2col gather than for a plain copy). A row split packs B once for all threads when there are enough rows to pay for it, then hands
-    /// out row chunks to whichever thread is free; without a shared B each thread packs its own and takes one part.
+    /// is what packing one A panel costs in tiles: more for a conv's im2col gather than for a plain copy). A row split
+    /// packs B once for all threads when there are enough rows to pay for it, then hands out row chunks to whichever
+    /// thread is free; without a shared B each thread packs its own and takes one part. A <paramref name="prepackedB"/>
+    /// serves either split.
     /// </summary>
     internal static void Parallel<TA>(SimdLevel simd, GemmBlocking blocking, int threads, TA a, bool transposeB, int m, int n, int k,
         float* b, nint ldb, float* c, nint ldc, bool accumulate, GemmEpilogue epilogue, double aPanelPackTiles = CpuParallel.DefaultPanelPackTiles, float* prepackedB = null)
