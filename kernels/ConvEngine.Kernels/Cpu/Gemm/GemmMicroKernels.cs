@@ -286,35 +286,29 @@ internal static unsafe class GemmMicroKernels
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Row(float* p, Vector512<float> lo, Vector512<float> hi)
         {
-            if (_accumulate) { lo += Vector512.Load(p); hi += Vector512.Load(p + 16); }
-            if (_bias != null) { lo += Vector512.Load(_bias); hi += Vector512.Load(_bias + 16); }
-            if (_residual) { lo += Vector512.Load(p + _residualOffset); hi += Vector512.Load(p + _residualOffset + 16); }
-            if (_kind == ActivationKind.Relu)
-            {
-                lo = Vector512.ConditionalSelect(Vector512.GreaterThan(lo, Vector512<float>.Zero), lo, Vector512<float>.Zero);
-                hi = Vector512.ConditionalSelect(Vector512.GreaterThan(hi, Vector512<float>.Zero), hi, Vector512<float>.Zero);
-            }
-            else if (_kind == ActivationKind.LeakyRelu)
-            {
-                var alpha = Vector512.Create(_alpha);
-                lo = Vector512.ConditionalSelect(Vector512.GreaterThan(lo, Vector512<float>.Zero), lo, lo * alpha);
-                hi = Vector512.ConditionalSelect(Vector512.GreaterThan(hi, Vector512<float>.Zero), hi, hi * alpha);
-            }
-            lo.Store(p);
-            hi.Store(p + 16);
+            StoreVector(p, 0, lo);
+            StoreVector(p, 16, hi);
         }
 
         /// <summary>A full row, or only its first 16 columns when <paramref name="half"/>.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Rows(float* p, bool half, Vector512<float> lo, Vector512<float> hi)
         {
-            if (!half) { Row(p, lo, hi); return; }
-            if (_accumulate) lo += Vector512.Load(p);
-            if (_bias != null) lo += Vector512.Load(_bias);
-            if (_residual) lo += Vector512.Load(p + _residualOffset);
-            if (_kind == ActivationKind.Relu) lo = Vector512.ConditionalSelect(Vector512.GreaterThan(lo, Vector512<float>.Zero), lo, Vector512<float>.Zero);
-            else if (_kind == ActivationKind.LeakyRelu) lo = Vector512.ConditionalSelect(Vector512.GreaterThan(lo, Vector512<float>.Zero), lo, lo * Vector512.Create(_alpha));
-            lo.Store(p);
+            StoreVector(p, 0, lo);
+            if (!half) StoreVector(p, 16, hi);
+        }
+
+        /// <summary>The 16 columns from <paramref name="column"/> on: [C +] acc [+ bias] [+ residual], the activation, stored.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void StoreVector(float* p, int column, Vector512<float> v)
+        {
+            p += column;
+            if (_accumulate) v += Vector512.Load(p);
+            if (_bias != null) v += Vector512.Load(_bias + column);
+            if (_residual) v += Vector512.Load(p + _residualOffset);
+            if (_kind == ActivationKind.Relu) v = Vector512.ConditionalSelect(Vector512.GreaterThan(v, Vector512<float>.Zero), v, Vector512<float>.Zero);
+            else if (_kind == ActivationKind.LeakyRelu) v = Vector512.ConditionalSelect(Vector512.GreaterThan(v, Vector512<float>.Zero), v, v * Vector512.Create(_alpha));
+            v.Store(p);
         }
     }
 
@@ -341,35 +335,29 @@ internal static unsafe class GemmMicroKernels
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Row(float* p, Vector256<float> lo, Vector256<float> hi)
         {
-            if (_accumulate) { lo += Vector256.Load(p); hi += Vector256.Load(p + 8); }
-            if (_bias != null) { lo += Vector256.Load(_bias); hi += Vector256.Load(_bias + 8); }
-            if (_residual) { lo += Vector256.Load(p + _residualOffset); hi += Vector256.Load(p + _residualOffset + 8); }
-            if (_kind == ActivationKind.Relu)
-            {
-                lo = Vector256.ConditionalSelect(Vector256.GreaterThan(lo, Vector256<float>.Zero), lo, Vector256<float>.Zero);
-                hi = Vector256.ConditionalSelect(Vector256.GreaterThan(hi, Vector256<float>.Zero), hi, Vector256<float>.Zero);
-            }
-            else if (_kind == ActivationKind.LeakyRelu)
-            {
-                var alpha = Vector256.Create(_alpha);
-                lo = Vector256.ConditionalSelect(Vector256.GreaterThan(lo, Vector256<float>.Zero), lo, lo * alpha);
-                hi = Vector256.ConditionalSelect(Vector256.GreaterThan(hi, Vector256<float>.Zero), hi, hi * alpha);
-            }
-            lo.Store(p);
-            hi.Store(p + 8);
+            StoreVector(p, 0, lo);
+            StoreVector(p, 8, hi);
         }
 
         /// <summary>A full row, or only its first 8 columns when <paramref name="half"/>.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Rows(float* p, bool half, Vector256<float> lo, Vector256<float> hi)
         {
-            if (!half) { Row(p, lo, hi); return; }
-            if (_accumulate) lo += Vector256.Load(p);
-            if (_bias != null) lo += Vector256.Load(_bias);
-            if (_residual) lo += Vector256.Load(p + _residualOffset);
-            if (_kind == ActivationKind.Relu) lo = Vector256.ConditionalSelect(Vector256.GreaterThan(lo, Vector256<float>.Zero), lo, Vector256<float>.Zero);
-            else if (_kind == ActivationKind.LeakyRelu) lo = Vector256.ConditionalSelect(Vector256.GreaterThan(lo, Vector256<float>.Zero), lo, lo * Vector256.Create(_alpha));
-            lo.Store(p);
+            StoreVector(p, 0, lo);
+            if (!half) StoreVector(p, 8, hi);
+        }
+
+        /// <summary>The 8 columns from <paramref name="column"/> on: [C +] acc [+ bias] [+ residual], the activation, stored.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void StoreVector(float* p, int column, Vector256<float> v)
+        {
+            p += column;
+            if (_accumulate) v += Vector256.Load(p);
+            if (_bias != null) v += Vector256.Load(_bias + column);
+            if (_residual) v += Vector256.Load(p + _residualOffset);
+            if (_kind == ActivationKind.Relu) v = Vector256.ConditionalSelect(Vector256.GreaterThan(v, Vector256<float>.Zero), v, Vector256<float>.Zero);
+            else if (_kind == ActivationKind.LeakyRelu) v = Vector256.ConditionalSelect(Vector256.GreaterThan(v, Vector256<float>.Zero), v, v * Vector256.Create(_alpha));
+            v.Store(p);
         }
     }
 }
