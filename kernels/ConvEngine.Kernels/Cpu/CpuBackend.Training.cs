@@ -59,14 +59,15 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <summary>
-    /// The forward kernel for a conv that computes a gradient: the depthwise one for a depthwise conv; with tuning on,
-    /// the tuner's pick for the shape (it times direct against the GEMMs); else direct, the fastest on AVX2.
+    /// The forward kernel for a conv that computes a gradient: the depthwise one for a depthwise conv; direct for few
+    /// input channels; else the tuner's pick for the shape (it times direct against the GEMMs), or direct, the fastest
+    /// on AVX2, where nothing is tuned.
     /// </summary>
     private string GradientConvKernel(in Conv2DGeometry g)
     {
         if (CpuConvKernels.IsDepthwise(g)) return DepthwiseKernel;
-        if (Tuning.Mode == TuningMode.Off || g.Flops < CpuTuner.MinFlops || CpuConvDirect.PreferredFor(g)) return DirectConvVariant;
-        return Tuning.For(this, g).Variant;
+        if (CpuConvDirect.PreferredFor(g)) return DirectConvVariant;
+        return Tuning.Tuned(this, g)?.Variant ?? DirectConvVariant;
     }
 
     private const string BackwardFilterOp = "conv2d-backward-filter", BackwardDataOp = "conv2d-backward-data";

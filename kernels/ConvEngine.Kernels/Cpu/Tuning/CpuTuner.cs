@@ -121,9 +121,15 @@ public sealed class CpuTuner
     }
 
     /// <summary>The choice for <paramref name="g"/>: from the cache, by timing (mode On, first time), or the default.</summary>
-    internal TuningEntry For(CpuBackend backend, in Conv2DGeometry g)
+    internal TuningEntry For(CpuBackend backend, in Conv2DGeometry g) => Tuned(backend, g) ?? Default(backend.Simd);
+
+    /// <summary>
+    /// The tuned choice for <paramref name="g"/>, from the cache or by timing it now; null where nothing is tuned
+    /// (mode Off, a depthwise conv, or one under <see cref="MinFlops"/>), so the caller applies its own default.
+    /// </summary>
+    internal TuningEntry? Tuned(CpuBackend backend, in Conv2DGeometry g)
     {
-        if (Mode == TuningMode.Off || CpuConvKernels.IsDepthwise(g) || g.Flops < MinFlops) return Default(backend.Simd);
+        if (Mode == TuningMode.Off || CpuConvKernels.IsDepthwise(g) || g.Flops < MinFlops) return null;
         string key = Key(backend, g);
         var cache = Cache;
         if (cache.TryGet(key, out var entry)) return entry;
