@@ -109,6 +109,19 @@ public unsafe class CpuGemmTests
         Assert.That(three.C, Is.EqualTo(one.C));
     }
 
+    // A row split into parts hands out at least one chunk a part (no thread idles on a few row panels), never more chunks
+    // than panels, and chunks of at least 16 panels once there are enough of them.
+    [TestCase(2, 17, 2, 2)]
+    [TestCase(2, 3, 2, 2)]
+    [TestCase(3, 2, 2, 2)]
+    [TestCase(2, 64, 4, 4)]
+    [TestCase(2, 1000, 8, 8)]
+    public void RowChunks_AtLeastOneAPart(int parts, int rowPanels, int atLeast, int atMost)
+    {
+        int chunks = CpuGemm.RowChunks(parts, rowPanels);
+        Assert.That(chunks, Is.InRange(atLeast, atMost));
+    }
+
     [Test]
     public void Blocking_FromCaches_FitsTheBBlockInHalfOfL2()
     {

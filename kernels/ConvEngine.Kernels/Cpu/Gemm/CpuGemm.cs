@@ -115,7 +115,7 @@ internal static unsafe partial class CpuGemm
             packed = CpuScratch.Current.SharedB.Get(packedFloats);
             PackB(simd, blocking, parts, transposeB, b, ldb, k, n, packed);
         }
-        int chunks = CpuParallel.Chunks(parts, rowPanels, RowPanelsPerChunk);
+        int chunks = RowChunks(parts, rowPanels);
         CpuParallel.ForChunks(parts, chunks, chunk =>
         {
             var (i0, i1) = CpuParallel.Range(m, chunks, chunk, mr);
@@ -123,6 +123,14 @@ internal static unsafe partial class CpuGemm
                 Block(simd, blocking, a, i0, transposeB, i1 - i0, n, k, b, ldb, c + (nint)i0 * ldc, ldc, accumulate, epilogue, CpuScratch.Current, packed);
         });
     }
+
+    /// <summary>
+    /// The row chunks a row split over a shared packed B hands out: <see cref="RowPanelsPerChunk"/> panels or more each,
+    /// but at least one a part, since fewer chunks than parts leave a thread idle (17 row panels once ran as one chunk on one
+    /// thread: ResNet18's 14×14 256→256 convs at batch 1, with their filter packed ahead).
+    /// </summary>
+    internal static int RowChunks(int parts, int rowPanels) =>
+        Math.Min(rowPanels, Math.Max(parts, CpuParallel.Chunks(parts, rowPanels, RowPanelsPerChunk)));
 
     /// <summary>
     /// Floats that <see cref="PackB"/> writes for a k×n op(B) at <paramref name="simd"/>: every N block padded to whole
