@@ -6,9 +6,10 @@ using ConvEngine.Kernels.Cpu;
 namespace ConvEngine.Benchmarks;
 
 /// <summary>
-/// `--probe-conv [--rounds N] [N,S,Cin,Cout …]`: a quick Stopwatch pass over 3×3 conv shapes (default: the
-/// benchmarked VGG16 layers), ours and ONNX Runtime alternating in this process, medians side by side. For
-/// development between BenchmarkDotNet runs; ConvForwardBenchmarks is the measurement.
+/// `--probe-conv [--rounds N] [--packed] [N,S,Cin,Cout …]`: a quick Stopwatch pass over 3×3 conv shapes (default: the
+/// benchmarked VGG16 layers), ours and ONNX Runtime alternating in this process, medians side by side; `--packed` runs
+/// ours on a filter packed once ahead, as inference does. For development between BenchmarkDotNet runs (use 30+ rounds:
+/// the first ones run before the JIT's optimized code); ConvForwardBenchmarks is the measurement.
 /// </summary>
 public static class ConvProbe
 {
@@ -16,10 +17,12 @@ public static class ConvProbe
     {
         int rounds = 7;
         GemmBlocking? blocking = null;
+        bool packed = false;
         var shapes = new List<ConvShape>();
         for (int i = 0; i < args.Length; i++)
         {
             if (args[i] == "--cpu-time") ProbeClock.CpuTime = true;
+            else if (args[i] == "--packed") packed = true;
             else if (args[i] == "--rounds") rounds = int.Parse(args[++i], CultureInfo.InvariantCulture);
             else if (args[i] == "--blocking")
             {
@@ -50,7 +53,7 @@ public static class ConvProbe
             for (int r = 0; r < rounds; r++)
             {
                 ProbeClock.Settle();
-                a.Add(ProbeClock.Milliseconds(blocking is { } bl ? () => ours.Run(bl) : ours.Run, threads));
+                a.Add(ProbeClock.Milliseconds(blocking is { } bl ? () => ours.Run(bl) : packed ? ours.RunPacked : ours.Run, threads));
                 ProbeClock.Settle();
                 b.Add(ProbeClock.Milliseconds(ort.Run, threads));
             }

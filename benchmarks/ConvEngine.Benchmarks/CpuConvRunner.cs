@@ -31,6 +31,15 @@ public sealed class CpuConvRunner : IDisposable
 
     public void Run() => _backend.Conv2D(_input, _filter, _bias, _output, _geometry, KernelActivation.Relu);
 
+    private PackedConv2DFilter? _packed;
+
+    /// <summary>The conv with its filter packed once ahead (as the ONNX plan runs it), for --probe-conv --packed.</summary>
+    public void RunPacked()
+    {
+        _packed ??= _backend.PackConv2DFilter(_filter, _geometry);
+        _backend.Conv2D(_input, _packed, _bias, _output, _geometry, KernelActivation.Relu, default);
+    }
+
     /// <summary>The default implicit-GEMM kernel with an explicit cache blocking (for trying blockings in --probe-conv).</summary>
     internal unsafe void Run(GemmBlocking blocking)   // internal: GemmBlocking is internal to the kernels
     {
@@ -64,6 +73,7 @@ public sealed class CpuConvRunner : IDisposable
 
     public void Dispose()
     {
+        _packed?.Dispose();
         _input.Dispose();
         _filter.Dispose();
         _bias.Dispose();

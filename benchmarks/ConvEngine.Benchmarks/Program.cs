@@ -9,7 +9,7 @@ using ConvEngine.Benchmarks.Training;
 // Extra options, read before BenchmarkDotNet sees the rest of the command line:
 //   --check  run every conv shape once in ConvEngine and ONNX Runtime and compare outputs, then exit
 //   --check-models [ids]  run every model case (Models/ModelCase.cs) once in both engines and compare outputs
-//   --probe-conv [N,S,Cin,Cout …] [--rounds N]  a quick Stopwatch pass over 3x3 conv shapes (development only)
+//   --probe-conv [N,S,Cin,Cout …] [--rounds N] [--packed]  a quick Stopwatch pass over 3x3 conv shapes (development only)
 //   --probe-gemm M,N,K … [--blocking KC,NC,MC] [--threads T]  a quick Stopwatch pass of CpuGemm (development only)
 //   --probe-models [ids] [--rounds N] [--back-to-back]  a quick Stopwatch pass over the model cases (development only)
 //   --quick  one launch, 2 warm-up and 5 measured iterations per benchmark (instead of BDN's adaptive default);

@@ -15,14 +15,15 @@ public static class ModelProbe
     /// <summary>Pass threshold of the cross-check: the largest difference relative to the largest output.</summary>
     public const double Tolerance = 1e-4;
 
-    /// <summary>`--profile-model id [runs]`: every plan step of an OnnxImporter case with its median time, slowest first.</summary>
+    /// <summary>`--profile-model id [runs]`: every plan step of an OnnxImporter case (every node of an engine-layer case) with its median time, slowest first.</summary>
     public static int Profile(string[] args, TextWriter output)
     {
         var c = ModelCase.Select([args[0]]).First();
         int runs = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5;
         using var pair = ModelPair.Create(c, "cpu", BenchmarkThreads.Count, ort: false);
-        var onnx = pair.Ours!.Onnx ?? throw new ArgumentException($"{c.Id} runs as engine layers; profiles are for OnnxImporter cases.");
-        var steps = onnx.ProfileChannelsLast(pair.Ours.Input, runs);
+        var steps = pair.Ours!.Onnx is { } onnx ? onnx.ProfileChannelsLast(pair.Ours.Input, runs).ToList()
+            : pair.Ours.Engine!.ProfilePredict(pair.Ours.Input, runs).Select(t => new ConvEngine.Import.Onnx.OnnxStepProfile(
+                t.RunsIn is null ? $"{t.Layer} ({t.ClassName})" : $"{t.Layer} ({t.ClassName}) [in {t.RunsIn}]", t.Milliseconds, 0)).ToList();
         double total = steps.Sum(s => s.Milliseconds);
         var whole = new List<double>();
         for (int r = 0; r < runs; r++) whole.Add(ProbeClock.Milliseconds(pair.Ours.Run, BenchmarkThreads.Count));

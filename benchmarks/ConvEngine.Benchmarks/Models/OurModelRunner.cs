@@ -44,6 +44,7 @@ public sealed class OurModelRunner : IDisposable
     public IBackend Backend { get; }
     /// <summary>The imported model (OnnxImporter cases), for per-step profiles.</summary>
     public OnnxModel? Onnx => _onnx;
+    public Model? Engine => _model;
     public Tensor Input => _input;
 
     public void Run()

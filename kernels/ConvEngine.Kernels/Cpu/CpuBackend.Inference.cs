@@ -19,6 +19,7 @@ public sealed unsafe class PackedConv2DFilter : IDisposable
         Source = source;
         Simd = simd;
         Blocking = blocking;
+        Length = length;
         if (length > 0)
         {
             if (length + 16 > Array.MaxLength) throw new OutOfMemoryException($"A packed conv filter of {length} floats does not fit one array.");
@@ -34,6 +35,8 @@ public sealed unsafe class PackedConv2DFilter : IDisposable
     public SimdLevel Simd { get; }
     /// <summary>The GEMM blocking the panels are laid out for.</summary>
     internal GemmBlocking Blocking { get; }
+    /// <summary>Floats of the packed panels; 0 when the conv reads the source directly.</summary>
+    internal long Length { get; }
     /// <summary>The packed panels (64-byte aligned), or null when the conv reads the source directly (depthwise).</summary>
     internal float* Data { get; }
 
@@ -79,13 +82,33 @@ public sealed partial class CpuBackend
     public unsafe PackedConv2DFilter PackConv2DFilter(DeviceBuffer filter, in Conv2DGeometry g)
     {
         float* f = Pointer(filter, g.FilterShape.Length, "PackConv2DFilter", "filter");
-        if (CpuConvKernels.IsDepthwise(g)) return new PackedConv2DFilter(filter, Simd, default, 0);
-        var blocking = BlockingFor(g);
-        // The direct kernel repacks the filter its own way on each run; GEMM panels would go unread.
-        if (Conv2DVariantFor(g) == DirectConvVariant) return new PackedConv2DFilter(filter, Simd, blocking, 0);
-        var packed = new PackedConv2DFilter(filter, Simd, blocking, CpuConvKernels.PackedFilterLength(Simd, g));
-        CpuConvKernels.PackFilter(Simd, blocking, Threads, f, g, packed.Data);
+        var (blocking, length) = PackingFor(g);
+        var packed = new PackedConv2DFilter(filter, Simd, blocking, length);
+        if (length > 0) CpuConvKernels.PackFilter(Simd, blocking, Threads, f, g, packed.Data);
         return packed;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="packed"/> is what <see cref="PackConv2DFilter"/> would prepare from <paramref name="filter"/> for
+    /// <paramref name="g"/> now: the same source, SIMD level, blocking and kernel (a tuned or selected kernel can change them),
+    /// so a layer that keeps its packed filter can tell when to pack again. Whether the weights changed is the caller's to know.
+    /// </summary>
+    public bool Conv2DFilterFits(PackedConv2DFilter packed, DeviceBuffer filter, in Conv2DGeometry g)
+    {
+        if (!ReferenceEquals(packed.Source, filter) || packed.Simd != Simd) return false;
+        var (blocking, length) = PackingFor(g);
+        return packed.Length == length && (length == 0 || packed.Blocking == blocking);
+    }
+
+    /// <summary>
+    /// The GEMM blocking and packed length of <paramref name="g"/>'s filter: none for a depthwise conv (it reads the filter as
+    /// it is) or the direct kernel (it repacks the filter its own way on each run; GEMM panels would go unread).
+    /// </summary>
+    private (GemmBlocking Blocking, long Length) PackingFor(in Conv2DGeometry g)
+    {
+        if (CpuConvKernels.IsDepthwise(g)) return (default, 0);
+        var blocking = BlockingFor(g);
+        return (blocking, Conv2DVariantFor(g) == DirectConvVariant ? 0 : CpuConvKernels.PackedFilterLength(Simd, g));
     }
 
     /// <summary>

@@ -33,8 +33,15 @@ public sealed class Parameter : IDisposable
     public Initializer Initializer { get; }
     /// <summary>Trained by the optimizer: the weight is trainable (not, e.g., a moving mean) and so is its layer.</summary>
     public bool Trainable => _trainableWeight && Owner.Trainable;
-    /// <summary>The value on the model's backend; null until the model initializes or loads it.</summary>
+    /// <summary>
+    /// The value on the model's backend; null until the model initializes or loads it. Change it through
+    /// <see cref="Assign(IBackend, ReadOnlySpan{float})"/> (or train it): inference keeps prepared copies of some
+    /// weights (conv filters packed for the GEMM) and prepares them again when <see cref="Version"/> moves, which a
+    /// write straight into the value's buffer through the backend does not do.
+    /// </summary>
     public Tensor? Value { get; private set; }
+    /// <summary>Counts the changes of the value (assignments, moves, optimizer updates), for copies prepared from it.</summary>
+    public int Version { get; private set; }
     /// <summary>d(loss)/d(value) from the last backward pass; null for a frozen weight.</summary>
     public Tensor? Gradient { get; private set; }
 
@@ -54,7 +61,11 @@ public sealed class Parameter : IDisposable
             Value = Tensor.Zeros(backend, Shape);
         }
         backend.Upload(data, Value.Buffer);
+        Version++;
     }
+
+    /// <summary>Records an in-place change of the value (an optimizer update).</summary>
+    internal void Changed() => Version++;
 
     /// <summary>Replaces the value with host data of the same length, on the backend it already lives on.</summary>
     public void Assign(ReadOnlySpan<float> data) => Assign(Value?.Backend ?? throw new InvalidOperationException(
@@ -67,6 +78,7 @@ public sealed class Parameter : IDisposable
         var moved = Value.To(backend);
         Value.Dispose();
         Value = moved;
+        Version++;
         Gradient?.Dispose();
         Gradient = null;
     }
@@ -95,6 +107,7 @@ public sealed class Parameter : IDisposable
         Value?.Dispose();
         Gradient?.Dispose();
         Value = Gradient = null;
+        Version++;
     }
 
     /// <inheritdoc/>

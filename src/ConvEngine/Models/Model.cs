@@ -208,18 +208,33 @@ public partial class Model : Layer
 
     // ---- graph execution ----
 
-    /// <summary>Runs every node in topological order; returns the output (a buffer owned by the last layer).</summary>
-    internal Tensor RunGraph(Tensor input, ForwardContext context)
+    /// <summary>
+    /// Runs every node in topological order; returns the output (a buffer owned by the last layer). Inference on the
+    /// cpu backend runs the graph's fusions (<see cref="InferenceFusions"/>) unless the pass observes every node. With
+    /// <paramref name="nodeMilliseconds"/>, adds each node's wall time to its entry (after a backend synchronize).
+    /// </summary>
+    internal Tensor RunGraph(Tensor input, ForwardContext context, double[]? nodeMilliseconds = null)
     {
+        var fusions = context.Training || context.Observer is not null || input.Backend is not CpuBackend ? null : Fusions();
         _values[_inputNode] = input;
         context.Observer?.Invoke(_nodes[_inputNode], input);
         for (int i = 0; i < _nodes.Count; i++)
         {
-            if (i == _inputNode) continue;
-            var from = _inputsOf[i];
-            var inputs = new Tensor[from.Length];
-            for (int k = 0; k < from.Length; k++) inputs[k] = _values[from[k]]!;
-            _values[i] = _nodes[i].Layer.RunForward(inputs, context.ForNode(i));
+            if (i == _inputNode || fusions?.RunsAt[i] >= 0) continue;
+            long started = nodeMilliseconds is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
+            if (fusions?.At[i] is { } fusion) RunFusion(i, fusion);
+            else
+            {
+                var from = _inputsOf[i];
+                var inputs = new Tensor[from.Length];
+                for (int k = 0; k < from.Length; k++) inputs[k] = _values[from[k]]!;
+                _values[i] = _nodes[i].Layer.RunForward(inputs, context.ForNode(i));
+            }
+            if (nodeMilliseconds is not null)
+            {
+                input.Backend.Synchronize();
+                nodeMilliseconds[i] += System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            }
             context.Observer?.Invoke(_nodes[i], _values[i]!);
         }
         return _values[_outputNode]!;

@@ -38,6 +38,7 @@ public abstract class Optimizer
             if (p.Value is null || p.Gradient is null)
                 throw new InvalidOperationException($"{ClassName}: weight '{p.Owner.Name}/{p.Name}' has no value or gradient to update.");
             Update(p, SlotsOf(p), Iterations + 1);
+            p.Changed();
         }
         Iterations++;
     }

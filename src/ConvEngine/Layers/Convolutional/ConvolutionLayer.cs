@@ -1,16 +1,21 @@
 using System.Text.Json.Nodes;
 using ConvEngine.Kernels;
+using ConvEngine.Kernels.Cpu;
 using ConvEngine.Kernels.Geometry;
 
 namespace ConvEngine.Layers;
 
 /// <summary>
 /// What Conv1D and Conv2D share: both run the backend's 2-D convolution kernels (Conv1D sees its
-/// (N, L, C) input as (N, 1, L, C)), with Keras's defaults, glorot_uniform kernel and zero bias.
+/// (N, L, C) input as (N, 1, L, C)), with Keras's defaults, glorot_uniform kernel and zero bias. At inference on
+/// the cpu backend the kernel is packed once into the GEMM's layout and kept until the weight changes (its
+/// <see cref="Parameter.Version"/>) or the tuned kernel for the shape does; a training pass drops the packed copy.
 /// </summary>
 public abstract class ConvolutionLayer : ActivatedLayer
 {
     private Conv2DGeometry _geometry;
+    private PackedConv2DFilter? _packed;
+    private int _packedVersion;
 
     private protected ConvolutionLayer(int filters, Size2D kernelSize, Size2D strides, string padding, Size2D dilationRate,
         int groups, string? activation, bool useBias, string? name) : base(name, activation)
@@ -121,7 +126,55 @@ public abstract class ConvolutionLayer : ActivatedLayer
     {
         var x = inputs[0];
         var g = GeometryFor(x);
+        if (Inferring && x.Backend is CpuBackend cpu)
+        {
+            cpu.Conv2D(x.Buffer, PackedKernel(cpu, g), Bias?.Value!.Buffer, output.Buffer, g, fused, default);
+            return;
+        }
+        DropPackedKernel();
         x.Backend.Conv2D(x.Buffer, Kernel!.Value!.Buffer, Bias?.Value!.Buffer, output.Buffer, g, fused);
+    }
+
+    /// <summary>
+    /// Inference on the cpu backend into another layer's buffer: act(conv(<paramref name="input"/>) + bias [+ the
+    /// residual]) written at <paramref name="target"/>'s channels of <paramref name="output"/> (a residual sum's or a
+    /// concatenation's output, planned by the model).
+    /// </summary>
+    internal void InferInto(Tensor input, Tensor output, KernelActivation activation, Conv2DOutput target)
+    {
+        var cpu = (CpuBackend)input.Backend;
+        var g = GeometryFor(input);
+        cpu.Conv2D(input.Buffer, PackedKernel(cpu, g), Bias?.Value!.Buffer, output.Buffer, g, activation, target);
+    }
+
+    /// <summary>This layer's own output buffer for <paramref name="input"/>, for <see cref="InferInto"/>.</summary>
+    internal Tensor InferenceOutput(Tensor input) => Workspace("output", input.Backend, OutputShapeFor([input]));
+
+    /// <summary>The kernel packed for <paramref name="g"/>'s conv on <paramref name="cpu"/>: the kept one while it still fits, else packed again.</summary>
+    private PackedConv2DFilter PackedKernel(CpuBackend cpu, in Conv2DGeometry g)
+    {
+        var kernel = Kernel!;
+        var filter = kernel.Value!.Buffer;
+        if (_packed is null || _packedVersion != kernel.Version || !cpu.Conv2DFilterFits(_packed, filter, g))
+        {
+            DropPackedKernel();
+            _packed = cpu.PackConv2DFilter(filter, g);
+            _packedVersion = kernel.Version;
+        }
+        return _packed;
+    }
+
+    private void DropPackedKernel()
+    {
+        _packed?.Dispose();
+        _packed = null;
+    }
+
+    /// <inheritdoc/>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) DropPackedKernel();
+        base.Dispose(disposing);
     }
 
     internal override Tensor? BiasGradient => Bias is null ? null : GradientOf(Bias);

@@ -27,6 +27,9 @@ public abstract class ActivatedLayer : Layer
     /// <summary>The pre-activation output of the last forward pass, when the loss reads it.</summary>
     internal Tensor? Logits { get; private set; }
 
+    /// <summary>Whether the pass <see cref="ForwardLinear"/> runs in is inference (no weight changes until the next training pass).</summary>
+    private protected bool Inferring { get; private set; }
+
     /// <summary>Writes the linear part into <paramref name="output"/>, applying <paramref name="fused"/> in the same kernel.</summary>
     protected abstract void ForwardLinear(IReadOnlyList<Tensor> inputs, Tensor output, KernelActivation fused);
 
@@ -43,6 +46,7 @@ public abstract class ActivatedLayer : Layer
         var shape = OutputShapeFor(inputs);
         var output = Workspace("output", backend, shape);
         _keptLogits = ReferenceEquals(context.LogitsOf, this);
+        Inferring = !context.Training;
         if (!_keptLogits && Activation.Fuses)
         {
             Logits = null;

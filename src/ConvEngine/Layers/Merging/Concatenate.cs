@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using ConvEngine.Kernels;
 using ConvEngine.Serialization;
 
 namespace ConvEngine.Layers;
@@ -40,10 +41,16 @@ public sealed class Concatenate : Layer
     protected override Tensor Forward(IReadOnlyList<Tensor> inputs, ForwardContext context)
     {
         var backend = inputs[0].Backend;
-        var output = Workspace("output", backend, BatchShape(inputs[0].Shape[0], OutputShape));
+        var output = OutputFor(backend, inputs[0].Shape[0]);
         backend.Concat(inputs.Select(t => t.Buffer).ToArray(), _channels, output.Buffer, output.Length / output.Shape[-1]);
         return output;
     }
+
+    /// <summary>The output buffer for a batch of <paramref name="batch"/>, which the model's inference may have its inputs' convs write in place.</summary>
+    internal Tensor OutputFor(IBackend backend, int batch) => Workspace("output", backend, BatchShape(batch, OutputShape));
+
+    /// <summary>The channels each input contributes, in order.</summary>
+    internal IReadOnlyList<int> Channels => _channels;
 
     /// <inheritdoc/>
     protected override Tensor?[] Backward(Tensor gradOutput, IReadOnlyList<bool> needInputGradient)

@@ -112,6 +112,8 @@ public sealed class BatchNormalization : Layer
         float besselCorrection = MovingVarianceIsUnbiased ? (float)(rows / (double)Math.Max(1, rows - 1)) : 1f;
         backend.MovingAverageUpdate(MovingMean!.Value!.Buffer, mean.Buffer, channels, (float)Momentum, 1f);
         backend.MovingAverageUpdate(MovingVariance!.Value!.Buffer, variance.Buffer, channels, (float)Momentum, besselCorrection);
+        MovingMean.Changed();
+        MovingVariance.Changed();
         return output;
     }
 
