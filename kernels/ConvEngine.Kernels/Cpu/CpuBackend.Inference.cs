@@ -61,18 +61,22 @@ public sealed partial class CpuBackend
     internal GemmBlocking BlockingFor(in Conv2DGeometry g) => Tuning.BlockingFor(this, g);
 
     /// <summary>
-    /// The kernel that runs <paramref name="g"/>'s conv2d: "reference" or "direct" when selected; "direct" under the default
-    /// for a conv with few input channels per group (an image's first layer: gathering 1-4 floats per tap costs the GEMM
-    /// more than its multiply-adds); <see cref="DepthwiseKernel"/> for a depthwise conv under a GEMM variant; else the
-    /// selected GEMM variant, or the tuner's choice for the shape.
+    /// The kernel that runs <paramref name="g"/>'s conv2d: "reference" or "direct" when selected; <see cref="DepthwiseKernel"/>
+    /// for a depthwise conv under a GEMM variant; a selected GEMM variant as selected (but "direct" for a conv with few input
+    /// channels per group under "implicit-gemm"); under the default, the tuner's choice for the shape, or where nothing is
+    /// tuned "direct" for few input channels (an image's first layer: gathering 1-4 floats per tap costs the GEMM more than
+    /// its multiply-adds on AVX2) and the default GEMM for the rest.
     /// </summary>
     public string Conv2DVariantFor(in Conv2DGeometry g)
     {
         string variant = Variants["conv2d"];
         if (variant is ReferenceVariant or DirectConvVariant) return variant;
-        if (variant == ImplicitGemmVariant && CpuConvDirect.PreferredFor(g)) return DirectConvVariant;
         if (CpuConvKernels.IsDepthwise(g)) return DepthwiseKernel;
-        return Variants.IsSelected("conv2d") ? variant : Tuning.For(this, g).Variant;
+        if (Variants.IsSelected("conv2d")) return variant == ImplicitGemmVariant && CpuConvDirect.PreferredFor(g) ? DirectConvVariant : variant;
+        // The tuner times direct against the GEMMs for few channels too: the rule below was measured on AVX2, and on AVX-512
+        // (Zen 4) the two kernels ran ResNet18's 7×7 3→64 first conv within the machine's noise of each other (1.5-2.2 ms).
+        if (Tuning.Tuned(this, g) is { } tuned) return tuned.Variant;
+        return CpuConvDirect.PreferredFor(g) ? DirectConvVariant : variant;
     }
 
     /// <summary>

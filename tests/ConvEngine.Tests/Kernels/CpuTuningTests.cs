@@ -236,6 +236,37 @@ public class CpuTuningTests
         Approx.AssertClose(expected.Data, actual, g.KH * g.KW * g.OC, $"input gradient on {tuned}");
     }
 
+    // An image's first conv (3 input channels): direct where nothing is tuned, the tuner's kernel where it is (seeded here),
+    // an explicit selection as selected; each of them equals the reference.
+    [TestCase(TuningMode.Off, null, CpuBackend.DirectConvVariant)]
+    [TestCase(TuningMode.On, CpuBackend.ImplicitGemmVariant, CpuBackend.ImplicitGemmVariant)]
+    [TestCase(TuningMode.On, CpuBackend.Im2colGemmVariant, CpuBackend.Im2colGemmVariant)]
+    [TestCase(TuningMode.On, CpuBackend.DirectConvVariant, CpuBackend.DirectConvVariant)]
+    public void FewInputChannels_RunTheTunedKernel_AndEqualTheReference(TuningMode mode, string? tuned, string expectedKernel)
+    {
+        var options = new Conv2DOptions { StrideH = 2, StrideW = 2 };
+        var g = Conv2DGeometry.Create("Conv2D", new TensorShape(1, 89, 87, 3), new TensorShape(7, 7, 3, 64), options);
+        Assert.That(g.Flops, Is.GreaterThan(CpuTuner.MinFlops), "big enough to be tuned");
+        using var cpu = new CpuBackend(threads: 2, tuning: mode);
+        if (tuned is not null) new TuningCache(CachePath).Set(CpuTuner.Key(cpu, g), new TuningEntry(tuned, GemmBlocking.Default(cpu.Simd), 1));
+        Assert.That(cpu.Conv2DVariantFor(g), Is.EqualTo(expectedKernel));
+
+        var rng = new Random(5);
+        float[] x = Values(rng, g.InputShape.Length), f = Values(rng, g.FilterShape.Length), b = Values(rng, g.OC);
+        var expected = DoubleReference.Conv2D(Nd.FromFloats(x, 1, 89, 87, 3), Nd.FromFloats(f, 7, 7, 3, 64), Array.ConvertAll(b, v => (double)v), options);
+        using var bx = cpu.Allocate(x.Length); cpu.Upload(x, bx);
+        using var bf = cpu.Allocate(f.Length); cpu.Upload(f, bf);
+        using var bb = cpu.Allocate(b.Length); cpu.Upload(b, bb);
+        using var by = cpu.Allocate(g.OutputShape.Length);
+        cpu.Conv2D(bx, bf, bb, by, g, KernelActivation.None);
+        var actual = new float[g.OutputShape.Length];
+        cpu.Download(by, actual);
+        Approx.AssertClose(expected.Data, actual, g.KH * g.KW * g.C, $"conv on {expectedKernel}");
+
+        cpu.Variants.Select("conv2d", CpuBackend.Im2colGemmVariant);
+        Assert.That(cpu.Conv2DVariantFor(g), Is.EqualTo(CpuBackend.Im2colGemmVariant), "a selection wins over the tuner");
+    }
+
     private static float[] Values(Random rng, long n)
     {
         var v = new float[n];
