@@ -29,7 +29,7 @@ public static class ModelProbe
         for (int r = 0; r < runs; r++) whole.Add(ProbeClock.Milliseconds(pair.Ours.Run, BenchmarkThreads.Count));
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"# {c.Id}: {steps.Count} steps, {total:F2} ms in steps (medians), a whole run {Median(whole):F2} ms (median); load {File.ReadAllText("/proc/loadavg").Trim()}"));
-        foreach (var s in steps.OrderByDescending(s => s.Milliseconds).Take(40))
+        foreach (var s in steps.OrderByDescending(s => s.Milliseconds).Take(int.Parse(Environment.GetEnvironmentVariable("PROFILE_TOP") ?? "40", CultureInfo.InvariantCulture)))
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{s.Milliseconds,8:F3} ms {100 * s.Milliseconds / total,5:F1} % {(s.Flops > 0 ? $"{s.Flops / s.Milliseconds / 1e6,7:F1} GFLOP/s" : ""),-15} {s.Label}"));
         return 0;

@@ -27,6 +27,25 @@ public class InferenceFusionTests
         DoubleReference.Conv2D(x, Weights(layer.Kernel!), layer.Bias is null ? null : Weights(layer.Bias).Data,
             Same(activation, layer.Groups) with { StrideH = layer.Strides.Height, StrideW = layer.Strides.Width });
 
+    /// <summary>Keras BatchNormalization at inference on the last axis, from the layer's weights.</summary>
+    private static Nd BatchNorm(Nd x, BatchNormalization bn)
+    {
+        int channels = x.Shape[^1];
+        var y = GraphReference.Normalize(x.Data, channels, Weights(bn.MovingMean!).Data, Weights(bn.MovingVariance!).Data, bn.Epsilon,
+            bn.Gamma is null ? null : Weights(bn.Gamma).Data, bn.Beta is null ? null : Weights(bn.Beta).Data);
+        return x.WithData(y);
+    }
+
+    /// <summary>Moving statistics, γ and β away from their initial values, so a fold that dropped one of them shows.</summary>
+    private static void Randomize(BatchNormalization bn, int seed)
+    {
+        int c = bn.Channels;
+        bn.MovingMean!.Assign(GraphReference.Uniform(c, seed));
+        bn.MovingVariance!.Assign(GraphReference.Uniform(c, seed + 1, 0.3f, 2f));
+        bn.Gamma?.Assign(GraphReference.Uniform(c, seed + 2, 0.5f, 1.5f));
+        bn.Beta?.Assign(GraphReference.Uniform(c, seed + 3));
+    }
+
     private static void AssertClose(float[] got, Nd expected, string what)
     {
         Assert.That(got, Has.Length.EqualTo(expected.Length), what);
@@ -119,16 +138,58 @@ public class InferenceFusionTests
         Assert.That(runsIn["pool"], Is.Null, "the pool is copied in: it also feeds b3");
     }
 
-    // The packed filter is prepared again after every kind of weight change: an assignment, training steps, a new batch size.
+    // Keras's conv2d_bn (conv without bias → BatchNormalization(scale=False) → relu) alone, a conv with bias → full batch
+    // norm → Concatenate, and conv → batch norm → Add → relu (ResNet's unfolded block): the batch norm folds into the conv.
+    [TestCase(1)]
+    [TestCase(2)]
+    public void BatchNormChains_FoldIntoTheConv_MatchTheReference(int batch)
+    {
+        using var backend = new CpuBackend(threads: 2);
+        var input = new InputLayer([6, 7, 5], "x");
+        var stem = new Conv2D(8, 3, padding: "same", useBias: false, name: "stem");
+        var stemBn = new BatchNormalization(scale: false, name: "stem_bn");
+        var h = new Activation("relu", "stem_relu").Apply(stemBn.Apply(stem.Apply(input)));
+        var left = new Conv2D(6, 1, name: "left");
+        var leftBn = new BatchNormalization(epsilon: 0.01, name: "left_bn");
+        var right = new Conv2D(4, 3, padding: "same", activation: "relu", name: "right");
+        var joined = new Concatenate(name: "join").Apply(leftBn.Apply(left.Apply(h)), right.Apply(h));
+        var body = new Conv2D(10, 3, padding: "same", name: "body");
+        var bodyBn = new BatchNormalization(name: "body_bn");
+        var sum = new Add(name: "sum").Apply(joined, bodyBn.Apply(body.Apply(joined)));
+        var output = new Conv2D(3, 1, name: "out").Apply(new Activation("relu", "sum_relu").Apply(sum));
+        using var model = new Model(input, output, backend: backend, seed: 12);
+        model.Initialize();
+        int seed = 50;
+        foreach (var bn in new[] { stemBn, leftBn, bodyBn }) Randomize(bn, seed += 10);
+        foreach (var conv in new[] { left, right, body }) conv.Bias!.Assign(GraphReference.Uniform(conv.Filters, seed++));
+        float[] x = GraphReference.Uniform(batch * 6 * 7 * 5, 13);
+
+        var xs = Nd.FromFloats(x, batch, 6, 7, 5);
+        var hs = BatchNorm(Conv(xs, stem), stemBn);
+        hs = hs.WithData(DoubleReference.Activate(hs.Data, KernelActivation.Relu));
+        var joinedRef = DoubleReference.Concat(BatchNorm(Conv(hs, left), leftBn), Conv(hs, right, KernelActivation.Relu));
+        var sumRef = joinedRef.WithData(DoubleReference.Activate(DoubleReference.Add(joinedRef.Data, BatchNorm(Conv(joinedRef, body), bodyBn).Data), KernelActivation.Relu));
+        var outConv = (Conv2D)model.GetLayer("out");
+        AssertClose(Predict(model, backend, x, batch), Conv(sumRef, outConv), "output");
+
+        var runsIn = RunsIn(model, backend, x, batch);
+        Assert.That(new[] { runsIn["stem"], runsIn["stem_bn"], runsIn["stem_relu"] }, Is.EqualTo(new[] { "stem_relu", "stem_relu", null }), "conv2d_bn runs as one conv");
+        Assert.That(new[] { runsIn["left"], runsIn["left_bn"], runsIn["right"] }, Is.All.EqualTo("join"), "the join's chains write into it");
+        Assert.That(new[] { runsIn["body"], runsIn["body_bn"], runsIn["sum_relu"] }, Is.All.EqualTo("sum"), "conv → batch norm runs at the sum");
+    }
+
+    // The packed (and batch-norm-folded) filter is prepared again after every kind of weight change: assignments, training
+    // steps (which move the batch norm's statistics too), a new batch size, another kernel selected.
     [Test]
     public void PackedFilters_FollowTheWeights()
     {
         using var backend = new CpuBackend(threads: 2);
         var input = new InputLayer([6, 6, 3], "x");
-        var c1 = new Conv2D(16, 3, padding: "same", activation: "relu", name: "c1");
+        var c1 = new Conv2D(16, 3, padding: "same", name: "c1");
+        var bn1 = new BatchNormalization(name: "bn1");
         var c2 = new Conv2D(16, 3, padding: "same", name: "c2");
         var c3 = new Conv2D(16, 1, name: "c3");
-        var body = c1.Apply(input);
+        var body = new Activation("relu", "relu1").Apply(bn1.Apply(c1.Apply(input)));
         var sum = new Add(name: "sum").Apply(c2.Apply(body), c3.Apply(body));
         var head = new Dense(2, name: "head").Apply(new Flatten(name: "flat").Apply(sum));
         using var model = new Model(input, head, backend: backend, seed: 2);
@@ -138,19 +199,23 @@ public class InferenceFusionTests
         Nd Expected(int batch, float[] values)
         {
             var xs = Nd.FromFloats(values, batch, 6, 6, 3);
-            var h = Conv(xs, c1, KernelActivation.Relu);
+            var h = BatchNorm(Conv(xs, c1), bn1);
+            h = h.WithData(DoubleReference.Activate(h.Data, KernelActivation.Relu));
             var s = DoubleReference.Add(Conv(h, c2).Data, Conv(h, c3).Data);
             var dense = (Dense)model.GetLayer("head");
             return DoubleReference.Dense(new Nd(s, batch, 6 * 6 * 16), Weights(dense.Kernel!), Weights(dense.Bias!).Data);
         }
 
         AssertClose(Predict(model, backend, x, 2), Expected(2, x), "first run");
+        Assert.That(RunsIn(model, backend, x, 2)["bn1"], Is.EqualTo("relu1"), "the batch norm is folded");
+        Randomize(bn1, 70);
+        AssertClose(Predict(model, backend, x, 2), Expected(2, x), "after new batch norm weights");
         c2.Kernel!.Assign(GraphReference.Uniform((int)c2.Kernel.Length, 33));
         c1.Kernel!.Assign(GraphReference.Uniform((int)c1.Kernel.Length, 34));
         AssertClose(Predict(model, backend, x, 2), Expected(2, x), "after Assign");
         for (int step = 0; step < 2; step++)
             model.TrainOnBatch(new Batch(x, [2, 6, 6, 3], GraphReference.Uniform(4, 40 + step), [2, 2]));
-        AssertClose(Predict(model, backend, x, 2), Expected(2, x), "after training steps");
+        AssertClose(Predict(model, backend, x, 2), Expected(2, x), "after training steps (moving statistics, γ and β too)");
         float[] one = x[..(6 * 6 * 3)];
         AssertClose(Predict(model, backend, one, 1), Expected(1, one), "batch 1");
         backend.Variants.Select("conv2d", CpuBackend.DirectConvVariant);

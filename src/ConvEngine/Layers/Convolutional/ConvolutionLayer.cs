@@ -8,14 +8,14 @@ namespace ConvEngine.Layers;
 /// <summary>
 /// What Conv1D and Conv2D share: both run the backend's 2-D convolution kernels (Conv1D sees its
 /// (N, L, C) input as (N, 1, L, C)), with Keras's defaults, glorot_uniform kernel and zero bias. At inference on
-/// the cpu backend the kernel is packed once into the GEMM's layout and kept until the weight changes (its
-/// <see cref="Parameter.Version"/>) or the tuned kernel for the shape does; a training pass drops the packed copy.
+/// the cpu backend the kernel (with a following batch norm folded in, when the model fuses one) is packed once into the
+/// GEMM's layout and kept until a weight changes (its <see cref="Parameter.Version"/>) or the tuned kernel for the shape
+/// does; a training pass drops the packed copy.
 /// </summary>
 public abstract class ConvolutionLayer : ActivatedLayer
 {
     private Conv2DGeometry _geometry;
     private PackedConv2DFilter? _packed;
-    private int _packedVersion;
 
     private protected ConvolutionLayer(int filters, Size2D kernelSize, Size2D strides, string padding, Size2D dilationRate,
         int groups, string? activation, bool useBias, string? name) : base(name, activation)
@@ -128,7 +128,8 @@ public abstract class ConvolutionLayer : ActivatedLayer
         var g = GeometryFor(x);
         if (Inferring && x.Backend is CpuBackend cpu)
         {
-            cpu.Conv2D(x.Buffer, PackedKernel(cpu, g), Bias?.Value!.Buffer, output.Buffer, g, fused, default);
+            var (filter, bias) = InferenceWeights(cpu, g, null);
+            cpu.Conv2D(x.Buffer, filter, bias, output.Buffer, g, fused, default);
             return;
         }
         DropPackedKernel();
@@ -136,32 +137,71 @@ public abstract class ConvolutionLayer : ActivatedLayer
     }
 
     /// <summary>
-    /// Inference on the cpu backend into another layer's buffer: act(conv(<paramref name="input"/>) + bias [+ the
+    /// Inference on the cpu backend into a buffer the model planned: act(conv(<paramref name="input"/>) + bias [+ the
     /// residual]) written at <paramref name="target"/>'s channels of <paramref name="output"/> (a residual sum's or a
-    /// concatenation's output, planned by the model).
+    /// concatenation's output), with <paramref name="folded"/>, the BatchNormalization that reads this conv's output, folded
+    /// into the kernel and bias (at inference it is an affine map per channel: γ·(z − mean)/√(variance + ε) + β).
     /// </summary>
-    internal void InferInto(Tensor input, Tensor output, KernelActivation activation, Conv2DOutput target)
+    internal void InferInto(Tensor input, Tensor output, KernelActivation activation, Conv2DOutput target, BatchNormalization? folded)
     {
         var cpu = (CpuBackend)input.Backend;
         var g = GeometryFor(input);
-        cpu.Conv2D(input.Buffer, PackedKernel(cpu, g), Bias?.Value!.Buffer, output.Buffer, g, activation, target);
+        var (filter, bias) = InferenceWeights(cpu, g, folded);
+        cpu.Conv2D(input.Buffer, filter, bias, output.Buffer, g, activation, target);
     }
 
     /// <summary>This layer's own output buffer for <paramref name="input"/>, for <see cref="InferInto"/>.</summary>
     internal Tensor InferenceOutput(Tensor input) => Workspace("output", input.Backend, OutputShapeFor([input]));
 
-    /// <summary>The kernel packed for <paramref name="g"/>'s conv on <paramref name="cpu"/>: the kept one while it still fits, else packed again.</summary>
-    private PackedConv2DFilter PackedKernel(CpuBackend cpu, in Conv2DGeometry g)
+    /// <summary>What the packed kernel was prepared from: the weights' versions, and the batch norm folded into it.</summary>
+    private readonly record struct WeightStamp(int Kernel, int Bias, BatchNormalization? Folded, long FoldedVersions);
+
+    private WeightStamp _packedStamp;
+
+    /// <summary>
+    /// The kernel packed for <paramref name="g"/>'s conv on <paramref name="cpu"/> and the bias to add, with
+    /// <paramref name="folded"/> folded into both: the kept ones while the weights and the kernel choice still fit, else
+    /// folded and packed again.
+    /// </summary>
+    private (PackedConv2DFilter Filter, DeviceBuffer? Bias) InferenceWeights(CpuBackend cpu, in Conv2DGeometry g, BatchNormalization? folded)
     {
         var kernel = Kernel!;
-        var filter = kernel.Value!.Buffer;
-        if (_packed is null || _packedVersion != kernel.Version || !cpu.Conv2DFilterFits(_packed, filter, g))
+        var stamp = new WeightStamp(kernel.Version, Bias?.Version ?? 0, folded,
+            folded is null ? 0 : (long)(folded.Gamma?.Version ?? 0) + (folded.Beta?.Version ?? 0) + folded.MovingMean!.Version + folded.MovingVariance!.Version);
+        bool stale = _packed is null || _packedStamp != stamp;
+        DeviceBuffer source = kernel.Value!.Buffer;
+        DeviceBuffer? bias = Bias?.Value!.Buffer;
+        if (folded is not null)
+        {
+            var foldedKernel = Workspace("folded_kernel", cpu, kernel.Shape);
+            var foldedBias = Workspace("folded_bias", cpu, new TensorShape(Filters));
+            if (stale) FoldBatchNorm(cpu, folded, foldedKernel, foldedBias);
+            (source, bias) = (foldedKernel.Buffer, foldedBias.Buffer);
+        }
+        if (stale || !cpu.Conv2DFilterFits(_packed!, source, g))
         {
             DropPackedKernel();
-            _packed = cpu.PackConv2DFilter(filter, g);
-            _packedVersion = kernel.Version;
+            _packed = cpu.PackConv2DFilter(source, g);
+            _packedStamp = stamp;
         }
-        return _packed;
+        return (_packed!, bias);
+    }
+
+    /// <summary>Writes kernel·s and (bias − mean)·s + β, s = γ/√(variance + ε) per output channel, computed in double.</summary>
+    private void FoldBatchNorm(CpuBackend cpu, BatchNormalization bn, Tensor foldedKernel, Tensor foldedBias)
+    {
+        float[] kernel = Kernel!.ToArray(), mean = bn.MovingMean!.ToArray(), variance = bn.MovingVariance!.ToArray();
+        float[]? bias = Bias?.ToArray(), gamma = bn.Gamma?.ToArray(), beta = bn.Beta?.ToArray();
+        var scale = new double[Filters];
+        var shifted = new float[Filters];
+        for (int o = 0; o < Filters; o++)
+        {
+            scale[o] = (gamma?[o] ?? 1.0) / Math.Sqrt(variance[o] + bn.Epsilon);
+            shifted[o] = (float)(((bias?[o] ?? 0.0) - mean[o]) * scale[o] + (beta?[o] ?? 0.0));
+        }
+        for (int i = 0; i < kernel.Length; i++) kernel[i] = (float)(kernel[i] * scale[i % Filters]);
+        cpu.Upload(kernel, foldedKernel.Buffer);
+        cpu.Upload(shifted, foldedBias.Buffer);
     }
 
     private void DropPackedKernel()
