@@ -6,9 +6,10 @@ using ConvEngine.Kernels.Cpu;
 namespace ConvEngine.Benchmarks;
 
 /// <summary>
-/// `--probe-conv [--rounds N] [--packed] [N,S,Cin,Cout …]`: a quick Stopwatch pass over 3×3 conv shapes (default: the
+/// `--probe-conv [--rounds N] [--packed] [--ours-only] [N,S,Cin,Cout …]`: a quick Stopwatch pass over 3×3 conv shapes (default: the
 /// benchmarked VGG16 layers), ours and ONNX Runtime alternating in this process, medians side by side; `--packed` runs
-/// ours on a filter packed once ahead, as inference does. For development between BenchmarkDotNet runs (use 30+ rounds:
+/// ours on a filter packed once ahead, as inference does; `--ours-only` leaves ONNX Runtime out (its threads, alternating in
+/// this process, slow ours down by up to 2× on a 2-core machine). For development between BenchmarkDotNet runs (use 30+ rounds:
 /// the first ones run before the JIT's optimized code); ConvForwardBenchmarks is the measurement.
 /// </summary>
 public static class ConvProbe
@@ -17,12 +18,13 @@ public static class ConvProbe
     {
         int rounds = 7;
         GemmBlocking? blocking = null;
-        bool packed = false;
+        bool packed = false, oursOnly = false;
         var shapes = new List<ConvShape>();
         for (int i = 0; i < args.Length; i++)
         {
             if (args[i] == "--cpu-time") ProbeClock.CpuTime = true;
             else if (args[i] == "--packed") packed = true;
+            else if (args[i] == "--ours-only") oursOnly = true;
             else if (args[i] == "--rounds") rounds = int.Parse(args[++i], CultureInfo.InvariantCulture);
             else if (args[i] == "--blocking")
             {
@@ -45,19 +47,20 @@ public static class ConvProbe
         {
             var problem = new ConvProblem(shape);
             using var ours = new CpuConvRunner(problem, threads);
-            using var ort = new OrtConvRunner(problem, threads);
+            using var ort = oursOnly ? null : new OrtConvRunner(problem, threads);
             ours.Run();
-            ort.Run();
+            ort?.Run();
             var a = new List<double>();
             var b = new List<double>();
             for (int r = 0; r < rounds; r++)
             {
                 ProbeClock.Settle();
                 a.Add(ProbeClock.Milliseconds(blocking is { } bl ? () => ours.Run(bl) : packed ? ours.RunPacked : ours.Run, threads));
+                if (oursOnly) continue;
                 ProbeClock.Settle();
-                b.Add(ProbeClock.Milliseconds(ort.Run, threads));
+                b.Add(ProbeClock.Milliseconds(ort!.Run, threads));
             }
-            double oursMs = a.Order().ElementAt(rounds / 2), ortMs = b.Order().ElementAt(rounds / 2);
+            double oursMs = a.Order().ElementAt(rounds / 2), ortMs = oursOnly ? double.NaN : b.Order().ElementAt(rounds / 2);
             int count = Math.Max(1, Vgg16ConvShapes.LayerCount(shape, shape.Batch == 1 ? 224 : 128));
             oursTotal += count * oursMs;
             ortTotal += count * ortMs;

@@ -6,7 +6,8 @@ namespace ConvEngine.Tests.Kernels;
 
 /// <summary>
 /// CpuGemm against a plain double-precision triple loop written here. Sizes are odd on purpose:
-/// they cut the 12×32 / 6×16 / 4×4 tiles, and some cross the K (256), M (192) and N (512) blocks.
+/// they cut the 12×32 / 6×16 / 4×4 tiles (and leave AVX-512 edge panels of 1–8 rows for its 4-row short tiles), and some
+/// cross the K (256), M (192) and N (512) blocks.
 /// </summary>
 public unsafe class CpuGemmTests
 {
@@ -15,6 +16,7 @@ public unsafe class CpuGemmTests
         (1, 1, 1), (7, 17, 33), (17, 33, 7), (33, 100, 1), (100, 7, 17), (13, 70, 300), (200, 40, 20), (5, 530, 9),
         (24, 16, 5), (29, 48, 40),   // tiles one vector wide (16 columns of an AVX-512 tile, 8 of an AVX2 one), full and cut rows
         (3, 203, 37), (1, 1000, 130), // a few rows: B streamed (untransposed), vector and scalar column tails, K not a multiple of 4
+        (49, 48, 70), (56, 40, 19),   // an edge panel of 1 and of 8 rows (AVX-512's short tiles, one and two of them), half and cut columns
     ];
 
     public static IEnumerable<SimdLevel> Levels() => Enum.GetValues<SimdLevel>().Where(l => l <= SimdSupport.Detected);

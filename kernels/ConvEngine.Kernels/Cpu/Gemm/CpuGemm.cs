@@ -265,6 +265,20 @@ internal static unsafe partial class CpuGemm
     private static void MicroKernel(SimdLevel simd, bool kMajorA, int kc, float* a, float* b, nint ldb, float* c, nint ldc,
         int rows, int cols, bool accumulate, in GemmEpilogue ep)
     {
+        if (simd == SimdLevel.Avx512 && rows <= 2 * GemmMicroKernels.Avx512ShortMR)
+        {
+            // An edge panel of 1–8 rows: one or two short tiles instead of a full 12-row one.
+            const int Short = GemmMicroKernels.Avx512ShortMR;
+            nint second = Short * (kMajorA ? KMajorPanel.RowStep(GemmMicroKernels.Avx512MR) : RowPanel.RowStep(GemmMicroKernels.Avx512MR));
+            for (int r0 = 0; r0 < rows; r0 += Short)
+            {
+                int part = Math.Min(Short, rows - r0);
+                float* aPart = a + (r0 == 0 ? 0 : second);
+                if (kMajorA) GemmMicroKernels.Avx512Short<KMajorPanel>(kc, aPart, b, ldb, c + r0 * ldc, ldc, part, cols, accumulate, ep);
+                else GemmMicroKernels.Avx512Short<RowPanel>(kc, aPart, b, ldb, c + r0 * ldc, ldc, part, cols, accumulate, ep);
+            }
+            return;
+        }
         switch (simd)
         {
             case SimdLevel.Avx512 when kMajorA: GemmMicroKernels.Avx512<KMajorPanel>(kc, a, b, ldb, c, ldc, rows, cols, accumulate, ep); break;

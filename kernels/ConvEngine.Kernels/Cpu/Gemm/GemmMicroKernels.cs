@@ -132,6 +132,51 @@ internal static unsafe class GemmMicroKernels
         }
     }
 
+    /// <summary>Rows a short AVX-512 tile computes: the last panel of a matrix with 1–4 (or, in two passes, 5–8) rows left.</summary>
+    public const int Avx512ShortMR = 4;
+
+    /// <summary>
+    /// <see cref="Avx512{TA}"/> for a tile of at most <see cref="Avx512ShortMR"/> rows, read from a panel packed for
+    /// <see cref="Avx512MR"/>: 8 accumulators instead of 24, so the edge panel of an M such as 49 (a 7×7 feature map) costs a
+    /// third of a full tile rather than a whole one. The sums are the same as the full tile's, k in the same order.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Avx512Short<TA>(int kc, float* a, float* b, nint ldb, float* c, nint ldc,
+        int rows, int cols, bool accumulate, in GemmEpilogue ep) where TA : struct, IPanelLayout
+    {
+        const int NR = Avx512NR;
+        var s = new Store512(accumulate, ep);
+        Vector512<float> c0a = default, c0b = default, c1a = default, c1b = default, c2a = default, c2b = default, c3a = default, c3b = default;
+        nint rs = TA.RowStep(Avx512MR), ks = TA.KStep(Avx512MR);
+        for (int k = 0; k < kc; k++)
+        {
+            Vector512<float> b0 = Vector512.Load(b), b1 = Vector512.Load(b + 16), x;
+            x = Vector512.Create(a[0]); c0a = Avx512F.FusedMultiplyAdd(x, b0, c0a); c0b = Avx512F.FusedMultiplyAdd(x, b1, c0b);
+            x = Vector512.Create(a[rs]); c1a = Avx512F.FusedMultiplyAdd(x, b0, c1a); c1b = Avx512F.FusedMultiplyAdd(x, b1, c1b);
+            x = Vector512.Create(a[2 * rs]); c2a = Avx512F.FusedMultiplyAdd(x, b0, c2a); c2b = Avx512F.FusedMultiplyAdd(x, b1, c2b);
+            x = Vector512.Create(a[3 * rs]); c3a = Avx512F.FusedMultiplyAdd(x, b0, c3a); c3b = Avx512F.FusedMultiplyAdd(x, b1, c3b);
+            a += ks;
+            b += ldb;
+        }
+        if (cols == NR || cols == NR / 2)
+        {
+            bool half = cols < NR;
+            s.Rows(c, half, c0a, c0b);
+            if (rows > 1) s.Rows(c + 1 * ldc, half, c1a, c1b);
+            if (rows > 2) s.Rows(c + 2 * ldc, half, c2a, c2b);
+            if (rows > 3) s.Rows(c + 3 * ldc, half, c3a, c3b);
+        }
+        else
+        {
+            float* tile = stackalloc float[Avx512ShortMR * NR];
+            c0a.Store(tile + 0); c0b.Store(tile + 16);
+            c1a.Store(tile + 32); c1b.Store(tile + 48);
+            c2a.Store(tile + 64); c2b.Store(tile + 80);
+            c3a.Store(tile + 96); c3b.Store(tile + 112);
+            FinishEdgeTile(tile, NR, c, ldc, rows, cols, accumulate, ep);
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Avx2<TA>(int kc, float* a, float* b, nint ldb, float* c, nint ldc,
         int rows, int cols, bool accumulate, in GemmEpilogue ep) where TA : struct, IPanelLayout
