@@ -248,12 +248,17 @@ internal static unsafe class CpuConvKernels
         float* image = input + (nint)b * g.H * g.W * channels;
         nint rowOffset = ((nint)b * g.OH + i) * g.OW;
         int c = 0;
-        if (simd == SimdLevel.Avx512)
-            for (; c + 16 <= channels; c += 16)
-                DepthwiseVectors512(image, filter, bias, target, g, activation, rowOffset, ihBase, p0, p1, jStart, jEnd, c);
-        if (simd >= SimdLevel.Avx2)
-            for (; c + 8 <= channels; c += 8)
-                DepthwiseVectors256(image, filter, bias, target, g, activation, rowOffset, ihBase, p0, p1, jStart, jEnd, c);
+        if (simd == SimdLevel.Avx512 && channels >= 16)
+        {
+            c = channels / 16 * 16;
+            DepthwiseVectors512(image, filter, bias, target, g, activation, rowOffset, ihBase, p0, p1, jStart, jEnd, 0, c);
+        }
+        if (simd >= SimdLevel.Avx2 && channels - c >= 8)
+        {
+            int end = c + (channels - c) / 8 * 8;
+            DepthwiseVectors256(image, filter, bias, target, g, activation, rowOffset, ihBase, p0, p1, jStart, jEnd, c, end);
+            c = end;
+        }
         // The vector stores apply the activations that are a compare and a blend; sigmoid and tanh run over the row after.
         if (c > 0 && activation.Kind is ActivationKind.Sigmoid or ActivationKind.Tanh)
             for (int j = 0; j < g.OW; j++)
@@ -282,125 +287,140 @@ internal static unsafe class CpuConvKernels
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static void DepthwiseVectors256(float* image, float* filter, float* bias, in ConvTarget target, in Conv2DGeometry g,
-        KernelActivation activation, nint rowOffset, int ihBase, int p0, int p1, int jStart, int jEnd, int c)
+        KernelActivation activation, nint rowOffset, int ihBase, int p0, int p1, int jStart, int jEnd, int cStart, int cEnd)
     {
         int channels = g.C, kw = g.KW;
         nint pixelStride = (nint)g.StrideW * channels, tapStride = (nint)g.DilationW * channels;
-        var initial = bias == null ? Vector256<float>.Zero : Vector256.Load(bias + c);
         bool rowOf3 = kw == 3 && g.StrideW == 1 && g.DilationW == 1;
         for (int j = 0; j < g.OW;)
         {
             if (j >= jStart && j + 4 <= jEnd)
             {
-                // Four pixels, every tap in bounds.
-                Vector256<float> a0 = initial, a1 = initial, a2 = initial, a3 = initial;
-                for (int p = p0; p < p1; p++)
+                // Four pixels, every tap in bounds, for each channel vector in turn: the pixels' inputs (all their channels) stay in L1.
+                for (int c = cStart; c < cEnd; c += 8)
                 {
-                    float* src = image + ((nint)(ihBase + p * g.DilationH) * g.W + j * g.StrideW - g.PadLeft) * channels + c;
-                    float* f = filter + (nint)p * kw * channels + c;
-                    if (rowOf3)
+                    var initial = bias == null ? Vector256<float>.Zero : Vector256.Load(bias + c);
+                    Vector256<float> a0 = initial, a1 = initial, a2 = initial, a3 = initial;
+                    for (int p = p0; p < p1; p++)
                     {
-                        // Three taps a row, stride 1: the four pixels share their inputs, so six loads serve twelve FMAs
-                        // (in the same order as the general loop, so the sums are the same to the bit).
-                        Vector256<float> w0 = Vector256.Load(f), w1 = Vector256.Load(f + channels), w2 = Vector256.Load(f + 2 * channels);
-                        Vector256<float> x0 = Vector256.Load(src), x1 = Vector256.Load(src + channels), x2 = Vector256.Load(src + 2 * channels);
-                        Vector256<float> x3 = Vector256.Load(src + 3 * channels), x4 = Vector256.Load(src + 4 * channels), x5 = Vector256.Load(src + 5 * channels);
-                        a0 = Fma.MultiplyAdd(x2, w2, Fma.MultiplyAdd(x1, w1, Fma.MultiplyAdd(x0, w0, a0)));
-                        a1 = Fma.MultiplyAdd(x3, w2, Fma.MultiplyAdd(x2, w1, Fma.MultiplyAdd(x1, w0, a1)));
-                        a2 = Fma.MultiplyAdd(x4, w2, Fma.MultiplyAdd(x3, w1, Fma.MultiplyAdd(x2, w0, a2)));
-                        a3 = Fma.MultiplyAdd(x5, w2, Fma.MultiplyAdd(x4, w1, Fma.MultiplyAdd(x3, w0, a3)));
-                        continue;
+                        float* src = image + ((nint)(ihBase + p * g.DilationH) * g.W + j * g.StrideW - g.PadLeft) * channels + c;
+                        float* f = filter + (nint)p * kw * channels + c;
+                        if (rowOf3)
+                        {
+                            // Three taps a row, stride 1: the four pixels share their inputs, so six loads serve twelve FMAs
+                            // (in the same order as the general loop, so the sums are the same to the bit).
+                            Vector256<float> w0 = Vector256.Load(f), w1 = Vector256.Load(f + channels), w2 = Vector256.Load(f + 2 * channels);
+                            Vector256<float> x0 = Vector256.Load(src), x1 = Vector256.Load(src + channels), x2 = Vector256.Load(src + 2 * channels);
+                            Vector256<float> x3 = Vector256.Load(src + 3 * channels), x4 = Vector256.Load(src + 4 * channels), x5 = Vector256.Load(src + 5 * channels);
+                            a0 = Fma.MultiplyAdd(x2, w2, Fma.MultiplyAdd(x1, w1, Fma.MultiplyAdd(x0, w0, a0)));
+                            a1 = Fma.MultiplyAdd(x3, w2, Fma.MultiplyAdd(x2, w1, Fma.MultiplyAdd(x1, w0, a1)));
+                            a2 = Fma.MultiplyAdd(x4, w2, Fma.MultiplyAdd(x3, w1, Fma.MultiplyAdd(x2, w0, a2)));
+                            a3 = Fma.MultiplyAdd(x5, w2, Fma.MultiplyAdd(x4, w1, Fma.MultiplyAdd(x3, w0, a3)));
+                            continue;
+                        }
+                        for (int q = 0; q < kw; q++, src += tapStride, f += channels)
+                        {
+                            var w = Vector256.Load(f);
+                            a0 = Fma.MultiplyAdd(Vector256.Load(src), w, a0);
+                            a1 = Fma.MultiplyAdd(Vector256.Load(src + pixelStride), w, a1);
+                            a2 = Fma.MultiplyAdd(Vector256.Load(src + 2 * pixelStride), w, a2);
+                            a3 = Fma.MultiplyAdd(Vector256.Load(src + 3 * pixelStride), w, a3);
+                        }
                     }
-                    for (int q = 0; q < kw; q++, src += tapStride, f += channels)
-                    {
-                        var w = Vector256.Load(f);
-                        a0 = Fma.MultiplyAdd(Vector256.Load(src), w, a0);
-                        a1 = Fma.MultiplyAdd(Vector256.Load(src + pixelStride), w, a1);
-                        a2 = Fma.MultiplyAdd(Vector256.Load(src + 2 * pixelStride), w, a2);
-                        a3 = Fma.MultiplyAdd(Vector256.Load(src + 3 * pixelStride), w, a3);
-                    }
+                    Store256(target, rowOffset + j, c, a0, activation);
+                    Store256(target, rowOffset + j + 1, c, a1, activation);
+                    Store256(target, rowOffset + j + 2, c, a2, activation);
+                    Store256(target, rowOffset + j + 3, c, a3, activation);
                 }
-                Store256(target, rowOffset + j, c, a0, activation);
-                Store256(target, rowOffset + j + 1, c, a1, activation);
-                Store256(target, rowOffset + j + 2, c, a2, activation);
-                Store256(target, rowOffset + j + 3, c, a3, activation);
                 j += 4;
                 continue;
             }
-            var acc = initial;
-            for (int p = p0; p < p1; p++)
+            for (int c = cStart; c < cEnd; c += 8)
             {
-                int ih = ihBase + p * g.DilationH;
-                for (int q = 0; q < kw; q++)
+                var initial = bias == null ? Vector256<float>.Zero : Vector256.Load(bias + c);
+                var acc = initial;
+                for (int p = p0; p < p1; p++)
                 {
-                    int iw = j * g.StrideW + q * g.DilationW - g.PadLeft;
-                    if ((uint)iw < (uint)g.W)
-                        acc = Fma.MultiplyAdd(Vector256.Load(image + ((nint)ih * g.W + iw) * channels + c), Vector256.Load(filter + (p * kw + q) * channels + c), acc);
+                    int ih = ihBase + p * g.DilationH;
+                    for (int q = 0; q < kw; q++)
+                    {
+                        int iw = j * g.StrideW + q * g.DilationW - g.PadLeft;
+                        if ((uint)iw < (uint)g.W)
+                            acc = Fma.MultiplyAdd(Vector256.Load(image + ((nint)ih * g.W + iw) * channels + c), Vector256.Load(filter + (p * kw + q) * channels + c), acc);
+                    }
                 }
+                Store256(target, rowOffset + j, c, acc, activation);
             }
-            Store256(target, rowOffset + j, c, acc, activation);
             j++;
         }
     }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static void DepthwiseVectors512(float* image, float* filter, float* bias, in ConvTarget target, in Conv2DGeometry g,
-        KernelActivation activation, nint rowOffset, int ihBase, int p0, int p1, int jStart, int jEnd, int c)
+        KernelActivation activation, nint rowOffset, int ihBase, int p0, int p1, int jStart, int jEnd, int cStart, int cEnd)
     {
         int channels = g.C, kw = g.KW;
         nint pixelStride = (nint)g.StrideW * channels, tapStride = (nint)g.DilationW * channels;
-        var initial = bias == null ? Vector512<float>.Zero : Vector512.Load(bias + c);
         bool rowOf3 = kw == 3 && g.StrideW == 1 && g.DilationW == 1;
         for (int j = 0; j < g.OW;)
         {
             if (j >= jStart && j + 4 <= jEnd)
             {
-                Vector512<float> a0 = initial, a1 = initial, a2 = initial, a3 = initial;
-                for (int p = p0; p < p1; p++)
+                // Four pixels, every tap in bounds, for each channel vector in turn: the pixels' inputs (all their channels) stay in L1.
+                for (int c = cStart; c < cEnd; c += 16)
                 {
-                    float* src = image + ((nint)(ihBase + p * g.DilationH) * g.W + j * g.StrideW - g.PadLeft) * channels + c;
-                    float* f = filter + (nint)p * kw * channels + c;
-                    if (rowOf3)
+                    var initial = bias == null ? Vector512<float>.Zero : Vector512.Load(bias + c);
+                    Vector512<float> a0 = initial, a1 = initial, a2 = initial, a3 = initial;
+                    for (int p = p0; p < p1; p++)
                     {
-                        // Three taps a row, stride 1: the four pixels share their inputs, so six loads serve twelve FMAs
-                        // (in the same order as the general loop, so the sums are the same to the bit).
-                        Vector512<float> w0 = Vector512.Load(f), w1 = Vector512.Load(f + channels), w2 = Vector512.Load(f + 2 * channels);
-                        Vector512<float> x0 = Vector512.Load(src), x1 = Vector512.Load(src + channels), x2 = Vector512.Load(src + 2 * channels);
-                        Vector512<float> x3 = Vector512.Load(src + 3 * channels), x4 = Vector512.Load(src + 4 * channels), x5 = Vector512.Load(src + 5 * channels);
-                        a0 = Avx512F.FusedMultiplyAdd(x2, w2, Avx512F.FusedMultiplyAdd(x1, w1, Avx512F.FusedMultiplyAdd(x0, w0, a0)));
-                        a1 = Avx512F.FusedMultiplyAdd(x3, w2, Avx512F.FusedMultiplyAdd(x2, w1, Avx512F.FusedMultiplyAdd(x1, w0, a1)));
-                        a2 = Avx512F.FusedMultiplyAdd(x4, w2, Avx512F.FusedMultiplyAdd(x3, w1, Avx512F.FusedMultiplyAdd(x2, w0, a2)));
-                        a3 = Avx512F.FusedMultiplyAdd(x5, w2, Avx512F.FusedMultiplyAdd(x4, w1, Avx512F.FusedMultiplyAdd(x3, w0, a3)));
-                        continue;
+                        float* src = image + ((nint)(ihBase + p * g.DilationH) * g.W + j * g.StrideW - g.PadLeft) * channels + c;
+                        float* f = filter + (nint)p * kw * channels + c;
+                        if (rowOf3)
+                        {
+                            // Three taps a row, stride 1: the four pixels share their inputs, so six loads serve twelve FMAs
+                            // (in the same order as the general loop, so the sums are the same to the bit).
+                            Vector512<float> w0 = Vector512.Load(f), w1 = Vector512.Load(f + channels), w2 = Vector512.Load(f + 2 * channels);
+                            Vector512<float> x0 = Vector512.Load(src), x1 = Vector512.Load(src + channels), x2 = Vector512.Load(src + 2 * channels);
+                            Vector512<float> x3 = Vector512.Load(src + 3 * channels), x4 = Vector512.Load(src + 4 * channels), x5 = Vector512.Load(src + 5 * channels);
+                            a0 = Avx512F.FusedMultiplyAdd(x2, w2, Avx512F.FusedMultiplyAdd(x1, w1, Avx512F.FusedMultiplyAdd(x0, w0, a0)));
+                            a1 = Avx512F.FusedMultiplyAdd(x3, w2, Avx512F.FusedMultiplyAdd(x2, w1, Avx512F.FusedMultiplyAdd(x1, w0, a1)));
+                            a2 = Avx512F.FusedMultiplyAdd(x4, w2, Avx512F.FusedMultiplyAdd(x3, w1, Avx512F.FusedMultiplyAdd(x2, w0, a2)));
+                            a3 = Avx512F.FusedMultiplyAdd(x5, w2, Avx512F.FusedMultiplyAdd(x4, w1, Avx512F.FusedMultiplyAdd(x3, w0, a3)));
+                            continue;
+                        }
+                        for (int q = 0; q < kw; q++, src += tapStride, f += channels)
+                        {
+                            var w = Vector512.Load(f);
+                            a0 = Avx512F.FusedMultiplyAdd(Vector512.Load(src), w, a0);
+                            a1 = Avx512F.FusedMultiplyAdd(Vector512.Load(src + pixelStride), w, a1);
+                            a2 = Avx512F.FusedMultiplyAdd(Vector512.Load(src + 2 * pixelStride), w, a2);
+                            a3 = Avx512F.FusedMultiplyAdd(Vector512.Load(src + 3 * pixelStride), w, a3);
+                        }
                     }
-                    for (int q = 0; q < kw; q++, src += tapStride, f += channels)
-                    {
-                        var w = Vector512.Load(f);
-                        a0 = Avx512F.FusedMultiplyAdd(Vector512.Load(src), w, a0);
-                        a1 = Avx512F.FusedMultiplyAdd(Vector512.Load(src + pixelStride), w, a1);
-                        a2 = Avx512F.FusedMultiplyAdd(Vector512.Load(src + 2 * pixelStride), w, a2);
-                        a3 = Avx512F.FusedMultiplyAdd(Vector512.Load(src + 3 * pixelStride), w, a3);
-                    }
+                    Store512(target, rowOffset + j, c, a0, activation);
+                    Store512(target, rowOffset + j + 1, c, a1, activation);
+                    Store512(target, rowOffset + j + 2, c, a2, activation);
+                    Store512(target, rowOffset + j + 3, c, a3, activation);
                 }
-                Store512(target, rowOffset + j, c, a0, activation);
-                Store512(target, rowOffset + j + 1, c, a1, activation);
-                Store512(target, rowOffset + j + 2, c, a2, activation);
-                Store512(target, rowOffset + j + 3, c, a3, activation);
                 j += 4;
                 continue;
             }
-            var acc = initial;
-            for (int p = p0; p < p1; p++)
+            for (int c = cStart; c < cEnd; c += 16)
             {
-                int ih = ihBase + p * g.DilationH;
-                for (int q = 0; q < kw; q++)
+                var initial = bias == null ? Vector512<float>.Zero : Vector512.Load(bias + c);
+                var acc = initial;
+                for (int p = p0; p < p1; p++)
                 {
-                    int iw = j * g.StrideW + q * g.DilationW - g.PadLeft;
-                    if ((uint)iw < (uint)g.W)
-                        acc = Avx512F.FusedMultiplyAdd(Vector512.Load(image + ((nint)ih * g.W + iw) * channels + c), Vector512.Load(filter + (p * kw + q) * channels + c), acc);
+                    int ih = ihBase + p * g.DilationH;
+                    for (int q = 0; q < kw; q++)
+                    {
+                        int iw = j * g.StrideW + q * g.DilationW - g.PadLeft;
+                        if ((uint)iw < (uint)g.W)
+                            acc = Avx512F.FusedMultiplyAdd(Vector512.Load(image + ((nint)ih * g.W + iw) * channels + c), Vector512.Load(filter + (p * kw + q) * channels + c), acc);
+                    }
                 }
+                Store512(target, rowOffset + j, c, acc, activation);
             }
-            Store512(target, rowOffset + j, c, acc, activation);
             j++;
         }
     }
