@@ -73,6 +73,8 @@ public class CpuTuningTests
     [TestCase("{\"version\": 99, \"entries\": {}}")]
     // Version 2: chosen by the one-shot timing before the interleaved rounds; its entries are re-tuned, not trusted.
     [TestCase("{\"version\": 2, \"entries\": {\"m | conv2d x\": {\"variant\": \"im2col-gemm\", \"kc\": 256, \"nc\": 256, \"mc\": 4092, \"ms\": 1}}}")]
+    // Version 3: chosen before the AVX-512 direct tile and the short GEMM edge tiles, and without timing few-channel convs.
+    [TestCase("{\"version\": 3, \"entries\": {\"m | conv2d x\": {\"variant\": \"direct\", \"kc\": 256, \"nc\": 256, \"mc\": 4092, \"ms\": 1}}}")]
     [TestCase("[1, 2]")]
     public void Cache_WithAnUnreadableFile_IsIgnoredAndRewritten(string content)
     {

@@ -18,7 +18,9 @@ public sealed class TuningCache
     // 2: "direct" joined the candidates; a version-1 file never timed it, so it is ignored and the shapes re-tuned.
     // 3: candidates timed in interleaved rounds, the default kept unless beaten by 3 %; a version-2 choice may rest on
     //    one noisy timing, so it is ignored and the shapes re-tuned.
-    private const int FormatVersion = 3;
+    // 4: the kernels a choice weighs changed (AVX-512 direct tile 12×32, short GEMM edge tiles) and few-channel convs now
+    //    follow the tuner, so version-3 choices are ignored and the shapes re-tuned.
+    private const int FormatVersion = 4;
     private readonly Dictionary<string, TuningEntry> _entries = new(StringComparer.Ordinal);
     private readonly object _gate = new();
 
