@@ -35,6 +35,24 @@ public class CommonSettingsTests
         Assert.That(Count(helps["filter"], "--model"), Is.Zero, "filter loads no model");
     }
 
+    // The help table renders descriptions as console markup: a stray "[…]" in one (bench's shape syntax once) made
+    // `convengine bench --help` fail with an internal error. Every command's help, through the real entry point.
+    [TestCase("devices")] [TestCase("train")] [TestCase("evaluate")] [TestCase("predict")] [TestCase("augment")]
+    [TestCase("curves")] [TestCase("filter")] [TestCase("invariance")] [TestCase("visualize")] [TestCase("summary")]
+    [TestCase("series")] [TestCase("series-train")] [TestCase("conformance")] [TestCase("bench")] [TestCase("export")]
+    [TestCase("weights")]
+    public void Help_OfEveryCommand_RendersAndExitsZero(string command)
+    {
+        var result = CliHarness.RunProgram(command, "--help");
+        Assert.That(result.Out + result.Error, Does.Not.Contain("internal error"));
+        Assert.That(result.ExitCode, Is.Zero, result.Out + result.Error);
+        Assert.That(result.Out, Does.Contain("USAGE"));
+    }
+
+    [Test]
+    public void Help_OfBench_ShowsTheShapeSyntax() =>
+        Assert.That(CliHarness.RunProgram("bench", "--help").Out, Does.Contain("ocOC, then optionally ,sS ,dD ,gG"));
+
     [TestCase("csv")]
     [TestCase("xml")]
     public void Evaluate_RefusesAFormatItDoesNotWrite_NamingTheOnesItDoes(string format)

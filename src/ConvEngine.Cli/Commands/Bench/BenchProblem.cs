@@ -52,7 +52,8 @@ internal sealed class BenchProblem
     /// <summary>Multiply-adds × 2.</summary>
     public double Flops => Op == "conv2d" ? Conv.Flops : 2.0 * DenseSize.M * DenseSize.K * DenseSize.N;
 
-    public const string ConvShapeSyntax = "NxHxWxC,kKHxKW,ocOC[,sS][,dD][,gG][,same|valid] (e.g. 1x56x56x64,k3x3,oc64)";
+    // No square brackets: the help table renders option descriptions as console markup, where "[,sS]" is a style tag.
+    public const string ConvShapeSyntax = "NxHxWxC,kKHxKW,ocOC, then optionally ,sS ,dD ,gG and ,same or ,valid (e.g. 1x56x56x64,k3x3,oc64,s2)";
     public const string DenseShapeSyntax = "MxKxN: batch, inputs, units (e.g. 64x512x10)";
 
     /// <summary>Reads <paramref name="spec"/> for <paramref name="op"/> (conv2d: <see cref="ConvShapeSyntax"/>; dense: <see cref="DenseShapeSyntax"/>).</summary>
