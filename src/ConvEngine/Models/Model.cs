@@ -146,6 +146,7 @@ public partial class Model : Layer
             foreach (int j in inputs) _consumerCounts[j]++;
         foreach (var t in _gradientSums) t?.Dispose();
         _gradientSums = new Tensor?[order.Count];
+        _fusions = null;   // found again for the new graph at the next inference
 
         void Visit(Node node)
         {

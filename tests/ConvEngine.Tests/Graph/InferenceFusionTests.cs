@@ -222,6 +222,30 @@ public class InferenceFusionTests
         AssertClose(Predict(model, backend, x, 2), Expected(2, x), "another conv kernel selected");
     }
 
+    // A Sequential grows after it has run: the fusions are found again for the new graph (the batch norm that ended the
+    // model now folds into a chain with the activation added after it).
+    [Test]
+    public void Sequential_GrownAfterARun_FusesTheNewGraph()
+    {
+        using var backend = new CpuBackend(threads: 2);
+        var conv = new Conv2D(6, 3, padding: "same", name: "conv");
+        var bn = new BatchNormalization(name: "bn");
+        using var model = new Sequential(backend: backend, seed: 3) { new InputLayer(5, 4, 3), conv, bn };
+        model.Initialize();
+        Randomize(bn, 90);
+        float[] x = GraphReference.Uniform(2 * 5 * 4 * 3, 14);
+        var expected = BatchNorm(Conv(Nd.FromFloats(x, 2, 5, 4, 3), conv), bn);
+        AssertClose(Predict(model, backend, x, 2), expected, "conv → batch norm");
+
+        model.Add(new Activation("relu", "relu"));
+        model.Add(new Conv2D(2, 1, name: "head"));
+        var head = (Conv2D)model.GetLayer("head");
+        model.Initialize();
+        var relu = expected.WithData(DoubleReference.Activate(expected.Data, KernelActivation.Relu));
+        AssertClose(Predict(model, backend, x, 2), Conv(relu, head), "after adding relu and a head");
+        Assert.That(RunsIn(model, backend, x, 2)["bn"], Is.EqualTo("relu"));
+    }
+
     // Training passes, and passes that look at every node, run the layers one by one: feature maps still see each conv's own output.
     [Test]
     public void FeatureMaps_SeeTheConvBeforeTheSum()
