@@ -10,7 +10,8 @@ namespace ConvEngine.Tests.OpTests;
 /// The conv kernels that read windows straight from a padded strip of the input (cpu's conv2d "direct", which the
 /// default also runs for 1-4 input channels; conv2d-backward-filter "direct"; conv2d-backward-data
 /// "flipped-filter-conv"), on shapes that cross their blocking: more taps than one pass holds (288-576), output
-/// channels that are not a multiple of the 16-wide tile, pixel tiles running across row ends (7-wide rows), strips
+/// channels that are not a multiple of the 16- or 32-wide tile, taps not a multiple of the 6 or 12 a tile sums, pixel
+/// tiles running across row ends (7-wide rows), strips
 /// crossing images, groups with 3 channels each, dilation and explicit pads, and 1, 2 or 3 threads; every registered
 /// variant and SIMD level, against the double reference forward conv and its chain-rule gradients.
 /// </summary>
@@ -28,6 +29,7 @@ public class DirectConvTests
         new(1, 12, 9, 2, 3, 3, 5, Opt(dilation: 2, padding: Padding.Explicit(1, 2, 0, 3), activation: KernelActivation.Tanh)),
         new(2, 7, 7, 64, 3, 3, 20, Opt(padding: Padding.Same, activation: KernelActivation.LeakyRelu(0.2f))), // 576 taps, rows of 7
         new(4, 5, 6, 3, 2, 3, 9, Opt(stride: 2), Bias: false),
+        new(2, 9, 8, 30, 3, 3, 64, Opt(padding: Padding.Same, activation: KernelActivation.Relu)),           // 270 taps: AVX-512's 12 × 32 tiles, a 6-tap edge
     ];
 
     private static float[] Rand(string name, long length) => TestData.Uniform(new Random(TestData.Seed(name)), length);
