@@ -15,7 +15,9 @@ namespace ConvEngine.Layers;
 public abstract class ConvolutionLayer : ActivatedLayer
 {
     private Conv2DGeometry _geometry;
+    /// <summary>The kernel packed for inference on the cpu backend, and what it was packed from.</summary>
     private PackedConv2DFilter? _packed;
+    private WeightStamp _packedStamp;
 
     private protected ConvolutionLayer(int filters, Size2D kernelSize, Size2D strides, string padding, Size2D dilationRate,
         int groups, string? activation, bool useBias, string? name) : base(name, activation)
@@ -153,10 +155,12 @@ public abstract class ConvolutionLayer : ActivatedLayer
     /// <summary>This layer's own output buffer for <paramref name="input"/>, for <see cref="InferInto"/>.</summary>
     internal Tensor InferenceOutput(Tensor input) => Workspace("output", input.Backend, OutputShapeFor([input]));
 
-    /// <summary>What the packed kernel was prepared from: the weights' versions, and the batch norm folded into it.</summary>
-    private readonly record struct WeightStamp(int Kernel, int Bias, BatchNormalization? Folded, long FoldedVersions);
-
-    private WeightStamp _packedStamp;
+    /// <summary>What the packed kernel was prepared from: the weights' versions, and the batch norm folded into it with its weights' versions.</summary>
+    private readonly record struct WeightStamp(int Kernel, int Bias, BatchNormalization? Folded, long FoldedVersions)
+    {
+        public static WeightStamp Of(ConvolutionLayer conv, BatchNormalization? bn) => new(conv.Kernel!.Version, conv.Bias?.Version ?? 0, bn,
+            bn is null ? 0 : (long)(bn.Gamma?.Version ?? 0) + (bn.Beta?.Version ?? 0) + bn.MovingMean!.Version + bn.MovingVariance!.Version);
+    }
 
     /// <summary>
     /// The kernel packed for <paramref name="g"/>'s conv on <paramref name="cpu"/> and the bias to add, with
@@ -166,8 +170,7 @@ public abstract class ConvolutionLayer : ActivatedLayer
     private (PackedConv2DFilter Filter, DeviceBuffer? Bias) InferenceWeights(CpuBackend cpu, in Conv2DGeometry g, BatchNormalization? folded)
     {
         var kernel = Kernel!;
-        var stamp = new WeightStamp(kernel.Version, Bias?.Version ?? 0, folded,
-            folded is null ? 0 : (long)(folded.Gamma?.Version ?? 0) + (folded.Beta?.Version ?? 0) + folded.MovingMean!.Version + folded.MovingVariance!.Version);
+        var stamp = WeightStamp.Of(this, folded);
         bool stale = _packed is null || _packedStamp != stamp;
         DeviceBuffer source = kernel.Value!.Buffer;
         DeviceBuffer? bias = Bias?.Value!.Buffer;
