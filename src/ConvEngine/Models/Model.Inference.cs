@@ -28,6 +28,8 @@ public partial class Model
     /// <paramref name="runs"/> timed ones (each node's wall time after a backend synchronize); returns every node in
     /// graph order with its median. A node computed inside another node's fused kernel (a conv that runs at the residual
     /// Add or the Concatenate it feeds, an activation folded into the conv before it) shows 0 ms and names that node.
+    /// .NET optimizes a method fully only after about 30 calls, so profile after a few dozen runs (or with that many),
+    /// or the kernels called least look slower than they run.
     /// </summary>
     public IReadOnlyList<LayerTiming> ProfilePredict(Tensor input, int runs = 5)
     {
