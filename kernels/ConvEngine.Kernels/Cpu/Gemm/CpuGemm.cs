@@ -279,6 +279,13 @@ internal static unsafe partial class CpuGemm
             }
             return;
         }
+        if (simd == SimdLevel.Avx2 && rows <= GemmMicroKernels.Avx2ShortMR)
+        {
+            // An edge panel of 1–3 rows: a 3-row tile instead of a full 6-row one.
+            if (kMajorA) GemmMicroKernels.Avx2Short<KMajorPanel>(kc, a, b, ldb, c, ldc, rows, cols, accumulate, ep);
+            else GemmMicroKernels.Avx2Short<RowPanel>(kc, a, b, ldb, c, ldc, rows, cols, accumulate, ep);
+            return;
+        }
         switch (simd)
         {
             case SimdLevel.Avx512 when kMajorA: GemmMicroKernels.Avx512<KMajorPanel>(kc, a, b, ldb, c, ldc, rows, cols, accumulate, ep); break;

@@ -265,6 +265,48 @@ internal static unsafe class GemmMicroKernels
         }
     }
 
+    /// <summary>Rows a short AVX2 tile computes: the last panel of a matrix with 1–3 rows left.</summary>
+    public const int Avx2ShortMR = 3;
+
+    /// <summary>
+    /// <see cref="Avx2{TA}"/> for a tile of at most <see cref="Avx2ShortMR"/> rows, read from a panel packed for
+    /// <see cref="Avx2MR"/>: 6 accumulators instead of 12, so an edge panel of 1–3 rows (M = 49, a 7×7 feature map, leaves
+    /// one) costs half a full tile. The sums are the full tile's, k in the same order.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Avx2Short<TA>(int kc, float* a, float* b, nint ldb, float* c, nint ldc,
+        int rows, int cols, bool accumulate, in GemmEpilogue ep) where TA : struct, IPanelLayout
+    {
+        const int NR = Avx2NR;
+        var s = new Store256(accumulate, ep);
+        Vector256<float> c0a = default, c0b = default, c1a = default, c1b = default, c2a = default, c2b = default;
+        nint rs = TA.RowStep(Avx2MR), ks = TA.KStep(Avx2MR);
+        for (int k = 0; k < kc; k++)
+        {
+            Vector256<float> b0 = Vector256.Load(b), b1 = Vector256.Load(b + 8), x;
+            x = Vector256.Create(a[0]); c0a = Fma.MultiplyAdd(x, b0, c0a); c0b = Fma.MultiplyAdd(x, b1, c0b);
+            x = Vector256.Create(a[rs]); c1a = Fma.MultiplyAdd(x, b0, c1a); c1b = Fma.MultiplyAdd(x, b1, c1b);
+            x = Vector256.Create(a[2 * rs]); c2a = Fma.MultiplyAdd(x, b0, c2a); c2b = Fma.MultiplyAdd(x, b1, c2b);
+            a += ks;
+            b += ldb;
+        }
+        if (cols == NR || cols == NR / 2)
+        {
+            bool half = cols < NR;
+            s.Rows(c, half, c0a, c0b);
+            if (rows > 1) s.Rows(c + 1 * ldc, half, c1a, c1b);
+            if (rows > 2) s.Rows(c + 2 * ldc, half, c2a, c2b);
+        }
+        else
+        {
+            float* tile = stackalloc float[Avx2ShortMR * NR];
+            c0a.Store(tile + 0); c0b.Store(tile + 8);
+            c1a.Store(tile + 16); c1b.Store(tile + 24);
+            c2a.Store(tile + 32); c2b.Store(tile + 40);
+            FinishEdgeTile(tile, NR, c, ldc, rows, cols, accumulate, ep);
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Scalar<TA>(int kc, float* a, float* b, nint ldb, float* c, nint ldc,
         int rows, int cols, bool accumulate, in GemmEpilogue ep) where TA : struct, IPanelLayout
