@@ -15,9 +15,10 @@ namespace ConvEngine.Layers;
 public abstract class ConvolutionLayer : ActivatedLayer
 {
     private Conv2DGeometry _geometry;
-    /// <summary>The kernel packed for inference on the cpu backend, and what it was packed from.</summary>
+    /// <summary>The kernel packed for inference on the cpu backend, what it was packed from, and for which conv.</summary>
     private PackedConv2DFilter? _packed;
     private WeightStamp _packedStamp;
+    private Conv2DGeometry _packedGeometry;
 
     private protected ConvolutionLayer(int filters, Size2D kernelSize, Size2D strides, string padding, Size2D dilationRate,
         int groups, string? activation, bool useBias, string? name) : base(name, activation)
@@ -181,12 +182,16 @@ public abstract class ConvolutionLayer : ActivatedLayer
             if (stale) FoldBatchNorm(cpu, folded, foldedKernel, foldedBias);
             (source, bias) = (foldedKernel.Buffer, foldedBias.Buffer);
         }
-        if (stale || !cpu.Conv2DFilterFits(_packed!, source, g))
+        // A packed kernel stays correct for any kernel choice (direct reads the source, a GEMM without panels packs its own),
+        // so its layout is only checked again when the conv changes (a new batch size can change the tuned blocking); the
+        // check asks the tuning cache, which would cost every call a few lookups.
+        if (stale || (g != _packedGeometry && !cpu.Conv2DFilterFits(_packed!, source, g)))
         {
             DropPackedKernel();
             _packed = cpu.PackConv2DFilter(source, g);
             _packedStamp = stamp;
         }
+        _packedGeometry = g;
         return (_packed!, bias);
     }
 
