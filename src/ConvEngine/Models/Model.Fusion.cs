@@ -43,7 +43,9 @@ public partial class Model
 
     private InferenceFusions? _fusions;
 
-    private InferenceFusions Fusions() => _fusions ??= FindFusions();
+    /// <summary>The fusions a pass on <paramref name="input"/> runs: the graph's on the cpu backend at inference, unless the pass observes every node; else none.</summary>
+    private InferenceFusions? FusionsFor(Tensor input, ForwardContext context) =>
+        context.Training || context.Observer is not null || input.Backend is not CpuBackend ? null : _fusions ??= FindFusions();
 
     private InferenceFusions FindFusions()
     {

@@ -1,4 +1,3 @@
-using ConvEngine.Kernels.Cpu;
 using ConvEngine.Kernels.Geometry;
 using ConvEngine.Layers;
 
@@ -38,7 +37,7 @@ public partial class Model
         RunGraph(input, ForwardContext.Inference);
         var times = new double[runs][];
         for (int r = 0; r < runs; r++) RunGraph(input, ForwardContext.Inference, times[r] = new double[_nodes.Count]);
-        var fusions = input.Backend is CpuBackend ? Fusions() : null;
+        var fusions = FusionsFor(input, ForwardContext.Inference);
         return _nodes.Select((node, i) => new LayerTiming(node.Layer.Name, node.Layer.ClassName,
             times.Select(t => t[i]).Order().ElementAt(runs / 2),
             fusions?.RunsAt[i] is int at and >= 0 ? _nodes[at].Layer.Name : null)).ToList();
@@ -52,7 +51,7 @@ public partial class Model
         if (input.Shape.Rank != InputShape.Length + 1 || !input.Shape.Dims[1..].SequenceEqual(InputShape))
             throw new ShapeException($"{op}: model '{Name}' takes (N, {string.Join(", ", InputShape)}); got input {input.Shape}.");
         if (!ReferenceEquals(input.Backend, Backend))
-            throw new ArgumentException($"{op}: model '{Name}' runs on backend '{Backend.Name}'; input and output must live there.");
+            throw new ArgumentException($"{op}: model '{Name}' runs on backend '{Backend.Name}'; the input must live there.");
     }
 }
 

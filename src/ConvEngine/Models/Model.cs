@@ -216,7 +216,7 @@ public partial class Model : Layer
     /// </summary>
     internal Tensor RunGraph(Tensor input, ForwardContext context, double[]? nodeMilliseconds = null)
     {
-        var fusions = context.Training || context.Observer is not null || input.Backend is not CpuBackend ? null : Fusions();
+        var fusions = FusionsFor(input, context);
         _values[_inputNode] = input;
         context.Observer?.Invoke(_nodes[_inputNode], input);
         for (int i = 0; i < _nodes.Count; i++)

@@ -337,8 +337,7 @@ internal static unsafe class CpuConvKernels
             }
             for (int c = cStart; c < cEnd; c += 8)
             {
-                var initial = bias == null ? Vector256<float>.Zero : Vector256.Load(bias + c);
-                var acc = initial;
+                var acc = bias == null ? Vector256<float>.Zero : Vector256.Load(bias + c);
                 for (int p = p0; p < p1; p++)
                 {
                     int ih = ihBase + p * g.DilationH;
@@ -407,8 +406,7 @@ internal static unsafe class CpuConvKernels
             }
             for (int c = cStart; c < cEnd; c += 16)
             {
-                var initial = bias == null ? Vector512<float>.Zero : Vector512.Load(bias + c);
-                var acc = initial;
+                var acc = bias == null ? Vector512<float>.Zero : Vector512.Load(bias + c);
                 for (int p = p0; p < p1; p++)
                 {
                     int ih = ihBase + p * g.DilationH;

@@ -269,11 +269,11 @@ internal static unsafe partial class CpuGemm
         {
             // An edge panel of 1–8 rows: one or two short tiles instead of a full 12-row one.
             const int Short = GemmMicroKernels.Avx512ShortMR;
-            nint second = Short * (kMajorA ? KMajorPanel.RowStep(GemmMicroKernels.Avx512MR) : RowPanel.RowStep(GemmMicroKernels.Avx512MR));
+            nint rowStep = kMajorA ? KMajorPanel.RowStep(GemmMicroKernels.Avx512MR) : RowPanel.RowStep(GemmMicroKernels.Avx512MR);
             for (int r0 = 0; r0 < rows; r0 += Short)
             {
                 int part = Math.Min(Short, rows - r0);
-                float* aPart = a + (r0 == 0 ? 0 : second);
+                float* aPart = a + r0 * rowStep;
                 if (kMajorA) GemmMicroKernels.Avx512Short<KMajorPanel>(kc, aPart, b, ldb, c + r0 * ldc, ldc, part, cols, accumulate, ep);
                 else GemmMicroKernels.Avx512Short<RowPanel>(kc, aPart, b, ldb, c + r0 * ldc, ldc, part, cols, accumulate, ep);
             }
